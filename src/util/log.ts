@@ -1,0 +1,14 @@
+// Structured logs (pino). Every room takes a Logger; a call's logger is a
+// child carrying its Call-ID so that every line of a call can be found.
+import { pino } from "pino";
+
+export type Logger = pino.Logger;
+
+export function createLogger(level = process.env.VPBX_LOG_LEVEL ?? "info"): Logger {
+  return pino({ level, base: { name: "vpbx" } });
+}
+
+/** A logger that writes nothing, for tests. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
