@@ -1,0 +1,169 @@
+// The composition root: reads nothing itself, builds every room from the
+// configuration, wires them together, and takes them down again in order.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { buildApi } from "./api/index.ts";
+import type { Config } from "./config.ts";
+import { MediaPacer } from "./media/endpoint/index.ts";
+import { RtpLeg, RtpPortPool } from "./media/rtp/index.ts";
+import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
+import type { MediaLegs } from "./pbx/call/media-legs.ts";
+import { PromptSpeech } from "./pbx/call/speech.ts";
+import { Pbx } from "./pbx/pbx.ts";
+import { Registrar } from "./pbx/registrar/index.ts";
+import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
+import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
+import { NonceManager } from "./sip/auth/index.ts";
+import { UserAgent } from "./sip/dialog/index.ts";
+import { TransactionLayer } from "./sip/transaction/index.ts";
+import { TransportLayer } from "./sip/transport/index.ts";
+import { openSqliteStore } from "./store/sqlite/index.ts";
+import { type Clock, SystemClock } from "./util/clock.ts";
+import { createLogger, type Logger } from "./util/log.ts";
+import { resolveAdminToken } from "./api/admin-token.ts";
+
+export interface RunningVpbx {
+  readonly sipPort: number;
+  readonly httpPort: number;
+  readonly pbx: Pbx;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Synthesise every prompt in the background at start (default true). */
+  warmPrompts?: boolean;
+  /** Where synthesised prompts are cached (default <dataDir>/prompts); tests share one. */
+  promptCacheDir?: string;
+}
+
+export async function startVpbx(config: Config, opts: StartOptions = {}): Promise<RunningVpbx> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? new SystemClock();
+  mkdirSync(config.dataDir, { recursive: true });
+  const recordDir = join(config.dataDir, "recordings", "tmp");
+  mkdirSync(recordDir, { recursive: true });
+
+  const token = resolveAdminToken(config, config.dataDir);
+  if (token.token) {
+    // Printed once, on the first start: only its hash is kept.
+    process.stdout.write(`vpbx: generated admin API token (shown once, keep it): ${token.token}\n`);
+  }
+
+  const store = openSqliteStore({ dataDir: config.dataDir, clock });
+  const stops: Array<() => Promise<void> | void> = [() => store.close()];
+  try {
+    const transport = await TransportLayer.listen({
+      bind: config.bind,
+      port: config.sipPort,
+      publicAddress: config.publicAddress,
+      log,
+      clock,
+    });
+    stops.unshift(() => transport.close());
+    const transactions = new TransactionLayer({ transport, clock, log });
+    stops.unshift(() => transactions.close());
+    const ua = new UserAgent({
+      transactions,
+      clock,
+      log,
+      contactHost: config.publicAddress,
+      contactPort: transport.port,
+    });
+
+    const nonces = new NonceManager({ clock });
+    const limiter = new AuthRateLimiter({ clock, log });
+    const auth = new PhoneAuthenticator({ store, nonces, clock, log, limiter });
+    const registrar = new Registrar({ store, auth, clock, log });
+    registrar.start();
+    stops.unshift(() => registrar.stop());
+
+    const pool = new RtpPortPool({ min: config.rtpPorts.min, max: config.rtpPorts.max, bind: config.bind });
+    const media: MediaLegs = {
+      address: config.publicAddress,
+      allocate: async () => new RtpLeg(await pool.allocate(), { clock, log }),
+      release: (leg: RtpLeg) => {
+        leg.close();
+        pool.release(leg.pair);
+      },
+    };
+    const pacer = new MediaPacer(clock);
+    const prompts = new PromptLibrary({ dataDir: config.dataDir, log });
+    stops.unshift(() => prompts.close());
+
+    const pbx = new Pbx({
+      ua,
+      store,
+      registrar,
+      auth,
+      media,
+      pacer,
+      speech: new PromptSpeech(prompts),
+      apps: { ...forwardingApps },
+      clock,
+      log,
+      mediaTimeoutMs: config.mediaTimeoutSeconds * 1000,
+      recordDir,
+    });
+    pbx.start();
+
+    let ready = true;
+    const api = buildApi({
+      store,
+      pbx: {
+        registrations: async (tenant) =>
+          (await store.bindings.list(tenant))
+            .filter((b) => b.expiresAt > clock.now())
+            .map((b) => ({
+            extension: b.extension,
+            contact: b.contact,
+            expiresAt: new Date(b.expiresAt).toISOString(),
+            source: `${b.source.transport.toLowerCase()}:${b.source.address}:${b.source.port}`,
+            userAgent: b.userAgent,
+          })),
+        calls: () => pbx.callViews(),
+      },
+      verifyToken: token.verify,
+      log,
+      isReady: () => ready,
+    });
+    await api.listen({ host: config.bind, port: config.httpPort });
+    stops.unshift(() => api.close());
+    const address = api.server.address();
+    const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
+
+    if (opts.warmPrompts ?? true) {
+      // Prompts are synthesised ahead so the first caller does not wait for them.
+      buildPromptCache({ dataDir: config.dataDir, log }).then(
+        (r) => log.info(r, "prompt cache ready"),
+        (err) => log.error({ err }, "prompt cache build failed"),
+      );
+    }
+
+    log.info(
+      { sip: `${config.bind}:${transport.port}`, http: `${config.bind}:${httpPort}`, public: config.publicAddress },
+      "vpbx started",
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      sipPort: transport.port,
+      httpPort,
+      pbx,
+      stop: () => {
+        stopping ??= (async () => {
+          ready = false;
+          log.info({ calls: pbx.calls.size }, "stopping: ending calls");
+          await pbx.shutdown();
+          for (const stop of stops) await stop();
+          log.info("vpbx stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const stop of stops) await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+// The calls in progress: what the API and `vpbx status` show, and what the
+// PBX needs to know to treat an extension as busy.
+
+export interface CallView {
+  id: string;
+  tenant: string;
+  from: string;
+  to: string;
+  state: "ringing" | "answered";
+  startedAt: string;
+  answeredAt?: string;
+  callIds: string[];
+}
+
+export interface ActiveCall {
+  readonly id: string;
+  readonly tenant: { name: string };
+  view(): CallView;
+  /** Ends the call from the PBX side (shutdown, media timeout). */
+  terminate(reason: string): Promise<void>;
+  /** Extensions of the tenant that are talking in this call (busy for other calls). */
+  busyExtensions(): string[];
+}
+
+export class CallRegistry {
+  private readonly calls = new Map<string, ActiveCall>();
+
+  add(call: ActiveCall): void {
+    this.calls.set(call.id, call);
+  }
+
+  remove(id: string): void {
+    this.calls.delete(id);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  views(): CallView[] {
+    return [...this.calls.values()].map((c) => c.view());
+  }
+
+  /** An extension already talking is busy (the users' page: "busy" = in a call or declining). */
+  isBusy(tenant: string, extension: string): boolean {
+    for (const call of this.calls.values()) {
+      if (call.tenant.name === tenant && call.busyExtensions().includes(extension)) return true;
+    }
+    return false;
+  }
+
+  all(): ActiveCall[] {
+    return [...this.calls.values()];
+  }
+}

@@ -1,0 +1,387 @@
+// The registrar: RFC 3261 §10.3. Binds an extension's address of record to
+// the contacts its phones register, keeps them in the store (so they survive
+// a restart) and lets them expire on the clock.
+//
+// Choices the RFC leaves open, documented here:
+// - More contacts than `maxContactsPerExtension`: the bindings refreshed
+//   least recently (soonest to expire) are replaced, so a phone that
+//   rebooted onto a new port without unregistering still gets in; a single
+//   REGISTER asking for more than the limit on its own is refused with 403.
+// - An out-of-order refresh (same Call-ID, CSeq not higher, §10.3 step 7) or
+//   a store failure aborts the whole request with 500 and no change is kept
+//   (§10.3: "all binding updates and additions succeed" or none).
+// - Only sip: and sips: contacts are accepted (400 otherwise): they are what
+//   the PBX can call.
+import {
+  createResponse,
+  formatUri,
+  getCallId,
+  getContacts,
+  getCSeq,
+  getExpires,
+  getHeader,
+  getTo,
+  type HeaderField,
+  type NameAddr,
+  newTag,
+  type SipRequest,
+  type SipResponse,
+} from "../../sip/message/index.ts";
+import type { RemoteAddress } from "../../sip/transport/types.ts";
+import type { Binding, Store } from "../../store/types.ts";
+import type { Clock, Timer } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
+import type { PhoneAuthenticator } from "../security/phone-authenticator.ts";
+
+/** The part of a server transaction the registrar uses. */
+export interface RegisterTransaction {
+  readonly request: SipRequest;
+  readonly remote: RemoteAddress;
+  respond(res: SipResponse): void;
+}
+
+export interface RegistrarOptions {
+  store: Store;
+  auth: Pick<PhoneAuthenticator, "authenticate">;
+  clock: Clock;
+  log: Logger;
+  /** Shortest accepted registration, seconds (RFC 3261 §10.3 step 7, 423). Default 60. */
+  minExpires?: number;
+  /** Longer requests are shortened to this, seconds. Default 3600. */
+  maxExpires?: number;
+  /** When neither the contact nor the request says, seconds. Default 3600. */
+  defaultExpires?: number;
+  maxContactsPerExtension?: number;
+  /** How often expired bindings are deleted from the store. Default 30 s. */
+  purgeIntervalMs?: number;
+}
+
+/** One change computed from a REGISTER before anything is written. */
+type Change = { kind: "upsert"; binding: Binding } | { kind: "remove"; contact: string };
+
+class RegisterRejection extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: HeaderField[] = [],
+  ) {
+    super(`${status} ${reason}`);
+  }
+}
+
+const EXPIRES_VALUE = /^[0-9]{1,10}$/;
+const MAX_SEQ = 2 ** 32 - 1;
+
+export class Registrar {
+  private readonly store: Store;
+  private readonly auth: Pick<PhoneAuthenticator, "authenticate">;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly defaultExpires: number;
+  readonly maxContacts: number;
+  private readonly purgeIntervalMs: number;
+  /** Serialises REGISTERs of one address of record: each reads, then writes, the bindings. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private timer: Timer | undefined;
+  private running = false;
+  private purging = false;
+  /** Told after the bindings of an extension changed (registered, refreshed contacts excluded, removed, expired). */
+  onChange?: (tenant: string, extension: string) => void;
+
+  constructor(opts: RegistrarOptions) {
+    this.store = opts.store;
+    this.auth = opts.auth;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.minExpires = opts.minExpires ?? 60;
+    this.maxExpires = opts.maxExpires ?? 3600;
+    this.defaultExpires = Math.min(opts.defaultExpires ?? 3600, this.maxExpires);
+    this.maxContacts = opts.maxContactsPerExtension ?? 10;
+    this.purgeIntervalMs = opts.purgeIntervalMs ?? 30_000;
+  }
+
+  /** Answers one REGISTER; never throws. */
+  async handle(req: SipRequest, tx: RegisterTransaction): Promise<void> {
+    try {
+      if (req.method !== "REGISTER") {
+        tx.respond(this.reply(req, 405, "Method Not Allowed", [{ name: "Allow", value: "REGISTER" }]));
+        return;
+      }
+      const auth = await this.auth.authenticate(req, tx.remote, "www");
+      if (!auth.ok) {
+        tx.respond(auth.response);
+        return;
+      }
+      const tenant = auth.tenant.name;
+      const extension = auth.extension.number;
+      // §10.3 step 6: the authenticated user may change only its own bindings.
+      const to = getTo(req);
+      if (to.uri.user !== extension) {
+        this.log.warn(
+          { tenant, extension, to: to.uri.user, source: `${tx.remote.address}:${tx.remote.port}` },
+          "register for another extension refused",
+        );
+        tx.respond(this.reply(req, 403, "Forbidden"));
+        return;
+      }
+      const res = await this.serialised(`${tenant}\u0000${extension}`, () =>
+        this.update(req, tx.remote, tenant, extension),
+      );
+      tx.respond(res);
+    } catch (err) {
+      this.log.error({ err, callId: safeCallId(req) }, "register failed");
+      try {
+        tx.respond(this.reply(req, 500, "Server Internal Error"));
+      } catch {
+        // Nothing more can be said to this peer.
+      }
+    }
+  }
+
+  /** Current bindings of an extension, without the expired ones not yet purged. */
+  async lookup(tenant: string, extension: string): Promise<Binding[]> {
+    const now = this.clock.now();
+    return (await this.store.bindings.list(tenant, extension)).filter((b) => b.expiresAt > now);
+  }
+
+  /** Starts the periodic purge of expired bindings. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedulePurge();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Deletes expired bindings now and tells onChange about the extensions concerned. */
+  async purge(): Promise<number> {
+    if (this.purging) return 0;
+    this.purging = true;
+    try {
+      const now = this.clock.now();
+      const touched = new Map<string, [string, string]>();
+      if (this.onChange) {
+        for (const b of await this.store.bindings.listAll()) {
+          if (b.expiresAt <= now) touched.set(`${b.tenant}\u0000${b.extension}`, [b.tenant, b.extension]);
+        }
+      }
+      const count = await this.store.bindings.purgeExpired(now);
+      if (count > 0) this.log.debug({ count }, "expired bindings purged");
+      for (const [tenant, extension] of touched.values()) this.notify(tenant, extension);
+      return count;
+    } finally {
+      this.purging = false;
+    }
+  }
+
+  private schedulePurge(): void {
+    this.timer = this.clock.setTimer(this.purgeIntervalMs, () => {
+      if (!this.running) return;
+      this.purge()
+        .catch((err) => this.log.error({ err }, "binding purge failed"))
+        .finally(() => {
+          if (this.running) this.schedulePurge();
+        });
+    });
+  }
+
+  private async serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    }
+  }
+
+  /** §10.3 steps 5–8 for an authenticated REGISTER. */
+  private async update(
+    req: SipRequest,
+    remote: RemoteAddress,
+    tenant: string,
+    extension: string,
+  ): Promise<SipResponse> {
+    let plan: { changes: Change[]; current: Binding[] };
+    try {
+      plan = await this.plan(req, remote, tenant, extension);
+    } catch (err) {
+      if (err instanceof RegisterRejection) return this.reply(req, err.status, err.reason, err.headers);
+      throw err;
+    }
+    if (plan.changes.length > 0) {
+      try {
+        await this.apply(tenant, extension, plan.changes);
+      } catch (err) {
+        this.log.error({ err, tenant, extension }, "binding update failed, rolled back");
+        await this.restore(tenant, extension, plan.current);
+        return this.reply(req, 500, "Server Internal Error");
+      }
+      this.notify(tenant, extension);
+    }
+    return this.ok(req, await this.lookup(tenant, extension));
+  }
+
+  private async plan(
+    req: SipRequest,
+    remote: RemoteAddress,
+    tenant: string,
+    extension: string,
+  ): Promise<{ changes: Change[]; current: Binding[] }> {
+    // §10.3 step 2: we support no extension that a registrar could be required to apply.
+    const require = getHeader(req, "Require");
+    if (require !== undefined && require.trim() !== "") {
+      throw new RegisterRejection(420, "Bad Extension", [{ name: "Unsupported", value: require }]);
+    }
+    let contacts: NameAddr[] | "*";
+    let headerExpires: number | undefined;
+    let callId: string;
+    let cseq: number;
+    try {
+      contacts = getContacts(req);
+      headerExpires = getExpires(req);
+      callId = getCallId(req);
+      cseq = getCSeq(req).seq;
+    } catch {
+      throw new RegisterRejection(400, "Bad Request");
+    }
+    if (!Number.isInteger(cseq) || cseq < 0 || cseq > MAX_SEQ) throw new RegisterRejection(400, "Bad Request");
+
+    const now = this.clock.now();
+    const all = await this.store.bindings.list(tenant, extension);
+    const current = all.filter((b) => b.expiresAt > now);
+
+    if (contacts === "*") {
+      // §10.3 step 6: "*" is only valid alone and with Expires: 0.
+      if (headerExpires !== 0) throw new RegisterRejection(400, "Bad Request");
+      for (const b of current) this.checkOrder(b, callId, cseq);
+      return { changes: current.map((b) => ({ kind: "remove", contact: b.contact })), current };
+    }
+
+    // §10.3 step 7: an `expires` parameter wins over the Expires header, which wins over the default.
+    const wanted = new Map<string, { expires: number }>();
+    for (const c of contacts) {
+      const scheme = c.uri.scheme.toLowerCase();
+      if (scheme !== "sip" && scheme !== "sips") throw new RegisterRejection(400, "Bad Request");
+      const expires = this.expiresOf(c, headerExpires);
+      if (expires !== 0 && expires < this.minExpires) {
+        throw new RegisterRejection(423, "Interval Too Brief", [
+          { name: "Min-Expires", value: String(this.minExpires) },
+        ]);
+      }
+      wanted.set(formatUri(c.uri), { expires: Math.min(expires, this.maxExpires) });
+    }
+
+    const byContact = new Map(current.map((b) => [b.contact, b]));
+    const userAgent = getHeader(req, "User-Agent");
+    const source = { transport: remote.transport, address: remote.address, port: remote.port };
+    const changes: Change[] = [];
+    const kept = new Set<string>();
+    for (const [contact, { expires }] of wanted) {
+      const existing = byContact.get(contact);
+      if (existing) this.checkOrder(existing, callId, cseq);
+      if (expires === 0) {
+        if (existing) changes.push({ kind: "remove", contact });
+        continue;
+      }
+      kept.add(contact);
+      const binding: Binding = { tenant, extension, contact, callId, cseq, expiresAt: now + expires * 1000, source };
+      if (userAgent !== undefined) binding.userAgent = userAgent;
+      changes.push({ kind: "upsert", binding });
+    }
+    if (kept.size > this.maxContacts) throw new RegisterRejection(403, "Too Many Contacts");
+
+    const removed = new Set(changes.filter((c) => c.kind === "remove").map((c) => c.contact));
+    const others = current
+      .filter((b) => !kept.has(b.contact) && !removed.has(b.contact))
+      .sort((a, b) => a.expiresAt - b.expiresAt);
+    const excess = others.length + kept.size - this.maxContacts;
+    for (let i = 0; i < excess; i++) {
+      changes.push({ kind: "remove", contact: others[i].contact });
+      this.log.info({ tenant, extension, contact: others[i].contact }, "binding replaced: too many contacts");
+    }
+    return { changes, current };
+  }
+
+  /** §10.3 step 7: within one Call-ID, CSeq must grow; otherwise the request is out of order. */
+  private checkOrder(existing: Binding, callId: string, cseq: number): void {
+    if (existing.callId === callId && cseq <= existing.cseq) {
+      throw new RegisterRejection(500, "Server Internal Error");
+    }
+  }
+
+  private expiresOf(contact: NameAddr, headerExpires: number | undefined): number {
+    const param = contact.params.expires;
+    if (param !== undefined && param !== null) {
+      // RFC 3261 §20.19: a malformed value counts as the default.
+      return EXPIRES_VALUE.test(param) ? Number(param) : this.defaultExpires;
+    }
+    return headerExpires ?? this.defaultExpires;
+  }
+
+  private async apply(tenant: string, extension: string, changes: Change[]): Promise<void> {
+    for (const c of changes) {
+      if (c.kind === "upsert") await this.store.bindings.upsert(c.binding);
+      else await this.store.bindings.remove(tenant, extension, c.contact);
+    }
+  }
+
+  /** Puts back the bindings as they were before a failed update (best effort). */
+  private async restore(tenant: string, extension: string, before: Binding[]): Promise<void> {
+    try {
+      await this.store.bindings.removeAll(tenant, extension);
+      for (const b of before) await this.store.bindings.upsert(b);
+    } catch (err) {
+      this.log.error({ err, tenant, extension }, "binding rollback failed");
+    }
+  }
+
+  /** §10.3 step 8: 200 listing every current binding with its remaining time, and Date. */
+  private ok(req: SipRequest, bindings: Binding[]): SipResponse {
+    const now = this.clock.now();
+    const headers: HeaderField[] = bindings.map((b) => ({
+      name: "Contact",
+      value: `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`,
+    }));
+    headers.push({ name: "Date", value: new Date(now).toUTCString() });
+    return this.reply(req, 200, "OK", headers);
+  }
+
+  private reply(req: SipRequest, status: number, reason: string, headers: HeaderField[] = []): SipResponse {
+    let toTag: string | undefined;
+    try {
+      if (getTo(req).params.tag == null) toTag = newTag();
+    } catch {
+      toTag = undefined;
+    }
+    return createResponse(req, status, reason, { toTag, headers });
+  }
+
+  private notify(tenant: string, extension: string): void {
+    if (!this.onChange) return;
+    try {
+      this.onChange(tenant, extension);
+    } catch (err) {
+      this.log.error({ err, tenant, extension }, "registrar onChange listener failed");
+    }
+  }
+}
+
+function safeCallId(req: SipRequest): string | undefined {
+  try {
+    return getCallId(req);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,98 @@
+// Starts a whole vpbx on loopback for an integration test: ephemeral SIP and
+// HTTP ports, a fresh data directory, a known admin token, and helpers to
+// create tenants and extensions through the real REST API.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../../src/config.ts";
+import { type RunningVpbx, startVpbx } from "../../src/main.ts";
+import type { Clock } from "../../src/util/clock.ts";
+import { createLogger } from "../../src/util/log.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+export interface TestPbx {
+  readonly vpbx: RunningVpbx;
+  readonly config: Config;
+  readonly sip: { host: string; port: number };
+  readonly dataDir: string;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  addTenant(name: string, domain: string, extra?: Record<string, unknown>): Promise<void>;
+  addExtension(tenant: string, number: string, password: string, displayName?: string): Promise<void>;
+  restart(): Promise<TestPbx>;
+  stop(): Promise<void>;
+}
+
+export interface TestPbxOptions {
+  clock?: Clock;
+  dataDir?: string;
+  mediaTimeoutSeconds?: number;
+  keepDataDir?: boolean;
+}
+
+/** Prompts synthesised once for every test run, not once per test. */
+export const SHARED_PROMPT_CACHE = join(tmpdir(), "vpbx-test-prompt-cache");
+
+export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "vpbx-it-")));
+  // Tests run two files at once: give each its own slice of RTP ports.
+  const base = 20000 + 2 * Math.floor(Math.random() * 15000);
+  const config: Config = {
+    dataDir,
+    bind: "127.0.0.1",
+    publicAddress: "127.0.0.1",
+    sipPort: 0,
+    httpPort: 0,
+    rtpPorts: { min: base, max: base + 400 },
+    adminToken: ADMIN_TOKEN,
+    logLevel: process.env.VPBX_TEST_LOG ?? "silent",
+    mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,
+  };
+  const vpbx = await startVpbx(config, {
+    clock: opts.clock,
+    log: createLogger(config.logLevel),
+    warmPrompts: false,
+    promptCacheDir: SHARED_PROMPT_CACHE,
+  });
+  const baseUrl = `http://127.0.0.1:${vpbx.httpPort}`;
+  const api = async <T>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  const expectCreated = (what: string, res: { status: number; body: unknown }) => {
+    if (res.status !== 201) throw new Error(`creating ${what}: ${res.status} ${JSON.stringify(res.body)}`);
+  };
+  const self: TestPbx = {
+    vpbx,
+    config,
+    sip: { host: "127.0.0.1", port: vpbx.sipPort },
+    dataDir,
+    api,
+    async addTenant(name, domain, extra = {}) {
+      expectCreated(`tenant ${name}`, await api("POST", "/api/v1/tenants", { name, domain, ...extra }));
+    },
+    async addExtension(tenant, number, password, displayName = `Ext ${number}`) {
+      expectCreated(
+        `extension ${number}`,
+        await api("POST", `/api/v1/tenants/${tenant}/extensions`, { number, password, displayName }),
+      );
+    },
+    async restart() {
+      await vpbx.stop();
+      return startTestPbx({ ...opts, dataDir });
+    },
+    async stop() {
+      await vpbx.stop();
+      if (!opts.keepDataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
