@@ -34,8 +34,6 @@ export class MemoryStore implements Store {
   readonly bindingMap = new Map<string, Binding>();
   readonly forwardingMap = new Map<string, Forwarding>();
   readonly overrides = new Map<string, Map<FeatureAction, string>>();
-  /** When set, the next binding write throws it (to test rollback). */
-  failNextBindingWrite: Error | undefined;
   closed = false;
 
   readonly tenants: TenantRepository;
@@ -69,7 +67,8 @@ export class MemoryStore implements Store {
 
   private dropExtensionData(tenant: string, number?: string): void {
     for (const map of [this.bindingMap, this.forwardingMap] as Map<string, Binding | Forwarding>[]) {
-      for (const [k, v] of map) if (v.tenant === tenant && (number === undefined || v.extension === number)) map.delete(k);
+      for (const [k, v] of map)
+        if (v.tenant === tenant && (number === undefined || v.extension === number)) map.delete(k);
     }
   }
 
@@ -95,7 +94,8 @@ export class MemoryStore implements Store {
         return t && copy(t);
       },
       getByDomain: async (domain) => {
-        for (const t of this.tenantMap.values()) if (t.domain.toLowerCase() === domain.toLowerCase()) return copy(t);
+        for (const t of this.tenantMap.values())
+          if (t.domain.toLowerCase() === domain.toLowerCase()) return copy(t);
         return undefined;
       },
       list: async () => [...this.tenantMap.values()].sort((a, b) => a.name.localeCompare(b.name)).map(copy),
@@ -176,21 +176,14 @@ export class MemoryStore implements Store {
             a.contact.localeCompare(b.contact),
         )
         .map(copy);
-    const failure = () => {
-      const err = this.failNextBindingWrite;
-      this.failNextBindingWrite = undefined;
-      if (err) throw err;
-    };
     return {
       upsert: async (b) => {
-        failure();
         if (!this.extensionExists(b.tenant, b.extension)) {
           throw new StoreConflict(`extension ${b.extension} does not exist in tenant ${b.tenant}`);
         }
         this.bindingMap.set(key(b.tenant, b.extension, b.contact), copy(b));
       },
       remove: async (tenant, extension, contact) => {
-        failure();
         this.bindingMap.delete(key(tenant, extension, contact));
       },
       removeAll: async (tenant, extension) => {

@@ -20,6 +20,7 @@ import {
   getCSeq,
   getExpires,
   getHeader,
+  getHeaders,
   getTo,
   type HeaderField,
   type NameAddr,
@@ -69,8 +70,8 @@ class RegisterRejection extends Error {
   }
 }
 
-const EXPIRES_VALUE = /^[0-9]{1,10}$/;
-const MAX_SEQ = 2 ** 32 - 1;
+const EXPIRES_VALUE = /^[0-9]+$/;
+const MAX_UINT32 = 2 ** 32 - 1;
 
 export class Registrar {
   private readonly store: Store;
@@ -240,9 +241,11 @@ export class Registrar {
     extension: string,
   ): Promise<{ changes: Change[]; current: Binding[] }> {
     // §10.3 step 2: we support no extension that a registrar could be required to apply.
-    const require = getHeader(req, "Require");
-    if (require !== undefined && require.trim() !== "") {
-      throw new RegisterRejection(420, "Bad Extension", [{ name: "Unsupported", value: require }]);
+    const required = getHeaders(req, "Require");
+    if (required.length > 0) {
+      throw new RegisterRejection(420, "Bad Extension", [
+        { name: "Unsupported", value: required.join(", ") },
+      ]);
     }
     let contacts: NameAddr[] | "*";
     let headerExpires: number | undefined;
@@ -256,7 +259,8 @@ export class Registrar {
     } catch {
       throw new RegisterRejection(400, "Bad Request");
     }
-    if (!Number.isInteger(cseq) || cseq < 0 || cseq > MAX_SEQ) throw new RegisterRejection(400, "Bad Request");
+    if (!Number.isInteger(cseq) || cseq < 0 || cseq > MAX_UINT32)
+      throw new RegisterRejection(400, "Bad Request");
 
     const now = this.clock.now();
     const all = await this.store.bindings.list(tenant, extension);
@@ -296,7 +300,15 @@ export class Registrar {
         continue;
       }
       kept.add(contact);
-      const binding: Binding = { tenant, extension, contact, callId, cseq, expiresAt: now + expires * 1000, source };
+      const binding: Binding = {
+        tenant,
+        extension,
+        contact,
+        callId,
+        cseq,
+        expiresAt: now + expires * 1000,
+        source,
+      };
       if (userAgent !== undefined) binding.userAgent = userAgent;
       changes.push({ kind: "upsert", binding });
     }
@@ -325,7 +337,7 @@ export class Registrar {
     const param = contact.params.expires;
     if (param !== undefined && param !== null) {
       // RFC 3261 §20.19: a malformed value counts as the default.
-      return EXPIRES_VALUE.test(param) ? Number(param) : this.defaultExpires;
+      return EXPIRES_VALUE.test(param) ? Math.min(Number(param), MAX_UINT32) : this.defaultExpires;
     }
     return headerExpires ?? this.defaultExpires;
   }
@@ -359,13 +371,8 @@ export class Registrar {
   }
 
   private reply(req: SipRequest, status: number, reason: string, headers: HeaderField[] = []): SipResponse {
-    let toTag: string | undefined;
-    try {
-      if (getTo(req).params.tag == null) toTag = newTag();
-    } catch {
-      toTag = undefined;
-    }
-    return createResponse(req, status, reason, { toTag, headers });
+    // RFC 3261 §8.2.6.2: a To tag on a response outside a dialog (kept if the request had one).
+    return createResponse(req, status, reason, { toTag: newTag(), headers });
   }
 
   private notify(tenant: string, extension: string): void {

@@ -3,6 +3,17 @@
 // which tenant a request belongs to, which extension may use which
 // credentials, and how a failure looks from outside (identical whatever went
 // wrong, so that domains and extensions cannot be enumerated).
+
+import {
+  type DigestAlgorithm,
+  type DigestResponse,
+  formatChallenge,
+  normaliseAlgorithm,
+  parseAuthorization,
+  parseNonceCount,
+  verifyDigest,
+} from "../../sip/auth/digest.ts";
+import type { NonceManager } from "../../sip/auth/nonce-manager.ts";
 import {
   createResponse,
   getFrom,
@@ -15,16 +26,6 @@ import {
   type SipUri,
 } from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
-import type { NonceManager } from "../../sip/auth/nonce-manager.ts";
-import {
-  type DigestAlgorithm,
-  type DigestResponse,
-  formatChallenge,
-  normaliseAlgorithm,
-  parseAuthorization,
-  parseNonceCount,
-  verifyDigest,
-} from "../../sip/auth/digest.ts";
 import type { Extension, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -148,7 +149,11 @@ export class PhoneAuthenticator {
     // the user is unknown: the answer time must not tell which case it was.
     const algorithm = normaliseAlgorithm(cred.algorithm);
     const alg = algorithm ?? "MD5";
-    const ha1 = extension ? (alg === "MD5" ? extension.credentials.ha1Md5 : extension.credentials.ha1Sha256) : "";
+    const ha1 = extension
+      ? alg === "MD5"
+        ? extension.credentials.ha1Md5
+        : extension.credentials.ha1Sha256
+      : "";
     const digestOk = verifyDigest(cred, req.method, ha1 !== "" ? ha1 : DUMMY_HA1[alg], alg);
 
     let reason: string | undefined;
@@ -204,13 +209,7 @@ export class PhoneAuthenticator {
     reason: string,
     headers?: { name: string; value: string }[],
   ): SipResponse {
-    // RFC 3261 §8.2.6.2: a UAS adds a To tag to a response outside a dialog.
-    let toTag: string | undefined;
-    try {
-      if (getTo(req).params.tag == null) toTag = newTag();
-    } catch {
-      toTag = undefined;
-    }
-    return createResponse(req, status, reason, { toTag, headers });
+    // RFC 3261 §8.2.6.2: a To tag on a response outside a dialog (kept if the request had one).
+    return createResponse(req, status, reason, { toTag: newTag(), headers });
   }
 }

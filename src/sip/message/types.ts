@@ -79,6 +79,8 @@ export class SipParseError extends Error {
   constructor(
     message: string,
     readonly request?: SipRequest,
+    /** The response a server should send when `request` is set: 400, 505 (version), 513 (too large). */
+    readonly status: number = 400,
   ) {
     super(message);
     this.name = "SipParseError";

@@ -1,0 +1,98 @@
+// An OpenAPI 3.1 document built from the route table that the server
+// registers, so every route and schema in it is the one actually enforced.
+// OpenAPI 3.1 schemas are JSON Schema 2020-12, a superset of what the routes use.
+import { ErrorBody, type JsonSchema } from "./schemas.ts";
+
+export interface RouteDoc {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  summary: string;
+  /** No bearer token needed. */
+  public?: boolean;
+  schema: {
+    params?: JsonSchema;
+    body?: JsonSchema;
+    response?: Record<number, JsonSchema>;
+  };
+  /** Error statuses the route can answer besides 400 and 401. */
+  errors?: number[];
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  204: "No content",
+  400: "Invalid request",
+  401: "Missing or wrong bearer token",
+  404: "Not found",
+  409: "Conflict with existing data",
+  503: "Not ready",
+};
+
+export function buildOpenApi(routes: readonly RouteDoc[], version: string): JsonSchema {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = r.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries(r.schema.response ?? {})) {
+      const s = schema as JsonSchema;
+      responses[status] = {
+        description: DESCRIPTIONS[Number(status)] ?? "",
+        ...(s.type === "null" ? {} : { content: { "application/json": { schema: s } } }),
+      };
+    }
+    const errors = new Set([400, ...(r.public ? [] : [401]), ...(r.errors ?? [])]);
+    if (!r.schema.params && !r.schema.body) errors.delete(400);
+    for (const status of [...errors].sort()) {
+      responses[String(status)] = {
+        description: DESCRIPTIONS[status] ?? "",
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    }
+    const properties = (r.schema.params?.properties ?? {}) as Record<string, JsonSchema>;
+    const operation: Record<string, unknown> = {
+      summary: r.summary,
+      operationId: operationId(r),
+      responses,
+    };
+    if (Object.keys(properties).length > 0) {
+      operation.parameters = Object.entries(properties).map(([name, schema]) => ({
+        name,
+        in: "path",
+        required: true,
+        schema,
+      }));
+    }
+    if (r.schema.body) {
+      operation.requestBody = { required: true, content: { "application/json": { schema: r.schema.body } } };
+    }
+    if (r.public) operation.security = [];
+    paths[path] ??= {};
+    paths[path][r.method.toLowerCase()] = operation;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "vpbx",
+      version,
+      description: "Provisioning and status API of vpbx, a hosted multi-tenant virtual PBX.",
+      license: { name: "GPL-3.0-or-later", identifier: "GPL-3.0-or-later" },
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
+      schemas: { Error: ErrorBody },
+    },
+  };
+}
+
+function operationId(r: RouteDoc): string {
+  const words = r.url
+    .replace(/^\/api\/v1/, "")
+    .split("/")
+    .filter((w) => w && !w.startsWith(":"))
+    .map((w) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : "")));
+  const byParam = r.url.endsWith("/:name") || r.url.endsWith("/:number") ? "One" : "";
+  return [r.method.toLowerCase(), ...words.map((w) => w[0].toUpperCase() + w.slice(1)), byParam].join("");
+}

@@ -1,0 +1,419 @@
+// The REST API (Fastify 5, JSON). Provider-only: one admin bearer token
+// (RFC 6750) guards everything except /health and the OpenAPI document.
+// Requests are validated twice on purpose: the JSON schemas (shape, also
+// published as OpenAPI) and then validation.ts (what schemas cannot say:
+// known time zones and countries, weak passwords), shared with the CLI.
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import { makeCredentials } from "../store/credentials.ts";
+import {
+  type Extension,
+  type ExtensionPatch,
+  type Store,
+  StoreConflict,
+  type Tenant,
+} from "../store/types.ts";
+import type { Logger } from "../util/log.ts";
+import { ApiError, codeForStatus, errorBody } from "./errors.ts";
+import { buildOpenApi, type RouteDoc } from "./openapi.ts";
+import type { PbxView } from "./pbx-view.ts";
+import * as S from "./schemas.ts";
+import {
+  ValidationError,
+  validateExtensionPatch,
+  validateFeatureCode,
+  validateFeatureSwitches,
+  validateNewExtension,
+  validateNewTenant,
+  validateTenantPatch,
+} from "./validation.ts";
+
+export const API_VERSION = "1.0.0";
+const OPENAPI_URL = "/api/v1/openapi.json";
+
+export interface ApiDeps {
+  store: Store;
+  pbx: PbxView;
+  verifyToken: (token: string) => boolean;
+  log: Logger;
+  isReady: () => boolean;
+}
+
+type Params = Record<string, string>;
+interface Route extends RouteDoc {
+  handler(req: FastifyRequest<{ Params: Params; Body: unknown }>, reply: FastifyReply): Promise<unknown>;
+}
+
+export function tenantView(t: Tenant) {
+  return {
+    name: t.name,
+    domain: t.domain,
+    language: t.language,
+    timezone: t.timezone,
+    country: t.country,
+    features: t.features,
+    createdAt: t.createdAt,
+  };
+}
+
+/** What the API shows of an extension: never the credentials. */
+export function extensionView(e: Extension) {
+  return {
+    number: e.number,
+    displayName: e.displayName,
+    language: e.language ?? null,
+    ringTimeoutSeconds: e.ringTimeoutSeconds,
+    createdAt: e.createdAt,
+  };
+}
+
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Ajv's errors as one sentence naming each field, e.g. `body.language must be one of: fr, de, it, en`. */
+function formatSchemaErrors(errors: SchemaError[], dataVar: string): Error {
+  const parts = errors.map((e) => {
+    const where = dataVar + e.instancePath.replace(/\//g, ".");
+    if (e.keyword === "additionalProperties")
+      return `${where} has unknown field ${JSON.stringify(e.params.additionalProperty)}`;
+    if (e.keyword === "enum")
+      return `${where} must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}`;
+    if (e.keyword === "required") return `${where}.${String(e.params.missingProperty)} is required`;
+    return `${where} ${e.message ?? "is invalid"}`;
+  });
+  return new Error(parts.join("; "));
+}
+
+/** Builds the server without listening: the caller (main) calls listen(). */
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const { store, pbx } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    schemaErrorFormatter: formatSchemaErrors,
+    ajv: {
+      // Refuse unknown fields instead of silently dropping them, and do not
+      // turn "30" into 30: a client sending the wrong type should hear so.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true },
+    },
+  });
+
+  // JSON only: a text/plain body is refused (415) rather than half-parsed.
+  app.removeContentTypeParser("text/plain");
+
+  const tenantOr404 = async (name: string): Promise<Tenant> => {
+    const t = await store.tenants.get(name);
+    if (!t) throw new ApiError(404, "not_found", `tenant ${name} does not exist`);
+    return t;
+  };
+  const extensionOr404 = async (tenant: string, number: string): Promise<Extension> => {
+    const e = await store.extensions.get(tenant, number);
+    if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${tenant}`);
+    return e;
+  };
+
+  const routes: Route[] = [
+    {
+      method: "GET",
+      url: "/health",
+      summary: "Liveness and readiness (no token)",
+      public: true,
+      schema: { response: { 200: S.Health, 503: S.Health } },
+      errors: [],
+      async handler(_req, reply) {
+        if (deps.isReady()) return { status: "ok" };
+        return reply.code(503).send({ status: "unavailable" });
+      },
+    },
+    {
+      method: "GET",
+      url: OPENAPI_URL,
+      summary: "This API's OpenAPI 3.1 document (no token)",
+      public: true,
+      schema: {},
+      async handler() {
+        return openapi;
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/tenants",
+      summary: "Create a tenant (company)",
+      schema: { body: S.NewTenant, response: { 201: S.Tenant } },
+      errors: [409],
+      async handler(req, reply) {
+        const t = await store.tenants.create(validateNewTenant(req.body));
+        return reply.code(201).send(tenantView(t));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants",
+      summary: "List tenants",
+      schema: { response: { 200: S.arrayOf(S.Tenant) } },
+      async handler() {
+        return (await store.tenants.list()).map(tenantView);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name",
+      summary: "Get a tenant",
+      schema: { params: S.params.tenant, response: { 200: S.Tenant } },
+      errors: [404],
+      async handler(req) {
+        return tenantView(await tenantOr404(req.params.name));
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/tenants/:name",
+      summary: "Change a tenant's domain, language, time zone or country",
+      schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
+      errors: [404, 409],
+      async handler(req) {
+        // Extensions keep the realm of their stored digests: phones keep
+        // working, and move to the new realm when their password changes.
+        const t = await store.tenants.update(req.params.name, validateTenantPatch(req.body));
+        if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
+        return tenantView(t);
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name",
+      summary: "Delete a tenant and everything that belongs to it",
+      schema: { params: S.params.tenant },
+      errors: [404],
+      async handler(req, reply) {
+        if (!(await store.tenants.delete(req.params.name))) {
+          throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/tenants/:name/extensions",
+      summary: "Create an extension (a phone account)",
+      schema: { params: S.params.tenant, body: S.NewExtension, response: { 201: S.Extension } },
+      errors: [404, 409],
+      async handler(req, reply) {
+        const tenant = await tenantOr404(req.params.name);
+        const input = validateNewExtension(req.body);
+        const e = await store.extensions.create({
+          tenant: tenant.name,
+          number: input.number,
+          displayName: input.displayName,
+          language: input.language,
+          ringTimeoutSeconds: input.ringTimeoutSeconds,
+          credentials: makeCredentials(input.number, tenant.domain, input.password),
+        });
+        return reply.code(201).send(extensionView(e));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions",
+      summary: "List a tenant's extensions",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Extension) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return (await store.extensions.list(tenant.name)).map(extensionView);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number",
+      summary: "Get an extension",
+      schema: { params: S.params.extension, response: { 200: S.Extension } },
+      errors: [404],
+      async handler(req) {
+        return extensionView(await extensionOr404(req.params.name, req.params.number));
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/tenants/:name/extensions/:number",
+      summary: "Change an extension; a new password is hashed in the tenant's current domain",
+      schema: { params: S.params.extension, body: S.ExtensionPatch, response: { 200: S.Extension } },
+      errors: [404],
+      async handler(req) {
+        const { name, number } = req.params;
+        const tenant = await tenantOr404(name);
+        await extensionOr404(name, number);
+        const input = validateExtensionPatch(req.body, number);
+        const patch: ExtensionPatch = {};
+        if (input.displayName !== undefined) patch.displayName = input.displayName;
+        if (input.language !== undefined) patch.language = input.language;
+        if (input.ringTimeoutSeconds !== undefined) patch.ringTimeoutSeconds = input.ringTimeoutSeconds;
+        if (input.password !== undefined)
+          patch.credentials = makeCredentials(number, tenant.domain, input.password);
+        const e = await store.extensions.update(name, number, patch);
+        if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
+        return extensionView(e);
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name/extensions/:number",
+      summary: "Delete an extension with its registrations and forwardings",
+      schema: { params: S.params.extension },
+      errors: [404],
+      async handler(req, reply) {
+        const { name, number } = req.params;
+        if (!(await store.extensions.delete(name, number))) {
+          throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/features",
+      summary: "The features enabled on request for this tenant",
+      schema: { params: S.params.tenant, response: { 200: S.FeatureSwitches } },
+      errors: [404],
+      async handler(req) {
+        return (await tenantOr404(req.params.name)).features;
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/tenants/:name/features",
+      summary: "Switch features on or off for this tenant",
+      schema: { params: S.params.tenant, body: S.FeatureSwitchesPatch, response: { 200: S.FeatureSwitches } },
+      errors: [404],
+      async handler(req) {
+        const t = await store.tenants.update(req.params.name, {
+          features: validateFeatureSwitches(req.body),
+        });
+        if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
+        return t.features;
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/feature-codes",
+      summary: "The tenant's feature codes (defaults with its changes)",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.FeatureCode) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return store.featureCodes.list(tenant.name);
+      },
+    },
+    {
+      method: "PUT",
+      url: "/api/v1/tenants/:name/feature-codes/:action",
+      summary: "Give an action another code; refused when it equals or prefixes another code",
+      schema: {
+        params: S.params.featureCode,
+        body: S.FeatureCodeBody,
+        response: { 200: S.arrayOf(S.FeatureCode) },
+      },
+      errors: [404, 409],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        const { action, code } = validateFeatureCode(
+          req.params.action,
+          (req.body as { code?: unknown }).code,
+        );
+        await store.featureCodes.set(tenant.name, action, code);
+        return store.featureCodes.list(tenant.name);
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name/feature-codes",
+      summary: "Return to the default feature codes",
+      schema: { params: S.params.tenant },
+      errors: [404],
+      async handler(req, reply) {
+        const tenant = await tenantOr404(req.params.name);
+        await store.featureCodes.reset(tenant.name);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/registrations",
+      summary: "Phones currently registered in this tenant",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Registration) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return pbx.registrations(tenant.name);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/calls",
+      summary: "Calls in progress",
+      schema: { response: { 200: S.arrayOf(S.Call) } },
+      async handler() {
+        return pbx.calls();
+      },
+    },
+  ];
+
+  const openapi = buildOpenApi(routes, API_VERSION);
+
+  app.addHook("onRequest", async (req, reply) => {
+    const path = req.url.split("?", 1)[0];
+    if (path === "/health" || path === OPENAPI_URL) return;
+    const header = req.headers.authorization;
+    const m = typeof header === "string" ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
+    if (!m || !deps.verifyToken(m[1])) {
+      reply.header("www-authenticate", 'Bearer realm="vpbx"');
+      throw new ApiError(
+        401,
+        "unauthorized",
+        "a valid admin token is required: Authorization: Bearer <token>",
+      );
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    if (err instanceof ApiError) return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    if (err instanceof ValidationError) return reply.code(400).send(errorBody("bad_request", err.message));
+    if (err instanceof StoreConflict) return reply.code(409).send(errorBody("conflict", err.message));
+    const fe = err as FastifyError;
+    if (fe.validation) return reply.code(400).send(errorBody("bad_request", fe.message));
+    const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;
+    if (status === 415) {
+      return reply
+        .code(415)
+        .send(errorBody(codeForStatus(415), "the body must be JSON (Content-Type: application/json)"));
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send(errorBody(codeForStatus(status), fe.message));
+    }
+    req.log.error({ err }, "API request failed");
+    return reply.code(500).send(errorBody("internal", "internal error; see the server log"));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(errorBody("not_found", `no route ${req.method} ${req.url.split("?", 1)[0]}`));
+  });
+
+  for (const r of routes) {
+    app.route({
+      method: r.method,
+      url: r.url,
+      schema: r.schema,
+      handler: r.handler as (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    });
+  }
+  return app;
+}

@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { FakeClock } from "../util/clock.ts";
+import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from "./run.ts";
+
+const root = mkdtempSync(join(tmpdir(), "vpbx-cli-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const clock = new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0));
+
+function io(env: NodeJS.ProcessEnv = {}, extra: Partial<CliIo> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const dataDir = join(root, `d${n++}`);
+  const value: CliIo = {
+    env: { VPBX_DATA_DIR: dataDir, ...env },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    clock,
+    ...extra,
+  };
+  return { io: value, out, err, dataDir, text: () => out.join("\n"), errors: () => err.join("\n") };
+}
+
+test("tenant add, list, remove", async () => {
+  const t = io();
+  assert.equal(
+    await runCli(["tenant", "add", "acme", "Acme.Test", "--language", "de", "--country", "CH"], t.io),
+    EXIT_OK,
+  );
+  assert.match(t.text(), /tenant acme created: domain acme.test, language de/);
+  assert.equal(
+    await runCli(["tenant", "add", "bistro", "bistro.test", "--timezone", "Europe/Rome"], t.io),
+    EXIT_OK,
+  );
+  assert.equal(await runCli(["tenant", "list"], t.io), EXIT_OK);
+  assert.match(t.text(), /^acme\s+acme\.test\s+de\s+Europe\/Zurich\s+CH/m);
+  assert.match(t.text(), /^bistro\s+bistro\.test\s+fr\s+Europe\/Rome/m);
+  assert.equal(await runCli(["tenant", "add", "acme", "other.test"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /tenant acme already exists/);
+  assert.equal(await runCli(["tenant", "remove", "bistro"], t.io), EXIT_OK);
+  assert.equal(await runCli(["tenant", "remove", "bistro"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /tenant bistro does not exist/);
+  const store = openSqliteStore({ dataDir: t.dataDir });
+  try {
+    assert.deepEqual(
+      (await store.tenants.list()).map((x) => x.name),
+      ["acme"],
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+test("bad tenant input is refused with every problem named", async () => {
+  const t = io();
+  const status = await runCli(
+    ["tenant", "add", "Acme", "not a host", "--timezone", "Mars/Base", "--language", "es"],
+    t.io,
+  );
+  assert.equal(status, EXIT_FAILED);
+  const e = t.errors();
+  for (const word of ["tenant name", "domain", "timezone", "language"]) assert.match(e, new RegExp(word));
+  assert.doesNotMatch(e, /\n/, "one line");
+});
+
+test("ext add, list, remove; hashes stored, the password nowhere in the output", async () => {
+  const t = io();
+  await runCli(["tenant", "add", "acme", "acme.test"], t.io);
+  assert.equal(
+    await runCli(
+      ["ext", "add", "acme", "101", "--password", "very-secret-1", "--name", "Alice Muster"],
+      t.io,
+    ),
+    EXIT_OK,
+  );
+  assert.equal(
+    await runCli(["ext", "add", "acme", "102", "--password", "very-secret-2", "--ring-timeout", "45"], t.io),
+    0,
+  );
+  assert.equal(await runCli(["ext", "list", "acme"], t.io), EXIT_OK);
+  assert.match(t.text(), /^101\s+Alice Muster\s+-\s+30$/m);
+  assert.match(t.text(), /^102\s+102\s+-\s+45$/m);
+  assert.doesNotMatch(t.text(), /very-secret/);
+  assert.equal(await runCli(["ext", "add", "acme", "101", "--password", "very-secret-3"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /already exists/);
+  assert.equal(
+    await runCli(["ext", "add", "ghost", "101", "--password", "very-secret-3"], t.io),
+    EXIT_FAILED,
+  );
+  assert.match(t.errors(), /tenant ghost does not exist/);
+  assert.equal(await runCli(["ext", "list", "ghost"], t.io), EXIT_FAILED);
+  for (const bad of [
+    ["ext", "add", "acme", "103"],
+    ["ext", "add", "acme", "103", "--password", "short"],
+    ["ext", "add", "acme", "1", "--password", "long-enough"],
+    ["ext", "add", "acme", "10101010", "--password", "10101010"],
+    ["ext", "add", "acme", "1234", "--password", "12341234"],
+    ["ext", "add", "acme", "103", "--password", "long-enough", "--ring-timeout", "2"],
+    ["ext", "add", "acme", "103", "--password", "long-enough", "--ring-timeout", "soon"],
+  ]) {
+    assert.equal(await runCli(bad, t.io), EXIT_FAILED, bad.join(" "));
+  }
+  assert.match(t.errors(), /password is required/);
+  assert.match(t.errors(), /password must not be the extension number/);
+  assert.match(t.errors(), /ringTimeoutSeconds "soon"/);
+  assert.equal(await runCli(["ext", "remove", "acme", "102"], t.io), EXIT_OK);
+  assert.equal(await runCli(["ext", "remove", "acme", "102"], t.io), EXIT_FAILED);
+  const store = openSqliteStore({ dataDir: t.dataDir });
+  try {
+    const e = await store.extensions.list("acme");
+    assert.deepEqual(
+      e.map((x) => x.number),
+      ["101"],
+    );
+    assert.equal(e[0].credentials.realm, "acme.test");
+  } finally {
+    await store.close();
+  }
+});
+
+test("usage: unknown commands and options exit 2, --help exits 0", async () => {
+  const t = io();
+  assert.equal(await runCli([], t.io), EXIT_USAGE);
+  assert.equal(await runCli(["frobnicate"], t.io), EXIT_USAGE);
+  assert.match(t.errors(), /unknown command "frobnicate"/);
+  assert.equal(await runCli(["tenant", "explode"], t.io), EXIT_USAGE);
+  assert.equal(await runCli(["tenant", "add", "only-name"], t.io), EXIT_USAGE);
+  assert.match(t.errors(), /tenant add expects <name> <domain>/);
+  assert.equal(await runCli(["tenant", "list", "--color"], t.io), EXIT_USAGE);
+  assert.equal(await runCli(["--help"], t.io), EXIT_OK);
+  assert.match(t.text(), /vpbx ext add <tenant> <number> --password/);
+  for (const cmd of [
+    ["start"],
+    ["tenant", "add"],
+    ["tenant", "list"],
+    ["tenant", "remove"],
+    ["ext", "add"],
+    ["ext", "list"],
+    ["ext", "remove"],
+    ["status"],
+  ]) {
+    const h = io();
+    assert.equal(await runCli([...cmd, "--help"], h.io), EXIT_OK, cmd.join(" "));
+    assert.match(h.text(), new RegExp(`^usage: vpbx ${cmd.join(" ")}`));
+  }
+});
+
+test("a bad configuration is one clear line and exit 1", async () => {
+  const t = io({ VPBX_RTP_PORTS: "9-5", VPBX_LOG_LEVEL: "loud" });
+  assert.equal(await runCli(["tenant", "list"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /^vpbx: invalid configuration: VPBX_RTP_PORTS="9-5" .*; VPBX_LOG_LEVEL="loud"/);
+  assert.equal(t.err.length, 1);
+});
+
+test("status: live registrations per tenant; calls only with a token, from the server's API", async () => {
+  const t = io();
+  await runCli(["tenant", "add", "acme", "acme.test"], t.io);
+  await runCli(["ext", "add", "acme", "101", "--password", "very-secret-1"], t.io);
+  await runCli(["ext", "add", "acme", "102", "--password", "very-secret-2"], t.io);
+  const store = openSqliteStore({ dataDir: t.dataDir });
+  const b = {
+    tenant: "acme",
+    callId: "c",
+    cseq: 1,
+    source: { transport: "UDP" as const, address: "192.0.2.7", port: 5062 },
+  };
+  await store.bindings.upsert({
+    ...b,
+    extension: "101",
+    contact: "sip:101@192.0.2.7:5062",
+    expiresAt: clock.now() + 60_000,
+  });
+  await store.bindings.upsert({
+    ...b,
+    extension: "102",
+    contact: "sip:102@192.0.2.8",
+    expiresAt: clock.now() - 1,
+  });
+  await store.close();
+
+  assert.equal(await runCli(["status"], t.io), EXIT_OK);
+  assert.match(t.text(), /acme \(acme\.test\): 2 extensions, 1 registered/);
+  assert.match(t.text(), /101 {2}sip:101@192\.0\.2\.7:5062 {2}from udp:192\.0\.2\.7:5062/);
+  assert.doesNotMatch(t.text(), /sip:102@/, "expired bindings are not shown");
+  assert.match(t.text(), /calls: not shown/);
+
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.url} ${req.headers.authorization}`);
+    res.setHeader("content-type", "application/json");
+    res.end(
+      JSON.stringify([
+        {
+          id: "1",
+          tenant: "acme",
+          from: "101",
+          to: "102",
+          state: "ringing",
+          startedAt: "2026-01-05T08:00:00.000Z",
+          callIds: [],
+        },
+      ]),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const withToken = io({
+      VPBX_DATA_DIR: t.dataDir,
+      VPBX_HTTP_PORT: String(port),
+      VPBX_ADMIN_TOKEN: "admin-token-for-tests",
+    });
+    assert.equal(await runCli(["status"], withToken.io), EXIT_OK);
+    assert.deepEqual(seen, ["/api/v1/calls Bearer admin-token-for-tests"]);
+    assert.match(withToken.text(), /calls: 1 active\n {2}acme {2}101 -> 102 {2}ringing/);
+  } finally {
+    server.close();
+  }
+});
+
+test("start runs until the stop signal, then stops; a start failure is one line and exit 1", async () => {
+  const events: string[] = [];
+  let signal!: () => void;
+  const t = io(
+    {},
+    {
+      start: async (config) => {
+        events.push(`start ${config.sipPort}`);
+        return { sipPort: 5060, httpPort: 8080, stop: async () => void events.push("stop") };
+      },
+      stopSignal: () => new Promise<void>((r) => (signal = r)),
+    },
+  );
+  const running = runCli(["start"], t.io);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(events, ["start 5060"]);
+  assert.match(t.text(), /running, SIP on port 5060, API on port 8080/);
+  signal();
+  assert.equal(await running, EXIT_OK);
+  assert.deepEqual(events, ["start 5060", "stop"]);
+
+  const failing = io(
+    {},
+    {
+      start: async () => {
+        throw Object.assign(new Error("listen EADDRINUSE: address already in use 0.0.0.0:5060"), {
+          code: "EADDRINUSE",
+        });
+      },
+      stopSignal: () => new Promise<void>(() => {}),
+    },
+  );
+  assert.equal(await runCli(["start"], failing.io), EXIT_FAILED);
+  assert.equal(
+    failing.errors(),
+    "vpbx: cannot start: listen EADDRINUSE: address already in use 0.0.0.0:5060",
+  );
+});
+
+test("prompts build: asks the prompt cache for the chosen languages", async () => {
+  const calls: { dataDir: string; languages?: string[] }[] = [];
+  const t = io(
+    { VPBX_LOG_LEVEL: "silent" },
+    {
+      buildPrompts: async (opts) => {
+        calls.push({ dataDir: opts.dataDir, languages: opts.languages });
+        return { generated: 12, cached: 300, ms: 4200 };
+      },
+    },
+  );
+  assert.equal(await runCli(["prompts", "build", "--language", "fr,de"], t.io), EXIT_OK);
+  assert.deepEqual(calls, [{ dataDir: t.dataDir, languages: ["fr", "de"] }]);
+  assert.equal(t.text(), "prompts: 12 generated, 300 already cached (4.2 s)");
+  assert.equal(await runCli(["prompts", "build"], t.io), EXIT_OK);
+  assert.equal(calls[1].languages, undefined, "all languages by default");
+  assert.equal(await runCli(["prompts", "build", "--language", "fr,es"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /language "es" must be one of fr, de, it, en/);
+  assert.equal(calls.length, 2);
+});
+
+test("the real command: spawned process, exit codes and output", () => {
+  const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+  const env = { ...process.env, VPBX_DATA_DIR: join(root, "spawned") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", main, ...args], {
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  const add = run("tenant", "add", "acme", "acme.test");
+  assert.equal(add.status, 0, add.stderr);
+  assert.match(add.stdout, /tenant acme created/);
+  const ext = run("ext", "add", "acme", "101", "--password", "spawned-secret", "--name", "Alice");
+  assert.equal(ext.status, 0, ext.stderr);
+  const list = run("ext", "list", "acme");
+  assert.match(list.stdout, /^101\s+Alice/m);
+  const bad = run("tenant", "add", "BAD", "acme2.test");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^vpbx: tenant name "BAD" must be/);
+  const unknown = run("dance");
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command/);
+});

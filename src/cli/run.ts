@@ -1,0 +1,390 @@
+// The `vpbx` command's logic, apart from process plumbing so that tests run
+// it in-process. Tenant and extension commands open the store directly and
+// apply the API's validation rules (src/api/validation.ts), so the CLI and
+// the API refuse the same input with the same words.
+import { parseArgs } from "node:util";
+import { extensionView } from "../api/server.ts";
+import {
+  checkLanguage,
+  ValidationError,
+  validateNewExtension,
+  validateNewTenant,
+} from "../api/validation.ts";
+import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { makeCredentials } from "../store/credentials.ts";
+import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { type Language, type Store, StoreConflict } from "../store/types.ts";
+import { type Clock, SystemClock } from "../util/clock.ts";
+import { createLogger, type Logger } from "../util/log.ts";
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  clock?: Clock;
+  /** Starts the server; injected by main.ts (and by tests). */
+  start?(config: Config): Promise<{ stop(): Promise<void>; httpPort: number; sipPort: number }>;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopSignal?(): Promise<void>;
+  /** Defaults to buildPromptCache of src/prompts, loaded only when needed. */
+  buildPrompts?(opts: {
+    dataDir: string;
+    languages?: Language[];
+    log: Logger;
+  }): Promise<{ generated: number; cached: number; ms: number }>;
+}
+
+/** Exit statuses: 0 done, 1 refused or failed, 2 misused (unknown command or option). */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+class Failure extends Error {}
+
+interface Command {
+  usage: string;
+  summary: string;
+  options?: Record<string, { type: "string" | "boolean"; short?: string }>;
+  positionals: string[];
+  run(ctx: Context): Promise<number>;
+}
+
+interface Context {
+  io: CliIo;
+  args: string[];
+  values: Record<string, string | boolean | undefined>;
+  config(): Config;
+  withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    usage: "vpbx start",
+    summary: "run the PBX (SIP, media and the REST API) until SIGTERM or SIGINT",
+    positionals: [],
+    async run({ io, config }) {
+      const cfg = config();
+      if (!io.start || !io.stopSignal) throw new Failure("this build cannot start a server");
+      // Listen for signals first: one that arrives while starting stops the
+      // server as soon as it is up.
+      const stopRequested = io.stopSignal();
+      let running: Awaited<ReturnType<NonNullable<CliIo["start"]>>>;
+      try {
+        running = await io.start(cfg);
+      } catch (err) {
+        throw new Failure(`cannot start: ${describe(err)}`);
+      }
+      io.out(`vpbx: running, SIP on port ${running.sipPort}, API on port ${running.httpPort}`);
+      await stopRequested;
+      await running.stop();
+      return EXIT_OK;
+    },
+  },
+  "tenant add": {
+    usage:
+      "vpbx tenant add <name> <domain> [--language fr|de|it|en] [--timezone Europe/Zurich] [--country CH]",
+    summary: "create a tenant (a company) with its SIP domain",
+    options: { language: { type: "string" }, timezone: { type: "string" }, country: { type: "string" } },
+    positionals: ["name", "domain"],
+    async run({ io, args, values, withStore }) {
+      const input = validateNewTenant({
+        name: args[0],
+        domain: args[1],
+        ...defined({ language: values.language, timezone: values.timezone, country: values.country }),
+      });
+      const t = await withStore((s) => s.tenants.create(input));
+      io.out(
+        `tenant ${t.name} created: domain ${t.domain}, language ${t.language}, ${t.timezone}, ${t.country}`,
+      );
+      return EXIT_OK;
+    },
+  },
+  "tenant list": {
+    usage: "vpbx tenant list",
+    summary: "list the tenants",
+    positionals: [],
+    async run({ io, withStore }) {
+      const tenants = await withStore((s) => s.tenants.list());
+      if (tenants.length === 0) io.out("no tenants");
+      const rows = tenants.map((t) => [
+        t.name,
+        t.domain,
+        t.language,
+        t.timezone,
+        t.country,
+        features(t.features),
+      ]);
+      table(io, ["NAME", "DOMAIN", "LANG", "TIMEZONE", "COUNTRY", "FEATURES"], rows);
+      return EXIT_OK;
+    },
+  },
+  "tenant remove": {
+    usage: "vpbx tenant remove <name>",
+    summary: "delete a tenant with all its extensions and settings",
+    positionals: ["name"],
+    async run({ io, args, withStore }) {
+      if (!(await withStore((s) => s.tenants.delete(args[0]))))
+        throw new Failure(`tenant ${args[0]} does not exist`);
+      io.out(`tenant ${args[0]} removed`);
+      return EXIT_OK;
+    },
+  },
+  "ext add": {
+    usage:
+      'vpbx ext add <tenant> <number> --password <secret> [--name "Alice Muster"] [--language fr|de|it|en] [--ring-timeout 30]',
+    summary: "create an extension (a phone account)",
+    options: {
+      password: { type: "string" },
+      name: { type: "string" },
+      language: { type: "string" },
+      "ring-timeout": { type: "string" },
+    },
+    positionals: ["tenant", "number"],
+    async run({ io, args, values, withStore }) {
+      const [tenantName, number] = args;
+      const ring = values["ring-timeout"];
+      const input = validateNewExtension({
+        number,
+        password: values.password,
+        displayName: values.name ?? number,
+        ...defined({
+          language: values.language,
+          ringTimeoutSeconds:
+            typeof ring === "string" ? (/^[0-9]+$/.test(ring) ? Number(ring) : ring) : undefined,
+        }),
+      });
+      const e = await withStore(async (s) => {
+        const tenant = await s.tenants.get(tenantName);
+        if (!tenant) throw new Failure(`tenant ${tenantName} does not exist`);
+        return s.extensions.create({
+          tenant: tenant.name,
+          number: input.number,
+          displayName: input.displayName,
+          language: input.language,
+          ringTimeoutSeconds: input.ringTimeoutSeconds,
+          credentials: makeCredentials(input.number, tenant.domain, input.password),
+        });
+      });
+      io.out(`extension ${e.number} (${e.displayName}) created in tenant ${e.tenant}`);
+      return EXIT_OK;
+    },
+  },
+  "ext list": {
+    usage: "vpbx ext list <tenant>",
+    summary: "list a tenant's extensions",
+    positionals: ["tenant"],
+    async run({ io, args, withStore }) {
+      const list = await withStore(async (s) => {
+        if (!(await s.tenants.get(args[0]))) throw new Failure(`tenant ${args[0]} does not exist`);
+        return s.extensions.list(args[0]);
+      });
+      if (list.length === 0) io.out(`no extensions in tenant ${args[0]}`);
+      const rows = list
+        .map(extensionView)
+        .map((e) => [e.number, e.displayName, e.language ?? "-", String(e.ringTimeoutSeconds)]);
+      table(io, ["NUMBER", "NAME", "LANG", "RING(S)"], rows);
+      return EXIT_OK;
+    },
+  },
+  "ext remove": {
+    usage: "vpbx ext remove <tenant> <number>",
+    summary: "delete an extension with its registrations and forwardings",
+    positionals: ["tenant", "number"],
+    async run({ io, args, withStore }) {
+      const [tenant, number] = args;
+      if (!(await withStore((s) => s.extensions.delete(tenant, number)))) {
+        throw new Failure(`extension ${number} does not exist in tenant ${tenant}`);
+      }
+      io.out(`extension ${number} removed from tenant ${tenant}`);
+      return EXIT_OK;
+    },
+  },
+  "prompts build": {
+    usage: "vpbx prompts build [--language fr,de,it,en]",
+    summary: "synthesise every voice prompt not cached yet (the server also does it in the background)",
+    options: { language: { type: "string" } },
+    positionals: [],
+    async run({ io, values, config }) {
+      const cfg = config();
+      let languages: Language[] | undefined;
+      if (typeof values.language === "string") {
+        languages = values.language.split(",").map((l) => l.trim()) as Language[];
+        const problems = languages.map(checkLanguage).filter((p) => p !== undefined);
+        if (problems.length > 0) throw new ValidationError(problems);
+      }
+      const build =
+        io.buildPrompts ??
+        (async (opts: Parameters<NonNullable<CliIo["buildPrompts"]>>[0]) => {
+          const { buildPromptCache } = await import("../prompts/index.ts");
+          return buildPromptCache(opts);
+        });
+      const r = await build({ dataDir: cfg.dataDir, languages, log: createLogger(cfg.logLevel) });
+      io.out(`prompts: ${r.generated} generated, ${r.cached} already cached (${(r.ms / 1000).toFixed(1)} s)`);
+      return EXIT_OK;
+    },
+  },
+  status: {
+    usage: "vpbx status",
+    summary: "registered phones per tenant; active calls when VPBX_ADMIN_TOKEN is set and the server runs",
+    positionals: [],
+    async run({ io, config, withStore }) {
+      const cfg = config();
+      const now = (io.clock ?? new SystemClock()).now();
+      await withStore(async (s) => {
+        const tenants = await s.tenants.list();
+        if (tenants.length === 0) io.out("no tenants");
+        for (const t of tenants) {
+          const extensions = await s.extensions.list(t.name);
+          const live = (await s.bindings.list(t.name)).filter((b) => b.expiresAt > now);
+          const registered = new Set(live.map((b) => b.extension)).size;
+          io.out(
+            `${t.name} (${t.domain}): ${plural(extensions.length, "extension")}, ${registered} registered`,
+          );
+          for (const b of live) {
+            const source = `${b.source.transport.toLowerCase()}:${b.source.address}:${b.source.port}`;
+            const ua = b.userAgent ? ` ${b.userAgent}` : "";
+            io.out(
+              `  ${b.extension}  ${b.contact}  from ${source}  until ${new Date(b.expiresAt).toISOString()}${ua}`,
+            );
+          }
+        }
+      });
+      await showCalls(io, cfg);
+      return EXIT_OK;
+    },
+  },
+};
+
+async function showCalls(io: CliIo, cfg: Config): Promise<void> {
+  if (!cfg.adminToken) {
+    io.out("calls: not shown (set VPBX_ADMIN_TOKEN to ask the running server)");
+    return;
+  }
+  const url = `http://127.0.0.1:${cfg.httpPort}/api/v1/calls`;
+  let calls: { id: string; tenant: string; from: string; to: string; state: string; startedAt: string }[];
+  try {
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${cfg.adminToken}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    calls = (await res.json()) as typeof calls;
+  } catch (err) {
+    io.out(`calls: unknown, the server at ${url} did not answer (${describe(err)})`);
+    return;
+  }
+  io.out(`calls: ${calls.length} active`);
+  for (const c of calls) io.out(`  ${c.tenant}  ${c.from} -> ${c.to}  ${c.state} since ${c.startedAt}`);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function features(f: object): string {
+  const on = Object.entries(f)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k);
+  return on.length > 0 ? on.join(",") : "-";
+}
+
+function table(io: CliIo, head: string[], rows: string[][]): void {
+  if (rows.length === 0) return;
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows])
+    io.out(
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    );
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
+  return [
+    "usage: vpbx <command> [options]   (vpbx <command> --help for one command)",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "configuration comes from VPBX_* environment variables (VPBX_DATA_DIR, VPBX_HTTP_PORT, ...)",
+  ].join("\n");
+}
+
+/** Runs one command line; returns the exit status. Never throws. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    (argv.length === 0 ? io.err : io.out)(usage());
+    return argv.length === 0 ? EXIT_USAGE : EXIT_OK;
+  }
+  const key = COMMANDS[argv[0]] ? argv[0] : `${argv[0]} ${argv[1] ?? ""}`;
+  const command = COMMANDS[key];
+  if (!command) {
+    io.err(`vpbx: unknown command "${argv.slice(0, 2).join(" ")}"\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const rest = argv.slice(key.split(" ").length);
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    io.err(`vpbx: ${describe(err)}\nusage: ${command.usage}`);
+    return EXIT_USAGE;
+  }
+  if (parsed.values.help) {
+    io.out(`usage: ${command.usage}\n  ${command.summary}`);
+    return EXIT_OK;
+  }
+  if (parsed.positionals.length !== command.positionals.length) {
+    const expected = command.positionals.map((p) => `<${p}>`).join(" ") || "no arguments";
+    io.err(`vpbx: ${key} expects ${expected}\nusage: ${command.usage}`);
+    return EXIT_USAGE;
+  }
+  let config: Config | undefined;
+  let store: Store | undefined;
+  const ctx: Context = {
+    io,
+    args: parsed.positionals,
+    values: parsed.values,
+    config: () => {
+      config ??= loadConfig(io.env);
+      return config;
+    },
+    async withStore(fn) {
+      store ??= openSqliteStore({ dataDir: ctx.config().dataDir, clock: io.clock });
+      return fn(store);
+    },
+  };
+  try {
+    return await command.run(ctx);
+  } catch (err) {
+    if (err instanceof ValidationError || err instanceof StoreConflict || err instanceof Failure) {
+      io.err(`vpbx: ${err.message}`);
+    } else if (err instanceof ConfigError) {
+      io.err(`vpbx: ${err.message}`);
+    } else {
+      io.err(`vpbx: ${key} failed: ${describe(err)}`);
+    }
+    return EXIT_FAILED;
+  } finally {
+    await store?.close();
+  }
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "./config.ts";
+
+test("defaults", () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, resolve("./data"));
+  assert.equal(c.bind, "0.0.0.0");
+  assert.notEqual(isIP(c.publicAddress), 0);
+  assert.notEqual(c.publicAddress, "0.0.0.0");
+  assert.equal(c.sipPort, 5060);
+  assert.equal(c.httpPort, 8080);
+  assert.deepEqual(c.rtpPorts, { min: 10000, max: 20000 });
+  assert.equal(c.adminToken, undefined);
+  assert.equal(c.logLevel, "info");
+  assert.equal(c.mediaTimeoutSeconds, 60);
+});
+
+test("every variable is read", () => {
+  const c = loadConfig({
+    VPBX_DATA_DIR: "/var/lib/vpbx",
+    VPBX_BIND: "127.0.0.1",
+    VPBX_SIP_PORT: "5070",
+    VPBX_HTTP_PORT: "0",
+    VPBX_RTP_PORTS: "30000-30100",
+    VPBX_ADMIN_TOKEN: "a-long-enough-admin-token",
+    VPBX_LOG_LEVEL: "debug",
+    VPBX_MEDIA_TIMEOUT: "30",
+  });
+  assert.deepEqual(c, {
+    dataDir: "/var/lib/vpbx",
+    bind: "127.0.0.1",
+    publicAddress: "127.0.0.1", // a concrete bind address is the public one by default
+    sipPort: 5070,
+    httpPort: 0,
+    rtpPorts: { min: 30000, max: 30100 },
+    adminToken: "a-long-enough-admin-token",
+    logLevel: "debug",
+    mediaTimeoutSeconds: 30,
+  });
+  assert.equal(
+    loadConfig({ VPBX_BIND: "::", VPBX_PUBLIC_ADDRESS: "2001:db8::5" }).publicAddress,
+    "2001:db8::5",
+  );
+});
+
+test("all problems are reported at once, each naming the variable, the value and what is expected", () => {
+  let err: unknown;
+  try {
+    loadConfig({
+      VPBX_BIND: "localhost",
+      VPBX_PUBLIC_ADDRESS: "pbx.example.com",
+      VPBX_SIP_PORT: "70000",
+      VPBX_HTTP_PORT: "http",
+      VPBX_RTP_PORTS: "10001-20000",
+      VPBX_LOG_LEVEL: "verbose",
+      VPBX_MEDIA_TIMEOUT: "-5",
+      VPBX_ADMIN_TOKEN: "short",
+    });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.equal(err.problems.length, 8);
+  assert.doesNotMatch(err.message, /\n/);
+  for (const name of [
+    "BIND",
+    "PUBLIC_ADDRESS",
+    "SIP_PORT",
+    "HTTP_PORT",
+    "RTP_PORTS",
+    "LOG_LEVEL",
+    "MEDIA_TIMEOUT",
+    "ADMIN_TOKEN",
+  ]) {
+    assert.match(err.message, new RegExp(`VPBX_${name}`));
+  }
+  assert.match(err.message, /VPBX_SIP_PORT="70000" is not a port: expected an integer from 0 to 65535/);
+  assert.match(err.message, /VPBX_RTP_PORTS="10001-20000" .*even MIN/);
+  assert.match(err.message, /VPBX_LOG_LEVEL="verbose" .*info/);
+});
+
+test("RTP range edges", () => {
+  assert.deepEqual(loadConfig({ VPBX_RTP_PORTS: "1024-65535" }).rtpPorts, { min: 1024, max: 65535 });
+  for (const bad of ["1022-2000", "2000-2000", "3000-2000", "10000-70000", "10000", "a-b"]) {
+    assert.throws(() => loadConfig({ VPBX_RTP_PORTS: bad }), ConfigError, bad);
+  }
+});

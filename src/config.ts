@@ -1,0 +1,142 @@
+// The process configuration, from VPBX_* environment variables (twelve-factor:
+// one image, configured by its environment). Every problem is collected so
+// that an operator fixes them all in one go, not one per restart.
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { resolve } from "node:path";
+
+export interface Config {
+  dataDir: string;
+  bind: string;
+  /** The address that phones and carriers reach us at (Via, Contact, SDP c=). */
+  publicAddress: string;
+  /** 0 lets the system choose a free port (tests). */
+  sipPort: number;
+  httpPort: number;
+  /** RTP on even ports, RTCP on the odd port above (RFC 3550 §11). */
+  rtpPorts: { min: number; max: number };
+  adminToken?: string;
+  logLevel: string;
+  mediaTimeoutSeconds: number;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+
+  const port = (name: string, fallback: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(n >= 0 && n <= 65535)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a port: expected an integer from 0 to 65535`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const dataDir = resolve(get("VPBX_DATA_DIR") ?? "./data");
+
+  const bind = get("VPBX_BIND") ?? "0.0.0.0";
+  if (isIP(bind) === 0) {
+    problems.push(
+      `VPBX_BIND=${JSON.stringify(bind)} is not an IP address: expected e.g. 0.0.0.0, :: or 192.0.2.10`,
+    );
+  }
+
+  let publicAddress = get("VPBX_PUBLIC_ADDRESS") ?? defaultPublicAddress(bind);
+  if (isIP(publicAddress) === 0) {
+    problems.push(
+      `VPBX_PUBLIC_ADDRESS=${JSON.stringify(publicAddress)} is not an IP address: expected the address phones reach this server at, e.g. 203.0.113.5`,
+    );
+    publicAddress = "127.0.0.1";
+  } else if (publicAddress === "0.0.0.0" || publicAddress === "::") {
+    problems.push(
+      `VPBX_PUBLIC_ADDRESS=${publicAddress} cannot be reached: expected a concrete address phones can send to`,
+    );
+  }
+
+  const sipPort = port("VPBX_SIP_PORT", 5060);
+  const httpPort = port("VPBX_HTTP_PORT", 8080);
+
+  let rtpPorts = { min: 10000, max: 20000 };
+  const rtpRaw = get("VPBX_RTP_PORTS");
+  if (rtpRaw !== undefined) {
+    const m = /^([0-9]{1,5})\s*-\s*([0-9]{1,5})$/.exec(rtpRaw);
+    const min = m ? Number(m[1]) : Number.NaN;
+    const max = m ? Number(m[2]) : Number.NaN;
+    if (!m || min < 1024 || max > 65535 || min % 2 !== 0 || min >= max) {
+      problems.push(
+        `VPBX_RTP_PORTS=${JSON.stringify(rtpRaw)} is not a usable range: expected MIN-MAX with an even MIN, MIN < MAX, both within 1024-65535, e.g. 10000-20000`,
+      );
+    } else {
+      rtpPorts = { min, max };
+    }
+  }
+
+  const logLevel = get("VPBX_LOG_LEVEL") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(
+      `VPBX_LOG_LEVEL=${JSON.stringify(logLevel)} is not a log level: expected one of ${LOG_LEVELS.join(", ")}`,
+    );
+  }
+
+  let mediaTimeoutSeconds = 60;
+  const mediaRaw = get("VPBX_MEDIA_TIMEOUT");
+  if (mediaRaw !== undefined) {
+    const n = /^[0-9]+$/.test(mediaRaw) ? Number(mediaRaw) : Number.NaN;
+    if (!(n >= 1 && n <= 86400)) {
+      problems.push(
+        `VPBX_MEDIA_TIMEOUT=${JSON.stringify(mediaRaw)} is not a timeout: expected whole seconds from 1 to 86400`,
+      );
+    } else {
+      mediaTimeoutSeconds = n;
+    }
+  }
+
+  const config: Config = {
+    dataDir,
+    bind,
+    publicAddress,
+    sipPort,
+    httpPort,
+    rtpPorts,
+    logLevel,
+    mediaTimeoutSeconds,
+  };
+  const adminToken = get("VPBX_ADMIN_TOKEN");
+  if (adminToken !== undefined) {
+    if (adminToken.length < 16) {
+      problems.push(
+        "VPBX_ADMIN_TOKEN is too short: expected at least 16 characters (or unset it to have one generated)",
+      );
+    }
+    config.adminToken = adminToken;
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The bind address if it is a concrete one, else the first external IPv4 address, else loopback. */
+function defaultPublicAddress(bind: string): string {
+  if (isIP(bind) !== 0 && bind !== "0.0.0.0" && bind !== "::") return bind;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family === "IPv4" && !a.internal) return a.address;
+    }
+  }
+  return "127.0.0.1";
+}

@@ -1,0 +1,218 @@
+// Reading SDP (RFC 4566) on top of sdp-transform, which is lenient and never
+// rejects anything: the checks that make a body acceptable live here.
+import { parse } from "sdp-transform";
+import type { G711Codec } from "../codec/g711.ts";
+import { type Direction, type MediaDescription, SdpError } from "./types.ts";
+
+/** Larger bodies are refused rather than parsed: no phone sends one. */
+const MAX_SDP_LENGTH = 65536;
+
+export interface Format {
+  pt: number;
+  /** Encoding name as in a=rtpmap, or the RFC 3551 §6 name of a static type; "" if unknown. */
+  name: string;
+  rate: number;
+  channels: number;
+  fmtp?: string;
+}
+
+export interface Stream {
+  /** Position of the m= line; answers keep the same order (RFC 3264 §6). */
+  index: number;
+  type: string;
+  port: number;
+  protocol: string;
+  /** The format list of the m= line, verbatim. */
+  formatList: string;
+  formats: Format[];
+  /** Media-level c= if present, else session-level; "" if neither. */
+  address: string;
+  /** RFC 3605 a=rtcp port, else RTP port + 1 (RFC 3550 §11). */
+  rtcpPort: number;
+  /** a= direction at media level, else session level, else sendrecv (RFC 3264 §5.1). */
+  direction: Direction;
+  ptime?: number;
+}
+
+export interface ParsedSdp {
+  origin: { username: string; sessionId: string; sessionVersion: string; address: string };
+  streams: Stream[];
+}
+
+/** RFC 3551 §6 static payload types we may meet without a=rtpmap. */
+const STATIC_TYPES: Record<number, [string, number]> = {
+  0: ["PCMU", 8000],
+  3: ["GSM", 8000],
+  4: ["G723", 8000],
+  8: ["PCMA", 8000],
+  9: ["G722", 8000],
+  18: ["G729", 8000],
+};
+
+function toPort(value: unknown): number | null {
+  const n = typeof value === "number" ? value : Number.NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null;
+}
+
+export function parseSdp(text: string): ParsedSdp {
+  if (typeof text !== "string" || text.length === 0) throw new SdpError("empty SDP");
+  if (text.length > MAX_SDP_LENGTH) throw new SdpError("SDP too large");
+  // RFC 4566 §5: the first line is v=0.
+  if (!/^\s*v=0\s*(\r\n|\r|\n|$)/.test(text)) throw new SdpError("SDP does not start with v=0");
+  let session: ReturnType<typeof parse>;
+  try {
+    session = parse(text);
+  } catch (err) {
+    throw new SdpError(`SDP does not parse: ${(err as Error).message}`);
+  }
+  const o = session.origin as Partial<typeof session.origin> | undefined;
+  if (!o || o.sessionId === undefined || o.sessionVersion === undefined) {
+    throw new SdpError("SDP has no valid o= line");
+  }
+  const sessionAddress = session.connection?.ip ?? "";
+  const sessionDirection: Direction = session.direction ?? "sendrecv";
+  const streams: Stream[] = [];
+  (session.media ?? []).forEach((m, index) => {
+    const port = toPort(m.port);
+    if (typeof m.type !== "string" || m.type === "" || port === null) {
+      throw new SdpError(`m= line ${index + 1} does not parse`);
+    }
+    const formatList = m.payloads === undefined ? "" : String(m.payloads).trim();
+    const formats: Format[] = [];
+    for (const token of formatList.split(/\s+/)) {
+      if (!/^\d{1,3}$/.test(token)) continue;
+      const pt = Number(token);
+      if (pt > 127) continue;
+      const map = m.rtp.find((r) => r.payload === pt);
+      const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
+      if (map) {
+        formats.push({
+          pt,
+          name: String(map.codec),
+          rate: Number(map.rate ?? 0),
+          channels: map.encoding === undefined ? 1 : Number(map.encoding),
+          fmtp,
+        });
+      } else if (STATIC_TYPES[pt]) {
+        formats.push({ pt, name: STATIC_TYPES[pt][0], rate: STATIC_TYPES[pt][1], channels: 1, fmtp });
+      } else {
+        formats.push({ pt, name: "", rate: 0, channels: 1, fmtp });
+      }
+    }
+    const rtcp = toPort(m.rtcp?.port);
+    const ptime = typeof m.ptime === "number" && m.ptime > 0 ? m.ptime : undefined;
+    streams.push({
+      index,
+      type: m.type,
+      port,
+      protocol: String(m.protocol ?? ""),
+      formatList,
+      formats,
+      address: m.connection?.ip ?? sessionAddress,
+      rtcpPort: rtcp !== null && rtcp > 0 ? rtcp : port + 1,
+      direction: m.direction ?? sessionDirection,
+      ptime,
+    });
+  });
+  return {
+    origin: {
+      username: String(o.username ?? "-"),
+      sessionId: String(o.sessionId),
+      sessionVersion: String(o.sessionVersion),
+      address: String(o.address ?? ""),
+    },
+    streams,
+  };
+}
+
+/** The G.711 codec a format stands for, if any (RFC 3551 §4.5.14: 8000 Hz, mono). */
+export function g711Of(f: Format): G711Codec | undefined {
+  if (f.rate !== 8000 || f.channels !== 1) return undefined;
+  const name = f.name.toUpperCase();
+  return name === "PCMU" || name === "PCMA" ? name : undefined;
+}
+
+/** RFC 4733 §7.1.1: telephone-event at the stream's 8000 Hz clock. */
+export function isTelephoneEvent(f: Format): boolean {
+  return f.name.toLowerCase() === "telephone-event" && f.rate === 8000;
+}
+
+/** Plain RTP profiles we can terminate; SRTP (SAVP) and others are declined. */
+export function isPlainRtp(protocol: string): boolean {
+  const p = protocol.toUpperCase();
+  return p === "RTP/AVP" || p === "RTP/AVPF";
+}
+
+/** RFC 2543 §B.5 hold: a zero connection address means "do not send to me". */
+export function isNullAddress(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}
+
+/**
+ * The side's effective direction with the RFC 2543 null address folded in:
+ * it cannot receive, so what remains is at most sending (RFC 3264 §8.4).
+ */
+export function effectiveDirection(s: Stream): Direction {
+  if (!isNullAddress(s.address)) return s.direction;
+  if (s.direction === "sendrecv" || s.direction === "sendonly") return "sendonly";
+  return "inactive";
+}
+
+/** The direction that answers `offered` for a side that would like `local` (RFC 3264 §6.1). */
+export function answerDirection(offered: Direction, local: Direction): Direction {
+  const canSend =
+    (offered === "sendrecv" || offered === "recvonly") && (local === "sendrecv" || local === "sendonly");
+  const canRecv =
+    (offered === "sendrecv" || offered === "sendonly") && (local === "sendrecv" || local === "recvonly");
+  if (canSend && canRecv) return "sendrecv";
+  if (canSend) return "sendonly";
+  if (canRecv) return "recvonly";
+  return "inactive";
+}
+
+/** A usable audio stream: not rejected (port 0), plain RTP, with an address. */
+export function isUsableAudio(s: Stream): boolean {
+  return s.type === "audio" && s.port > 0 && isPlainRtp(s.protocol) && s.address !== "";
+}
+
+/**
+ * The MediaDescription of stream `s` using the first of its formats that is
+ * one of `codecs` (RFC 3264 §6.1: the first listed is the preferred one),
+ * or undefined when it has none.
+ */
+export function describeStream(s: Stream, codecs: readonly G711Codec[]): MediaDescription | undefined {
+  const chosen = s.formats.find((f) => {
+    const c = g711Of(f);
+    return c !== undefined && codecs.includes(c);
+  });
+  if (!chosen) return undefined;
+  const te = s.formats.find(isTelephoneEvent);
+  const media: MediaDescription = {
+    codec: g711Of(chosen)!,
+    payloadType: chosen.pt,
+    address: s.address,
+    port: s.port,
+    rtcpPort: s.rtcpPort,
+    direction: effectiveDirection(s),
+  };
+  if (te) media.telephoneEventPt = te.pt;
+  if (s.ptime !== undefined) media.ptime = s.ptime;
+  return media;
+}
+
+/** The first usable audio stream offering one of `codecs`; SdpError saying why there is none. */
+export function pickAudio(
+  parsed: ParsedSdp,
+  codecs: readonly G711Codec[],
+): { stream: Stream; media: MediaDescription } {
+  let sawAudio = false;
+  for (const s of parsed.streams) {
+    if (!isUsableAudio(s)) continue;
+    sawAudio = true;
+    const media = describeStream(s, codecs);
+    if (media) return { stream: s, media };
+  }
+  throw new SdpError(sawAudio ? "no common audio codec" : "no usable audio stream");
+}
+
+export const DEFAULT_CODECS: readonly G711Codec[] = ["PCMU", "PCMA"];

@@ -1,0 +1,105 @@
+// SDP through the B2BUA. The PBX anchors media (every RTP packet passes
+// through our relay) but does not transcode: the two phones agree on the
+// codec end to end, so an offer from one leg goes to the other with only our
+// address and port in it and only the formats our relay understands.
+import type { G711Codec } from "../codec/g711.ts";
+import { rejected } from "./answer.ts";
+import { buildSdp } from "./build.ts";
+import {
+  DEFAULT_CODECS,
+  effectiveDirection,
+  g711Of,
+  isTelephoneEvent,
+  type ParsedSdp,
+  parseSdp,
+  pickAudio,
+  type Stream,
+} from "./parse.ts";
+import type { Direction, MediaDescription } from "./types.ts";
+
+export interface RewriteOptions {
+  /** Our relay address and port for this leg. */
+  address: string;
+  port: number;
+  /** Session id and version for our o= line; default: the incoming ones (see SdpSession). */
+  sessionId?: string;
+  sessionVersion?: number;
+}
+
+export interface FilterOptions extends RewriteOptions {
+  /** Codecs the relay may pass (default PCMU, PCMA). */
+  codecs?: G711Codec[];
+}
+
+/**
+ * The offer to send to the other leg: c=, m= port and o= are ours, the
+ * first usable audio stream keeps its PCMU/PCMA formats (offerer's order
+ * and numbers) and telephone-event, every other m= line goes out declined
+ * with port 0. Hold is carried as a direction attribute even when the
+ * offerer used c=0.0.0.0, since our address replaces theirs. `media` is the
+ * offerer's side. Throws SdpError when nothing usable remains.
+ */
+export function filterOffer(offer: string, opts: FilterOptions): { sdp: string; media: MediaDescription } {
+  const parsed = parseSdp(offer);
+  const codecs = opts.codecs ?? DEFAULT_CODECS;
+  const { stream, media } = pickAudio(parsed, codecs);
+  return { sdp: rebuild(parsed, stream, codecs, opts), media };
+}
+
+/**
+ * The answer to send back to the offering leg, rewritten like filterOffer.
+ * `media` is the answerer's side. Throws SdpError if the answerer declined
+ * the audio stream or kept no G.711 codec.
+ */
+export function rewriteAnswer(answer: string, opts: FilterOptions): { sdp: string; media: MediaDescription } {
+  return filterOffer(answer, opts);
+}
+
+function rebuild(
+  parsed: ParsedSdp,
+  stream: Stream,
+  codecs: readonly G711Codec[],
+  opts: RewriteOptions,
+): string {
+  const kept: { codec: G711Codec; pt: number }[] = [];
+  for (const f of stream.formats) {
+    const c = g711Of(f);
+    if (c && codecs.includes(c)) kept.push({ codec: c, pt: f.pt });
+  }
+  const te = stream.formats.find(isTelephoneEvent);
+  return buildSdp({
+    sessionId: opts.sessionId ?? parsed.origin.sessionId,
+    sessionVersion: opts.sessionVersion ?? parsed.origin.sessionVersion,
+    address: opts.address,
+    sections: parsed.streams.map((s) =>
+      s === stream
+        ? {
+            kind: "audio" as const,
+            port: opts.port,
+            protocol: s.protocol,
+            codecs: kept,
+            telephoneEventPt: te?.pt,
+            direction: effectiveDirection(s),
+            ptime: s.ptime,
+          }
+        : rejected(s),
+    ),
+  });
+}
+
+/**
+ * The direction of the first active audio stream as its sender means it,
+ * with the RFC 2543 c=0.0.0.0 hold folded in (RFC 3264 §8.4); "inactive"
+ * when there is no active audio stream. Throws SdpError if unparsable.
+ */
+export function sdpDirection(sdp: string): Direction {
+  const parsed = parseSdp(sdp);
+  const s = parsed.streams.find((x) => x.type === "audio" && x.port > 0);
+  return s ? effectiveDirection(s) : "inactive";
+}
+
+/** True when the SDP puts the call on hold: its sender will not receive (sendonly, inactive, c=0.0.0.0). */
+export function isHold(sdp: string): boolean {
+  const d = sdpDirection(sdp);
+  return d === "sendonly" || d === "inactive";
+}

@@ -1,0 +1,1 @@
+export { type RegisterTransaction, Registrar, type RegistrarOptions } from "./registrar.ts";

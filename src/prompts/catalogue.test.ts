@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { LANGUAGES } from "../store/types.ts";
+import { isPromptId, PROMPT_IDS, promptText, UnknownPrompt } from "./catalogue.ts";
+import { fragmentIds } from "./words.ts";
+
+test("every catalogue prompt has a real text in all four languages", () => {
+  for (const id of PROMPT_IDS) {
+    assert.match(id, /^[a-z]+(\.[a-z0-9-]+)+$/, `id ${id} is dotted lower-case`);
+    const texts = LANGUAGES.map((lang) => promptText(id, lang));
+    for (const [i, text] of texts.entries()) {
+      const where = `${id} [${LANGUAGES[i]}]`;
+      assert.ok(text.trim().length > 0, `${where} is empty`);
+      assert.equal(text, text.trim(), `${where} has stray spaces`);
+      assert.doesNotMatch(text, /TODO|FIXME|XXX|TBD|lorem|<|>|\{|\}|\$|\.\.\./i, `${where} looks like a placeholder`);
+    }
+    // A sentence copied from another language instead of translated.
+    assert.equal(new Set(texts).size, 4, `${id} is not translated in every language: ${texts.join(" / ")}`);
+  }
+});
+
+test("the catalogue covers the whole help page", () => {
+  const required = [
+    "forwarding.unconditional.enabled",
+    "forwarding.all.disabled",
+    "forwarding.busy.enabled",
+    "forwarding.busy.disabled",
+    "forwarding.unreachable.enabled",
+    "forwarding.unreachable.disabled",
+    "error.code-invalid",
+    "feature.not-enabled",
+    "error.number-missing",
+    "error.number-invalid",
+    "error.destination-not-allowed",
+    "error.try-again-later",
+    "voicemail.you-have",
+    "voicemail.menu.main",
+    "voicemail.menu.message",
+    "voicemail.envelope.received",
+    "voicemail.message.deleted",
+    "voicemail.message.saved",
+    "voicemail.no-messages",
+    "voicemail.greeting.record",
+    "voicemail.greeting.saved",
+    "voicemail.pin.enter",
+    "voicemail.pin.wrong",
+    "voicemail.pin.too-many-attempts",
+    "voicemail.greeting.default.extension",
+    "voicemail.greeting.default.unavailable",
+    "voicemail.remote-access.not-allowed",
+    "schedule.switched",
+    "schedule.mode.closed",
+    "schedule.mode.open",
+    "schedule.mode.lunch",
+    "schedule.back-to-normal-at",
+    "callflow.switched",
+    "callflow.mode.day",
+    "callflow.mode.night",
+    "callflow.mode.vacation",
+    "callflow.mode.schedule",
+    "announcement.title.welcome",
+    "announcement.title.waiting",
+    "announcement.title.closed",
+    "announcement.title.vacation",
+    "announcement.menu",
+    "announcement.record",
+    "announcement.saved",
+    "announcement.default.welcome",
+    "announcement.default.waiting",
+    "announcement.default.closed",
+    "announcement.default.vacation",
+    "generic.thank-you",
+    "generic.goodbye",
+    "generic.invalid-choice",
+    "generic.please-wait",
+  ];
+  for (const id of required) assert.ok(isPromptId(id), `missing prompt ${id}`);
+});
+
+test("menus name the keys that the help page and the voicemail menu use", () => {
+  for (const lang of LANGUAGES) {
+    const main = promptText("voicemail.menu.main", lang);
+    for (const key of ["1", "2", "3"]) assert.ok(main.includes(key), `main menu ${lang} lacks ${key}`);
+    const message = promptText("voicemail.menu.message", lang);
+    for (const key of ["7", "9", "4", "6", "5"]) assert.ok(message.includes(key), `message menu ${lang} lacks ${key}`);
+    const announcement = promptText("announcement.menu", lang);
+    for (const key of ["1", "2", "3"]) assert.ok(announcement.includes(key));
+  }
+});
+
+test("Swiss usage: French says septante and nonante, German writes no ß", () => {
+  assert.equal(promptText("number.71", "fr"), "septante et un");
+  assert.equal(promptText("number.95", "fr"), "nonante-cinq");
+  for (const id of [...PROMPT_IDS, ...fragmentIds("de")]) assert.ok(!promptText(id, "de").includes("ß"), id);
+  assert.equal(promptText("number.30", "de"), "dreissig");
+  assert.equal(promptText("generic.goodbye", "de"), "Auf Wiederhören.");
+});
+
+test("fragments are prompts too; unknown ids throw UnknownPrompt", () => {
+  assert.equal(promptText("digit.7", "it"), "sette");
+  assert.equal(promptText("month.3", "de"), "März");
+  assert.throws(() => promptText("forwarding.sideways.enabled", "fr"), UnknownPrompt);
+  assert.throws(() => promptText("time.am", "fr"), UnknownPrompt);
+  assert.equal(isPromptId("toString"), false);
+});

@@ -1,0 +1,388 @@
+// The UA core (RFC 3261 §8, §12-§15) shared by the PBX's B2BUA and its
+// registrar: routes requests to dialogs, answers what needs no policy
+// (481, 500 out of order, OPTIONS, 487 after CANCEL) and drives 2xx/ACK.
+import type { Clock } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
+import {
+  createResponse,
+  formatNameAddr,
+  getCallId,
+  getCSeq,
+  getFrom,
+  getTo,
+  newCallId,
+  newTag,
+} from "../message/index.ts";
+import type { CSeq, HeaderField, NameAddr, SipRequest, SipResponse, SipUri } from "../message/types.ts";
+import type { TransactionLayer } from "../transaction/transaction-layer.ts";
+import type { ServerTransaction } from "../transaction/types.ts";
+import type { RemoteAddress } from "../transport/types.ts";
+import { AnswerRetransmitter } from "./answer-retransmitter.ts";
+import { Dialog, dialogKey } from "./dialog.ts";
+import { type BodyOptions, IncomingInvite, type UasCore } from "./incoming-invite.ts";
+import { type InviteEvents, OutgoingInvite, type UacCore } from "./outgoing-invite.ts";
+
+export interface UserAgentOptions {
+  transactions: TransactionLayer;
+  clock: Clock;
+  log: Logger;
+  /** Host written in our Contact (an IPv6 address without brackets is accepted). */
+  contactHost: string;
+  contactPort: number;
+  /** Methods listed in Allow (answers to OPTIONS, 405). */
+  allow?: string[];
+}
+
+export interface InviteOptions {
+  requestUri: SipUri;
+  from: NameAddr;
+  to: NameAddr;
+  remote: RemoteAddress;
+  body?: Buffer;
+  contentType?: string;
+  headers?: HeaderField[];
+  callId?: string;
+}
+
+export interface InDialogOptions extends BodyOptions {
+  /** For a re-INVITE: the body of the ACK (when the offer came in the 2xx). */
+  ackBody?: Buffer;
+  ackContentType?: string;
+}
+
+const DEFAULT_ALLOW = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "UPDATE", "NOTIFY", "REFER", "MESSAGE"];
+
+interface PendingAck {
+  retransmitter: AnswerRetransmitter;
+  onAck: (ack: SipRequest) => void;
+}
+
+export class UserAgent implements UasCore, UacCore {
+  /** A new INVITE outside any dialog. The default declines it. */
+  onInvite: (inv: IncomingInvite) => void = (inv) => inv.reject(480);
+  /** Every other request outside a dialog (REGISTER, SUBSCRIBE, MESSAGE...). OPTIONS is answered here. */
+  onRequest: (req: SipRequest, tx: ServerTransaction) => void = (req, tx) => {
+    tx.respond(createResponse(req, 405, undefined, { headers: [{ name: "Allow", value: this.allow }] }));
+  };
+  /**
+   * A request inside a known dialog, in CSeq order. The default answers BYE
+   * with 200 (and forgets the dialog) and anything else with 501.
+   */
+  onDialogRequest: (req: SipRequest, tx: ServerTransaction, dialog: Dialog) => void = (req, tx, dialog) => {
+    if (req.method === "BYE") {
+      this.forget(dialog);
+      tx.respond(createResponse(req, 200));
+    } else tx.respond(createResponse(req, 501));
+  };
+
+  readonly transactions: TransactionLayer;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly contactHost: string;
+  private readonly contactPort: number;
+  private readonly allow: string;
+  private readonly dialogs = new Map<string, Dialog>();
+  /** 2xx sent and not yet acknowledged, per dialog and CSeq. */
+  private readonly pendingAcks = new Map<string, PendingAck>();
+  /** The last ACK of a 2xx we sent per dialog, for 2xx retransmissions after the transaction ended. */
+  private readonly lastAcks = new Map<string, { seq: number; ack: SipRequest }>();
+
+  constructor(opts: UserAgentOptions) {
+    this.transactions = opts.transactions;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.contactHost =
+      opts.contactHost.includes(":") && !opts.contactHost.startsWith("[")
+        ? "[" + opts.contactHost + "]"
+        : opts.contactHost;
+    this.contactPort = opts.contactPort;
+    this.allow = (opts.allow ?? DEFAULT_ALLOW).join(", ");
+    this.transactions.onRequest = (req, tx) => this.receiveRequest(req, tx);
+    this.transactions.onAck = (ack) => this.receiveAck(ack);
+    this.transactions.onStrayResponse = (res) => this.receiveStray(res);
+  }
+
+  /** Number of dialogs known (for tests and metrics). */
+  get dialogCount(): number {
+    return this.dialogs.size;
+  }
+
+  /** The dialog a request from the peer belongs to, if known. */
+  findDialog(req: SipRequest): Dialog | undefined {
+    try {
+      const toTag = getTo(req).params.tag;
+      if (!toTag) return undefined;
+      return this.dialogs.get(dialogKey(getCallId(req), toTag, getFrom(req).params.tag ?? ""));
+    } catch {
+      return undefined;
+    }
+  }
+
+  register(dialog: Dialog): void {
+    this.dialogs.set(dialog.id, dialog);
+  }
+
+  /** Drops a dialog (after BYE, or when the TU gives up on it) and its pending 2xx. */
+  forget(dialog: Dialog): void {
+    this.dialogs.delete(dialog.id);
+    this.lastAcks.delete(dialog.id);
+    const prefix = dialog.id + " ";
+    for (const [key, pending] of this.pendingAcks) {
+      if (key.startsWith(prefix)) {
+        pending.retransmitter.stop();
+        this.pendingAcks.delete(key);
+      }
+    }
+  }
+
+  /** Our Contact for messages exchanged with `remote`. */
+  contactFor(remote: RemoteAddress): NameAddr {
+    return {
+      uri: {
+        scheme: "sip",
+        host: this.contactHost,
+        port: this.contactPort,
+        params: remote.transport === "UDP" ? {} : { transport: remote.transport.toLowerCase() },
+        headers: {},
+      },
+      params: {},
+    };
+  }
+
+  // --- UAC -----------------------------------------------------------------
+
+  /** Sends an initial INVITE (§13.2.1). */
+  invite(opts: InviteOptions, events: InviteEvents = {}): OutgoingInvite {
+    const headers: HeaderField[] = [
+      { name: "Max-Forwards", value: "70" },
+      { name: "From", value: formatNameAddr({ ...opts.from, params: { ...opts.from.params, tag: newTag() } }) },
+      { name: "To", value: formatNameAddr(withoutTag(opts.to)) },
+      { name: "Call-ID", value: opts.callId ?? newCallId() },
+      { name: "CSeq", value: newSeq() + " INVITE" },
+      { name: "Contact", value: formatNameAddr(this.contactFor(opts.remote)) },
+      { name: "Allow", value: this.allow },
+      ...(opts.headers ?? []),
+    ];
+    const body = opts.body ?? Buffer.alloc(0);
+    if (body.length > 0 && opts.contentType) headers.push({ name: "Content-Type", value: opts.contentType });
+    const request: SipRequest = { type: "request", method: "INVITE", uri: opts.requestUri, headers, body };
+    const out = new OutgoingInvite(this, request, opts.remote, events);
+    out.attach(this.transactions.sendRequest(request, opts.remote, (res) => out.handle(res)));
+    return out;
+  }
+
+  /**
+   * A request inside a dialog (§12.2.1). Resolves with the final response,
+   * synthetic 408/503 included; 481 and 408 are left to the TU to act on.
+   * For a re-INVITE the UA core sends the ACK of the 2xx.
+   */
+  request(dialog: Dialog, method: string, opts: InDialogOptions = {}): Promise<SipResponse> {
+    if (method === "ACK" || method === "CANCEL") throw new Error(method + " is sent by the UA core itself");
+    const req = dialog.createRequest(method, opts);
+    const seq = dialog.localSeq;
+    return new Promise((resolve) => {
+      let settled = false;
+      this.transactions.sendRequest(req, dialog.remote, (res) => {
+        if (res.status < 200) return;
+        const ok = res.status < 300;
+        if (ok && (method === "INVITE" || method === "UPDATE") && dialog.matches(res)) dialog.refreshTarget(res);
+        if (ok && method === "INVITE") {
+          const last = this.lastAcks.get(dialog.id);
+          if (settled && last?.seq === seq) {
+            this.sendAck(dialog, last.ack, false);
+            return;
+          }
+          const ack = dialog.createRequest("ACK", {
+            cseq: seq,
+            body: opts.ackBody,
+            contentType: opts.ackContentType,
+          });
+          this.sendAck(dialog, ack, true);
+        }
+        if (!settled) {
+          settled = true;
+          resolve(res);
+        }
+      });
+    });
+  }
+
+  /** An out-of-dialog non-INVITE request (OPTIONS, NOTIFY, MESSAGE...); resolves with the final response. */
+  sendRequest(req: SipRequest, remote: RemoteAddress): Promise<SipResponse> {
+    return new Promise((resolve) => {
+      this.transactions.sendRequest(req, remote, (res) => {
+        if (res.status >= 200) resolve(res);
+      });
+    });
+  }
+
+  /** Answers a request through its transaction. */
+  respond(tx: ServerTransaction, status: number, opts: BodyOptions & { reason?: string } = {}): void {
+    tx.respond(
+      createResponse(tx.request, status, opts.reason, {
+        headers: opts.headers,
+        body: opts.body,
+        contentType: opts.contentType,
+      }),
+    );
+  }
+
+  /**
+   * Accepts a re-INVITE inside `dialog` with 200 and our Contact, and repeats
+   * the 2xx until its ACK (§13.3.1.4; `dialog.onAck` / `dialog.onAckTimeout`).
+   */
+  acceptReinvite(tx: ServerTransaction, dialog: Dialog, opts: BodyOptions = {}): void {
+    const res = createResponse(tx.request, 200, undefined, {
+      headers: [{ name: "Contact", value: formatNameAddr(dialog.localContact) }, ...(opts.headers ?? [])],
+      body: opts.body,
+      contentType: opts.contentType,
+    });
+    this.sendAnswer(
+      tx,
+      dialog,
+      res,
+      (ack) => dialog.onAck?.(ack),
+      () => dialog.onAckTimeout?.(),
+    );
+  }
+
+  sendAnswer(
+    tx: ServerTransaction,
+    dialog: Dialog,
+    res: SipResponse,
+    onAck: (ack: SipRequest) => void,
+    onTimeout: () => void,
+  ): void {
+    const key = dialog.id + " " + (cseqOf(tx.request));
+    tx.respond(res);
+    this.pendingAcks.get(key)?.retransmitter.stop();
+    const retransmitter = new AnswerRetransmitter(this.transactions, this.clock, res, tx.remote, () => {
+      this.pendingAcks.delete(key);
+      this.log.info({ callId: dialog.callId }, "2xx never acknowledged");
+      this.safely(onTimeout);
+    });
+    this.pendingAcks.set(key, { retransmitter, onAck });
+  }
+
+  sendAck(dialog: Dialog, ack: SipRequest, remember: boolean): void {
+    if (remember) this.lastAcks.set(dialog.id, { seq: cseqOf(ack), ack });
+    this.transactions.sendStateless(ack, dialog.remote);
+  }
+
+  sendBye(dialog: Dialog): void {
+    const bye = dialog.createRequest("BYE");
+    this.transactions.sendRequest(bye, dialog.remote, () => {});
+  }
+
+  report(what: string, err: unknown): void {
+    this.log.error({ err }, what);
+  }
+
+  /** Stops every 2xx retransmission; the transaction layer is closed separately. */
+  close(): void {
+    for (const p of this.pendingAcks.values()) p.retransmitter.stop();
+    this.pendingAcks.clear();
+  }
+
+  // --- UAS -----------------------------------------------------------------
+
+  private receiveRequest(req: SipRequest, tx: ServerTransaction): void {
+    let toTag: string | null | undefined;
+    try {
+      toTag = getTo(req).params.tag;
+    } catch (err) {
+      tx.respond(createResponse(req, 400, err instanceof Error ? err.message : "Bad To"));
+      return;
+    }
+    if (toTag !== undefined) {
+      const dialog = this.findDialog(req);
+      if (!dialog) {
+        // §12.2.2: a request for a dialog we do not know.
+        tx.respond(createResponse(req, 481));
+        return;
+      }
+      if (dialog.acceptRequest(req) === "out-of-order") {
+        tx.respond(createResponse(req, 500, "Out of Order CSeq"));
+        return;
+      }
+      this.onDialogRequest(req, tx, dialog);
+      return;
+    }
+    if (req.method === "INVITE") {
+      this.onInvite(new IncomingInvite(this, req, tx));
+      return;
+    }
+    if (req.method === "OPTIONS") {
+      // §11.2: what we can do, answered without asking the TU (also a keep-alive probe).
+      tx.respond(
+        createResponse(req, 200, undefined, {
+          headers: [
+            { name: "Allow", value: this.allow },
+            { name: "Accept", value: "application/sdp" },
+            { name: "Supported", value: "" },
+          ],
+        }),
+      );
+      return;
+    }
+    this.onRequest(req, tx);
+  }
+
+  private receiveAck(ack: SipRequest): void {
+    const dialog = this.findDialog(ack);
+    if (!dialog) {
+      this.log.debug({ callId: getCallId(ack) }, "ACK for no known dialog");
+      return;
+    }
+    const key = dialog.id + " " + (cseqOf(ack));
+    const pending = this.pendingAcks.get(key);
+    if (!pending) return; // a retransmitted ACK
+    this.pendingAcks.delete(key);
+    pending.retransmitter.stop();
+    this.safely(() => pending.onAck(ack));
+  }
+
+  private receiveStray(res: SipResponse): void {
+    if (res.status < 200 || res.status >= 300) return;
+    let id: string;
+    let cseq: CSeq;
+    try {
+      cseq = getCSeq(res);
+      if (cseq.method !== "INVITE") return;
+      id = dialogKey(getCallId(res), getFrom(res).params.tag ?? "", getTo(res).params.tag ?? "");
+    } catch {
+      return;
+    }
+    const dialog = this.dialogs.get(id);
+    const last = this.lastAcks.get(id);
+    // §13.2.2.4: a 2xx retransmitted after the transaction ended gets the same ACK again.
+    if (dialog && last && last.seq === cseq.seq) this.transactions.sendStateless(last.ack, dialog.remote);
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, "TU callback threw");
+    }
+  }
+}
+
+function cseqOf(msg: SipRequest): number {
+  try {
+    return getCSeq(msg).seq;
+  } catch {
+    return 0;
+  }
+}
+
+function withoutTag(na: NameAddr): NameAddr {
+  const params = { ...na.params };
+  delete params.tag;
+  return { ...na, params };
+}
+
+/** §8.1.1.5: an initial CSeq below 2^31; random so that restarts do not repeat numbers. */
+function newSeq(): number {
+  return 1 + Math.floor(Math.random() * 0x7fff);
+}

@@ -1,0 +1,220 @@
+// RFC 3261 §17: matches what the transport delivers to transactions, runs
+// their timers on the injected clock, and hands the TU what is new.
+import type { Clock } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
+import { createResponse, newBranch, prependHeader } from "../message/index.ts";
+import type { SipMessage, SipParseError, SipRequest, SipResponse } from "../message/types.ts";
+import { responseDestination, topVia } from "../transport/response-destination.ts";
+import { stampReceived } from "../transport/transport-layer.ts";
+import type { ReceivedMessage, RemoteAddress, SipTransport } from "../transport/types.ts";
+import { InviteClientTransaction, NonInviteClientTransaction } from "./client-transaction.ts";
+import { clientKey, MAGIC_COOKIE, serverKey } from "./matching.ts";
+import { InviteServerTransaction, NonInviteServerTransaction } from "./server-transaction.ts";
+import {
+  type ClientTransaction,
+  DEFAULT_TIMERS,
+  type ResponseHandler,
+  type ServerTransaction,
+  type TimerValues,
+  type TransactionContext,
+} from "./types.ts";
+
+export interface TransactionLayerOptions {
+  transport: SipTransport;
+  clock: Clock;
+  log: Logger;
+  timers?: Partial<TimerValues>;
+}
+
+type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
+type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
+
+export class TransactionLayer {
+  /** Each new request (not retransmissions, ACK or CANCEL). */
+  onRequest: (req: SipRequest, tx: ServerTransaction) => void = (req, tx) => {
+    tx.respond(createResponse(req, 501));
+  };
+  /** ACKs that belong to no INVITE server transaction: the ACK of a 2xx (§13.3.1.4, §17.2.3). */
+  onAck: (ack: SipRequest, remote: RemoteAddress) => void = () => {};
+  /** Responses that match no client transaction, e.g. 2xx retransmitted after the transaction ended. */
+  onStrayResponse: (res: SipResponse, remote: RemoteAddress) => void = () => {};
+
+  readonly timers: TimerValues;
+  readonly transport: SipTransport;
+  private readonly ctx: TransactionContext;
+  private readonly servers = new Map<string, ServerTx>();
+  private readonly clients = new Map<string, ClientTx>();
+  private closed = false;
+
+  constructor(opts: TransactionLayerOptions) {
+    this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.transport = opts.transport;
+    this.ctx = { transport: opts.transport, clock: opts.clock, log: opts.log, timers: this.timers };
+    opts.transport.onMessage = (m) => this.receive(m);
+    opts.transport.onParseError = (err, remote) => this.parseError(err, remote);
+  }
+
+  /** Number of live transactions (for tests and metrics). */
+  get size(): { server: number; client: number } {
+    return { server: this.servers.size, client: this.clients.size };
+  }
+
+  /**
+   * Starts a client transaction. Pushes our Via with a fresh branch and
+   * rport (RFC 3581 §3) and sends. Every response, and a synthetic 408 or
+   * 503 when none can come, reaches `handler`.
+   */
+  sendRequest(req: SipRequest, remote: RemoteAddress, handler: ResponseHandler): ClientTransaction {
+    const branch = this.pushVia(req, remote);
+    return this.startClient(req, remote, branch, handler);
+  }
+
+  /**
+   * Sends outside any transaction: the ACK of a 2xx (§13.2.2.4) and the TU's
+   * 2xx retransmissions (§13.3.1.4). A request without a Via gets ours (kept
+   * in the message, so that sending it again repeats the same branch). A
+   * response goes where its top Via says, `remote` being where the request
+   * came from.
+   */
+  sendStateless(msg: SipMessage, remote: RemoteAddress): void {
+    if (this.closed) return;
+    if (msg.type === "request") {
+      if (!msg.headers.some((h) => h.name === "Via")) this.pushVia(msg, remote);
+      this.ctx.transport.send(msg, remote);
+    } else {
+      this.ctx.transport.send(msg, responseDestination(topVia(msg), remote));
+    }
+  }
+
+  /** Cancels every timer and forgets every transaction. */
+  close(): void {
+    this.closed = true;
+    for (const tx of [...this.servers.values()]) tx.terminate();
+    for (const tx of [...this.clients.values()]) tx.terminate();
+    this.servers.clear();
+    this.clients.clear();
+  }
+
+  /** The sent-by of our Via: RFC 3261 §18.1.1, an IPv6 address in brackets. */
+  get sentBy(): string {
+    const host = this.ctx.transport.publicAddress;
+    return (host.includes(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + this.ctx.transport.port;
+  }
+
+  private pushVia(req: SipRequest, remote: RemoteAddress): string {
+    const fresh = newBranch();
+    const branch = fresh.startsWith(MAGIC_COOKIE) ? fresh : MAGIC_COOKIE + fresh;
+    prependHeader(req, "Via", "SIP/2.0/" + remote.transport + " " + this.sentBy + ";branch=" + branch + ";rport");
+    return branch;
+  }
+
+  private startClient(req: SipRequest, remote: RemoteAddress, branch: string, handler: ResponseHandler): ClientTx {
+    const key = branch + " " + req.method;
+    const onTerminated = (k: string) => this.clients.delete(k);
+    let tx: ClientTx;
+    if (req.method === "INVITE") {
+      tx = new InviteClientTransaction(this.ctx, req, remote, key, handler, onTerminated, (cancel, to) => {
+        this.startClient(cancel, to, branch, (res) => {
+          this.ctx.log.debug({ status: res.status }, "response to CANCEL");
+        });
+      });
+    } else {
+      tx = new NonInviteClientTransaction(this.ctx, req, remote, key, handler, onTerminated);
+    }
+    if (this.closed) {
+      // A closed layer sends nothing; the TU still hears that the request failed.
+      queueMicrotask(() => tx.onTransportError(new Error("transaction layer closed")));
+      return tx;
+    }
+    this.clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  private receive(m: ReceivedMessage): void {
+    if (this.closed) return;
+    try {
+      if (m.message.type === "request") this.receiveRequest(m.message, m.remote);
+      else this.receiveResponse(m.message, m.remote);
+    } catch (err) {
+      this.ctx.log.error({ err }, "failure while handling a SIP message");
+    }
+  }
+
+  private receiveResponse(res: SipResponse, remote: RemoteAddress): void {
+    const key = clientKey(res);
+    const tx = key ? this.clients.get(key) : undefined;
+    if (tx) tx.onResponse(res);
+    else this.onStrayResponse(res, remote);
+  }
+
+  private receiveRequest(req: SipRequest, remote: RemoteAddress): void {
+    const method = req.method;
+    if (method === "ACK") {
+      const key = serverKey(req);
+      const tx = key ? this.servers.get(key) : undefined;
+      if (tx instanceof InviteServerTransaction && !tx.onAck()) return;
+      this.onAck(req, remote);
+      return;
+    }
+    const key = serverKey(req);
+    if (!key) {
+      this.ctx.log.debug({ method }, "request without Via or CSeq dropped");
+      return;
+    }
+    const existing = this.servers.get(key);
+    if (existing) {
+      existing.onRetransmission();
+      return;
+    }
+    const onTerminated = (k: string) => this.servers.delete(k);
+    if (method === "CANCEL") {
+      // §9.2: the CANCEL has a transaction of its own, answered here.
+      const tx = new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated);
+      this.servers.set(key, tx);
+      const inviteKey = serverKey(req, "INVITE");
+      const invite = inviteKey ? this.servers.get(inviteKey) : undefined;
+      if (!(invite instanceof InviteServerTransaction)) {
+        tx.respond(createResponse(req, 481));
+        return;
+      }
+      tx.respond(createResponse(req, 200, undefined, { toTag: invite.lastToTag }));
+      if (invite.cancellable) {
+        try {
+          invite.onCancel?.();
+        } catch (err) {
+          this.ctx.log.error({ err }, "onCancel handler threw");
+        }
+      }
+      return;
+    }
+    const tx =
+      method === "INVITE"
+        ? new InviteServerTransaction(this.ctx, req, remote, key, onTerminated)
+        : new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated);
+    this.servers.set(key, tx);
+    try {
+      this.onRequest(req, tx);
+    } catch (err) {
+      this.ctx.log.error({ err, method }, "request handler threw");
+      tx.respond(createResponse(req, 500));
+    }
+  }
+
+  /** §21.4.1: a request we could read far enough to answer gets a 400 naming the problem. */
+  private parseError(err: SipParseError, remote: RemoteAddress): void {
+    const req = err.request;
+    if (!req || req.method === "ACK" || this.closed) {
+      this.ctx.log.debug({ err: err.message, remote }, "unparseable message dropped");
+      return;
+    }
+    try {
+      if (!stampReceived(req, remote)) return;
+      const reason = err.message.replace(/[\r\n]+/g, " ").slice(0, 200);
+      const res = createResponse(req, 400, reason);
+      this.ctx.transport.send(res, responseDestination(topVia(res), remote));
+    } catch (e) {
+      this.ctx.log.debug({ err: e }, "could not answer an unparseable request");
+    }
+  }
+}
