@@ -18,6 +18,7 @@ import { UserAgent } from "./sip/dialog/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
 import { TransportLayer } from "./sip/transport/index.ts";
 import { openSqliteStore } from "./store/sqlite/index.ts";
+import type { Language } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/log.ts";
 import { resolveAdminToken } from "./api/admin-token.ts";
@@ -34,7 +35,7 @@ export interface StartOptions {
   clock?: Clock;
   /** Synthesise every prompt in the background at start (default true). */
   warmPrompts?: boolean;
-  /** Where synthesised prompts are cached (default <dataDir>/prompts); tests share one. */
+  /** The folder whose prompts/ caches synthesised prompts (default the data dir); tests share one. */
   promptCacheDir?: string;
 }
 
@@ -89,7 +90,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       },
     };
     const pacer = new MediaPacer(clock);
-    const prompts = new PromptLibrary({ dataDir: config.dataDir, log });
+    const prompts = new PromptLibrary({ dataDir: opts.promptCacheDir ?? config.dataDir, log });
     stops.unshift(() => prompts.close());
 
     const pbx = new Pbx({
@@ -134,11 +135,19 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
 
     if (opts.warmPrompts ?? true) {
-      // Prompts are synthesised ahead so the first caller does not wait for them.
-      buildPromptCache({ dataDir: config.dataDir, log }).then(
-        (r) => log.info(r, "prompt cache ready"),
-        (err) => log.error({ err }, "prompt cache build failed"),
-      );
+      // The prompts of the languages in use are synthesised ahead, in the
+      // background, so that the first caller does not wait for them.
+      const languages = new Set<Language>();
+      for (const t of await store.tenants.list()) languages.add(t.language);
+      for (const t of await store.tenants.list()) {
+        for (const e of await store.extensions.list(t.name)) if (e.language) languages.add(e.language);
+      }
+      if (languages.size > 0) {
+        buildPromptCache({ dataDir: opts.promptCacheDir ?? config.dataDir, languages: [...languages], log }).then(
+          (r) => log.info(r, "prompt cache ready"),
+          (err) => log.error({ err }, "prompt cache build failed"),
+        );
+      }
     }
 
     log.info(

@@ -12,7 +12,11 @@ test("every catalogue prompt has a real text in all four languages", () => {
       const where = `${id} [${LANGUAGES[i]}]`;
       assert.ok(text.trim().length > 0, `${where} is empty`);
       assert.equal(text, text.trim(), `${where} has stray spaces`);
-      assert.doesNotMatch(text, /TODO|FIXME|XXX|TBD|lorem|<|>|\{|\}|\$|\.\.\./i, `${where} looks like a placeholder`);
+      assert.doesNotMatch(
+        text,
+        /TODO|FIXME|XXX|TBD|lorem|<|>|\{|\}|\$|\.\.\./i,
+        `${where} looks like a placeholder`,
+      );
     }
     // A sentence copied from another language instead of translated.
     assert.equal(new Set(texts).size, 4, `${id} is not translated in every language: ${texts.join(" / ")}`);
@@ -82,7 +86,8 @@ test("menus name the keys that the help page and the voicemail menu use", () => 
     const main = promptText("voicemail.menu.main", lang);
     for (const key of ["1", "2", "3"]) assert.ok(main.includes(key), `main menu ${lang} lacks ${key}`);
     const message = promptText("voicemail.menu.message", lang);
-    for (const key of ["7", "9", "4", "6", "5"]) assert.ok(message.includes(key), `message menu ${lang} lacks ${key}`);
+    for (const key of ["7", "9", "4", "6", "5"])
+      assert.ok(message.includes(key), `message menu ${lang} lacks ${key}`);
     const announcement = promptText("announcement.menu", lang);
     for (const key of ["1", "2", "3"]) assert.ok(announcement.includes(key));
   }

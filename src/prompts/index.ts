@@ -12,8 +12,8 @@ export { activeRms, normalise, trimSilence } from "./levels.ts";
 export { PromptLibrary, type PromptLibraryOptions, type PromptLibraryStats } from "./prompt-cache.ts";
 export {
   type DateLike,
-  GROUP_PAUSE_MS,
   type Gender,
+  GROUP_PAUSE_MS,
   type PromptPart,
   sayDate,
   sayDigits,

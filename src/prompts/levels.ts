@@ -52,14 +52,15 @@ export function normalise(samples: Int16Array, targetDbfs = -16, peakLimitDbfs =
     return out;
   }
   const gain = dbToLinear(targetDbfs) / rms;
-  const limit = Math.min(32767, dbToLinear(peakLimitDbfs));
+  const limit = Math.floor(Math.min(32767, dbToLinear(peakLimitDbfs)));
   const knee = dbToLinear(peakLimitDbfs - 6);
   const span = limit - knee;
   for (let i = 0; i < samples.length; i++) {
     const x = samples[i] * gain;
     const a = Math.abs(x);
     const y = a <= knee ? a : knee + span * Math.tanh((a - knee) / span);
-    out[i] = Math.round(x < 0 ? -y : y);
+    const r = Math.min(limit, Math.round(y));
+    out[i] = x < 0 ? -r : r;
   }
   return out;
 }

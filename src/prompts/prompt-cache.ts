@@ -4,7 +4,7 @@
 //   3. the synthesis cache          <dataDir>/prompts/<lang>/<hash>.wav
 //   4. espeak-ng, in the worker, then written to the cache (tmp + rename).
 // <overrides> is `overridesDir`, by default <dataDir>/prompts-custom.
-// The cache file is named by a hash of the text and the voice settings, so
+// The cache file is named by a hash of the spoken text and the voice settings, so
 // editing a sentence in the catalogue or tuning a voice regenerates exactly
 // the prompts affected and never plays stale audio.
 //
@@ -20,7 +20,14 @@ import type { Logger } from "../util/log.ts";
 import { promptText } from "./catalogue.ts";
 import { normalise } from "./levels.ts";
 import type { PromptPart } from "./say.ts";
-import { PROMPT_SAMPLE_RATE, SYNTH_VERSION, type Synth, Synthesizer, VOICES } from "./synthesizer.ts";
+import {
+  PROMPT_SAMPLE_RATE,
+  SYNTH_VERSION,
+  type Synth,
+  Synthesizer,
+  spokenText,
+  VOICES,
+} from "./synthesizer.ts";
 
 export interface PromptLibraryOptions {
   dataDir: string;
@@ -51,6 +58,8 @@ export class PromptLibrary {
   private readonly maxSamples: number;
   private readonly lru = new Map<string, Int16Array>();
   private lruSamples = 0;
+  /** How many LRU keys hold each array: tenants without an override share the global one. */
+  private readonly holders = new Map<Int16Array, number>();
   private readonly loading = new Map<string, Promise<Int16Array>>();
   private readonly synthesizing = new Map<string, Promise<Int16Array>>();
   private closed = false;
@@ -102,7 +111,9 @@ export class PromptLibrary {
       parts.map((part) =>
         typeof part === "string"
           ? this.get(part, language, tenant)
-          : Promise.resolve(new Int16Array(Math.max(0, Math.round((part.silenceMs * PROMPT_SAMPLE_RATE) / 1000)))),
+          : Promise.resolve(
+              new Int16Array(Math.max(0, Math.round((part.silenceMs * PROMPT_SAMPLE_RATE) / 1000))),
+            ),
       ),
     );
   }
@@ -137,16 +148,14 @@ export class PromptLibrary {
   /** Forgets decoded audio, e.g. after an override file was added or replaced. */
   invalidate(tenant?: string): void {
     for (const key of [...this.lru.keys()]) {
-      if (tenant === undefined || key.startsWith(`${tenant}\n`)) {
-        this.lruSamples -= this.lru.get(key)!.length;
-        this.lru.delete(key);
-      }
+      if (tenant === undefined || key.startsWith(`${tenant}\n`)) this.forget(key);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.lru.clear();
+    this.holders.clear();
     this.lruSamples = 0;
     await this.synth.close();
   }
@@ -156,18 +165,21 @@ export class PromptLibrary {
     // whether or not someone left a file with that name.
     const text = promptText(id, language);
     if (SAFE_NAME.test(id)) {
-      const candidates: string[] = [];
       if (tenant !== undefined) {
-        if (SAFE_NAME.test(tenant)) candidates.push(join(this.overridesDir, tenant, language, `${id}.wav`));
-        else this.log.warn({ tenant }, "tenant name unusable as a folder; prompt overrides ignored");
+        if (SAFE_NAME.test(tenant)) {
+          const own = await this.readOverride(join(this.overridesDir, tenant, language, `${id}.wav`));
+          if (own) {
+            this.stats.overrideHits++;
+            return own;
+          }
+        } else this.log.warn({ tenant }, "tenant name unusable as a folder; prompt overrides ignored");
+        // No recording of the tenant's own: the provider's audio, one copy in memory for all tenants.
+        return this.get(id, language);
       }
-      candidates.push(join(this.overridesDir, language, `${id}.wav`));
-      for (const path of candidates) {
-        const override = await this.readOverride(path);
-        if (override) {
-          this.stats.overrideHits++;
-          return override;
-        }
+      const global = await this.readOverride(join(this.overridesDir, language, `${id}.wav`));
+      if (global) {
+        this.stats.overrideHits++;
+        return global;
       }
     }
     const path = this.cachePath(text, language);
@@ -185,7 +197,8 @@ export class PromptLibrary {
     try {
       buf = await readFile(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn({ err, path }, "prompt override unreadable");
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        this.log.warn({ err, path }, "prompt override unreadable");
       return undefined;
     }
     try {
@@ -242,20 +255,30 @@ export class PromptLibrary {
 
   private cachePath(text: string, language: Language): string {
     const hash = createHash("sha256")
-      .update(`${SYNTH_VERSION}\n${VOICES[language].join(" ")}\n${text}`)
+      .update(`${SYNTH_VERSION}\n${VOICES[language].join(" ")}\n${spokenText(text, language)}`)
       .digest("hex")
       .slice(0, 32);
     return join(this.dataDir, "prompts", language, `${hash}.wav`);
   }
 
   private remember(key: string, samples: Int16Array): void {
-    if (samples.length > this.maxSamples) return;
+    if (samples.length > this.maxSamples || this.lru.has(key)) return;
     this.lru.set(key, samples);
-    this.lruSamples += samples.length;
-    while (this.lruSamples > this.maxSamples) {
-      const oldest = this.lru.keys().next().value as string;
-      this.lruSamples -= this.lru.get(oldest)!.length;
-      this.lru.delete(oldest);
+    const holders = this.holders.get(samples) ?? 0;
+    this.holders.set(samples, holders + 1);
+    if (holders === 0) this.lruSamples += samples.length;
+    while (this.lruSamples > this.maxSamples) this.forget(this.lru.keys().next().value as string);
+  }
+
+  private forget(key: string): void {
+    const samples = this.lru.get(key);
+    if (!samples) return;
+    this.lru.delete(key);
+    const holders = (this.holders.get(samples) ?? 1) - 1;
+    if (holders > 0) this.holders.set(samples, holders);
+    else {
+      this.holders.delete(samples);
+      this.lruSamples -= samples.length;
     }
   }
 }

@@ -91,17 +91,35 @@ test("numbers outside 0-9999", () => {
 });
 
 test("phone numbers are read digit by digit in the Swiss groups", () => {
-  assert.equal(heard(sayDigits("0791231212", "fr"), "fr"), "zéro sept neuf | un deux trois | un deux | un deux");
+  assert.equal(
+    heard(sayDigits("0791231212", "fr"), "fr"),
+    "zéro sept neuf | un deux trois | un deux | un deux",
+  );
   // International form of a Swiss number: read as people know it, nationally.
-  assert.equal(heard(sayDigits("+41791231212", "fr"), "fr"), "zéro sept neuf | un deux trois | un deux | un deux");
-  assert.equal(heard(sayDigits("0041213124567", "de"), "de"), "null zwei eins | drei eins zwei | vier fünf | sechs sieben");
-  assert.equal(heard(sayDigits("0800123456", "it"), "it"), "zero otto zero zero | uno due tre | quattro cinque sei");
+  assert.equal(
+    heard(sayDigits("+41791231212", "fr"), "fr"),
+    "zéro sept neuf | un deux trois | un deux | un deux",
+  );
+  assert.equal(
+    heard(sayDigits("0041213124567", "de"), "de"),
+    "null zwei eins | drei eins zwei | vier fünf | sechs sieben",
+  );
+  assert.equal(
+    heard(sayDigits("0800123456", "it"), "it"),
+    "zero otto zero zero | uno due tre | quattro cinque sei",
+  );
   // Foreign numbers: "plus", the country code, then the groups of that country.
-  assert.equal(heard(sayDigits("+33612345678", "en"), "en"), "plus three three | six | one two | three four | five six | seven eight");
+  assert.equal(
+    heard(sayDigits("+33612345678", "en"), "en"),
+    "plus three three | six | one two | three four | five six | seven eight",
+  );
   // Extensions and codes are one group; the caller's own grouping is kept.
   assert.equal(heard(sayDigits("101", "en"), "en"), "one zero one");
   assert.equal(heard(sayDigits("*72", "fr"), "fr"), "étoile sept deux");
-  assert.equal(heard(sayDigits("079 123 12 12", "it"), "it"), "zero sette nove | uno due tre | uno due | uno due");
+  assert.equal(
+    heard(sayDigits("079 123 12 12", "it"), "it"),
+    "zero sette nove | uno due tre | uno due | uno due",
+  );
   // Unparseable long digit strings still get short groups.
   assert.equal(heard(sayDigits("1234567", "en"), "en"), "one two three | four five | six seven");
   assert.deepEqual(sayDigits("", "fr"), []);
@@ -147,8 +165,14 @@ test("voicemail counts agree in number and gender", () => {
     heard(sayMessageCounts(1, 0, "de"), "de"),
     "Sie haben eine neue Nachricht und keine gespeicherten Nachrichten",
   );
-  assert.equal(heard(sayMessageCounts(0, 2, "it"), "it"), "Lei ha nessun nuovo messaggio e due messaggi salvati");
-  assert.equal(heard(sayMessageCounts(21, 1, "en"), "en"), "You have twenty-one new messages and one saved message");
+  assert.equal(
+    heard(sayMessageCounts(0, 2, "it"), "it"),
+    "Lei ha nessun nuovo messaggio e due messaggi salvati",
+  );
+  assert.equal(
+    heard(sayMessageCounts(21, 1, "en"), "en"),
+    "You have twenty-one new messages and one saved message",
+  );
   assert.equal(heard(sayMessageCounts(0, 0, "fr"), "fr"), "Vous n'avez aucun message.");
 });
 
@@ -168,11 +192,20 @@ test("every part that say* produces exists in its language", () => {
   for (const lang of LANGUAGES) {
     const all: PromptPart[] = [];
     for (let n = 0; n <= 9999; n += n < 200 ? 1 : 37) {
-      all.push(...sayNumber(n, lang), ...sayNumber(n, lang, { gender: "f" }), ...sayNumber(n, lang, { gender: "m" }));
+      all.push(
+        ...sayNumber(n, lang),
+        ...sayNumber(n, lang, { gender: "f" }),
+        ...sayNumber(n, lang, { gender: "m" }),
+      );
     }
     for (let h = 0; h < 24; h++) for (let m = 0; m < 60; m += 7) all.push(...sayTime(h, m, lang));
-    for (let mo = 1; mo <= 12; mo++) for (let d = 1; d <= 31; d++) all.push(...sayDate({ year: 2026, month: mo, day: d }, lang));
-    all.push(...sayDigits("+41 79 123 45 67 *#", lang), ...sayMessageCounts(5, 1, lang), ...sayMessageCounts(1, 0, lang));
+    for (let mo = 1; mo <= 12; mo++)
+      for (let d = 1; d <= 31; d++) all.push(...sayDate({ year: 2026, month: mo, day: d }, lang));
+    all.push(
+      ...sayDigits("+41 79 123 45 67 *#", lang),
+      ...sayMessageCounts(5, 1, lang),
+      ...sayMessageCounts(1, 0, lang),
+    );
     for (const part of all) if (typeof part === "string") assert.ok(promptText(part, lang).length > 0);
   }
 });

@@ -19,9 +19,15 @@ export const GROUP_PAUSE_MS = 250;
  * national form (nobody says "plus four one seven nine" for a mobile in
  * Switzerland), foreign numbers as "plus" and the international groups.
  * Spaces, dots or dashes in the input are taken as the caller's own grouping.
- * `*` and `#` are read as the key names; other characters are ignored.
+ * `*` and `#` are read as the key names; other characters are ignored. The
+ * digit ids are the same in every language; the language is taken so that
+ * all say* functions have one shape.
  */
-export function sayDigits(digits: string, lang: Language, opts: { country?: string } = {}): PromptPart[] {
+export function sayDigits(
+  digits: string,
+  _language: Language,
+  opts: { country?: string } = {},
+): PromptPart[] {
   const groups = groupDigits(digits, (opts.country ?? "CH").toUpperCase());
   const parts: PromptPart[] = [];
   for (const group of groups) {
@@ -104,7 +110,8 @@ export function sayNumber(n: number, lang: Language, opts: { gender?: Gender } =
   const h = Math.floor((n % 1000) / 100);
   const rest = n % 100;
   if (th > 0) parts.push(`number.${th * 1000}`);
-  if (h > 0) parts.push(rest > 0 && lang === "fr" && h > 1 ? `number.${h * 100}.prefix` : `number.${h * 100}`);
+  if (h > 0)
+    parts.push(rest > 0 && lang === "fr" && h > 1 ? `number.${h * 100}.prefix` : `number.${h * 100}`);
   if (rest > 0) {
     // British English: "two hundred and five", "one thousand and twelve".
     if (lang === "en" && parts.length > 0) parts.push("word.and");
@@ -133,7 +140,14 @@ function genderedBelow100(rest: number, lang: Language, whole: number, gender: G
  * trenta"), 12-hour with a.m./p.m. in English ("two thirty p.m.").
  */
 export function sayTime(hour: number, minute: number, lang: Language): PromptPart[] {
-  if (!Number.isInteger(hour) || !Number.isInteger(minute) || hour < 0 || hour > 23 || minute < 0 || minute > 59) {
+  if (
+    !Number.isInteger(hour) ||
+    !Number.isInteger(minute) ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59
+  ) {
     throw new RangeError(`invalid time ${hour}:${minute}`);
   }
   switch (lang) {
@@ -175,7 +189,9 @@ export type DateLike = Date | { year: number; month: number; day: number };
  */
 export function sayDate(date: DateLike, lang: Language, opts: { withYear?: boolean } = {}): PromptPart[] {
   const { year, month, day } =
-    date instanceof Date ? { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate() } : date;
+    date instanceof Date
+      ? { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate() }
+      : date;
   if (!Number.isInteger(day) || day < 1 || day > 31 || !Number.isInteger(month) || month < 1 || month > 12) {
     throw new RangeError(`invalid date ${year}-${month}-${day}`);
   }

@@ -65,7 +65,11 @@ async function synthesise(req: SynthRequest): Promise<SynthResponse> {
   try {
     file = es.FS.readFile("/out.wav");
   } catch {
-    return { seq: req.seq, ok: false, error: `espeak-ng wrote no audio: ${errors.join("; ") || "no message"}` };
+    return {
+      seq: req.seq,
+      ok: false,
+      error: `espeak-ng wrote no audio: ${errors.join("; ") || "no message"}`,
+    };
   }
   const wav = readWav(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
   const telephone = resample(wav.samples, wav.sampleRate, req.sampleRate);

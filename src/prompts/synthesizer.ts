@@ -24,6 +24,25 @@ export const VOICES: Readonly<Record<Language, readonly string[]>> = {
 };
 
 /**
+ * Respellings applied only to what espeak-ng hears, so the catalogue stays
+ * correctly spelt: espeak spells capitals letter by letter, but "PIN" is
+ * said as a word ("pine" in Swiss French, "Pin" in German).
+ */
+const RESPELLINGS: Readonly<Record<Language, ReadonlyArray<readonly [RegExp, string]>>> = {
+  fr: [[/\bPIN\b/g, "pine"]],
+  de: [[/\bPIN\b/g, "Pin"]],
+  it: [[/\bPIN\b/g, "pin"]],
+  en: [[/\bPIN(s?)\b/g, "pin$1"]],
+};
+
+/** The text as given to espeak-ng for a language. */
+export function spokenText(text: string, language: Language): string {
+  let spoken = text;
+  for (const [pattern, replacement] of RESPELLINGS[language]) spoken = spoken.replace(pattern, replacement);
+  return spoken;
+}
+
+/**
  * Changes whenever the audio pipeline (voices, resampler, trimming, levels)
  * changes, so that cached prompts from an older pipeline are regenerated.
  */
@@ -59,7 +78,12 @@ export class Synthesizer implements Synth {
     return new Promise<Int16Array>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, text });
       worker.ref();
-      const req: SynthRequest = { seq, text, voiceArgs: [...VOICES[language]], sampleRate: PROMPT_SAMPLE_RATE };
+      const req: SynthRequest = {
+        seq,
+        text: spokenText(text, language),
+        voiceArgs: [...VOICES[language]],
+        sampleRate: PROMPT_SAMPLE_RATE,
+      };
       worker.postMessage(req);
     });
   }
@@ -81,7 +105,8 @@ export class Synthesizer implements Synth {
       this.dropWorker(worker, err);
     });
     worker.on("exit", (code) => {
-      if (this.worker === worker) this.dropWorker(worker, new Error(`synthesis worker exited with code ${code}`));
+      if (this.worker === worker)
+        this.dropWorker(worker, new Error(`synthesis worker exited with code ${code}`));
     });
     this.worker = worker;
     return worker;

@@ -37,7 +37,18 @@ const FR_UNITS = [
   "dix-huit",
   "dix-neuf",
 ];
-const FR_TENS = ["", "", "vingt", "trente", "quarante", "cinquante", "soixante", "septante", "quatre-vingt", "nonante"];
+const FR_TENS = [
+  "",
+  "",
+  "vingt",
+  "trente",
+  "quarante",
+  "cinquante",
+  "soixante",
+  "septante",
+  "quatre-vingt",
+  "nonante",
+];
 
 const DE_UNITS = [
   "null",
@@ -61,7 +72,18 @@ const DE_UNITS = [
   "achtzehn",
   "neunzehn",
 ];
-const DE_TENS = ["", "", "zwanzig", "dreissig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig", "neunzig"];
+const DE_TENS = [
+  "",
+  "",
+  "zwanzig",
+  "dreissig",
+  "vierzig",
+  "fünfzig",
+  "sechzig",
+  "siebzig",
+  "achtzig",
+  "neunzig",
+];
 
 const IT_UNITS = [
   "zero",
@@ -85,7 +107,18 @@ const IT_UNITS = [
   "diciotto",
   "diciannove",
 ];
-const IT_TENS = ["", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta", "ottanta", "novanta"];
+const IT_TENS = [
+  "",
+  "",
+  "venti",
+  "trenta",
+  "quaranta",
+  "cinquanta",
+  "sessanta",
+  "settanta",
+  "ottanta",
+  "novanta",
+];
 
 const EN_UNITS = [
   "zero",
@@ -334,7 +367,12 @@ function build(lang: Language): Table {
   return t;
 }
 
-const TABLES: Record<Language, Table> = { fr: build("fr"), de: build("de"), it: build("it"), en: build("en") };
+const TABLES: Record<Language, Table> = {
+  fr: build("fr"),
+  de: build("de"),
+  it: build("it"),
+  en: build("en"),
+};
 
 /** Text of a fragment id in a language, or undefined when that language has no such fragment. */
 export function fragmentText(id: string, lang: Language): string | undefined {

@@ -58,7 +58,8 @@ export function speechLike(ms: number, rate = RATE): Int16Array {
   const out = new Int16Array(n);
   for (let i = 0; i < n; i++) {
     const t = i / rate;
-    const syllable = Math.max(0, Math.sin(2 * Math.PI * 3.7 * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.9 * t));
+    const syllable =
+      Math.max(0, Math.sin(2 * Math.PI * 3.7 * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.9 * t));
     const f0 = 180 + 40 * Math.sin(2 * Math.PI * 1.3 * t);
     const phase = 2 * Math.PI * f0 * t;
     const voice = Math.sin(phase) + 0.5 * Math.sin(2 * phase) + 0.25 * Math.sin(3 * phase + 0.5);

@@ -53,7 +53,12 @@ test("REGISTER answers a 401 with an MD5 qop=auth digest a server can verify", a
   const srv = await responder([
     '401 Unauthorized|WWW-Authenticate: Digest realm="acme.test", nonce="abc123", qop="auth,auth-int", algorithm=MD5, opaque="op"',
   ]);
-  const phone = await SipPhone.create({ user: "101", password: "s3cret", domain: "acme.test", server: { host: "127.0.0.1", port: srv.port } });
+  const phone = await SipPhone.create({
+    user: "101",
+    password: "s3cret",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: srv.port },
+  });
   closers.push(() => phone.close());
   const res = await phone.register();
   assert.equal(res.status, 200);
@@ -80,7 +85,12 @@ test("INVITE answers a 407 with SHA-256; a stale nonce is retried with nc increm
     `407 Proxy Authentication Required|${challenge}`,
     `407 Proxy Authentication Required|${challenge}, stale=true`,
   ]);
-  const phone = await SipPhone.create({ user: "101", password: "pw", domain: "acme.test", server: { host: "127.0.0.1", port: srv.port } });
+  const phone = await SipPhone.create({
+    user: "101",
+    password: "pw",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: srv.port },
+  });
   closers.push(() => phone.close());
   const call = await phone.call("*72079");
   await call.waitFor("answered").catch(() => {}); // the responder's 200 has no SDP or Contact: only the digest matters
@@ -101,7 +111,12 @@ test("INVITE answers a 407 with SHA-256; a stale nonce is retried with nc increm
 test("a wrong password gets the second 401 back instead of looping", async () => {
   const ch = '401 Unauthorized|WWW-Authenticate: Digest realm="r", nonce="same"';
   const srv = await responder([ch, ch, ch, ch]);
-  const phone = await SipPhone.create({ user: "1", password: "p", domain: "d", server: { host: "127.0.0.1", port: srv.port } });
+  const phone = await SipPhone.create({
+    user: "1",
+    password: "p",
+    domain: "d",
+    server: { host: "127.0.0.1", port: srv.port },
+  });
   closers.push(() => phone.close());
   const res = await phone.register();
   assert.equal(res.status, 401);
@@ -114,20 +129,45 @@ test("a wrong password gets the second 401 back instead of looping", async () =>
 
 test("challenge parsing: quoted commas, escapes, unknown algorithms", () => {
   const c = parseChallenge('Digest realm="a, \\"b\\"", nonce="x", qop="auth", stale=TRUE');
-  assert.deepEqual([c?.realm, c?.nonce, c?.qop, c?.stale, c?.algorithm], ['a, "b"', "x", ["auth"], true, "MD5"]);
+  assert.deepEqual(
+    [c?.realm, c?.nonce, c?.qop, c?.stale, c?.algorithm],
+    ['a, "b"', "x", ["auth"], true, "MD5"],
+  );
   assert.equal(parseChallenge('Basic realm="x"'), undefined);
   assert.equal(parseChallenge('Digest realm="x", nonce="y", algorithm=SHA-512-256'), undefined);
 });
 
 test("the harness as server: requireAuth challenges and accepts a correct digest", async () => {
-  const server = await SipPhone.create({ user: "pbx", password: "", domain: "acme.test", server: { host: "127.0.0.1", port: 9 } });
+  const server = await SipPhone.create({
+    user: "pbx",
+    password: "",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: 9 },
+  });
   server.requireAuth = { realm: "acme.test", password: "pw" };
-  const good = await SipPhone.create({ user: "101", password: "pw", domain: "acme.test", server: { host: "127.0.0.1", port: server.localPort } });
-  const bad = await SipPhone.create({ user: "102", password: "nope", domain: "acme.test", server: { host: "127.0.0.1", port: server.localPort } });
-  closers.push(() => server.close(), () => good.close(), () => bad.close());
+  const good = await SipPhone.create({
+    user: "101",
+    password: "pw",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: server.localPort },
+  });
+  const bad = await SipPhone.create({
+    user: "102",
+    password: "nope",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: server.localPort },
+  });
+  closers.push(
+    () => server.close(),
+    () => good.close(),
+    () => bad.close(),
+  );
   assert.equal((await good.register()).status, 200);
   assert.equal((await bad.register()).status, 401);
-  assert.deepEqual(server.authenticated.map((a) => a.username), ["101"]);
+  assert.deepEqual(
+    server.authenticated.map((a) => a.username),
+    ["101"],
+  );
   assert.equal(server.registrations.length, 1);
   assert.match(server.registrations[0].contacts[0], new RegExp(`:${good.localPort}>`));
 });

@@ -4,7 +4,7 @@
 // src/media/rtp so that it checks the PBX instead of sharing its mistakes;
 // only the G.711 tables are shared (they are checked against ITU values).
 import { createSocket, type Socket } from "node:dgram";
-import { type G711Codec, decodeG711, encodeG711 } from "../../src/media/codec/g711.ts";
+import { decodeG711, encodeG711, type G711Codec } from "../../src/media/codec/g711.ts";
 import { dtmfTone, sine } from "./audio.ts";
 
 export interface CapturedPacket {
@@ -138,7 +138,11 @@ export class RtpStream {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`expected ${count} RTP packets on port ${this.port} within ${timeoutMs} ms, got ${this.packets.length}`));
+        reject(
+          new Error(
+            `expected ${count} RTP packets on port ${this.port} within ${timeoutMs} ms, got ${this.packets.length}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         count,
@@ -175,7 +179,13 @@ export class RtpStream {
       const ended = (p.payload[1] & 0x80) !== 0;
       let ev = byKey.get(key);
       if (!ev) {
-        ev = { digit: EVENT_CODES[code] ?? `?${code}`, ts: p.ts, duration, ended, volume: p.payload[1] & 0x3f };
+        ev = {
+          digit: EVENT_CODES[code] ?? `?${code}`,
+          ts: p.ts,
+          duration,
+          ended,
+          volume: p.payload[1] & 0x3f,
+        };
         byKey.set(key, ev);
         events.push(ev);
       }
@@ -229,7 +239,10 @@ export class RtpStream {
    * 20 ms with a growing duration, the first packet with the marker bit, and
    * the end packet sent three times (§2.5.1.4) so one loss doesn't lose it.
    */
-  sendRfc4733(digits: string, opts: { payloadType?: number; durationMs?: number; gapMs?: number; volume?: number } = {}): Promise<void> {
+  sendRfc4733(
+    digits: string,
+    opts: { payloadType?: number; durationMs?: number; gapMs?: number; volume?: number } = {},
+  ): Promise<void> {
     const pt = opts.payloadType ?? this.dtmfPt;
     const steps = Math.max(1, Math.round((opts.durationMs ?? 100) / 20));
     const gap = Math.max(0, Math.round((opts.gapMs ?? 60) / 20));

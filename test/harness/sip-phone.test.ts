@@ -10,7 +10,13 @@ after(async () => {
 
 /** Phone B listens on its own port; phone A's "server" is B, so A calls B directly (no PBX). */
 async function pair(transport: "UDP" | "TCP" = "UDP") {
-  const b = await SipPhone.create({ user: "102", password: "x", domain: "acme.test", server: { host: "127.0.0.1", port: 9 }, transport });
+  const b = await SipPhone.create({
+    user: "102",
+    password: "x",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: 9 },
+    transport,
+  });
   const a = await SipPhone.create({
     user: "101",
     password: "x",
@@ -53,8 +59,14 @@ for (const transport of ["UDP", "TCP"] as const) {
     assert.ok(correlate(heardByA, speech).score > 0.95, "A hears what B sent");
     assert.equal(inc.receivedDigits(), "12#");
     const events = inc.rtp.receivedEvents();
-    assert.ok(events.every((e) => e.ended && e.duration === 480), JSON.stringify(events));
-    assert.ok(inc.received.every((p) => p.from.port === call.rtp.port), "RTP comes from the advertised port");
+    assert.ok(
+      events.every((e) => e.ended && e.duration === 480),
+      JSON.stringify(events),
+    );
+    assert.ok(
+      inc.received.every((p) => p.from.port === call.rtp.port),
+      "RTP comes from the advertised port",
+    );
 
     await call.sendInfoDigit("5");
     await call.sendInfoDigit("*", "dtmf");

@@ -23,10 +23,23 @@ import {
   StreamFramer,
   serializeMessage,
 } from "../../src/sip/message/index.ts";
-import type { HeaderField, SipMessage, SipRequest, SipResponse, SipUri } from "../../src/sip/message/types.ts";
+import type {
+  HeaderField,
+  SipMessage,
+  SipRequest,
+  SipResponse,
+  SipUri,
+} from "../../src/sip/message/types.ts";
 import { DigestClient, parseAuthParams, parseChallenge, verifyAuthorization } from "./digest.ts";
-import { RtpStream, type CapturedPacket } from "./rtp.ts";
-import { answerDirection, buildSdp, type Direction, type HarnessCodec, parseSdp, type RemoteMedia } from "./sdp.ts";
+import { type CapturedPacket, RtpStream } from "./rtp.ts";
+import {
+  answerDirection,
+  buildSdp,
+  type Direction,
+  type HarnessCodec,
+  parseSdp,
+  type RemoteMedia,
+} from "./sdp.ts";
 
 export type HeaderInput = Record<string, string> | Array<[string, string]>;
 
@@ -107,10 +120,6 @@ function headerList(input: HeaderInput | undefined): HeaderField[] {
   return entries.map(([name, value]) => ({ name, value }));
 }
 
-function first(msg: SipMessage): string {
-  return msg.type === "request" ? `${msg.method} ${formatUri(msg.uri)}` : `${msg.status} ${msg.reason}`;
-}
-
 function tagOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   try {
@@ -155,7 +164,13 @@ export class SipPhone {
    * (default REGISTER and INVITE) and accept only a correct digest, so the
    * harness can check another client's digest (SIPp, baresip) without a PBX.
    */
-  requireAuth?: { realm: string; password: string; status?: 401 | 407; methods?: string[]; algorithm?: "MD5" | "SHA-256" };
+  requireAuth?: {
+    realm: string;
+    password: string;
+    status?: 401 | 407;
+    methods?: string[];
+    algorithm?: "MD5" | "SHA-256";
+  };
   /** Digest credentials accepted while playing the server (user names, in order). */
   readonly authenticated: Array<{ method: string; username: string; uri: string }> = [];
   /** REGISTER requests answered 200 by the default registrar behaviour. */
@@ -254,7 +269,8 @@ export class SipPhone {
         return;
       }
       for (const item of items) {
-        if (item === "ping") sock.write("\r\n"); // RFC 5626 §4.4.1: answer a CRLF keep-alive ping with a pong
+        if (item === "ping")
+          sock.write("\r\n"); // RFC 5626 §4.4.1: answer a CRLF keep-alive ping with a pong
         else this.onData(item, peer);
       }
     });
@@ -285,7 +301,10 @@ export class SipPhone {
   }
 
   /** Sends a message to a peer (the server by default); over TCP, on the peer's connection or a new one. */
-  async send(msg: SipMessage, peer: Peer = { address: this.server.host, port: this.server.port }): Promise<void> {
+  async send(
+    msg: SipMessage,
+    peer: Peer = { address: this.server.host, port: this.server.port },
+  ): Promise<void> {
     if (this.closed) throw new Error("phone closed");
     const buf = Buffer.from(serializeMessage(msg));
     this.record("out", peer, buf);
@@ -293,14 +312,18 @@ export class SipPhone {
   }
 
   /** Sends bytes as they are (for malformed-input tests). */
-  async sendRaw(buf: Buffer | string, peer: Peer = { address: this.server.host, port: this.server.port }): Promise<void> {
+  async sendRaw(
+    buf: Buffer | string,
+    peer: Peer = { address: this.server.host, port: this.server.port },
+  ): Promise<void> {
     const data = typeof buf === "string" ? Buffer.from(buf) : buf;
     if (this.udp) {
       const udp = this.udp;
       await new Promise<void>((resolve) => udp.send(data, peer.port, peer.address, () => resolve()));
       return;
     }
-    const conn = peer.conn && !peer.conn.destroyed ? peer.conn : await this.connection(peer.address, peer.port);
+    const conn =
+      peer.conn && !peer.conn.destroyed ? peer.conn : await this.connection(peer.address, peer.port);
     conn.write(data);
   }
 
@@ -308,7 +331,10 @@ export class SipPhone {
     const text = buf.toString("utf8");
     this.trace.push({ dir, at: Date.now(), peer: `${peer.address}:${peer.port}`, text });
     if (this.trace.length > 2000) this.trace.splice(0, this.trace.length - 2000);
-    if (this.log) process.stderr.write(`--- ${this.user} ${dir === "in" ? "<<" : ">>"} ${peer.address}:${peer.port}\n${text}\n`);
+    if (this.log)
+      process.stderr.write(
+        `--- ${this.user} ${dir === "in" ? "<<" : ">>"} ${peer.address}:${peer.port}\n${text}\n`,
+      );
   }
 
   /** The last `n` messages, first lines only, for error messages. */
@@ -400,7 +426,13 @@ export class SipPhone {
    */
   async request(
     build: (extra: HeaderField[]) => SipRequest,
-    opts: { peer?: Peer; onProvisional?: (r: SipResponse) => void; onLate?: (r: SipResponse) => void; timeoutMs?: number; onSent?: (req: SipRequest) => void } = {},
+    opts: {
+      peer?: Peer;
+      onProvisional?: (r: SipResponse) => void;
+      onLate?: (r: SipResponse) => void;
+      timeoutMs?: number;
+      onSent?: (req: SipRequest) => void;
+    } = {},
   ): Promise<SipResponse> {
     const extra: HeaderField[] = [];
     const tried = new Set<string>();
@@ -425,15 +457,26 @@ export class SipPhone {
   /** One client transaction: sends `req` and resolves with the final response. */
   transact(
     req: SipRequest,
-    opts: { peer?: Peer; onProvisional?: (r: SipResponse) => void; onLate?: (r: SipResponse) => void; timeoutMs?: number } = {},
+    opts: {
+      peer?: Peer;
+      onProvisional?: (r: SipResponse) => void;
+      onLate?: (r: SipResponse) => void;
+      timeoutMs?: number;
+    } = {},
   ): Promise<SipResponse> {
     const branch = getTopVia(req)?.params.branch ?? "";
     const key = `${branch}|${req.method}`;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     this.sentRequests.set(branch, req);
-    if (this.sentRequests.size > 1000) this.sentRequests.delete(this.sentRequests.keys().next().value as string);
+    if (this.sentRequests.size > 1000)
+      this.sentRequests.delete(this.sentRequests.keys().next().value as string);
     return new Promise<SipResponse>((resolve, reject) => {
-      const tx: ClientTx = { method: req.method, onProvisional: opts.onProvisional, onLate: opts.onLate, resolve };
+      const tx: ClientTx = {
+        method: req.method,
+        onProvisional: opts.onProvisional,
+        onLate: opts.onLate,
+        resolve,
+      };
       tx.timer = setTimeout(() => {
         this.clientTx.delete(key);
         reject(
@@ -548,7 +591,8 @@ export class SipPhone {
 
   /** Waits for the next incoming call not yet returned by waitForCall. */
   waitForCall(timeoutMs = this.timeoutMs): Promise<IncomingCall> {
-    if (this.callsTaken < this.incomingCalls.length) return Promise.resolve(this.incomingCalls[this.callsTaken++]);
+    if (this.callsTaken < this.incomingCalls.length)
+      return Promise.resolve(this.incomingCalls[this.callsTaken++]);
     let waiter: ((c: IncomingCall) => void) | undefined;
     const p = new Promise<IncomingCall>((resolve) => {
       waiter = (c) => resolve(c);
@@ -574,7 +618,9 @@ export class SipPhone {
   }
 
   /** Answers every incoming call: 180, then after `afterMs` the `status` (200 answers with SDP). */
-  autoAnswer(opts: { afterMs?: number; status?: number; ring?: boolean; codecs?: HarnessCodec[] } = {}): void {
+  autoAnswer(
+    opts: { afterMs?: number; status?: number; ring?: boolean; codecs?: HarnessCodec[] } = {},
+  ): void {
     const status = opts.status ?? 200;
     this.onIncomingCall = (call) => {
       if (opts.ring ?? true) call.ring();
@@ -595,14 +641,23 @@ export class SipPhone {
       if (h.name === "Via" || h.name === "From" || h.name === "Call-ID" || h.name === "CSeq") headers.push(h);
       else if (h.name === "To") {
         const hasTag = tagOf(h.value) !== undefined;
-        headers.push({ name: "To", value: !hasTag && toTag && spec.status > 100 ? `${h.value};tag=${toTag}` : h.value });
+        headers.push({
+          name: "To",
+          value: !hasTag && toTag && spec.status > 100 ? `${h.value};tag=${toTag}` : h.value,
+        });
       }
     }
     const body = spec.body === undefined ? Buffer.alloc(0) : Buffer.from(spec.body);
     headers.push(...headerList(spec.headers));
     if (body.length > 0) headers.push({ name: "Content-Type", value: spec.contentType ?? "application/sdp" });
     headers.push({ name: "Content-Length", value: String(body.length) });
-    return { type: "response", status: spec.status, reason: spec.reason ?? reasonPhrase(spec.status), headers, body };
+    return {
+      type: "response",
+      status: spec.status,
+      reason: spec.reason ?? reasonPhrase(spec.status),
+      headers,
+      body,
+    };
   }
 
   /** Sends a response within the server transaction of `req` (cached for retransmitted requests). */
@@ -687,8 +742,15 @@ export class SipPhone {
       // A minimal registrar (RFC 3261 §10.3 step 8): echo the bindings with their expiry.
       const contacts = getHeaders(req, "Contact");
       const expires = Number(getHeader(req, "Expires") ?? 3600);
-      this.registrations.push({ aor: getHeader(req, "To") ?? "", contacts, expires, from: `${peer.address}:${peer.port}` });
-      const headers: Array<[string, string]> = contacts.filter((c) => c !== "*").map((c) => ["Contact", `${c};expires=${expires}`]);
+      this.registrations.push({
+        aor: getHeader(req, "To") ?? "",
+        contacts,
+        expires,
+        from: `${peer.address}:${peer.port}`,
+      });
+      const headers: Array<[string, string]> = contacts
+        .filter((c) => c !== "*")
+        .map((c) => ["Contact", `${c};expires=${expires}`]);
       this.reply(req, peer, { status: 200, headers }, newTag());
       return;
     }
@@ -703,9 +765,15 @@ export class SipPhone {
     const value = getHeader(req, status === 401 ? "Authorization" : "Proxy-Authorization");
     if (value) {
       const nonce = parseAuthParams(value.replace(/^\s*Digest\s+/i, "")).get("nonce") ?? "";
-      const ok = this.nonces.has(nonce) && verifyAuthorization(value, req.method, cfg.password, { realm: cfg.realm, nonce });
+      const ok =
+        this.nonces.has(nonce) &&
+        verifyAuthorization(value, req.method, cfg.password, { realm: cfg.realm, nonce });
       if (ok) {
-        this.authenticated.push({ method: req.method, username: ok.get("username") ?? "", uri: ok.get("uri") ?? "" });
+        this.authenticated.push({
+          method: req.method,
+          username: ok.get("username") ?? "",
+          uri: ok.get("uri") ?? "",
+        });
         return true;
       }
     }
@@ -718,7 +786,10 @@ export class SipPhone {
       {
         status,
         headers: [
-          [status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate", `Digest realm="${cfg.realm}", nonce="${nonce}", qop="auth", algorithm=${alg}`],
+          [
+            status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate",
+            `Digest realm="${cfg.realm}", nonce="${nonce}", qop="auth", algorithm=${alg}`,
+          ],
         ],
       },
       newTag(),
@@ -887,7 +958,9 @@ export abstract class Call {
         const r = this.responses.find((x) => x.status === target);
         if (r) return { ok: r };
         if (this.finalResponse && this.finalResponse.status !== target)
-          return { fail: `expected ${target}, got final ${this.finalResponse.status} ${this.finalResponse.reason}` };
+          return {
+            fail: `expected ${target}, got final ${this.finalResponse.status} ${this.finalResponse.reason}`,
+          };
         if (this.endInfo) return { fail: `expected ${target}, but the call ended (${this.describe()})` };
         return undefined;
       }
@@ -896,9 +969,12 @@ export abstract class Call {
         if (this.endInfo) return { fail: `expected the call answered, ${this.describe()}` };
         return undefined;
       }
-      const r = this.responses.find((x) => (target === "ringing" ? x.status === 180 || x.status === 183 : x.status > 100 && x.status < 200));
+      const r = this.responses.find((x) =>
+        target === "ringing" ? x.status === 180 || x.status === 183 : x.status > 100 && x.status < 200,
+      );
       if (r) return { ok: r };
-      if (target === "ringing" && this.direction === "incoming" && this.state !== "calling") return { ok: undefined };
+      if (target === "ringing" && this.direction === "incoming" && this.state !== "calling")
+        return { ok: undefined };
       if (this.finalResponse || this.endInfo) return { fail: `expected ${target}, ${this.describe()}` };
       return undefined;
     };
@@ -909,7 +985,12 @@ export abstract class Call {
         this.listeners.delete(listener);
         clearTimeout(timer);
         if ("ok" in c) resolve(c.ok);
-        else reject(new Error(`${this.phone.user} call ${this.callId}: ${c.fail}; last messages:\n${this.phone.recent()}`));
+        else
+          reject(
+            new Error(
+              `${this.phone.user} call ${this.callId}: ${c.fail}; last messages:\n${this.phone.recent()}`,
+            ),
+          );
         return true;
       };
       const listener = () => void done();
@@ -939,7 +1020,11 @@ export abstract class Call {
       };
       const timer = setTimeout(() => {
         this.listeners.delete(listener);
-        reject(new Error(`${this.phone.user} call ${this.callId}: expected ${method} within ${timeoutMs} ms; last messages:\n${this.phone.recent()}`));
+        reject(
+          new Error(
+            `${this.phone.user} call ${this.callId}: expected ${method} within ${timeoutMs} ms; last messages:\n${this.phone.recent()}`,
+          ),
+        );
       }, timeoutMs);
       this.listeners.add(listener);
     });
@@ -973,7 +1058,12 @@ export abstract class Call {
   }
 
   /** Builds an in-dialog request (RFC 3261 §12.2.1.1). */
-  protected inDialog(method: string, extra: HeaderField[], body?: { text: string | Buffer; type: string }, cseq?: number): SipRequest {
+  protected inDialog(
+    method: string,
+    extra: HeaderField[],
+    body?: { text: string | Buffer; type: string },
+    cseq?: number,
+  ): SipRequest {
     const bodyBuf = body ? Buffer.from(body.text) : Buffer.alloc(0);
     const headers: HeaderField[] = [
       this.phone.via(),
@@ -988,7 +1078,13 @@ export abstract class Call {
     ];
     if (body) headers.push({ name: "Content-Type", value: body.type });
     headers.push({ name: "Content-Length", value: String(bodyBuf.length) });
-    return { type: "request", method, uri: this.remoteTarget ?? parseUri(this.remoteUri.replace(/^.*<|>.*$/g, "")), headers, body: bodyBuf };
+    return {
+      type: "request",
+      method,
+      uri: this.remoteTarget ?? parseUri(this.remoteUri.replace(/^.*<|>.*$/g, "")),
+      headers,
+      body: bodyBuf,
+    };
   }
 
   /** Sends an in-dialog request (answering a challenge if needed) and returns the final response. */
@@ -996,16 +1092,21 @@ export abstract class Call {
     method: string,
     opts: { body?: string | Buffer; contentType?: string; headers?: HeaderInput; timeoutMs?: number } = {},
   ): Promise<SipResponse> {
-    const body = opts.body !== undefined ? { text: opts.body, type: opts.contentType ?? "application/sdp" } : undefined;
-    return this.phone.request((extra) => this.inDialog(method, [...headerList(opts.headers), ...extra], body), {
-      peer: this.peer,
-      timeoutMs: opts.timeoutMs,
-    });
+    const body =
+      opts.body !== undefined ? { text: opts.body, type: opts.contentType ?? "application/sdp" } : undefined;
+    return this.phone.request(
+      (extra) => this.inDialog(method, [...headerList(opts.headers), ...extra], body),
+      {
+        peer: this.peer,
+        timeoutMs: opts.timeoutMs,
+      },
+    );
   }
 
   /** Hangs up an established call. */
   async bye(opts: { headers?: HeaderInput; timeoutMs?: number } = {}): Promise<SipResponse> {
-    if (this.state !== "answered") throw new Error(`${this.phone.user}: bye() on a call that is not answered (${this.describe()})`);
+    if (this.state !== "answered")
+      throw new Error(`${this.phone.user}: bye() on a call that is not answered (${this.describe()})`);
     this.rtp.stopSending();
     const res = await this.sendRequest("BYE", opts);
     this.end({ by: "local", reason: "bye", status: res.status, message: res });
@@ -1046,12 +1147,18 @@ export abstract class Call {
   /** A digit by SIP INFO: application/dtmf-relay ("Signal=5") or application/dtmf ("5"). */
   sendInfoDigit(digit: string, kind: "dtmf-relay" | "dtmf" = "dtmf-relay"): Promise<SipResponse> {
     return kind === "dtmf-relay"
-      ? this.sendRequest("INFO", { body: `Signal=${digit}\r\nDuration=160\r\n`, contentType: "application/dtmf-relay" })
+      ? this.sendRequest("INFO", {
+          body: `Signal=${digit}\r\nDuration=160\r\n`,
+          contentType: "application/dtmf-relay",
+        })
       : this.sendRequest("INFO", { body: digit, contentType: "application/dtmf" });
   }
 
   /** RFC 4733 events for `digits` on the negotiated (or given) payload type. */
-  sendRfc4733(digits: string, opts: { payloadType?: number; durationMs?: number; gapMs?: number } = {}): Promise<void> {
+  sendRfc4733(
+    digits: string,
+    opts: { payloadType?: number; durationMs?: number; gapMs?: number } = {},
+  ): Promise<void> {
     return this.rtp.sendRfc4733(digits, opts);
   }
 
@@ -1076,7 +1183,6 @@ export abstract class Call {
 
   /** @internal: a request inside this dialog (§12.2.2). */
   onInDialog(req: SipRequest, peer: Peer): void {
-    const seq = getCSeq(req).seq;
     this.inDialogRequests.push(req);
     const hook = this.onRequest[req.method]?.(req);
     if (hook === "ignore") {
@@ -1108,7 +1214,9 @@ export abstract class Call {
       case "INFO": {
         const text = req.body.toString("utf8");
         const type = (getHeader(req, "Content-Type") ?? "").toLowerCase();
-        const m = type.includes("dtmf-relay") ? /Signal\s*=\s*([0-9*#A-Da-d])/.exec(text) : /^\s*([0-9*#A-Da-d])/.exec(text);
+        const m = type.includes("dtmf-relay")
+          ? /Signal\s*=\s*([0-9*#A-Da-d])/.exec(text)
+          : /^\s*([0-9*#A-Da-d])/.exec(text);
         if (m) this.infoDigits += m[1].toUpperCase();
         this.phone.reply(req, peer, { status: 200 });
         break;
@@ -1116,7 +1224,6 @@ export abstract class Call {
       default:
         this.phone.reply(req, peer, { status: 200 });
     }
-    void seq;
     this.changed();
   }
 
@@ -1145,7 +1252,14 @@ export class OutgoingCall extends Call {
     phone: SipPhone,
     rtp: RtpStream,
     target: SipUri,
-    opts: { codecs?: HarnessCodec[]; sdp?: string; headers?: HeaderInput; dtmfPayloadType?: number | null; direction?: Direction; noSdp?: boolean },
+    opts: {
+      codecs?: HarnessCodec[];
+      sdp?: string;
+      headers?: HeaderInput;
+      dtmfPayloadType?: number | null;
+      direction?: Direction;
+      noSdp?: boolean;
+    },
   ) {
     super(phone, rtp, {
       callId: newCallId(),
@@ -1266,7 +1380,10 @@ export class OutgoingCall extends Call {
     if (this.state === "calling" && !this.finalResponse && !this.responses.some((r) => r.status < 200))
       await this.waitFor(100, opts.timeoutMs).catch(() => this.waitFor("ringing", opts.timeoutMs));
     const invite = this.inviteReq;
-    if (!invite || this.finalResponse) throw new Error(`${this.phone.user}: cancel() after the final response (${this.finalResponse?.status})`);
+    if (!invite || this.finalResponse)
+      throw new Error(
+        `${this.phone.user}: cancel() after the final response (${this.finalResponse?.status})`,
+      );
     this.cancelled = true;
     const pick = (name: string) => getHeader(invite, name) ?? "";
     const req: SipRequest = {
@@ -1340,7 +1457,11 @@ export class IncomingCall extends Call {
     this.phone.reply(
       this.request,
       this.peer,
-      { status, body: opts.sdp ? this.buildOurSdp() : undefined, headers: { Contact: `<${this.phone.contactUri}>` } },
+      {
+        status,
+        body: opts.sdp ? this.buildOurSdp() : undefined,
+        headers: { Contact: `<${this.phone.contactUri}>` },
+      },
       this.localTag,
     );
     this.changed();
@@ -1351,7 +1472,8 @@ export class IncomingCall extends Call {
    * §13.3.1.4). Resolves once sent; waitForAck() confirms the ACK.
    */
   async answer(opts: { codecs?: HarnessCodec[]; sdp?: string; headers?: HeaderInput } = {}): Promise<void> {
-    if (this.finalSent) throw new Error(`${this.phone.user}: answer() after a final response (${this.describeState()})`);
+    if (this.finalSent)
+      throw new Error(`${this.phone.user}: answer() after a final response (${this.describeState()})`);
     const offered = this.remoteMedia;
     const allowed = opts.codecs ?? this.codecs;
     if (offered) {
@@ -1366,13 +1488,19 @@ export class IncomingCall extends Call {
       this.rtp.codec = pick;
       if (offered.dtmfPt === undefined) this.dtmfPt = null;
     } else this.codecs = allowed;
-    const sdp = opts.sdp ?? this.buildOurSdp(offered ? answerDirection(offered.direction, this.direction_) : this.direction_);
+    const sdp =
+      opts.sdp ??
+      this.buildOurSdp(offered ? answerDirection(offered.direction, this.direction_) : this.direction_);
     this.finalSent = true;
     this.state = "answered";
     this.finalResponse = this.phone.reply(
       this.request,
       this.peer,
-      { status: 200, body: sdp, headers: [["Contact", `<${this.phone.contactUri}>`], ...toPairs(opts.headers)] },
+      {
+        status: 200,
+        body: sdp,
+        headers: [["Contact", `<${this.phone.contactUri}>`], ...toPairs(opts.headers)],
+      },
       this.localTag,
     );
     this.changed();

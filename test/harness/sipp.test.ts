@@ -11,7 +11,12 @@ after(async () => {
 });
 
 async function harnessServer(): Promise<SipPhone> {
-  const p = await SipPhone.create({ user: "102", password: "", domain: "acme.test", server: { host: "127.0.0.1", port: 9 } });
+  const p = await SipPhone.create({
+    user: "102",
+    password: "",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: 9 },
+  });
   phones.push(p);
   return p;
 }
@@ -37,7 +42,10 @@ test("SIPp register-auth.xml: REGISTER, 401, digest, 200 against the harness reg
   });
   assert.equal(r.code, 0, `${r.command}\n${r.messages}\n${r.stderr}`);
   assert.equal(r.successful, 1);
-  assert.deepEqual(reg.authenticated.map((a) => [a.method, a.username, a.uri]), [["REGISTER", "103", "sip:acme.test"]]);
+  assert.deepEqual(
+    reg.authenticated.map((a) => [a.method, a.username, a.uri]),
+    [["REGISTER", "103", "sip:acme.test"]],
+  );
   assert.match(reg.registrations[0].contacts[0], new RegExp(`:${r.localPort};`));
 });
 
@@ -54,7 +62,7 @@ test("SIPp uac-call-auth.xml: challenged INVITE, call, PCMA audio, BYE to a harn
     password: "pw",
     authUri: "102@acme.test",
     vars: { domain: "acme.test" },
-    pauseMs: 1500,
+    pauseMs: 2500,
     timeoutMs: 15_000,
   });
   assert.equal(r.code, 0, `${r.command}\n${r.messages}\n${r.stderr}`);
@@ -64,7 +72,10 @@ test("SIPp uac-call-auth.xml: challenged INVITE, call, PCMA audio, BYE to a harn
   assert.equal(call.rtp.codec, "PCMA", "the answer keeps SIPp's first codec");
   assert.equal((await call.waitFor("ended")).reason, "bye");
   assert.ok(speechFrames(call.receivedPcm()) > 20, "the pcap speech arrived");
-  assert.deepEqual(callee.authenticated.map((a) => a.uri), ["sip:102@acme.test"]);
+  assert.deepEqual(
+    callee.authenticated.map((a) => a.uri),
+    ["sip:102@acme.test"],
+  );
 });
 
 test("SIPp uac-dtmf.xml: RFC 4733 digits (payload type 96) reach a harness phone", async (t) => {
@@ -76,7 +87,7 @@ test("SIPp uac-dtmf.xml: RFC 4733 digits (payload type 96) reach a harness phone
     server: `127.0.0.1:${callee.localPort}`,
     target: "102",
     vars: { domain: "acme.test", digits: "2468#" },
-    pauseMs: 1500,
+    pauseMs: 3000,
     timeoutMs: 15_000,
   });
   assert.equal(r.code, 0, `${r.command}\n${r.messages}\n${r.stderr}`);
@@ -89,7 +100,12 @@ test("SIPp uac-dtmf.xml: RFC 4733 digits (payload type 96) reach a harness phone
 test("SIPp uas-answer.xml answers a harness call and echoes its RTP", async (t) => {
   if (!requireTool("sipp")) return t.skip("sipp not installed");
   const uas = await startSipp({ scenario: "uas-answer.xml", rtpEcho: true, user: "sipp", timeoutMs: 20_000 });
-  const caller = await SipPhone.create({ user: "101", password: "", domain: "acme.test", server: { host: "127.0.0.1", port: uas.localPort } });
+  const caller = await SipPhone.create({
+    user: "101",
+    password: "",
+    domain: "acme.test",
+    server: { host: "127.0.0.1", port: uas.localPort },
+  });
   phones.push(caller);
   const call = await caller.call(`sip:sipp@127.0.0.1:${uas.localPort}`, { codecs: ["PCMU"] });
   await call.waitFor(180);
@@ -103,4 +119,27 @@ test("SIPp uas-answer.xml answers a harness call and echoes its RTP", async (t) 
   const r = await uas.done;
   assert.equal(r.code, 0, `${r.command}\n${r.messages}\n${r.stderr}`);
   assert.equal(r.successful, 1);
+});
+
+test("SIPp uac-call-load.xml: several challenged calls in a row all succeed", async (t) => {
+  if (!requireTool("sipp")) return t.skip("sipp not installed");
+  const callee = await harnessServer();
+  callee.requireAuth = { realm: "acme.test", password: "pw", methods: ["INVITE"] };
+  callee.autoAnswer();
+  const r = await runSipp({
+    scenario: "uac-call-load.xml",
+    server: `127.0.0.1:${callee.localPort}`,
+    target: "102",
+    user: "101",
+    password: "pw",
+    authUri: "102@acme.test",
+    vars: { domain: "acme.test" },
+    calls: 6,
+    rate: 30,
+    pauseMs: 100,
+    timeoutMs: 15_000,
+  });
+  assert.equal(r.code, 0, `${r.command}\n${r.messages.slice(-3000)}\n${r.stderr}`);
+  assert.deepEqual([r.successful, r.failed], [6, 0]);
+  assert.equal(callee.incomingCalls.length, 6);
 });

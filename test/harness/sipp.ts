@@ -181,7 +181,13 @@ async function prepare(opts: SippOptions) {
   if (opts.rtpEcho) args.push("-rtp_echo");
   for (const [k, v] of Object.entries(vars)) {
     // -set of an undeclared variable is an error in SIPp 3.6: pass only those the scenario declares.
-    if (declared.split(",").map((s) => s.trim()).includes(k)) args.push("-set", k, v);
+    if (
+      declared
+        .split(",")
+        .map((s) => s.trim())
+        .includes(k)
+    )
+      args.push("-set", k, v);
   }
   args.push(...(opts.extraArgs ?? []));
   return { sipp, args, dir, timeoutMs, localPort, mediaPort };
@@ -267,7 +273,10 @@ export async function startSipp(opts: SippOptions & { register?: boolean }): Pro
       vars: opts.vars,
       timeoutMs: 10_000,
     });
-    if (reg.code !== 0) throw new Error(`SIPp registration failed (exit ${reg.code}):\n${reg.messages.slice(-3000)}\n${reg.stderr}`);
+    if (reg.code !== 0)
+      throw new Error(
+        `SIPp registration failed (exit ${reg.code}):\n${reg.messages.slice(-3000)}\n${reg.stderr}`,
+      );
     localPort = reg.localPort;
   }
   // A UAS waits for its peer: a long default timeout; stop() ends it sooner.

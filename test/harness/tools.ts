@@ -6,14 +6,17 @@ import { delimiter, join } from "node:path";
 
 export type ToolName = "sipp" | "baresip" | "sox";
 
-const found = new Map<ToolName, string | undefined>();
+const found = new Map<string, string | undefined>();
 
 /** Path of `name` on PATH; undefined locally when missing, an Error in CI (CI=true). */
 export function requireTool(name: ToolName): string | undefined {
-  if (!found.has(name)) found.set(name, which(name));
-  const path = found.get(name);
+  const key = `${name}|${process.env.PATH ?? ""}`;
+  if (!found.has(key)) found.set(key, which(name));
+  const path = found.get(key);
   if (path === undefined && process.env.CI === "true") {
-    throw new Error(`${name} is not installed, but CI must run the interop tests (apt-get install sip-tester baresip-core sox)`);
+    throw new Error(
+      `${name} is not installed, but CI must run the interop tests (apt-get install sip-tester baresip-core sox)`,
+    );
   }
   return path;
 }

@@ -4,7 +4,8 @@ import { resample } from "./resample.ts";
 
 function sine(freq: number, rate: number, seconds: number, amplitude = 10000): Int16Array {
   const out = new Int16Array(Math.round(rate * seconds));
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * freq * i) / rate));
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * freq * i) / rate));
   return out;
 }
 

@@ -72,7 +72,7 @@ export function resample(samples: Int16Array, fromRate: number, toRate: number):
       }
     }
     const v = Math.round(acc);
-    out[n] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    out[n] = Math.min(32767, Math.max(-32768, v));
   }
   return out;
 }

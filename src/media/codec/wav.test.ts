@@ -64,7 +64,12 @@ test("16-bit stereo is mixed down, odd LIST chunk skipped", () => {
   data.writeInt16LE(3000, 2);
   data.writeInt16LE(-200, 4);
   data.writeInt16LE(-400, 6);
-  const list = Buffer.concat([Buffer.from("LIST"), Buffer.from([3, 0, 0, 0]), Buffer.from("abc"), Buffer.alloc(1)]);
+  const list = Buffer.concat([
+    Buffer.from("LIST"),
+    Buffer.from([3, 0, 0, 0]),
+    Buffer.from("abc"),
+    Buffer.alloc(1),
+  ]);
   const decoded = readWav(wav({ format: 1, channels: 2, rate: 44100, bits: 16, data, extraChunks: [list] }));
   assert.equal(decoded.sampleRate, 44100);
   assert.deepEqual(Array.from(decoded.samples), [2000, -300]);
@@ -72,7 +77,9 @@ test("16-bit stereo is mixed down, odd LIST chunk skipped", () => {
 
 test("8-bit unsigned, 24-bit and 32-bit PCM", () => {
   assert.deepEqual(
-    Array.from(readWav(wav({ format: 1, channels: 1, rate: 8000, bits: 8, data: Buffer.from([128, 255, 0]) })).samples),
+    Array.from(
+      readWav(wav({ format: 1, channels: 1, rate: 8000, bits: 8, data: Buffer.from([128, 255, 0]) })).samples,
+    ),
     [0, 127 * 256, -32768],
   );
   const d24 = Buffer.alloc(6);
@@ -84,9 +91,10 @@ test("8-bit unsigned, 24-bit and 32-bit PCM", () => {
   );
   const d32 = Buffer.alloc(4);
   d32.writeInt32LE(0x40000000, 0);
-  assert.deepEqual(Array.from(readWav(wav({ format: 1, channels: 1, rate: 48000, bits: 32, data: d32 })).samples), [
-    16384,
-  ]);
+  assert.deepEqual(
+    Array.from(readWav(wav({ format: 1, channels: 1, rate: 48000, bits: 32, data: d32 })).samples),
+    [16384],
+  );
 });
 
 test("IEEE float 32 and 64, clipped to 16 bits", () => {
@@ -94,9 +102,10 @@ test("IEEE float 32 and 64, clipped to 16 bits", () => {
   f32.writeFloatLE(0.5, 0);
   f32.writeFloatLE(-1, 4);
   f32.writeFloatLE(1.5, 8);
-  assert.deepEqual(Array.from(readWav(wav({ format: 3, channels: 1, rate: 16000, bits: 32, data: f32 })).samples), [
-    16384, -32768, 32767,
-  ]);
+  assert.deepEqual(
+    Array.from(readWav(wav({ format: 3, channels: 1, rate: 16000, bits: 32, data: f32 })).samples),
+    [16384, -32768, 32767],
+  );
   const f64 = Buffer.alloc(16);
   f64.writeDoubleLE(0.25, 0);
   f64.writeDoubleLE(-0.25, 8);
@@ -110,9 +119,13 @@ test("IEEE float 32 and 64, clipped to 16 bits", () => {
 
 test("G.711 µ-law and A-law", () => {
   // µ-law 0xFF and A-law 0xD5 are the zero codes; 0x80 / 0xAA the loudest positive ones.
-  const ulaw = readWav(wav({ format: 7, channels: 1, rate: 8000, bits: 8, data: Buffer.from([0xff, 0x80, 0x00]) }));
+  const ulaw = readWav(
+    wav({ format: 7, channels: 1, rate: 8000, bits: 8, data: Buffer.from([0xff, 0x80, 0x00]) }),
+  );
   assert.deepEqual(Array.from(ulaw.samples), [0, 32124, -32124]);
-  const alaw = readWav(wav({ format: 6, channels: 1, rate: 8000, bits: 8, data: Buffer.from([0xd5, 0xaa, 0x2a]) }));
+  const alaw = readWav(
+    wav({ format: 6, channels: 1, rate: 8000, bits: 8, data: Buffer.from([0xd5, 0xaa, 0x2a]) }),
+  );
   assert.deepEqual(Array.from(alaw.samples), [8, 32256, -32256]);
 });
 

@@ -30,7 +30,11 @@ interface Format {
 
 /** Decodes a WAV file; throws an Error that says what is wrong on anything it cannot read. */
 export function readWav(buf: Buffer): DecodedWav {
-  if (buf.length < 12 || buf.toString("latin1", 0, 4) !== "RIFF" || buf.toString("latin1", 8, 12) !== "WAVE") {
+  if (
+    buf.length < 12 ||
+    buf.toString("latin1", 0, 4) !== "RIFF" ||
+    buf.toString("latin1", 8, 12) !== "WAVE"
+  ) {
     throw new Error("not a RIFF WAVE file");
   }
   let format: Format | undefined;
@@ -92,7 +96,7 @@ function decode(format: Format, data: Buffer): Int16Array {
     const base = f * blockAlign;
     for (let c = 0; c < channels; c++) sum += read(base + c * bytes);
     const v = Math.round(sum / channels);
-    out[f] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    out[f] = Math.min(32767, Math.max(-32768, v));
   }
   return out;
 }
@@ -113,7 +117,9 @@ function sampleReader(format: Format, data: Buffer): (at: number) => number {
           return (at) => data.readInt32LE(at) / 65536;
       }
     case WAVE_FORMAT_IEEE_FLOAT:
-      return format.bits === 32 ? (at) => data.readFloatLE(at) * 32768 : (at) => data.readDoubleLE(at) * 32768;
+      return format.bits === 32
+        ? (at) => data.readFloatLE(at) * 32768
+        : (at) => data.readDoubleLE(at) * 32768;
     case WAVE_FORMAT_ALAW:
       return (at) => alawDecode(data[at]);
     default:

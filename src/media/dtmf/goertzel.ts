@@ -12,7 +12,8 @@ const KEYPAD = ["123A", "456B", "789C", "*0#D"];
 export interface InbandDtmfOptions {
   /**
    * Weakest tone accepted, in dBm0 per frequency (default -40). 0 dBm0 is a
-   * sine 3.17 dB below the G.711 full scale (G.711 §6, Table 5 / digital milliwatt).
+   * sine 3.17 dB below full scale (G.711 maximum load capacity: +3.17 dBm0
+   * for µ-law, +3.14 dBm0 for A-law; the µ-law figure is used for both).
    */
   minLevelDbm0?: number;
   /** Low group louder than high group by at most this (normal twist, default 8 dB, Q.24). */
@@ -21,7 +22,7 @@ export interface InbandDtmfOptions {
   reverseTwistDb?: number;
 }
 
-/** Window length (20 ms at 8 kHz) and hop (half a window): see push(). */
+/** Analysis window (160 samples at 8 kHz); windows advance by half of it. */
 const WINDOW_MS = 20;
 /** Each detected tone must beat the other tones of its group by this much. */
 const DOMINANCE_DB = 8;
@@ -63,16 +64,44 @@ function db(x: number): number {
  * digit is reported after three consecutive hits (windows spanning 40 ms,
  * Q.24's minimum tone duration), and the same digit can be reported again
  * only after three windows without it (what a 40 ms pause, Q.24's minimum
- * interdigit time, always produces). State is preallocated: push() does not allocate
- * unless it has a digit to return.
+ * interdigit time, always produces).
+ *
+ * Cost: each 10 ms half-window goes once through the eight Goertzel filters,
+ * which yield its complex DFT values; a window's value is the previous
+ * half's plus the current half's turned by the phase of its delay, so the
+ * overlap costs nothing. The second-harmonic filters run only on windows
+ * that passed every other check. Near-silent halves skip the filters. State
+ * is preallocated: push() does not allocate unless it returns a digit.
  */
 export class InbandDtmfDetector {
-  private readonly window: Float64Array;
-  private readonly hop: number;
-  private readonly coeffs = new Float64Array(16);
-  private readonly power = new Float64Array(16);
+  /** Samples per half-window (the hop). */
+  private readonly half: number;
+  private cur: Float64Array;
+  private prev: Float64Array;
   private fill = 0;
+  private havePrev = false;
+  /** 2·cos ω of the eight tones, then of their second harmonics. */
+  private readonly coeffs = new Float64Array(16);
+  /** cos ω and sin ω of the eight tones. */
+  private readonly cosW = new Float64Array(8);
+  private readonly sinW = new Float64Array(8);
+  /** cos and sin of ω·half: the phase by which the later half lags. */
+  private readonly cosLag = new Float64Array(8);
+  private readonly sinLag = new Float64Array(8);
+  /**
+   * Per half-window and tone, (s1 - cos ω·s2, sin ω·s2) from the Goertzel
+   * states: the DFT value up to the phase factor e^{-jω(half-1)}.
+   */
+  private curRe = new Float64Array(8);
+  private curIm = new Float64Array(8);
+  private prevRe = new Float64Array(8);
+  private prevIm = new Float64Array(8);
+  private curEnergy = 0;
+  private prevEnergy = 0;
+  private readonly power = new Float64Array(8);
   private readonly minPower: number;
+  /** A half-window with less energy than this cannot matter (Cauchy-Schwarz bound). */
+  private readonly quietHalf: number;
   private readonly normalTwist: number;
   private readonly reverseTwist: number;
 
@@ -85,18 +114,27 @@ export class InbandDtmfDetector {
     readonly sampleRate = 8000,
     options: InbandDtmfOptions = {},
   ) {
-    const n = Math.round((sampleRate * WINDOW_MS) / 1000);
-    this.window = new Float64Array(n);
-    this.hop = n >> 1;
+    const n = 2 * Math.round((sampleRate * WINDOW_MS) / 2000);
+    this.half = n / 2;
+    this.cur = new Float64Array(this.half);
+    this.prev = new Float64Array(this.half);
     const freqs = [...DTMF_ROWS, ...DTMF_COLUMNS];
     for (let i = 0; i < 8; i++) {
-      this.coeffs[i] = 2 * Math.cos((2 * Math.PI * freqs[i]) / sampleRate);
-      this.coeffs[8 + i] = 2 * Math.cos((2 * Math.PI * 2 * freqs[i]) / sampleRate);
+      const w = (2 * Math.PI * freqs[i]) / sampleRate;
+      this.coeffs[i] = 2 * Math.cos(w);
+      this.coeffs[8 + i] = 2 * Math.cos(2 * w);
+      this.cosW[i] = Math.cos(w);
+      this.sinW[i] = Math.sin(w);
+      this.cosLag[i] = Math.cos(w * this.half);
+      this.sinLag[i] = Math.sin(w * this.half);
     }
     // Full-scale sine (amplitude 32767) is +3.17 dBm0; a sine of amplitude A
-    // gives a Goertzel power of (A·N/2)².
+    // gives a Goertzel power of (A·N/2)² over a window of N samples.
     const amplitude = 32767 * 10 ** (((options.minLevelDbm0 ?? -40) - 3.17) / 20);
     this.minPower = ((amplitude * n) / 2) ** 2;
+    // |X|² ≤ N·Σx² for any signal: below minPower/N of energy in the whole
+    // window no tone can reach minPower; a tenth of that per half is noise.
+    this.quietHalf = this.minPower / n / 10;
     this.normalTwist = db((options.normalTwistDb ?? 8) + HIGH_SCALLOP_DB);
     this.reverseTwist = db((options.reverseTwistDb ?? 4) + LOW_SCALLOP_DB);
   }
@@ -104,24 +142,25 @@ export class InbandDtmfDetector {
   /** Feeds samples; returns the digits whose start was recognised in them (usually none). */
   push(samples: Int16Array, offset = 0, length = samples.length - offset): string[] {
     let found: string[] = NONE;
-    const n = this.window.length;
     const end = Math.min(samples.length, offset + Math.max(0, length));
-    for (let i = Math.max(0, offset); i < end; i++) {
-      // The window is a sliding buffer: shift by a hop when full. Shifting
-      // half a window every hop costs as much as the filters, and keeps the
-      // analysis over samples in time order.
-      if (this.fill === n) {
-        this.window.copyWithin(0, this.hop, n);
-        this.fill = n - this.hop;
-      }
-      this.window[this.fill++] = samples[i];
-      if (this.fill === n) {
+    let i = Math.max(0, offset);
+    while (i < end) {
+      const take = Math.min(end - i, this.half - this.fill);
+      const cur = this.cur;
+      for (let k = 0; k < take; k++) cur[this.fill + k] = samples[i + k];
+      this.fill += take;
+      i += take;
+      if (this.fill < this.half) break;
+      this.fill = 0;
+      this.filterHalf();
+      if (this.havePrev) {
         const digit = this.step(this.analyse());
         if (digit !== null) {
           if (found === NONE) found = [];
           found.push(digit);
         }
       }
+      this.rotate();
     }
     return found;
   }
@@ -129,30 +168,68 @@ export class InbandDtmfDetector {
   /** Forgets all state, e.g. after a media change. */
   reset(): void {
     this.fill = 0;
+    this.havePrev = false;
     this.candidate = -1;
     this.hits = 0;
     this.current = -1;
     this.misses = 0;
   }
 
-  /** Runs the filters over the window; returns the keypad index 0–15 it hits, or -1. */
-  private analyse(): number {
-    const w = this.window;
-    const n = w.length;
+  /** Goertzel recurrence over the half-window just completed, kept as a complex value. */
+  private filterHalf(): void {
+    const x = this.cur;
+    const h = this.half;
     let energy = 0;
-    for (let i = 0; i < n; i++) energy += w[i] * w[i];
-    for (let k = 0; k < 16; k++) {
+    for (let i = 0; i < h; i++) energy += x[i] * x[i];
+    this.curEnergy = energy;
+    if (energy < this.quietHalf) {
+      this.curRe.fill(0);
+      this.curIm.fill(0);
+      return;
+    }
+    for (let k = 0; k < 8; k++) {
       const c = this.coeffs[k];
       let s1 = 0;
       let s2 = 0;
-      for (let i = 0; i < n; i++) {
-        const s0 = w[i] + c * s1 - s2;
+      for (let i = 0; i < h; i++) {
+        const s0 = x[i] + c * s1 - s2;
         s2 = s1;
         s1 = s0;
       }
-      this.power[k] = s1 * s1 + s2 * s2 - c * s1 * s2;
+      this.curRe[k] = s1 - this.cosW[k] * s2;
+      this.curIm[k] = this.sinW[k] * s2;
     }
+  }
+
+  /** The completed half becomes the previous one. */
+  private rotate(): void {
+    const buf = this.prev;
+    this.prev = this.cur;
+    this.cur = buf;
+    const re = this.prevRe;
+    this.prevRe = this.curRe;
+    this.curRe = re;
+    const im = this.prevIm;
+    this.prevIm = this.curIm;
+    this.curIm = im;
+    this.prevEnergy = this.curEnergy;
+    this.havePrev = true;
+  }
+
+  /** Checks the window made of the previous and current halves; returns the keypad index 0–15, or -1. */
+  private analyse(): number {
+    const n = 2 * this.half;
+    const energy = this.prevEnergy + this.curEnergy;
+    if (energy * n < this.minPower) return -1;
     const p = this.power;
+    for (let k = 0; k < 8; k++) {
+      // X = P + e^{-jω·half}·C, both halves' values taken to the same phase origin.
+      const cr = this.curRe[k];
+      const ci = this.curIm[k];
+      const re = this.prevRe[k] + cr * this.cosLag[k] + ci * this.sinLag[k];
+      const im = this.prevIm[k] + ci * this.cosLag[k] - cr * this.sinLag[k];
+      p[k] = re * re + im * im;
+    }
     let row = 0;
     let col = 4;
     for (let k = 1; k < 4; k++) if (p[k] > p[row]) row = k;
@@ -168,8 +245,28 @@ export class InbandDtmfDetector {
     // A Goertzel power of (A·N/2)² is a sine holding A²N/2 of energy: 2P/N.
     if (((pr + pc) * 2) / n < MIN_TONE_SHARE * energy) return -1;
     const harmonic = db(MAX_HARMONIC_DB);
-    if (p[8 + row] > pr * harmonic || p[8 + col] > pc * harmonic) return -1;
+    if (this.windowPower(this.coeffs[8 + row]) > pr * harmonic) return -1;
+    if (this.windowPower(this.coeffs[8 + col]) > pc * harmonic) return -1;
     return row * 4 + (col - 4);
+  }
+
+  /** Goertzel power over the whole window (previous then current half) for one coefficient. */
+  private windowPower(c: number): number {
+    let s1 = 0;
+    let s2 = 0;
+    const a = this.prev;
+    for (let i = 0; i < a.length; i++) {
+      const s0 = a[i] + c * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const b = this.cur;
+    for (let i = 0; i < b.length; i++) {
+      const s0 = b[i] + c * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    return s1 * s1 + s2 * s2 - c * s1 * s2;
   }
 
   /** Debounces window hits into digits (see the class comment). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { parseDtmfInfo } from "./sip-info.ts";
 
 describe("parseDtmfInfo", () => {
@@ -32,5 +33,21 @@ describe("parseDtmfInfo", () => {
     assert.equal(parseDtmfInfo("application/dtmf-relay", "garbage"), null);
     assert.equal(parseDtmfInfo("application/dtmf", "12345"), null);
     assert.equal(parseDtmfInfo("application/dtmf", ""), null);
+  });
+});
+
+describe("parseDtmfInfo on arbitrary input", () => {
+  it("returns a digit or null, never throws", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("application/dtmf-relay", "application/dtmf", "text/plain"),
+        fc.string(),
+        (t, b) => {
+          const r = parseDtmfInfo(t, b);
+          assert.ok(r === null || /^[0-9*#A-D]$/.test(r));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

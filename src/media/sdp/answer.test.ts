@@ -164,3 +164,17 @@ describe("answerOffer", () => {
     }
   });
 });
+
+describe("answerOffer to a re-offer", () => {
+  it("keeps the codec in use when it is still offered", () => {
+    // baresip lists PCMA before PCMU; the call started on PCMU.
+    const { answer, media } = answerOffer(BARESIP, { ...local, sessionVersion: 2, current: "PCMU" });
+    assert.equal(media.codec, "PCMU");
+    assert.equal(media.payloadType, 0);
+    assert.equal(audioOf(answer).m.payloads, "0 101");
+    // Not offered any more: the usual choice.
+    assert.equal(answerOffer(SIPP_DTMF, { ...local, current: "PCMU" }).media.codec, "PCMA");
+    // Not one of ours: ignored.
+    assert.equal(answerOffer(BARESIP, { ...local, codecs: ["PCMA"], current: "PCMU" }).media.codec, "PCMA");
+  });
+});

@@ -1,7 +1,7 @@
 // Answering an offer (RFC 3264 §6) for a call leg whose media we terminate.
 import type { G711Codec } from "../codec/g711.ts";
 import { buildSdp, type RejectedSection } from "./build.ts";
-import { answerDirection, DEFAULT_CODECS, parseSdp, pickAudio } from "./parse.ts";
+import { answerDirection, DEFAULT_CODECS, describeStream, parseSdp, pickAudio } from "./parse.ts";
 import type { Direction, MediaDescription } from "./types.ts";
 
 export interface AnswerOptions {
@@ -15,6 +15,12 @@ export interface AnswerOptions {
   direction?: Direction;
   /** Packetisation we want to receive, ms (default 20). */
   ptime?: number;
+  /**
+   * The codec in use on this stream when answering a re-offer: kept if
+   * still offered, so that a re-INVITE (hold, refresh) does not switch
+   * codec in the middle of a call.
+   */
+  current?: G711Codec;
 }
 
 /**
@@ -30,7 +36,10 @@ export function answerOffer(
 ): { answer: string; media: MediaDescription } {
   const parsed = parseSdp(offer);
   const codecs = local.codecs ?? DEFAULT_CODECS;
-  const { stream, media } = pickAudio(parsed, codecs);
+  let { stream, media } = pickAudio(parsed, codecs);
+  if (local.current && local.current !== media.codec && codecs.includes(local.current)) {
+    media = describeStream(stream, [local.current]) ?? media;
+  }
   const sections = parsed.streams.map((s) =>
     s === stream
       ? {

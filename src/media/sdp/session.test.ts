@@ -55,3 +55,11 @@ describe("SdpSession (RFC 3264 §8)", () => {
     assert.deepEqual(origin(s.offer({ direction: "inactive" })), ["5", 2]);
   });
 });
+
+describe("SdpSession answers", () => {
+  it("keeps the codec of its first answer across re-offers", () => {
+    const s = new SdpSession("203.0.113.5", 30000);
+    assert.equal(s.answer(SIPP).media.codec, "PCMU");
+    assert.equal(s.answer(YEALINK).media.codec, "PCMU", "Yealink prefers PCMA but offers PCMU too");
+  });
+});

@@ -27,6 +27,8 @@ export class SdpSession {
   private lastText: string | undefined;
   private lastBody: string | undefined;
   private lastVersion = 0;
+  /** Codec of our last answer, kept on re-offers (see AnswerOptions.current). */
+  private codec: G711Codec | undefined;
 
   constructor(
     public address: string,
@@ -68,10 +70,12 @@ export class SdpSession {
         sessionVersion,
         codecs: this.options.codecs,
         direction: opts.direction,
+        current: this.codec,
       });
       media = r.media;
       return r.answer;
     });
+    this.codec = media!.codec;
     return { answer, media: media! };
   }
 

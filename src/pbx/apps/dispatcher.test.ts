@@ -40,14 +40,14 @@ test("an unknown code is answered, said to be invalid, and hung up", async () =>
   const call = fx.call();
   await dispatchFeatureCode(call, "*99", apps);
   assert.ok(call.wasAnswered);
-  assert.deepEqual(call.said, ["error.code-invalid", "goodbye"]);
+  assert.deepEqual(call.said, ["error.code-invalid", "generic.goodbye"]);
   assert.ok(call.hungUp);
 });
 
 test("a feature enabled on request is refused until the provider switches it on", async () => {
   const before = fx.call();
   await dispatchFeatureCode(before, "*20", apps);
-  assert.deepEqual(before.said, ["feature.not-enabled", "goodbye"]);
+  assert.deepEqual(before.said, ["feature.not-enabled", "generic.goodbye"]);
   assert.deepEqual(ran, []);
   await fx.enable({ schedules: true });
   const after = fx.call();
@@ -59,21 +59,21 @@ test("a feature enabled on request is refused until the provider switches it on"
 test("a code that needs a number and has none changes nothing", async () => {
   const call = fx.call();
   await dispatchFeatureCode(call, "*72", apps);
-  assert.deepEqual(call.said, ["error.number-missing", "goodbye"]);
+  assert.deepEqual(call.said, ["error.number-missing", "generic.goodbye"]);
   assert.deepEqual(await fx.store.forwarding.list("acme", "101"), []);
 });
 
 test("a code that takes no number refuses one", async () => {
   const call = fx.call();
   await dispatchFeatureCode(call, "*73123", apps);
-  assert.deepEqual(call.said, ["error.code-invalid", "goodbye"]);
+  assert.deepEqual(call.said, ["error.code-invalid", "generic.goodbye"]);
 });
 
 test("codes changed for a tenant are the ones that work", async () => {
   await fx.store.featureCodes.set("acme", "forwarding.all.disable", "*74");
   const old = fx.call();
   await dispatchFeatureCode(old, "*73", apps);
-  assert.deepEqual(old.said, ["error.code-invalid", "goodbye"]);
+  assert.deepEqual(old.said, ["error.code-invalid", "generic.goodbye"]);
   const renamed = fx.call();
   await dispatchFeatureCode(renamed, "*74", apps);
   assert.deepEqual(renamed.said, ["forwarding.all.disabled"]);

@@ -37,6 +37,6 @@ export async function dispatchFeatureCode(call: CallControl, dialled: string, ap
 
 async function refuse(call: CallControl, prompt: string): Promise<void> {
   await call.answer();
-  await call.play([prompt, "goodbye"]);
+  await call.play([prompt, "generic.goodbye"]);
   await call.hangup();
 }

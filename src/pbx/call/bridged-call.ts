@@ -78,7 +78,7 @@ export class BridgedCall implements ActiveCall {
   private ringingSent = false;
   private calleeNumber = "";
   private offerToCallee = "";
-  private readonly log: Logger;
+  readonly log: Logger;
 
   constructor(
     readonly tenant: Tenant,
@@ -134,7 +134,10 @@ export class BridgedCall implements ActiveCall {
     ringTimeoutMs: number,
   ): Promise<ForkOutcome> {
     this.calleeNumber = callee.number;
-    const { promise, resolve } = Promise.withResolvers<ForkOutcome>();
+    let resolve!: (outcome: ForkOutcome) => void;
+    const promise = new Promise<ForkOutcome>((r) => {
+      resolve = r;
+    });
     if (this.ended) {
       resolve({ kind: "caller-gone" });
       return promise;

@@ -18,7 +18,9 @@ test("two messages in one chunk", () => {
 });
 
 test("split across chunk boundaries byte by byte, with keep-alives between messages", () => {
-  const stream = Buffer.from("\r\n\r\n" + invite(1, "é body with\r\n\r\ninside") + "\r\n" + invite(2) + "\r\n\r\n");
+  const stream = Buffer.from(
+    "\r\n\r\n" + invite(1, "é body with\r\n\r\ninside") + "\r\n" + invite(2) + "\r\n\r\n",
+  );
   const framer = new StreamFramer();
   const out: Array<Buffer | "ping"> = [];
   for (let i = 0; i < stream.length; i++) out.push(...framer.push(stream.subarray(i, i + 1)));
@@ -42,19 +44,31 @@ test("folded Content-Length and the compact form are understood", () => {
 
 test("oversize header section, missing or bad Content-Length close the stream", () => {
   const small = new StreamFramer({ maxHeaderBytes: 100 });
-  assert.throws(() => small.push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nX: " + "a".repeat(200))), SipParseError);
+  assert.throws(
+    () => small.push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nX: " + "a".repeat(200))),
+    SipParseError,
+  );
   const growing = new StreamFramer({ maxHeaderBytes: 100 });
   assert.throws(() => {
     for (let i = 0; i < 50; i++) growing.push(Buffer.from("X: aaaa\r\n"));
   }, SipParseError);
-  assert.throws(() => new StreamFramer().push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nVia: x\r\n\r\n")), SipParseError);
-  assert.throws(() => new StreamFramer().push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nl: -1\r\n\r\n")), SipParseError);
+  assert.throws(
+    () => new StreamFramer().push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nVia: x\r\n\r\n")),
+    SipParseError,
+  );
+  assert.throws(
+    () => new StreamFramer().push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nl: -1\r\n\r\n")),
+    SipParseError,
+  );
   assert.throws(
     () => new StreamFramer().push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\n")),
     SipParseError,
   );
   assert.throws(
-    () => new StreamFramer({ maxMessageBytes: 1000 }).push(Buffer.from("OPTIONS sip:h SIP/2.0\r\nl: 5000\r\n\r\n")),
+    () =>
+      new StreamFramer({ maxMessageBytes: 1000 }).push(
+        Buffer.from("OPTIONS sip:h SIP/2.0\r\nl: 5000\r\n\r\n"),
+      ),
     SipParseError,
   );
 });

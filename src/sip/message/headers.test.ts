@@ -78,7 +78,10 @@ test("list values split outside quotes and angle brackets only", () => {
     ["Supported", ""],
   ]);
   assert.deepEqual(getHeaders(m, "ALLOW"), ["INVITE", "ACK", "BYE", "OPTIONS"]);
-  assert.deepEqual(getHeaders(m, "www-authenticate"), ['Digest realm="a", nonce="b"', 'Digest realm="c", nonce="d"']);
+  assert.deepEqual(getHeaders(m, "www-authenticate"), [
+    'Digest realm="a", nonce="b"',
+    'Digest realm="c", nonce="d"',
+  ]);
   assert.deepEqual(getHeaders(m, "k"), []);
   assert.equal(getHeader(m, "allow"), "INVITE, ACK,BYE");
   assert.equal(getHeader(m, "Require"), undefined);

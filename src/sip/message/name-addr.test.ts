@@ -13,6 +13,7 @@ test("name-addr forms", () => {
   assert.equal(tokens.displayName, "Bob  Smith");
   assert.deepEqual(tokens.uri.params, { transport: "tcp" });
   assert.deepEqual(tokens.params, { expires: "60", q: "0.5" });
+  assert.equal(parseNameAddr("Zoë Müller <sip:z@h>").displayName, "Zoë Müller");
   const bare = parseNameAddr("<sip:[2001:db8::5]:5060>");
   assert.equal(bare.displayName, undefined);
   assert.equal(bare.uri.host, "[2001:db8::5]");
@@ -44,7 +45,7 @@ test("malformed name-addr throws SipParseError", () => {
     "<sip:a@b> junk",
     '"x" sip:a@b',
     "",
-    "<sip:a@b>;a=\"open",
+    '<sip:a@b>;a="open',
   ]) {
     assert.throws(() => parseNameAddr(bad), SipParseError, bad);
   }
@@ -57,7 +58,11 @@ test("format writes <uri> and quotes display names only when needed", () => {
     formatNameAddr({ displayName: "Müller, Hans", uri: plain.uri, params: {} }),
     '"Müller, Hans" <sip:alice@acme.test>',
   );
-  assert.equal(formatNameAddr({ displayName: "Reception", uri: plain.uri, params: {} }), "Reception <sip:alice@acme.test>");
+  assert.equal(formatNameAddr({ displayName: "Zoë", uri: plain.uri, params: {} }), '"Zoë" <sip:alice@acme.test>');
+  assert.equal(
+    formatNameAddr({ displayName: "Reception", uri: plain.uri, params: {} }),
+    "Reception <sip:alice@acme.test>",
+  );
   const tricky = { displayName: 'say "hi" \\', uri: plain.uri, params: { q: "0.1" } };
   assert.deepEqual(parseNameAddr(formatNameAddr(tricky)), tricky);
 });

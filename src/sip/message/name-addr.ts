@@ -6,12 +6,16 @@ import { formatParams, parseParams } from "./params.ts";
 import type { NameAddr, Params } from "./types.ts";
 import { formatUri, parseUri } from "./uri.ts";
 
-/** True when `s` is *(token LWS) token: a display name that needs no quotes. */
-function isTokenWords(s: string): boolean {
+/**
+ * True when `s` is *(token LWS) token: a display name that needs no quotes.
+ * When reading, non-ASCII letters are let through (phones do send unquoted
+ * "Zoë <sip:...>"); they cannot be confused with the delimiters.
+ */
+function isTokenWords(s: string, lenient = false): boolean {
   let sawToken = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (isTokenCode(c)) sawToken = true;
+    if (isTokenCode(c) || (lenient && c >= 0x80)) sawToken = true;
     else if (c !== 0x20 && c !== 0x09) return false;
   }
   return sawToken;
@@ -36,7 +40,7 @@ export function parseNameAddr(text: string): NameAddr {
     const lt = text.indexOf("<", i);
     if (lt >= 0) {
       const words = text.slice(i, lt);
-      if (isTokenWords(words)) {
+      if (isTokenWords(words, true)) {
         displayName = words.trim();
       } else if (words.trim().length > 0) {
         // Either an addr-spec whose parameters hold a quoted "<", or a display

@@ -2,7 +2,7 @@
 // gen-value = token / host / quoted-string (RFC 3261 §25.1). SEMI and EQUAL
 // allow whitespace on both sides (SWS), which RFC 4475 §3.1.1.1 (wsinv) exercises.
 
-import { fail, isGenValueCode, isTokenCode, quotedEnd, skipWs } from "./chars.ts";
+import { fail, isGenValueCode, isTokenCode, lowerAscii, quotedEnd, skipWs } from "./chars.ts";
 import type { Params } from "./types.ts";
 
 /**
@@ -20,7 +20,7 @@ export function parseParams(s: string, i: number, into: Params): void {
     const nameStart = i;
     while (i < n && isTokenCode(s.charCodeAt(i))) i++;
     if (i === nameStart) fail("empty header parameter name");
-    const name = s.slice(nameStart, i).toLowerCase();
+    const name = lowerAscii(s.slice(nameStart, i));
     if (name === "__proto__") fail("invalid parameter name");
     i = skipWs(s, i);
     let value: string | null = null;

@@ -38,6 +38,18 @@ function findHeadEndSlow(data: Buffer, start: number): { headEnd: number; bodySt
   }
 }
 
+// The first problem found in the message being parsed. Parsing is synchronous,
+// so module state is safe, and spares a closure per message.
+let error: string | undefined;
+let errorStatus = 400;
+
+function note(message: string, status = 400): void {
+  if (error === undefined) {
+    error = message;
+    errorStatus = status;
+  }
+}
+
 function placeholderUri(text: string): SipUri {
   return { scheme: "", host: "", params: {}, headers: {}, opaque: text };
 }
@@ -86,14 +98,8 @@ function parse(data: Buffer): SipMessage {
   if (head.charCodeAt(head.length - 1) === 10)
     head = head.slice(0, head.charCodeAt(head.length - 2) === 13 ? -2 : -1);
 
-  let error: string | undefined;
-  let errorStatus = 400;
-  const note = (message: string, status = 400): void => {
-    if (error === undefined) {
-      error = message;
-      errorStatus = status;
-    }
-  };
+  error = undefined;
+  errorStatus = 400;
 
   // ---- start line (§7.1, §7.2) ----
   const n = head.length;
@@ -101,6 +107,7 @@ function parse(data: Buffer): SipMessage {
   if (lineEnd < 0) lineEnd = n;
   const startLine = head.slice(0, head.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
   if (startLine.length > LIMITS.maxLineLength) throw new SipParseError("start line too long");
+  if (startLine.indexOf("\r") >= 0) throw new SipParseError("bare CR in start line");
 
   let isRequest = false;
   let method = "";
@@ -159,6 +166,9 @@ function parse(data: Buffer): SipMessage {
     if (nl < 0) nl = n;
     const end = nl > pos && head.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     if (end - pos > LIMITS.maxLineLength) throw new SipParseError("header line too long");
+    // CR is only allowed as part of a line end (§7.3.1, TEXT-UTF8 excludes it).
+    const cr = head.indexOf("\r", pos);
+    if (cr >= 0 && cr < end) note("bare CR in header line");
     const c0 = head.charCodeAt(pos);
     if (c0 === 0x20 || c0 === 0x09) {
       if (curName !== undefined) {
@@ -287,7 +297,9 @@ function parse(data: Buffer): SipMessage {
       const kept = bad === undefined ? headers : headers.filter((_, i) => !bad.has(i));
       partial = { type: "request", method, uri: uri!, headers: kept, body: EMPTY };
     }
-    throw new SipParseError(error, partial, errorStatus);
+    const e = new SipParseError(error, partial, errorStatus);
+    error = undefined;
+    throw e;
   }
   if (isRequest) return { type: "request", method, uri: uri!, headers, body };
   return { type: "response", status, reason, headers, body };

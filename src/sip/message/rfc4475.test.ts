@@ -151,11 +151,18 @@ describe("RFC 4475 §3.1.1 valid messages", () => {
     assert.equal(getTo(m).uri.user, "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
     const from = getFrom(m);
     assert.equal(from.displayName, "token1~` token2'+_ token3*%!.-");
-    assert.equal(from.params["fromparam''~+*_!.-%"], '"\u0440\u0430\u0431\u043e\u0442\u0430\u044e\u0449\u0438\u0439"');
+    assert.equal(
+      from.params["fromparam''~+*_!.-%"],
+      '"\u0440\u0430\u0431\u043e\u0442\u0430\u044e\u0449\u0438\u0439"',
+    );
     assert.equal(from.params.tag, "_token~1'+`*%!-.");
     assert.equal(getCallId(m), "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
     assert.equal(getVias(m)[0].params.branch, "z9hG4bK-.!%66*_+`'~");
-    assert.equal(getHeader(m, "extensionHeader-!.%*+_`'~"), "\ufeff\u5927\u505c\u96fb", "the byte order mark is part of the value");
+    assert.equal(
+      getHeader(m, "extensionHeader-!.%*+_`'~"),
+      "\ufeff\u5927\u505c\u96fb",
+      "the byte order mark is part of the value",
+    );
   });
 
   test("esc01: escaped characters are equivalent to unescaped ones", () => {
@@ -206,7 +213,12 @@ describe("RFC 4475 §3.1.1 valid messages", () => {
     assert.equal(vias[32].host, "sip1.example.com");
     assert.equal(vias[33].params.received, "192.0.2.5");
     assert.ok(vias[33].params.branch!.endsWith("longbranchvalue"));
-    assert.ok(getHeader(m, "Unknown-LongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLong-Name"));
+    assert.ok(
+      getHeader(
+        m,
+        "Unknown-LongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLong-Name",
+      ),
+    );
     assert.equal(m.body.length, 150);
   });
 

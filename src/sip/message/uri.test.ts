@@ -4,15 +4,18 @@ import { SipParseError } from "./types.ts";
 import { formatUri, parseUri, uriEquals } from "./uri.ts";
 
 test("sip URI parts", () => {
-  assert.deepEqual(parseUri("sip:alice:secret@Example.COM:5070;transport=tcp;lr?subject=hi%20there&priority=urgent"), {
-    scheme: "sip",
-    user: "alice",
-    password: "secret",
-    host: "Example.COM",
-    port: 5070,
-    params: { transport: "tcp", lr: null },
-    headers: { subject: "hi there", priority: "urgent" },
-  });
+  assert.deepEqual(
+    parseUri("sip:alice:secret@Example.COM:5070;transport=tcp;lr?subject=hi%20there&priority=urgent"),
+    {
+      scheme: "sip",
+      user: "alice",
+      password: "secret",
+      host: "Example.COM",
+      port: 5070,
+      params: { transport: "tcp", lr: null },
+      headers: { subject: "hi there", priority: "urgent" },
+    },
+  );
   assert.deepEqual(parseUri("SIPS:[2001:db8::1]:5061"), {
     scheme: "sips",
     host: "[2001:db8::1]",
@@ -69,7 +72,10 @@ test("format escapes what needs it and round-trips", () => {
   const text = formatUri(odd);
   assert.equal(text, "sip:a%40b%23c@h;x%20y=1%3B2?h=a%26b");
   assert.deepEqual(parseUri(text), odd);
-  assert.equal(formatUri(parseUri("sip:+41441234567@acme.test;user=phone")), "sip:+41441234567@acme.test;user=phone");
+  assert.equal(
+    formatUri(parseUri("sip:+41441234567@acme.test;user=phone")),
+    "sip:+41441234567@acme.test;user=phone",
+  );
   assert.equal(formatUri(parseUri("sip:caf%C3%A9@h")), "sip:caf%C3%A9@h");
   assert.equal(parseUri("sip:caf%C3%A9@h").user, "café");
 });
@@ -79,8 +85,18 @@ test("RFC 3261 §19.1.4 equivalent URIs", () => {
   assert.ok(eq("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"));
   assert.ok(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
   assert.ok(eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;newparam=5"));
-  assert.ok(eq("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com", "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"));
-  assert.ok(eq("sip:alice@atlanta.com?subject=project%20x&priority=urgent", "sip:alice@atlanta.com?priority=urgent&subject=project%20x"));
+  assert.ok(
+    eq(
+      "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+      "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com",
+    ),
+  );
+  assert.ok(
+    eq(
+      "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+      "sip:alice@atlanta.com?priority=urgent&subject=project%20x",
+    ),
+  );
   // and the RFC's non-equivalent pairs
   assert.ok(!eq("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
   assert.ok(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));

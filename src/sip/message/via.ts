@@ -23,14 +23,21 @@ export function parseVia(text: string): Via {
   let i = skipWs(text, 0);
   let j = readToken(text, i);
   // Only SIP/2.0 is ours; another version would not be understood (RFC 4475 §3.1.2.16 badvers).
-  if (text.slice(i, j).toUpperCase() !== "SIP") fail("Via protocol is not SIP");
+  if (
+    j - i !== 3 ||
+    (text.charCodeAt(i) | 0x20) !== 0x73 ||
+    (text.charCodeAt(i + 1) | 0x20) !== 0x69 ||
+    (text.charCodeAt(i + 2) | 0x20) !== 0x70
+  )
+    fail("Via protocol is not SIP");
   i = expectSlash(text, j);
   j = readToken(text, i);
   if (text.slice(i, j) !== "2.0") fail("Via version is not 2.0");
   i = expectSlash(text, j);
   j = readToken(text, i);
   if (j === i) fail("missing Via transport");
-  const transport = text.slice(i, j).toUpperCase();
+  const raw = text.slice(i, j);
+  const transport = raw === "UDP" || raw === "TCP" || raw === "TLS" ? raw : raw.toUpperCase();
   i = skipWs(text, j);
   if (i === j) fail("missing whitespace before Via sent-by");
   let host: string;

@@ -1,6 +1,7 @@
 // A CallControl with no sockets: the test scripts what the caller types and
 // reads back what the app said and did. Every app's voice menu is unit-tested
 // through this; the same app runs over real RTP in the integration tests.
+import { isPromptId } from "../../../prompts/index.ts";
 import type { Extension, Language, Store, Tenant } from "../../../store/types.ts";
 import { type Clock, FakeClock } from "../../../util/clock.ts";
 import { type Logger, silentLogger } from "../../../util/log.ts";
@@ -76,6 +77,9 @@ export class ScriptedCall implements CallControl {
   async play(items: Speech[]): Promise<"done" | "interrupted"> {
     this.live();
     if (!this.answered) throw new Error("play before answer");
+    for (const item of items) {
+      if (typeof item === "string" && !isPromptId(item)) throw new Error(`no prompt ${item} in the catalogue`);
+    }
     this.events.push({ op: "play", items });
     return "done";
   }

@@ -1,0 +1,309 @@
+// Runs baresip 1.0 headless as a real-world softphone for interop tests:
+// a temporary config folder (INTEROP.md), aufile as microphone, the sndfile
+// filter recording both directions, and ctrl_tcp for commands and events (netstrings of JSON, checked against
+// the binary here: {"command":"dial","params":"sip:...","token":"1"} is
+// answered by {"response":true,"ok":true,"data":"...","token":"1"}, and
+// events come as {"event":true,"type":"CALL_ESTABLISHED",...}).
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { speechLike } from "./audio.ts";
+import { freeUdpPort } from "./sipp.ts";
+import { requireTool } from "./tools.ts";
+import { decodeWav, encodeWav } from "./wav-fixtures.ts";
+
+export interface BaresipOptions {
+  user: string;
+  password: string;
+  domain: string;
+  /** Outbound proxy / registrar, "127.0.0.1:PORT". */
+  server: string;
+  /** Local SIP port; default a free one. */
+  sipPort?: number;
+  /** WAV (8 kHz 16-bit mono) played as the microphone; default 4 s of speech-like audio. */
+  audioSource?: string;
+  answerMode?: "auto" | "manual";
+  ctrlPort?: number;
+  /** Registration interval; 0 disables REGISTER. Default 60. */
+  regint?: number;
+  /** Quit after this many seconds whatever happens (a safety net). Default 60. */
+  lifetimeSec?: number;
+}
+
+export interface BaresipEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface Baresip {
+  sipPort: number;
+  ctrlPort: number;
+  /** sip:user@127.0.0.1:port, to call this baresip directly. */
+  contactUri: string;
+  dir: string;
+  events: BaresipEvent[];
+  /** stdout + stderr so far. */
+  output(): string;
+  command(command: string, params?: string, timeoutMs?: number): Promise<{ ok: boolean; data: string }>;
+  waitForEvent(type: string, timeoutMs?: number): Promise<BaresipEvent>;
+  waitForRegistration(timeoutMs?: number): Promise<void>;
+  dial(uri: string): Promise<void>;
+  answer(): Promise<void>;
+  hangup(): Promise<void>;
+  waitForCallEstablished(timeoutMs?: number): Promise<BaresipEvent>;
+  waitForCallClosed(timeoutMs?: number): Promise<BaresipEvent>;
+  /** What baresip decoded from the last call's RTP (sndfile dump), empty before any call. */
+  receivedWav(): { rate: number; samples: Int16Array };
+  /** What baresip encoded and sent in the last call. */
+  sentWav(): { rate: number; samples: Int16Array };
+  /** Kills the process group and removes the temporary folder. */
+  stop(): Promise<void>;
+}
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts baresip and connects to its ctrl_tcp port. */
+export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
+  const bin = requireTool("baresip");
+  if (!bin) throw new Error("baresip is not installed (check requireTool('baresip') first and skip)");
+  const dir = mkdtempSync(join(tmpdir(), "vpbx-baresip-"));
+  const sipPort = opts.sipPort ?? (await freeUdpPort());
+  const ctrlPort = opts.ctrlPort ?? (await freeTcpPort());
+  const rtpBase = await freeUdpPort("127.0.0.1", true);
+  const source = opts.audioSource ?? join(dir, "source.wav");
+  if (!opts.audioSource) writeFileSync(source, encodeWav(speechLike(4000)));
+  // stdio.so is left out: it needs a terminal on fd 0 and fails under a test runner.
+  writeFileSync(
+    join(dir, "config"),
+    [
+      `sip_listen 127.0.0.1:${sipPort}`,
+      "net_interface 127.0.0.1",
+      `audio_source aufile,${source}`,
+      // aufile in baresip 1.0 is a source only; the sndfile filter dumps
+      // the decoded audio to snd_path/dump-*-dec.wav, and aubridge is a
+      // player that drives the receive pipeline without a sound card.
+      "audio_player aubridge,harness",
+      "module aubridge.so",
+      "module sndfile.so",
+      `snd_path ${dir}`,
+      "module_path /usr/lib/baresip/modules",
+      "module g711.so",
+      "module aufile.so",
+      "module_app account.so",
+      "module_app menu.so",
+      "module_app ctrl_tcp.so",
+      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      `rtp_ports ${rtpBase}-${rtpBase + 9}`,
+      "",
+    ].join("\n"),
+  );
+  const regint = opts.regint ?? 60;
+  writeFileSync(
+    join(dir, "accounts"),
+    `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}";regint=${regint};answermode=${opts.answerMode ?? "auto"}\n`,
+  );
+  const child: ChildProcess = spawn(bin, ["-f", dir, "-t", String(opts.lifetimeSec ?? 60)], {
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("error", (e) => {
+    out += String(e);
+  });
+
+  let ctrl: Socket;
+  try {
+    ctrl = await connectCtrl(ctrlPort, () => out, exited);
+  } catch (e) {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const events: BaresipEvent[] = [];
+  const responses = new Map<string, (r: { ok: boolean; data: string }) => void>();
+  let eventWaiters: Array<{ type: string; from: number; resolve: (e: BaresipEvent) => void }> = [];
+  let buf = Buffer.alloc(0);
+  ctrl.on("data", (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    // Netstrings: "<length>:<bytes>,".
+    for (;;) {
+      const colon = buf.indexOf(0x3a);
+      if (colon < 0) break;
+      const len = Number(buf.subarray(0, colon).toString());
+      if (!Number.isInteger(len) || buf.length < colon + 1 + len + 1) break;
+      const json = buf.subarray(colon + 1, colon + 1 + len).toString();
+      buf = buf.subarray(colon + 2 + len);
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(json);
+      } catch {
+        continue;
+      }
+      if (msg.response)
+        responses.get(String(msg.token))?.({ ok: Boolean(msg.ok), data: String(msg.data ?? "") });
+      else if (msg.event) {
+        const ev = msg as BaresipEvent;
+        events.push(ev);
+        eventWaiters = eventWaiters.filter((w) => {
+          if (w.type !== ev.type) return true;
+          w.resolve(ev);
+          return false;
+        });
+      }
+    }
+  });
+  ctrl.on("error", () => {});
+
+  let token = 0;
+  const describe = () =>
+    `events: ${events.map((e) => e.type).join(", ") || "none"}\nbaresip output:\n${out.slice(-3000)}`;
+  const command = (cmd: string, params = "", timeoutMs = 5000) =>
+    new Promise<{ ok: boolean; data: string }>((resolve, reject) => {
+      const t = String(++token);
+      const timer = setTimeout(() => {
+        responses.delete(t);
+        reject(new Error(`baresip: no answer to ${cmd} within ${timeoutMs} ms\n${describe()}`));
+      }, timeoutMs);
+      responses.set(t, (r) => {
+        clearTimeout(timer);
+        responses.delete(t);
+        resolve(r);
+      });
+      const body = Buffer.from(JSON.stringify({ command: cmd, params, token: t }));
+      ctrl.write(Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(",")]));
+    });
+  /** Waits for an event of `type` that arrives after the call (or `since`, an index in events). */
+  const waitForEvent = (type: string, timeoutMs = 5000, since = 0) => {
+    const seen = events.slice(since).find((e) => e.type === type);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<BaresipEvent>((resolve, reject) => {
+      const waiter = {
+        type,
+        from: since,
+        resolve: (e: BaresipEvent) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        eventWaiters = eventWaiters.filter((w) => w !== waiter);
+        reject(new Error(`baresip: expected event ${type} within ${timeoutMs} ms\n${describe()}`));
+      }, timeoutMs);
+      eventWaiters.push(waiter);
+    });
+  };
+  const ok = async (cmd: string, params?: string) => {
+    const r = await command(cmd, params);
+    if (!r.ok) throw new Error(`baresip: ${cmd} ${params ?? ""} failed: ${r.data}\n${describe()}`);
+  };
+  let stopped = false;
+
+  return {
+    sipPort,
+    ctrlPort,
+    contactUri: `sip:${opts.user}@127.0.0.1:${sipPort}`,
+    dir,
+    events,
+    output: () => out,
+    command,
+    waitForEvent: (type, timeoutMs) => waitForEvent(type, timeoutMs),
+    waitForRegistration: async (timeoutMs = 5000) => {
+      // The first REGISTER often completes before ctrl_tcp is connected, and
+      // events are not replayed: the status line on stdout counts too
+      // ("101@acme.test: {0/UDP/v4} 200 OK () [1 binding]").
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (events.some((e) => e.type === "REGISTER_OK") || /\} 200 OK .*binding/.test(out)) return;
+        const failed = events.find((e) => e.type === "REGISTER_FAIL");
+        if (failed) throw new Error(`baresip registration failed: ${JSON.stringify(failed)}\n${describe()}`);
+        if (Date.now() > deadline)
+          throw new Error(`baresip: not registered within ${timeoutMs} ms\n${describe()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    dial: (uri) => ok("dial", uri),
+    answer: () => ok("accept"),
+    hangup: () => ok("hangup"),
+    waitForCallEstablished: (timeoutMs) => waitForEvent("CALL_ESTABLISHED", timeoutMs),
+    waitForCallClosed: (timeoutMs) => waitForEvent("CALL_CLOSED", timeoutMs),
+    receivedWav: () => readDump(dir, "dec"),
+    sentWav: () => readDump(dir, "enc"),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      ctrl.destroy();
+      if (child.exitCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {
+          child.kill("SIGTERM");
+        }
+        const t = setTimeout(() => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, 2000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The newest sndfile dump of one direction ("dec": received, "enc": sent). */
+function readDump(dir: string, which: "dec" | "enc"): { rate: number; samples: Int16Array } {
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.startsWith("dump-") && f.endsWith(`-${which}.wav`))
+        .sort()
+    : [];
+  if (files.length === 0) return { rate: 8000, samples: new Int16Array(0) };
+  const w = decodeWav(readFileSync(join(dir, files[files.length - 1])));
+  return { rate: w.rate, samples: w.samples };
+}
+
+/** Connects to ctrl_tcp, retrying while baresip starts (it listens within ~100 ms). */
+async function connectCtrl(port: number, output: () => string, exited: Promise<void>): Promise<Socket> {
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  for (let i = 0; i < 100; i++) {
+    if (dead) break;
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = createConnection({ host: "127.0.0.1", port });
+        s.once("connect", () => {
+          s.off("error", reject);
+          resolve(s);
+        });
+        s.once("error", reject);
+      });
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`baresip ctrl_tcp on port ${port} did not come up\n${output().slice(-3000)}`);
+}
