@@ -244,7 +244,9 @@ export class AppCall implements CallControl, ActiveCall {
         sessionVersion: this.sessionVersion,
       });
       this.leg.setRemote(answer.media.address, answer.media.port, answer.media.rtcpPort);
-      this.deps.ua.respondInDialog(this.dialog, tx, 200, { body: Buffer.from(answer.answer), contentType: SDP });
+      const reply = { body: Buffer.from(answer.answer), contentType: SDP };
+      if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, reply);
+      else this.deps.ua.acceptReinvite(tx, this.dialog, reply);
     } catch {
       tx.respond(createResponse(req, 488));
     }

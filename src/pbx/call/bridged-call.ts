@@ -358,7 +358,10 @@ export class BridgedCall implements ActiveCall {
         return;
       }
     }
-    this.deps.ua.respondInDialog(mine, tx, 200, body ? { body, contentType: SDP } : {});
+    const answer = body ? { body, contentType: SDP } : {};
+    // UPDATE's 2xx is not acknowledged; only a re-INVITE's is (RFC 3311 §5.2).
+    if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, answer);
+    else this.deps.ua.acceptReinvite(tx, mine, answer);
   }
 
   /** SIP INFO (DTMF relay) passes through to the other side. */

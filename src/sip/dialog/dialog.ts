@@ -10,7 +10,15 @@ import {
   getRecordRoutes,
   getTo,
 } from "../message/index.ts";
-import type { CSeq, HeaderField, NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from "../message/types.ts";
+import type {
+  CSeq,
+  HeaderField,
+  NameAddr,
+  SipMessage,
+  SipRequest,
+  SipResponse,
+  SipUri,
+} from "../message/types.ts";
 import type { RemoteAddress } from "../transport/types.ts";
 
 export interface DialogRequestOptions {
@@ -194,7 +202,8 @@ export class Dialog {
       { name: "CSeq", value: seq + " " + method },
     ];
     for (const r of routes) headers.push({ name: "Route", value: r });
-    if (TARGET_REFRESH.has(method)) headers.push({ name: "Contact", value: formatNameAddr(this.localContact) });
+    if (TARGET_REFRESH.has(method))
+      headers.push({ name: "Contact", value: formatNameAddr(this.localContact) });
     if (opts.headers) headers.push(...opts.headers);
     const body = opts.body ?? Buffer.alloc(0);
     if (body.length > 0 && opts.contentType) headers.push({ name: "Content-Type", value: opts.contentType });

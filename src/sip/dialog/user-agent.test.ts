@@ -22,10 +22,27 @@ interface Stack {
 
 async function stack(clock: FakeClock): Promise<Stack> {
   const log = silentLogger();
-  const transport = await TransportLayer.listen({ bind: "127.0.0.1", port: 0, publicAddress: "127.0.0.1", log, clock });
+  const transport = await TransportLayer.listen({
+    bind: "127.0.0.1",
+    port: 0,
+    publicAddress: "127.0.0.1",
+    log,
+    clock,
+  });
   const transactions = new TransactionLayer({ transport, clock, log });
-  const ua = new UserAgent({ transactions, clock, log, contactHost: "127.0.0.1", contactPort: transport.port });
-  return { transport, transactions, ua, remote: { transport: "UDP", address: "127.0.0.1", port: transport.port } };
+  const ua = new UserAgent({
+    transactions,
+    clock,
+    log,
+    contactHost: "127.0.0.1",
+    contactPort: transport.port,
+  });
+  return {
+    transport,
+    transactions,
+    ua,
+    remote: { transport: "UDP", address: "127.0.0.1", port: transport.port },
+  };
 }
 
 function until(cond: () => boolean, ms = 3000): Promise<void> {

@@ -18,7 +18,7 @@ import type { TransactionLayer } from "../transaction/transaction-layer.ts";
 import type { ServerTransaction } from "../transaction/types.ts";
 import type { RemoteAddress } from "../transport/types.ts";
 import { AnswerRetransmitter } from "./answer-retransmitter.ts";
-import { Dialog, dialogKey } from "./dialog.ts";
+import { type Dialog, dialogKey } from "./dialog.ts";
 import { type BodyOptions, IncomingInvite, type UasCore } from "./incoming-invite.ts";
 import { type InviteEvents, OutgoingInvite, type UacCore } from "./outgoing-invite.ts";
 
@@ -50,7 +50,18 @@ export interface InDialogOptions extends BodyOptions {
   ackContentType?: string;
 }
 
-const DEFAULT_ALLOW = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "UPDATE", "NOTIFY", "REFER", "MESSAGE"];
+const DEFAULT_ALLOW = [
+  "INVITE",
+  "ACK",
+  "CANCEL",
+  "BYE",
+  "OPTIONS",
+  "INFO",
+  "UPDATE",
+  "NOTIFY",
+  "REFER",
+  "MESSAGE",
+];
 
 interface PendingAck {
   retransmitter: AnswerRetransmitter;
@@ -155,7 +166,10 @@ export class UserAgent implements UasCore, UacCore {
   invite(opts: InviteOptions, events: InviteEvents = {}): OutgoingInvite {
     const headers: HeaderField[] = [
       { name: "Max-Forwards", value: "70" },
-      { name: "From", value: formatNameAddr({ ...opts.from, params: { ...opts.from.params, tag: newTag() } }) },
+      {
+        name: "From",
+        value: formatNameAddr({ ...opts.from, params: { ...opts.from.params, tag: newTag() } }),
+      },
       { name: "To", value: formatNameAddr(withoutTag(opts.to)) },
       { name: "Call-ID", value: opts.callId ?? newCallId() },
       { name: "CSeq", value: newSeq() + " INVITE" },
@@ -185,7 +199,8 @@ export class UserAgent implements UasCore, UacCore {
       this.transactions.sendRequest(req, dialog.remote, (res) => {
         if (res.status < 200) return;
         const ok = res.status < 300;
-        if (ok && (method === "INVITE" || method === "UPDATE") && dialog.matches(res)) dialog.refreshTarget(res);
+        if (ok && (method === "INVITE" || method === "UPDATE") && dialog.matches(res))
+          dialog.refreshTarget(res);
         if (ok && method === "INVITE") {
           const last = this.lastAcks.get(dialog.id);
           if (settled && last?.seq === seq) {
@@ -253,7 +268,7 @@ export class UserAgent implements UasCore, UacCore {
     onAck: (ack: SipRequest) => void,
     onTimeout: () => void,
   ): void {
-    const key = dialog.id + " " + (cseqOf(tx.request));
+    const key = dialog.id + " " + cseqOf(tx.request);
     tx.respond(res);
     this.pendingAcks.get(key)?.retransmitter.stop();
     const retransmitter = new AnswerRetransmitter(this.transactions, this.clock, res, tx.remote, () => {
@@ -334,7 +349,7 @@ export class UserAgent implements UasCore, UacCore {
       this.log.debug({ callId: getCallId(ack) }, "ACK for no known dialog");
       return;
     }
-    const key = dialog.id + " " + (cseqOf(ack));
+    const key = dialog.id + " " + cseqOf(ack);
     const pending = this.pendingAcks.get(key);
     if (!pending) return; // a retransmitted ACK
     this.pendingAcks.delete(key);

@@ -58,7 +58,10 @@ test("format writes <uri> and quotes display names only when needed", () => {
     formatNameAddr({ displayName: "Müller, Hans", uri: plain.uri, params: {} }),
     '"Müller, Hans" <sip:alice@acme.test>',
   );
-  assert.equal(formatNameAddr({ displayName: "Zoë", uri: plain.uri, params: {} }), '"Zoë" <sip:alice@acme.test>');
+  assert.equal(
+    formatNameAddr({ displayName: "Zoë", uri: plain.uri, params: {} }),
+    '"Zoë" <sip:alice@acme.test>',
+  );
   assert.equal(
     formatNameAddr({ displayName: "Reception", uri: plain.uri, params: {} }),
     "Reception <sip:alice@acme.test>",

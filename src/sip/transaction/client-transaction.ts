@@ -5,7 +5,12 @@ import type { Timer } from "../../util/clock.ts";
 import { createResponse } from "../message/index.ts";
 import type { HeaderField, SipRequest, SipResponse } from "../message/types.ts";
 import { isReliable, type RemoteAddress } from "../transport/types.ts";
-import { type ClientTransaction, markSynthetic, type ResponseHandler, type TransactionContext } from "./types.ts";
+import {
+  type ClientTransaction,
+  markSynthetic,
+  type ResponseHandler,
+  type TransactionContext,
+} from "./types.ts";
 
 type InviteClientState = "calling" | "proceeding" | "completed" | "accepted" | "terminated";
 type NonInviteClientState = "trying" | "proceeding" | "completed" | "terminated";

@@ -87,7 +87,10 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
       return;
     }
     if (this.state !== "proceeding") {
-      this.ctx.log.debug({ status: res.status, state: this.state }, "late response on INVITE transaction ignored");
+      this.ctx.log.debug(
+        { status: res.status, state: this.state },
+        "late response on INVITE transaction ignored",
+      );
       return;
     }
     this.lastResponse = res;
@@ -169,7 +172,9 @@ export class NonInviteServerTransaction extends ServerBase implements ServerTran
     }
     this.state = "completed";
     // §17.2.2 Timer J: absorb request retransmissions for 64*T1 on UDP.
-    this.timerJ = this.ctx.clock.setTimer(this.reliable ? 0 : 64 * this.ctx.timers.T1, () => this.terminate());
+    this.timerJ = this.ctx.clock.setTimer(this.reliable ? 0 : 64 * this.ctx.timers.T1, () =>
+      this.terminate(),
+    );
   }
 
   onRetransmission(): void {

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
-import { createResponse, getCSeq, getHeader, getTo, getTopVia, getVias, parseMessage } from "../message/index.ts";
+import {
+  createResponse,
+  getCSeq,
+  getHeader,
+  getTo,
+  getTopVia,
+  getVias,
+  parseMessage,
+} from "../message/index.ts";
 import { type SipMessage, SipParseError, type SipRequest, type SipResponse } from "../message/types.ts";
 import type { ReceivedMessage, RemoteAddress, SendErrorHandler, SipTransport } from "../transport/types.ts";
 import { TransactionLayer } from "./transaction-layer.ts";
@@ -36,7 +44,10 @@ class FakeTransport implements SipTransport {
 const PEER: RemoteAddress = { transport: "UDP", address: "192.0.2.1", port: 5060 };
 const PEER_TCP: RemoteAddress = { transport: "TCP", address: "192.0.2.1", port: 5060, connectionId: 7 };
 
-function request(method: string, opts: { branch?: string; cseq?: number; toTag?: string; cseqMethod?: string } = {}) {
+function request(
+  method: string,
+  opts: { branch?: string; cseq?: number; toTag?: string; cseqMethod?: string } = {},
+) {
   const branch = opts.branch ?? "z9hG4bK-peer-1";
   const via = branch === "" ? "SIP/2.0/UDP 192.0.2.1:5060" : `SIP/2.0/UDP 192.0.2.1:5060;branch=${branch}`;
   return [

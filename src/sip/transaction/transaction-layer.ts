@@ -98,17 +98,28 @@ export class TransactionLayer {
   /** The sent-by of our Via: RFC 3261 §18.1.1, an IPv6 address in brackets. */
   get sentBy(): string {
     const host = this.ctx.transport.publicAddress;
-    return (host.includes(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + this.ctx.transport.port;
+    return (
+      (host.includes(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + this.ctx.transport.port
+    );
   }
 
   private pushVia(req: SipRequest, remote: RemoteAddress): string {
     const fresh = newBranch();
     const branch = fresh.startsWith(MAGIC_COOKIE) ? fresh : MAGIC_COOKIE + fresh;
-    prependHeader(req, "Via", "SIP/2.0/" + remote.transport + " " + this.sentBy + ";branch=" + branch + ";rport");
+    prependHeader(
+      req,
+      "Via",
+      "SIP/2.0/" + remote.transport + " " + this.sentBy + ";branch=" + branch + ";rport",
+    );
     return branch;
   }
 
-  private startClient(req: SipRequest, remote: RemoteAddress, branch: string, handler: ResponseHandler): ClientTx {
+  private startClient(
+    req: SipRequest,
+    remote: RemoteAddress,
+    branch: string,
+    handler: ResponseHandler,
+  ): ClientTx {
     const key = branch + " " + req.method;
     const onTerminated = (k: string) => this.clients.delete(k);
     let tx: ClientTx;

@@ -110,7 +110,11 @@ describe("TransportLayer", () => {
     assert.equal(via.params.received, "127.0.0.1");
     assert.equal("rport" in via.params, false);
     assert.equal(via.host, "10.0.0.1");
-    assert.deepEqual(responseDestination(via, m.remote), { transport: "UDP", address: "127.0.0.1", port: 5070 });
+    assert.deepEqual(responseDestination(via, m.remote), {
+      transport: "UDP",
+      address: "127.0.0.1",
+      port: 5070,
+    });
   });
 
   it("sends UDP garbage to onParseError", async () => {
@@ -149,7 +153,9 @@ describe("TransportLayer", () => {
     const port = closed.port;
     await closed.close();
     const req = parseMessage(Buffer.from(options(`127.0.0.1:${a.port}`))) as SipRequest;
-    const err = await new Promise<Error>((resolve) => a.send(req, { transport: "TCP", address: "127.0.0.1", port }, resolve));
+    const err = await new Promise<Error>((resolve) =>
+      a.send(req, { transport: "TCP", address: "127.0.0.1", port }, resolve),
+    );
     assert.ok(err instanceof Error);
   });
 

@@ -4,7 +4,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { formatVia, parseMessage, serializeMessage, StreamFramer } from "../message/index.ts";
+import { formatVia, parseMessage, StreamFramer, serializeMessage } from "../message/index.ts";
 import { type SipMessage, SipParseError, type Via } from "../message/types.ts";
 import { topVia, unbracket } from "./response-destination.ts";
 import type { ReceivedMessage, RemoteAddress, SendErrorHandler, SipTransport } from "./types.ts";

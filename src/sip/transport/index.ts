@@ -1,0 +1,11 @@
+// SIP transports (RFC 3261 §18): UDP and TCP on one port.
+export { responseDestination, topVia, unbracket } from "./response-destination.ts";
+export { stampReceived, TransportLayer, type TransportOptions } from "./transport-layer.ts";
+export {
+  isReliable,
+  type ReceivedMessage,
+  type RemoteAddress,
+  type SendErrorHandler,
+  type SipTransport,
+  type TransportName,
+} from "./types.ts";
