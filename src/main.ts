@@ -72,6 +72,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       contactHost: config.publicAddress,
       contactPort: transport.port,
     });
+    stops.unshift(() => ua.close());
 
     const nonces = new NonceManager({ clock });
     const limiter = new AuthRateLimiter({ clock, log });

@@ -1,0 +1,209 @@
+// The PBX under test, as a child process started exactly as an operator
+// would start it (`vpbx start` with VPBX_* variables), so the bench depends
+// on nothing but the CLI, the REST API and the wire.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export interface PbxOptions {
+  /** Write a V8 CPU profile of the PBX into this folder when it exits. */
+  cpuProfDir?: string;
+  rtpPorts?: string;
+  mediaTimeoutSeconds?: number;
+}
+
+export const TENANT = "bench";
+export const DOMAIN = "bench.test";
+
+/** A port free on 127.0.0.1 for both UDP and TCP at the time of asking (SIP listens on both). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const udp = createSocket("udp4");
+    const port = await new Promise<number>((res, rej) => {
+      udp.once("error", rej);
+      udp.bind(0, "127.0.0.1", () => res(udp.address().port));
+    });
+    const tcpOk = await new Promise<boolean>((res) => {
+      const srv = createServer();
+      srv.once("error", () => res(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
+    });
+    udp.close();
+    if (tcpOk) return port;
+  }
+  throw new Error("no free port found");
+}
+
+export class PbxProcess {
+  readonly token = "bench-admin-token-0123456789";
+  private child: ChildProcess | null = null;
+  private stderr = "";
+  private exited: Promise<number | null> = Promise.resolve(null);
+
+  private constructor(
+    readonly dataDir: string,
+    readonly sipPort: number,
+    readonly httpPort: number,
+    private readonly opts: PbxOptions,
+  ) {}
+
+  static async start(opts: PbxOptions = {}): Promise<PbxProcess> {
+    const dataDir = mkdtempSync(join(tmpdir(), "vpbx-bench-"));
+    const pbx = new PbxProcess(dataDir, await freePort(), await freePort(), opts);
+    await pbx.spawn();
+    return pbx;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  private async spawn(): Promise<void> {
+    const execArgv = ["--import", "tsx"];
+    if (this.opts.cpuProfDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.opts.cpuProfDir}`);
+    const child = spawn(process.execPath, [...execArgv, resolve("src/cli/main.ts"), "start"], {
+      env: {
+        ...process.env,
+        VPBX_DATA_DIR: this.dataDir,
+        VPBX_BIND: "127.0.0.1",
+        VPBX_PUBLIC_ADDRESS: "127.0.0.1",
+        VPBX_SIP_PORT: String(this.sipPort),
+        VPBX_HTTP_PORT: String(this.httpPort),
+        VPBX_RTP_PORTS: this.opts.rtpPorts ?? "30000-40000",
+        VPBX_ADMIN_TOKEN: this.token,
+        VPBX_LOG_LEVEL: "warn",
+        VPBX_MEDIA_TIMEOUT: String(this.opts.mediaTimeoutSeconds ?? 120),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    // Keep the tail of what it says: the reason when it fails to start.
+    const keep = (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    this.exited = new Promise((res) => child.once("exit", (code) => res(code)));
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`PBX exited at start (${child.exitCode}): ${this.stderr.trim()}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${this.httpPort}/health`);
+        if (r.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (performance.now() > deadline) {
+        await this.stop();
+        throw new Error(`PBX not healthy after 60 s: ${this.stderr.trim()}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  /** Recent output of the PBX (warnings, errors), for diagnosis. */
+  get output(): string {
+    return this.stderr;
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const r = await fetch(`http://127.0.0.1:${this.httpPort}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, json };
+  }
+
+  async createTenant(): Promise<void> {
+    const r = await this.api("POST", "/api/v1/tenants", { name: TENANT, domain: DOMAIN });
+    if (r.status !== 201 && r.status !== 200) throw new Error(`create tenant: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+
+  /** Creates extensions `numbers` (password from passwordOf) with a few requests in flight at once. */
+  async createExtensions(numbers: string[], concurrency = 8): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < numbers.length) {
+        const number = numbers[next++];
+        const r = await this.api("POST", `/api/v1/tenants/${TENANT}/extensions`, {
+          number,
+          password: passwordOf(number),
+          displayName: `Bench ${number}`,
+        });
+        if (r.status !== 201 && r.status !== 200 && r.status !== 409) {
+          throw new Error(`create extension ${number}: ${r.status} ${JSON.stringify(r.json)}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** Resident set size of the PBX process (VmRSS), bytes. */
+  rssBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
+  /** SIGTERM (graceful: the PBX ends its calls and writes its CPU profile), SIGKILL after 15 s. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    this.child = null;
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Every bench extension's password derives from its number, so SIPp and the TS phones know it. */
+export function passwordOf(number: string): string {
+  return `bench-pw-${number}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The newest .cpuprofile in a folder, summarised as the top self-time functions. */
+export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pct: number }> {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  if (files.length === 0) return [];
+  const newest = files.sort().at(-1) as string;
+  const profile = JSON.parse(readFileSync(join(dir, newest), "utf8")) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[];
+  };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  for (const id of profile.samples) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const short = url.replace(/^.*\/work\/main\//, "").replace(/^file:\/\//, "");
+    const key = `${functionName || "(anonymous)"} ${short}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+  }
+  const total = profile.samples.length || 1;
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([fn, n]) => ({ fn, self_pct: Math.round((1000 * n) / total) / 10 }));
+}
