@@ -6,6 +6,7 @@ import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
 import { RtpLeg, RtpPortPool } from "./media/rtp/index.ts";
+import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import type { MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
@@ -37,6 +38,8 @@ export interface StartOptions {
   warmPrompts?: boolean;
   /** The folder whose prompts/ caches synthesised prompts (default the data dir); tests share one. */
   promptCacheDir?: string;
+  /** Apps added to or replacing the built-in ones, by feature action. */
+  apps?: AppRegistry;
 }
 
 export async function startVpbx(config: Config, opts: StartOptions = {}): Promise<RunningVpbx> {
@@ -102,7 +105,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       media,
       pacer,
       speech: new PromptSpeech(prompts),
-      apps: { ...forwardingApps },
+      apps: { ...forwardingApps, ...opts.apps },
       clock,
       log,
       mediaTimeoutMs: config.mediaTimeoutSeconds * 1000,

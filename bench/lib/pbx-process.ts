@@ -3,7 +3,7 @@
 // on nothing but the CLI, the REST API and the wire.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -89,7 +89,8 @@ export class PbxProcess {
     this.exited = new Promise((res) => child.once("exit", (code) => res(code)));
     const deadline = performance.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`PBX exited at start (${child.exitCode}): ${this.stderr.trim()}`);
+      if (child.exitCode !== null)
+        throw new Error(`PBX exited at start (${child.exitCode}): ${this.stderr.trim()}`);
       try {
         const r = await fetch(`http://127.0.0.1:${this.httpPort}/health`);
         if (r.status === 200) return;
@@ -130,7 +131,8 @@ export class PbxProcess {
 
   async createTenant(): Promise<void> {
     const r = await this.api("POST", "/api/v1/tenants", { name: TENANT, domain: DOMAIN });
-    if (r.status !== 201 && r.status !== 200) throw new Error(`create tenant: ${r.status} ${JSON.stringify(r.json)}`);
+    if (r.status !== 201 && r.status !== 200)
+      throw new Error(`create tenant: ${r.status} ${JSON.stringify(r.json)}`);
   }
 
   /** Creates extensions `numbers` (password from passwordOf) with a few requests in flight at once. */

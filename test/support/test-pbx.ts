@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../src/config.ts";
+import type { AppRegistry } from "../../src/pbx/apps/dispatcher.ts";
 import { type RunningVpbx, startVpbx } from "../../src/main.ts";
 import type { Clock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/log.ts";
@@ -28,6 +29,9 @@ export interface TestPbxOptions {
   dataDir?: string;
   mediaTimeoutSeconds?: number;
   keepDataDir?: boolean;
+  apps?: AppRegistry;
+  sipPort?: number;
+  httpPort?: number;
 }
 
 /** Prompts synthesised once for every test run, not once per test. */
@@ -41,8 +45,8 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     dataDir,
     bind: "127.0.0.1",
     publicAddress: "127.0.0.1",
-    sipPort: 0,
-    httpPort: 0,
+    sipPort: opts.sipPort ?? 0,
+    httpPort: opts.httpPort ?? 0,
     rtpPorts: { min: base, max: base + 400 },
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.VPBX_TEST_LOG ?? "silent",
@@ -53,6 +57,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     log: createLogger(config.logLevel),
     warmPrompts: false,
     promptCacheDir: SHARED_PROMPT_CACHE,
+    apps: opts.apps,
   });
   const baseUrl = `http://127.0.0.1:${vpbx.httpPort}`;
   const api = async <T>(method: string, path: string, body?: unknown) => {
@@ -87,7 +92,8 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     },
     async restart() {
       await vpbx.stop();
-      return startTestPbx({ ...opts, dataDir });
+      // Same ports, as a restarted server would have: phones keep their configuration.
+      return startTestPbx({ ...opts, dataDir, sipPort: vpbx.sipPort, httpPort: vpbx.httpPort });
     },
     async stop() {
       await vpbx.stop();

@@ -3,12 +3,13 @@ import { test } from "node:test";
 import { FakeClock } from "../../util/clock.ts";
 import { parseTelephoneEvent, TelephoneEventReceiver } from "../dtmf/rfc4733.ts";
 import { toneSamples } from "../dtmf/tone.ts";
-import { type RtpHeader, parseRtp } from "../rtp/packet.ts";
+import { parseRtp, type RtpHeader } from "../rtp/packet.ts";
+import type { RtpLeg } from "../rtp/rtp-leg.ts";
 import { MediaEndpoint } from "./endpoint.ts";
 import { MediaPacer } from "./pacer.ts";
 import { decodeAll, legWithPhone, roundTrip, speechLike, waitFor } from "./testing.ts";
 
-test("plays PCM over loopback: exact after G.711, markers, seq and timestamps continuous across plays", async () => {
+test("plays PCM over loopback: exact after G.711, markers, seq and timestamps continuous across plays", async (t) => {
   for (const [codec, pt] of [
     ["PCMU", 0],
     ["PCMA", 8],
@@ -16,6 +17,7 @@ test("plays PCM over loopback: exact after G.711, markers, seq and timestamps co
     const clock = new FakeClock();
     const pacer = new MediaPacer(clock);
     const s = await legWithPhone(clock, codec, pt);
+    t.after(() => s.cleanup());
     const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec, payloadType: pt });
     const first = speechLike(500); // 25 frames exactly
     const second = speechLike(310); // 15.5 frames: last one padded with silence
@@ -58,23 +60,26 @@ test("plays PCM over loopback: exact after G.711, markers, seq and timestamps co
   }
 });
 
-function capture(ep: MediaEndpoint, leg: { send: (b: Buffer, o: number, l: number) => void }) {
+/** Replaces the leg's socket send by a capture (the test inspects what the endpoint sends). */
+function capture(leg: RtpLeg): RtpHeader[] {
   const headers: RtpHeader[] = [];
-  leg.send = (b, o, l) => {
+  leg.send = (b, o, l, onSent) => {
     const h = parseRtp(b.subarray(o, o + l));
     assert.ok(h);
     headers.push(h);
+    onSent?.();
+    return true;
   };
-  void ep;
   return headers;
 }
 
-test("60 s of playback: 3000 packets, timestamps advance exactly 480000, no drift", async () => {
+test("60 s of playback: 3000 packets, timestamps advance exactly 480000, no drift", async (t) => {
   const clock = new FakeClock();
   const pacer = new MediaPacer(clock);
   const s = await legWithPhone(clock);
+  t.after(() => s.cleanup());
   const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec: "PCMU", payloadType: 0 });
-  const sent = capture(ep, s.leg);
+  const sent = capture(s.leg);
   const done = ep.play([
     { kind: "tone", freqs: [425], ms: 20000 },
     { kind: "silence", ms: 20000 },
@@ -96,17 +101,20 @@ test("60 s of playback: 3000 packets, timestamps advance exactly 480000, no drif
   s.cleanup();
 });
 
-test("tones are the expected sine; queued plays follow without a gap or marker", async () => {
+test("tones are the expected sine; queued plays follow without a gap or marker", async (t) => {
   const clock = new FakeClock();
   const pacer = new MediaPacer(clock);
   const s = await legWithPhone(clock);
+  t.after(() => s.cleanup());
   const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec: "PCMU", payloadType: 0 });
   const sent: Buffer[] = [];
   const markers: boolean[] = [];
-  s.leg.send = (b, o, l) => {
+  s.leg.send = (b, o, l, onSent) => {
     const h = parseRtp(b.subarray(o, o + l))!;
     markers.push(h.marker);
     sent.push(Buffer.from(b.subarray(o + h.payloadOffset, o + l)));
+    onSent?.();
+    return true;
   };
   const a = ep.play([{ kind: "tone", freqs: [350, 440], ms: 100 }]);
   const b = ep.play([{ kind: "silence", ms: 40 }]);
@@ -120,10 +128,11 @@ test("tones are the expected sine; queued plays follow without a gap or marker",
   s.cleanup();
 });
 
-test("sendDigits: RFC 4733 events with one timestamp per event, marker first, three end packets", async () => {
+test("sendDigits: RFC 4733 events with one timestamp per event, marker first, three end packets", async (t) => {
   const clock = new FakeClock();
   const pacer = new MediaPacer(clock);
   const s = await legWithPhone(clock);
+  t.after(() => s.cleanup());
   const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec: "PCMU", payloadType: 0, telephoneEventPt: 101 });
   const done = ep.sendDigits("1#");
   clock.tick(400);
@@ -154,10 +163,11 @@ test("sendDigits: RFC 4733 events with one timestamp per event, marker first, th
   s.cleanup();
 });
 
-test("malformed play items reject without disturbing the endpoint", async () => {
+test("malformed play items reject without disturbing the endpoint", async (t) => {
   const clock = new FakeClock();
   const pacer = new MediaPacer(clock);
   const s = await legWithPhone(clock);
+  t.after(() => s.cleanup());
   const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec: "PCMA", payloadType: 8 });
   await assert.rejects(ep.play([{ kind: "silence", ms: -1 }]), RangeError);
   await assert.rejects(ep.play([{ kind: "tone", freqs: [5000], ms: 10 }]), RangeError);

@@ -22,6 +22,7 @@ import { digitToEvent, TelephoneEventReceiver, TelephoneEventSender } from "../d
 import { dtmfTone } from "../dtmf/tone.ts";
 import { createRtpHeader, RTP_HEADER_SIZE, readRtpHeader, writeRtpHeader } from "../rtp/packet.ts";
 import type { RtpLeg } from "../rtp/rtp-leg.ts";
+import { SendRing, type SendSlot } from "../rtp/send-ring.ts";
 import { MediaClosedError } from "./errors.ts";
 import type { MediaPacer } from "./pacer.ts";
 import { FRAME_SAMPLES, type PlayItem, PlaySource, prepareItems } from "./play-source.ts";
@@ -147,6 +148,7 @@ export class MediaEndpoint {
   private readonly payloadType: number;
   private readonly telephoneEventPt: number | undefined;
   private readonly idleSilence: boolean;
+  private readonly silence: number;
   private readonly log?: Logger;
 
   private readonly ssrc: number;
@@ -154,8 +156,8 @@ export class MediaEndpoint {
   private readonly tsBase: number;
   /** Clock instant the timestamp base corresponds to. */
   private readonly t0: number;
-  private readonly out = Buffer.alloc(RTP_HEADER_SIZE + FRAME_SAMPLES);
-  private readonly dtmfOut = Buffer.alloc(RTP_HEADER_SIZE + 4);
+  /** Outgoing packets: a slot per packet in flight, since dgram sends without copying. */
+  private readonly ring = new SendRing(RTP_HEADER_SIZE + FRAME_SAMPLES);
   private talkspurtStart = true;
   private dtmfTs = 0;
   private detachPacer: (() => void) | null = null;
@@ -200,6 +202,7 @@ export class MediaEndpoint {
     this.payloadType = opts.payloadType;
     this.telephoneEventPt = opts.telephoneEventPt;
     this.idleSilence = opts.sendSilenceWhenIdle ?? false;
+    this.silence = silenceByte(opts.codec);
     this.log = opts.log;
     // RFC 3550 §5.1: random initial sequence number and timestamp, random SSRC (§8).
     const rnd = randomBytes(10);
@@ -417,6 +420,7 @@ export class MediaEndpoint {
       this.sendDtmfStep(ts);
       return;
     }
+    let slot: SendSlot | null = null;
     while (this.plays.length > 0) {
       const job = this.plays[0];
       if (job.bargeIn && this.queue.length > 0) {
@@ -424,29 +428,40 @@ export class MediaEndpoint {
         job.resolve("interrupted");
         continue;
       }
-      if (job.source.next(this.out, RTP_HEADER_SIZE)) {
-        this.sendAudio(ts);
+      slot ??= this.ring.take();
+      if (job.source.next(slot.buf, RTP_HEADER_SIZE)) {
+        this.sendAudio(slot, ts);
         return;
       }
       this.plays.shift();
       job.resolve("done");
     }
     if (this.idleSilence) {
-      this.out.fill(silenceByte(this.codec), RTP_HEADER_SIZE);
-      this.sendAudio(ts);
+      slot ??= this.ring.take();
+      slot.buf.fill(this.silence, RTP_HEADER_SIZE, RTP_HEADER_SIZE + FRAME_SAMPLES);
+      this.sendAudio(slot, ts);
       return;
     }
+    if (slot) slot.busy = false;
     this.talkspurtStart = true;
     this.maybeDetach();
   }
 
-  private sendAudio(ts: number): void {
-    writeRtpHeader(this.out, this.talkspurtStart, this.payloadType, this.seq, ts, this.ssrc);
+  private sendAudio(slot: SendSlot, ts: number): void {
+    const len = RTP_HEADER_SIZE + FRAME_SAMPLES;
+    writeRtpHeader(slot.buf, this.talkspurtStart, this.payloadType, this.seq, ts, this.ssrc);
     this.talkspurtStart = false;
     this.seq = (this.seq + 1) & 0xffff;
-    this.leg.send(this.out, 0, this.out.length);
-    this.counters.packetsSent++;
-    this.counters.bytesSent += this.out.length;
+    this.transmit(slot, len);
+  }
+
+  private transmit(slot: SendSlot, len: number): void {
+    if (this.leg.send(slot.buf, 0, len, slot.onSent)) {
+      this.counters.packetsSent++;
+      this.counters.bytesSent += len;
+    } else {
+      slot.busy = false;
+    }
   }
 
   private sendDtmfStep(ts: number): void {
@@ -454,13 +469,11 @@ export class MediaEndpoint {
     const step = job.steps[job.index++];
     if (step.payload) {
       if (step.first) this.dtmfTs = ts;
-      const buf = this.dtmfOut;
-      writeRtpHeader(buf, step.marker, this.telephoneEventPt!, this.seq, this.dtmfTs, this.ssrc);
-      buf.set(step.payload, RTP_HEADER_SIZE);
+      const slot = this.ring.take();
+      writeRtpHeader(slot.buf, step.marker, this.telephoneEventPt!, this.seq, this.dtmfTs, this.ssrc);
+      slot.buf.set(step.payload, RTP_HEADER_SIZE);
       this.seq = (this.seq + 1) & 0xffff;
-      this.leg.send(buf, 0, buf.length);
-      this.counters.packetsSent++;
-      this.counters.bytesSent += buf.length;
+      this.transmit(slot, RTP_HEADER_SIZE + step.payload.length);
     }
     // Audio after an event opens a new talkspurt.
     this.talkspurtStart = true;

@@ -72,11 +72,15 @@ export async function legWithPhone(clock: Clock, codec: G711Codec = "PCMU", pt =
   const leg = new RtpLeg(pair, { clock });
   const phone = await phoneTo(pair.rtpPort, codec, pt, eventPt);
   leg.setRemote("127.0.0.1", phone.probe.port);
+  let cleaned = false;
   return {
     pair,
     leg,
     phone,
+    /** Idempotent: tests call it from t.after so a failing assertion never leaves sockets open. */
     cleanup() {
+      if (cleaned) return;
+      cleaned = true;
       leg.close();
       closePair(pair);
       phone.close();

@@ -164,25 +164,43 @@ export class RtpLeg {
     this.rtcpLatch.reset(address, rtcpPort ?? (port ? port + 1 : 0));
   }
 
-  /** Sends an RTP packet to the current destination; dropped (and counted) when none is known. */
-  send(buf: Buffer, offset: number, length: number): void {
+  /**
+   * Sends an RTP packet to the current destination. Returns false when it
+   * was not handed to the socket (no destination known yet, leg or socket
+   * closed); `onSent` is then not called. dgram does not copy `buf`: keep it
+   * unchanged until `onSent` (see send-ring.ts).
+   */
+  send(buf: Buffer, offset: number, length: number, onSent?: (err?: Error | null) => void): boolean {
     const l = this.rtpLatch;
-    if (this.closed) return;
+    if (this.closed) return false;
     if (!l.port) {
       this.counters.unsentNoRemote++;
-      return;
+      return false;
+    }
+    try {
+      this.pair.rtp.send(buf, offset, length, l.port, l.address, onSent);
+    } catch (err) {
+      // The socket was closed under us (pair released while still in use).
+      this.log?.debug({ err }, "rtp send failed");
+      return false;
     }
     this.counters.packetsOut++;
     this.counters.bytesOut += length;
-    this.pair.rtp.send(buf, offset, length, l.port, l.address);
+    return true;
   }
 
-  /** Sends an RTCP packet to the far end's RTCP destination. */
-  sendRtcp(buf: Buffer, offset: number, length: number): void {
+  /** Sends an RTCP packet to the far end's RTCP destination; same contract as send(). */
+  sendRtcp(buf: Buffer, offset: number, length: number, onSent?: (err?: Error | null) => void): boolean {
     const l = this.rtcpLatch;
-    if (this.closed || !l.port) return;
+    if (this.closed || !l.port) return false;
+    try {
+      this.pair.rtcp.send(buf, offset, length, l.port, l.address, onSent);
+    } catch (err) {
+      this.log?.debug({ err }, "rtcp send failed");
+      return false;
+    }
     this.counters.rtcpOut++;
-    this.pair.rtcp.send(buf, offset, length, l.port, l.address);
+    return true;
   }
 
   /** Stops listening; the sockets themselves belong to the port pool (release them there). */

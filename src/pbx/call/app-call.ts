@@ -97,7 +97,7 @@ export class AppCall implements CallControl, ActiveCall {
     try {
       answer = answerOffer(offer, {
         address: this.deps.media.address,
-        port: this.leg.port,
+        port: this.leg.localPort,
         sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
         sessionVersion: this.sessionVersion,
       });
@@ -239,7 +239,7 @@ export class AppCall implements CallControl, ActiveCall {
       this.sessionVersion++;
       const answer = answerOffer(req.body.toString("utf8"), {
         address: this.deps.media.address,
-        port: this.leg.port,
+        port: this.leg.localPort,
         sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
         sessionVersion: this.sessionVersion,
       });

@@ -110,7 +110,7 @@ export class BridgedCall implements ActiveCall {
     this.callerLeg = await this.deps.media.allocate();
     this.calleeLeg = await this.deps.media.allocate();
     try {
-      const filtered = filterOffer(offer, { address: this.deps.media.address, port: this.calleeLeg.port });
+      const filtered = filterOffer(offer, { address: this.deps.media.address, port: this.calleeLeg.localPort });
       this.callerLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
       this.offerToCallee = filtered.sdp;
     } catch (err) {
@@ -227,7 +227,7 @@ export class BridgedCall implements ActiveCall {
       try {
         const rewritten = rewriteAnswer(res.body.toString("utf8"), {
           address: this.deps.media.address,
-          port: this.callerLeg.port,
+          port: this.callerLeg.localPort,
         });
         this.calleeLeg.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
         this.startRelay();
@@ -251,7 +251,7 @@ export class BridgedCall implements ActiveCall {
     try {
       const rewritten = rewriteAnswer(res.body.toString("utf8"), {
         address: this.deps.media.address,
-        port: this.callerLeg!.port,
+        port: this.callerLeg!.localPort,
       });
       this.calleeLeg!.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
       answerSdp = rewritten.sdp;
@@ -321,7 +321,7 @@ export class BridgedCall implements ActiveCall {
     let forwarded: Buffer | undefined;
     if (req.body.length > 0) {
       try {
-        const filtered = filterOffer(req.body.toString("utf8"), { address: this.deps.media.address, port: toLeg.port });
+        const filtered = filterOffer(req.body.toString("utf8"), { address: this.deps.media.address, port: toLeg.localPort });
         fromLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
         this.relay?.setHold(isHold(req.body.toString("utf8")));
         forwarded = Buffer.from(filtered.sdp);
@@ -349,7 +349,7 @@ export class BridgedCall implements ActiveCall {
       try {
         const rewritten = rewriteAnswer(res.body.toString("utf8"), {
           address: this.deps.media.address,
-          port: fromLeg.port,
+          port: fromLeg.localPort,
         });
         toLeg.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
         body = Buffer.from(rewritten.sdp);

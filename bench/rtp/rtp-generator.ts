@@ -1,0 +1,136 @@
+// The parent side of the RTP generator: forks worker processes (so the
+// generator has more than one event loop and is not the bottleneck), hands
+// each a share of the calls, and merges their measurements.
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Histogram } from "../lib/histogram.ts";
+import type { WorkerCommand, WorkerEvent, WorkerStats } from "./rtp-worker.ts";
+
+const WORKER = fileURLToPath(new URL("./rtp-worker.ts", import.meta.url));
+
+export interface CallLegs {
+  /** Local port of the caller-side socket (goes in our INVITE's SDP). */
+  callerPort: number;
+  /** Local port of the callee-side socket (goes in our 200's SDP). */
+  calleePort: number;
+  worker: number;
+  /** Index of the caller leg in its worker; the callee leg is index + 1. */
+  index: number;
+}
+
+export interface StreamResult {
+  sent: number;
+  received: number;
+  lossPct: number;
+  jitter: Histogram;
+  transit: Histogram;
+  sendLate: Histogram;
+  rfc3550JitterMs: number;
+  sendErrors: number;
+}
+
+export class RtpGenerator {
+  private readonly workers: ChildProcess[] = [];
+  private readonly legsPerWorker: number[] = [];
+
+  async start(workers: number, calls: number): Promise<CallLegs[]> {
+    const out: CallLegs[] = [];
+    for (let w = 0; w < workers; w++) {
+      const child = fork(WORKER, [], {
+        execArgv: ["--import", "tsx"],
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      this.workers.push(child);
+      const share = Math.floor(calls / workers) + (w < calls % workers ? 1 : 0);
+      this.legsPerWorker.push(share * 2);
+    }
+    const bound = await Promise.all(
+      this.workers.map((child, w) => this.ask(child, { cmd: "bind", legs: this.legsPerWorker[w] }, "bound")),
+    );
+    bound.forEach((ev, w) => {
+      if (ev.ev !== "bound") return;
+      for (let i = 0; i < ev.ports.length; i += 2) {
+        out.push({ callerPort: ev.ports[i], calleePort: ev.ports[i + 1], worker: w, index: i });
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Streams for `durationMs`. `peerOf(leg)` gives where each leg sends: the
+   * PBX's port for that leg, or for the calibration run the other leg itself.
+   */
+  async stream(
+    legs: CallLegs[],
+    peers: Map<CallLegs, { caller: number; callee: number }>,
+    durationMs: number,
+  ): Promise<StreamResult> {
+    const perWorker = this.workers.map((_, w) => new Array<number>(this.legsPerWorker[w]).fill(9));
+    for (const leg of legs) {
+      const p = peers.get(leg);
+      if (!p) continue;
+      perWorker[leg.worker][leg.index] = p.caller;
+      perWorker[leg.worker][leg.index + 1] = p.callee;
+    }
+    const results = await Promise.all(
+      this.workers.map((child, w) =>
+        this.ask(child, { cmd: "start", peers: perWorker[w], durationMs }, "done", durationMs + 30_000),
+      ),
+    );
+    const merged: StreamResult = {
+      sent: 0,
+      received: 0,
+      lossPct: 0,
+      jitter: new Histogram(),
+      transit: new Histogram(),
+      sendLate: new Histogram(),
+      rfc3550JitterMs: 0,
+      sendErrors: 0,
+    };
+    let jSum = 0;
+    for (const ev of results) {
+      if (ev.ev !== "done") continue;
+      const s: WorkerStats = ev.stats;
+      merged.sent += s.sent;
+      merged.received += s.received;
+      merged.jitter.merge(s.jitter);
+      merged.transit.merge(s.transit);
+      merged.sendLate.merge(s.sendLate);
+      merged.sendErrors += s.sendErrors;
+      jSum += s.rfc3550JitterMs;
+    }
+    merged.rfc3550JitterMs = results.length ? jSum / results.length : 0;
+    merged.lossPct = merged.sent ? (100 * Math.max(0, merged.sent - merged.received)) / merged.sent : 0;
+    return merged;
+  }
+
+  stop(): void {
+    for (const child of this.workers) {
+      if (child.connected) child.send({ cmd: "exit" } satisfies WorkerCommand);
+      setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+    }
+    this.workers.length = 0;
+  }
+
+  private ask(
+    child: ChildProcess,
+    cmd: WorkerCommand,
+    want: WorkerEvent["ev"],
+    timeoutMs = 30_000,
+  ): Promise<WorkerEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`rtp worker: no "${want}" after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const onMessage = (m: WorkerEvent) => {
+        if (m.ev !== want) return;
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        resolve(m);
+      };
+      child.on("message", onMessage);
+      child.send(cmd);
+    });
+  }
+}

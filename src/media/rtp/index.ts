@@ -1,0 +1,4 @@
+export * from "./packet.ts";
+export * from "./port-pool.ts";
+export * from "./relay.ts";
+export * from "./rtp-leg.ts";
