@@ -2,6 +2,7 @@
 // configuration, wires them together, and takes them down again in order.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
@@ -22,7 +23,6 @@ import { openSqliteStore } from "./store/sqlite/index.ts";
 import type { Language } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/log.ts";
-import { resolveAdminToken } from "./api/admin-token.ts";
 
 export interface RunningVpbx {
   readonly sipPort: number;
@@ -121,12 +121,12 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
           (await store.bindings.list(tenant))
             .filter((b) => b.expiresAt > clock.now())
             .map((b) => ({
-            extension: b.extension,
-            contact: b.contact,
-            expiresAt: new Date(b.expiresAt).toISOString(),
-            source: `${b.source.transport.toLowerCase()}:${b.source.address}:${b.source.port}`,
-            userAgent: b.userAgent,
-          })),
+              extension: b.extension,
+              contact: b.contact,
+              expiresAt: new Date(b.expiresAt).toISOString(),
+              source: `${b.source.transport.toLowerCase()}:${b.source.address}:${b.source.port}`,
+              userAgent: b.userAgent,
+            })),
         calls: () => pbx.callViews(),
       },
       verifyToken: token.verify,
@@ -147,7 +147,11 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         for (const e of await store.extensions.list(t.name)) if (e.language) languages.add(e.language);
       }
       if (languages.size > 0) {
-        buildPromptCache({ dataDir: opts.promptCacheDir ?? config.dataDir, languages: [...languages], log }).then(
+        buildPromptCache({
+          dataDir: opts.promptCacheDir ?? config.dataDir,
+          languages: [...languages],
+          log,
+        }).then(
           (r) => log.info(r, "prompt cache ready"),
           (err) => log.error({ err }, "prompt cache build failed"),
         );
@@ -155,7 +159,11 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     }
 
     log.info(
-      { sip: `${config.bind}:${transport.port}`, http: `${config.bind}:${httpPort}`, public: config.publicAddress },
+      {
+        sip: `${config.bind}:${transport.port}`,
+        http: `${config.bind}:${httpPort}`,
+        public: config.publicAddress,
+      },
       "vpbx started",
     );
 

@@ -105,7 +105,9 @@ export class Pbx {
     if (!auth.ok) {
       inv.reject(auth.response.status, {
         reason: auth.response.reason,
-        headers: auth.response.headers.filter((h) => h.name === "Proxy-Authenticate" || h.name === "Retry-After"),
+        headers: auth.response.headers.filter(
+          (h) => h.name === "Proxy-Authenticate" || h.name === "Retry-After",
+        ),
       });
       return;
     }
@@ -128,7 +130,12 @@ export class Pbx {
    * unconditional first, then busy (already in a call, or declined), then
    * unreachable (no registered device, or none answering the signalling).
    */
-  private async ringExtension(call: BridgedCall, tenant: Tenant, number: string, hops: number): Promise<void> {
+  private async ringExtension(
+    call: BridgedCall,
+    tenant: Tenant,
+    number: string,
+    hops: number,
+  ): Promise<void> {
     const { store, registrar } = this.deps;
     const callee = await store.extensions.get(tenant.name, number);
     if (!callee) return call.fail(404);
@@ -190,7 +197,13 @@ export class Pbx {
     return call;
   }
 
-  private appCall(tenant: Tenant, extension: Extension, dialled: string, inv: IncomingInvite, log: Logger): AppCall {
+  private appCall(
+    tenant: Tenant,
+    extension: Extension,
+    dialled: string,
+    inv: IncomingInvite,
+    log: Logger,
+  ): AppCall {
     const call = new AppCall(tenant, extension, extension.number, dialled, inv, {
       ua: this.deps.ua,
       media: this.deps.media,

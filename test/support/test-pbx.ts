@@ -5,8 +5,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../src/config.ts";
-import type { AppRegistry } from "../../src/pbx/apps/dispatcher.ts";
 import { type RunningVpbx, startVpbx } from "../../src/main.ts";
+import type { AppRegistry } from "../../src/pbx/apps/dispatcher.ts";
 import type { Clock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/log.ts";
 

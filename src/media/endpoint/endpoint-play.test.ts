@@ -34,7 +34,8 @@ test("plays PCM over loopback: exact after G.711, markers, seq and timestamps co
     assert.ok(got.every((r) => r.h.payloadType === pt && r.h.payloadLength === 160));
     assert.equal(new Set(got.map((r) => r.h.ssrc)).size, 1);
     // Sequence numbers are consecutive across both plays; the marker opens each talkspurt.
-    for (let i = 1; i < got.length; i++) assert.equal(got[i].h.sequence, (got[i - 1].h.sequence + 1) & 0xffff);
+    for (let i = 1; i < got.length; i++)
+      assert.equal(got[i].h.sequence, (got[i - 1].h.sequence + 1) & 0xffff);
     assert.deepEqual(
       got.map((r, i) => (r.h.marker ? i : -1)).filter((i) => i >= 0),
       [0, 25],
@@ -133,7 +134,14 @@ test("sendDigits: RFC 4733 events with one timestamp per event, marker first, th
   const pacer = new MediaPacer(clock);
   const s = await legWithPhone(clock);
   t.after(() => s.cleanup());
-  const ep = new MediaEndpoint({ leg: s.leg, pacer, clock, codec: "PCMU", payloadType: 0, telephoneEventPt: 101 });
+  const ep = new MediaEndpoint({
+    leg: s.leg,
+    pacer,
+    clock,
+    codec: "PCMU",
+    payloadType: 0,
+    telephoneEventPt: 101,
+  });
   const done = ep.sendDigits("1#");
   clock.tick(400);
   await done;
@@ -156,7 +164,7 @@ test("sendDigits: RFC 4733 events with one timestamp per event, marker first, th
     );
   }
   for (let i = 1; i < got.length; i++) assert.equal(got[i].h.sequence, (got[i - 1].h.sequence + 1) & 0xffff);
-  assert.ok(((got[7].h.timestamp - got[0].h.timestamp) >>> 0) >= 800);
+  assert.ok((got[7].h.timestamp - got[0].h.timestamp) >>> 0 >= 800);
   await assert.rejects(ep.sendDigits("1x"), RangeError);
   ep.close();
   assert.equal(clock.timerCount, 0);

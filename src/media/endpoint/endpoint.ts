@@ -282,7 +282,8 @@ export class MediaEndpoint {
   collect(opts: CollectOptions): Promise<CollectResult> {
     if (this.closed) return Promise.reject(new MediaClosedError());
     if (this.collector) return Promise.reject(new Error("collect already in progress"));
-    if (!Number.isInteger(opts?.max) || opts.max < 1) return Promise.reject(new RangeError("collect: max must be ≥ 1"));
+    if (!Number.isInteger(opts?.max) || opts.max < 1)
+      return Promise.reject(new RangeError("collect: max must be ≥ 1"));
     if (!(opts.firstTimeoutMs >= 0) || !(opts.interTimeoutMs >= 0)) {
       return Promise.reject(new RangeError("collect: timeouts must be non-negative"));
     }
@@ -312,7 +313,8 @@ export class MediaEndpoint {
     if (this.closed) throw new MediaClosedError();
     if (this.recording) throw new Error("record already in progress");
     if (typeof opts?.path !== "string" || opts.path === "") throw new TypeError("record: path required");
-    if (!(opts.maxMs > 0) || !Number.isFinite(opts.maxMs)) throw new RangeError("record: maxMs must be positive");
+    if (!(opts.maxMs > 0) || !Number.isFinite(opts.maxMs))
+      throw new RangeError("record: maxMs must be positive");
     if (opts.beep) await this.play(BEEP);
     if (this.closed) throw new MediaClosedError();
     if (this.recording) throw new Error("record already in progress");
@@ -356,7 +358,9 @@ export class MediaEndpoint {
     const steps: DtmfStep[] = [];
     for (const d of list) {
       const packets = this.sender.packets(d, durationMs);
-      packets.forEach((p, i) => steps.push({ payload: p.payload, marker: p.marker, first: i === 0 }));
+      for (let i = 0; i < packets.length; i++) {
+        steps.push({ payload: packets[i].payload, marker: packets[i].marker, first: i === 0 });
+      }
       for (let i = 0; i < INTER_DIGIT_TICKS; i++) steps.push({ payload: null, marker: false, first: false });
     }
     return new Promise<void>((resolve, reject) => {

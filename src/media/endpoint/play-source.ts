@@ -28,7 +28,8 @@ export function prepareItems(items: readonly PlayItem[], codec: G711Codec): Prep
     if (typeof item !== "object" || item === null) throw new TypeError(`play item ${i}: not an object`);
     switch (item.kind) {
       case "pcm": {
-        if (!(item.samples instanceof Int16Array)) throw new TypeError(`play item ${i}: samples must be an Int16Array`);
+        if (!(item.samples instanceof Int16Array))
+          throw new TypeError(`play item ${i}: samples must be an Int16Array`);
         const bytes = Buffer.allocUnsafe(item.samples.length);
         encodeG711(codec, item.samples, bytes, 0);
         return { kind: "bytes", bytes };
@@ -36,20 +37,26 @@ export function prepareItems(items: readonly PlayItem[], codec: G711Codec): Prep
       case "silence":
         return { kind: "silence", samples: msToSamples(item.ms, i) };
       case "tone": {
-        if (!Array.isArray(item.freqs) || !item.freqs.every((f: number) => Number.isFinite(f) && f > 0 && f < SAMPLE_RATE / 2)) {
+        if (
+          !Array.isArray(item.freqs) ||
+          !item.freqs.every((f: number) => Number.isFinite(f) && f > 0 && f < SAMPLE_RATE / 2)
+        ) {
           throw new RangeError(`play item ${i}: tone frequencies must be in (0, 4000) Hz`);
         }
         const steps = item.freqs.map((f: number) => (2 * Math.PI * f) / SAMPLE_RATE);
         return { kind: "tone", steps, samples: msToSamples(item.ms, i) };
       }
       default:
-        throw new TypeError(`play item ${i}: unknown kind ${JSON.stringify((item as { kind?: unknown }).kind)}`);
+        throw new TypeError(
+          `play item ${i}: unknown kind ${JSON.stringify((item as { kind?: unknown }).kind)}`,
+        );
     }
   });
 }
 
 function msToSamples(ms: number, i: number): number {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`play item ${i}: ms must be a non-negative number`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new RangeError(`play item ${i}: ms must be a non-negative number`);
   return Math.round((ms * SAMPLE_RATE) / 1000);
 }
 
@@ -101,7 +108,7 @@ export class PlaySource {
           let s = 0;
           for (let k = 0; k < steps.length; k++) s += Math.sin(steps[k] * t);
           const v = Math.round(s * peak);
-          pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+          pcm[i] = Math.max(-32768, Math.min(32767, v));
         }
         encodeG711(this.codec, pcm, out, offset);
       }

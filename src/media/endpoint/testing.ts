@@ -1,12 +1,13 @@
 // Helpers for endpoint tests: a phone on loopback that sends RTP (G.711
 // audio, RFC 4733 events) and decodes what it receives. Not used by
 // production code.
+
+import type { Clock } from "../../util/clock.ts";
 import { decodeG711, encodeG711, type G711Codec } from "../codec/g711.ts";
 import { TelephoneEventSender } from "../dtmf/rfc4733.ts";
 import { parseRtp, type RtpHeader, writeRtpHeader } from "../rtp/packet.ts";
 import { RtpLeg } from "../rtp/rtp-leg.ts";
 import { closePair, loopbackPair, type Probe, probe, waitFor } from "../rtp/testing.ts";
-import type { Clock } from "../../util/clock.ts";
 
 export interface Phone {
   probe: Probe;

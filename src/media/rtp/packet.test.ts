@@ -85,7 +85,10 @@ test("skips CSRCs and the header extension, strips padding", () => {
   assert.equal(h.timestamp, 160);
   assert.equal(h.payloadOffset, 12 + 8 + 8);
   assert.equal(h.payloadLength, 3);
-  assert.deepEqual([...Buffer.from(bytes).subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)], payload);
+  assert.deepEqual(
+    [...Buffer.from(bytes).subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)],
+    payload,
+  );
 });
 
 test("rejects invalid packets without throwing", () => {
@@ -98,7 +101,10 @@ test("rejects invalid packets without throwing", () => {
     ["version 0 (STUN)", Buffer.from([0x00, 0x01, ...ok.subarray(2)])],
     ["CSRC past end", Buffer.from([0x8f, ...ok.subarray(1, 20)])],
     ["extension header past end", Buffer.from([0x90, ...ok.subarray(1, 14)])],
-    ["extension words past end", Buffer.from([0x90, ...ok.subarray(1, 12), 0xbe, 0xde, 0x00, 0x09, 1, 2, 3, 4])],
+    [
+      "extension words past end",
+      Buffer.from([0x90, ...ok.subarray(1, 12), 0xbe, 0xde, 0x00, 0x09, 1, 2, 3, 4]),
+    ],
     ["padding count zero", Buffer.from([0xa0, ...ok.subarray(1, 19), 0])],
     ["padding larger than packet", Buffer.from([0xa0, ...ok.subarray(1, 19), 50])],
     ["length larger than buffer is clamped, still short", ok.subarray(0, 8), 100],

@@ -3,7 +3,6 @@ import { createSocket } from "node:dgram";
 import { test } from "node:test";
 import { RtpPortPool, RtpPortPoolExhaustedError } from "./port-pool.ts";
 
-
 /** An even base in a high range, random so parallel test processes rarely meet. */
 function randomBase(): number {
   return 20000 + 2 * Math.floor(Math.random() * 15000);

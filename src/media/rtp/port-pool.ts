@@ -53,7 +53,8 @@ export class RtpPortPool {
     this.opts = opts;
     this.first = opts.min % 2 === 0 ? opts.min : opts.min + 1;
     this.capacity = Math.max(0, Math.floor((opts.max - this.first + 1) / 2));
-    if (this.capacity === 0) throw new RangeError(`RTP port range ${opts.min}-${opts.max} holds no even/odd pair`);
+    if (this.capacity === 0)
+      throw new RangeError(`RTP port range ${opts.min}-${opts.max} holds no even/odd pair`);
   }
 
   get inUse(): number {
@@ -122,7 +123,11 @@ export class RtpPortPool {
 }
 
 /** Resolves undefined once bound, or the bind error (EADDRINUSE when the port is taken). */
-function bindSocket(socket: Socket, port: number, address: string): Promise<NodeJS.ErrnoException | undefined> {
+function bindSocket(
+  socket: Socket,
+  port: number,
+  address: string,
+): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException) => {
       socket.off("listening", onListening);

@@ -109,7 +109,12 @@ export class RtpRelay {
   }
 
   stats(): RtpRelayStats & { held: boolean; stopped: boolean; idleMs: number } {
-    return { ...this.counters, held: this.held, stopped: this.stopped, idleMs: this.clock.now() - this.lastActivity() };
+    return {
+      ...this.counters,
+      held: this.held,
+      stopped: this.stopped,
+      idleMs: this.clock.now() - this.lastActivity(),
+    };
   }
 
   private lastActivity(): number {

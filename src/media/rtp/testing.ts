@@ -50,7 +50,9 @@ export async function probe(): Promise<Probe> {
     port: portOf(socket),
     received,
     send: (data, port) =>
-      new Promise<void>((resolve, reject) => socket.send(data, port, "127.0.0.1", (e) => (e ? reject(e) : resolve()))),
+      new Promise<void>((resolve, reject) =>
+        socket.send(data, port, "127.0.0.1", (e) => (e ? reject(e) : resolve())),
+      ),
     close: () => socket.close(),
   };
 }

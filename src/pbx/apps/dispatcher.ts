@@ -7,7 +7,11 @@ import { matchFeatureCode, requiredSwitch, takesArgument } from "./feature-codes
 
 export type AppRegistry = Partial<Record<FeatureAction, FeatureApp>>;
 
-export async function dispatchFeatureCode(call: CallControl, dialled: string, apps: AppRegistry): Promise<void> {
+export async function dispatchFeatureCode(
+  call: CallControl,
+  dialled: string,
+  apps: AppRegistry,
+): Promise<void> {
   try {
     const table = await call.store.featureCodes.list(call.tenant.name);
     const match = matchFeatureCode(dialled, table);

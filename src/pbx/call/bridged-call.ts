@@ -110,7 +110,10 @@ export class BridgedCall implements ActiveCall {
     this.callerLeg = await this.deps.media.allocate();
     this.calleeLeg = await this.deps.media.allocate();
     try {
-      const filtered = filterOffer(offer, { address: this.deps.media.address, port: this.calleeLeg.localPort });
+      const filtered = filterOffer(offer, {
+        address: this.deps.media.address,
+        port: this.calleeLeg.localPort,
+      });
       this.callerLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
       this.offerToCallee = filtered.sdp;
     } catch (err) {
@@ -321,7 +324,10 @@ export class BridgedCall implements ActiveCall {
     let forwarded: Buffer | undefined;
     if (req.body.length > 0) {
       try {
-        const filtered = filterOffer(req.body.toString("utf8"), { address: this.deps.media.address, port: toLeg.localPort });
+        const filtered = filterOffer(req.body.toString("utf8"), {
+          address: this.deps.media.address,
+          port: toLeg.localPort,
+        });
         fromLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
         this.relay?.setHold(isHold(req.body.toString("utf8")));
         forwarded = Buffer.from(filtered.sdp);
@@ -333,7 +339,11 @@ export class BridgedCall implements ActiveCall {
     }
     let res: SipResponse;
     try {
-      res = await this.deps.ua.request(other, req.method, forwarded ? { body: forwarded, contentType: SDP } : {});
+      res = await this.deps.ua.request(
+        other,
+        req.method,
+        forwarded ? { body: forwarded, contentType: SDP } : {},
+      );
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "re-INVITE relay failed");
       tx.respond(createResponse(req, 500));

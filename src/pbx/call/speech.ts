@@ -23,11 +23,19 @@ export class PromptSpeech implements SpeechRenderer {
       if (typeof item === "string") {
         out.push({ kind: "pcm", samples: await this.prompts.get(item, language, tenant) });
       } else if ("digits" in item) {
-        for (const samples of await this.prompts.resolve(sayDigits(item.digits, language), language, tenant)) {
+        for (const samples of await this.prompts.resolve(
+          sayDigits(item.digits, language),
+          language,
+          tenant,
+        )) {
           out.push({ kind: "pcm", samples });
         }
       } else if ("number" in item) {
-        for (const samples of await this.prompts.resolve(sayNumber(item.number, language), language, tenant)) {
+        for (const samples of await this.prompts.resolve(
+          sayNumber(item.number, language),
+          language,
+          tenant,
+        )) {
           out.push({ kind: "pcm", samples });
         }
       } else if ("silence" in item) {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvalidNumber, readDestination, spokenDigits, storedDestination, storedTarget } from "./phone-number.ts";
+import {
+  InvalidNumber,
+  readDestination,
+  spokenDigits,
+  storedDestination,
+  storedTarget,
+} from "./phone-number.ts";
 
 const ch = { country: "CH" };
 const exts = new Set(["101", "102"]);

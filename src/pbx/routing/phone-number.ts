@@ -4,7 +4,9 @@
 // too much lives here too, in the PBX, never in the protocol rooms.
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 
-export type Destination = { kind: "extension"; number: string } | { kind: "external"; e164: string; national: string };
+export type Destination =
+  | { kind: "extension"; number: string }
+  | { kind: "external"; e164: string; national: string };
 
 export class InvalidNumber extends Error {
   constructor(

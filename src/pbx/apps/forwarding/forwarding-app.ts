@@ -3,10 +3,14 @@
 // spoken confirmation the users' page promises.
 import type { ForwardingKind } from "../../../store/types.ts";
 import { InvalidNumber, readDestination, spokenDigits, storedTarget } from "../../routing/phone-number.ts";
-import type { AppRegistry } from "../dispatcher.ts";
 import type { CallControl } from "../call-control.ts";
+import type { AppRegistry } from "../dispatcher.ts";
 
-export async function enableForwarding(call: CallControl, kind: ForwardingKind, typed: string): Promise<void> {
+export async function enableForwarding(
+  call: CallControl,
+  kind: ForwardingKind,
+  typed: string,
+): Promise<void> {
   await call.answer();
   const own = call.extension;
   if (!own) return await say(call, ["error.code-invalid"]);

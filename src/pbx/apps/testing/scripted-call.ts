@@ -78,7 +78,8 @@ export class ScriptedCall implements CallControl {
     this.live();
     if (!this.answered) throw new Error("play before answer");
     for (const item of items) {
-      if (typeof item === "string" && !isPromptId(item)) throw new Error(`no prompt ${item} in the catalogue`);
+      if (typeof item === "string" && !isPromptId(item))
+        throw new Error(`no prompt ${item} in the catalogue`);
     }
     this.events.push({ op: "play", items });
     return "done";
