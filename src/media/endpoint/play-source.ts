@@ -30,9 +30,7 @@ export function prepareItems(items: readonly PlayItem[], codec: G711Codec): Prep
       case "pcm": {
         if (!(item.samples instanceof Int16Array))
           throw new TypeError(`play item ${i}: samples must be an Int16Array`);
-        const bytes = Buffer.allocUnsafe(item.samples.length);
-        encodeG711(codec, item.samples, bytes, 0);
-        return { kind: "bytes", bytes };
+        return { kind: "bytes", bytes: encoded(item.samples, codec) };
       }
       case "silence":
         return { kind: "silence", samples: msToSamples(item.ms, i) };
@@ -52,6 +50,29 @@ export function prepareItems(items: readonly PlayItem[], codec: G711Codec): Prep
         );
     }
   });
+}
+
+/**
+ * Encoded prompts, per PCM array and codec: a prompt played to a thousand
+ * callers at once (the catalogue hands out the same Int16Array) is encoded
+ * once. Weakly held: forgotten with the PCM. Callers must not modify a PCM
+ * array after playing it.
+ */
+const encodedCache = new WeakMap<Int16Array, { PCMU?: Buffer; PCMA?: Buffer }>();
+
+function encoded(samples: Int16Array, codec: G711Codec): Buffer {
+  let entry = encodedCache.get(samples);
+  if (!entry) {
+    entry = {};
+    encodedCache.set(samples, entry);
+  }
+  let bytes = entry[codec];
+  if (!bytes) {
+    bytes = Buffer.allocUnsafe(samples.length);
+    encodeG711(codec, samples, bytes, 0);
+    entry[codec] = bytes;
+  }
+  return bytes;
 }
 
 function msToSamples(ms: number, i: number): number {

@@ -2,3 +2,4 @@ export * from "./packet.ts";
 export * from "./port-pool.ts";
 export * from "./relay.ts";
 export * from "./rtp-leg.ts";
+export * from "./send-ring.ts";

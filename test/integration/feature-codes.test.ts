@@ -1,0 +1,106 @@
+// The PBX's voice, end to end: a phone dials a star code, the PBX answers,
+// the caller hears the real spoken prompt (decoded from the RTP it received
+// and compared with the prompt's audio), and digits typed by RFC 4733, by
+// SIP INFO and in-band reach the app in order.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import type { CallControl } from "../../src/pbx/apps/call-control.ts";
+import { PromptLibrary } from "../../src/prompts/index.ts";
+import { silentLogger } from "../../src/util/log.ts";
+import { correlate, speechFrames } from "../harness/audio.ts";
+import { SipPhone } from "../harness/sip-phone.ts";
+import { SHARED_PROMPT_CACHE, startTestPbx, type TestPbx } from "../support/test-pbx.ts";
+
+let pbx: TestPbx;
+let prompts: PromptLibrary;
+const phones: SipPhone[] = [];
+
+/** What the test app heard, per call. */
+const collected: string[] = [];
+
+/** A stand-in app on *97 that collects digits the way the voicemail PIN prompt will. */
+async function digitApp(call: CallControl): Promise<void> {
+  await call.answer();
+  await call.play(["voicemail.pin.enter"], { bargeIn: true });
+  const result = await call.collect({ max: 8, terminators: "#", firstTimeoutMs: 8000, interTimeoutMs: 8000 });
+  collected.push(result.digits);
+  await call.play(["generic.thank-you"]);
+  await call.hangup();
+}
+
+async function registered(user: string): Promise<SipPhone> {
+  const p = await SipPhone.create({ user, password: `secret-${user}-pw`, domain: "acme.test", server: pbx.sip });
+  phones.push(p);
+  assert.equal((await p.register({ expires: 300 })).status, 200);
+  return p;
+}
+
+before(async () => {
+  pbx = await startTestPbx({ apps: { "voicemail.access": digitApp } });
+  await pbx.addTenant("acme", "acme.test");
+  await pbx.addExtension("acme", "101", "secret-101-pw");
+  prompts = new PromptLibrary({ dataDir: SHARED_PROMPT_CACHE, log: silentLogger() });
+});
+
+after(async () => {
+  await prompts.close();
+  await pbx.stop();
+});
+
+afterEach(async () => {
+  await Promise.all(
+    phones.splice(0).map(async (p) => {
+      await p.unregister().catch(() => {});
+      await p.close();
+    }),
+  );
+});
+
+describe("spoken answers to feature codes", () => {
+  test("an unknown code is answered with the spoken 'code not valid' prompt, then the PBX hangs up", async () => {
+    const alice = await registered("101");
+    const call = await alice.call("*99");
+    await call.waitFor("answered");
+    const end = await call.waitFor("ended", 20000);
+    assert.equal(end.by, "remote", "the PBX hangs up after the prompt");
+    const heard = call.receivedPcm();
+    const reference = await prompts.get("error.code-invalid", "fr");
+    const match = correlate(heard, reference);
+    assert.ok(match.score > 0.8, `the received audio is the prompt (score ${match.score.toFixed(3)})`);
+    // The packets are paced and continuous: one every 20 ms, sequence numbers without gaps.
+    const seqs = call.received.filter((p) => p.pt === 0 || p.pt === 8).map((p) => p.seq);
+    for (let i = 1; i < seqs.length; i++) assert.equal((seqs[i]! - seqs[i - 1]! + 65536) % 65536, 1);
+  });
+
+  test("a feature not enabled for the company says so, in the company's language", async () => {
+    await pbx.api("PATCH", "/api/v1/tenants/acme", { language: "de" });
+    try {
+      const alice = await registered("101");
+      const call = await alice.call("*97");
+      await call.waitFor("ended", 20000);
+      const reference = await prompts.get("feature.not-enabled", "de");
+      assert.ok(correlate(call.receivedPcm(), reference).score > 0.8);
+      assert.equal(collected.length, 0, "the app did not run");
+    } finally {
+      await pbx.api("PATCH", "/api/v1/tenants/acme", { language: "fr" });
+    }
+  });
+});
+
+describe("digits typed during an app", () => {
+  test("in-band tones, SIP INFO and RFC 4733 events arrive as one ordered stream", async () => {
+    const res = await pbx.api("PATCH", "/api/v1/tenants/acme/features", { voicemail: true });
+    assert.equal(res.status, 200);
+    const alice = await registered("101");
+    const call = await alice.call("*97");
+    await call.waitFor("answered");
+    // In-band first: the endpoint listens for tones until the phone shows it sends RFC 4733.
+    await call.sendInband("56", { durationMs: 100, gapMs: 100 });
+    await call.sendInfoDigit("3", "dtmf-relay");
+    await call.sendInfoDigit("4", "dtmf");
+    await call.sendRfc4733("12#", { durationMs: 80, gapMs: 60 });
+    await call.waitFor("ended", 20000);
+    assert.deepEqual(collected, ["563412"]);
+    assert.ok(speechFrames(call.receivedPcm()) > 10, "the prompts were heard");
+  });
+});
