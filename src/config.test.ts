@@ -16,6 +16,7 @@ test("defaults", () => {
   assert.equal(c.adminToken, undefined);
   assert.equal(c.logLevel, "info");
   assert.equal(c.mediaTimeoutSeconds, 60);
+  assert.deepEqual(c.digestAlgorithms, ["MD5", "SHA-256"]);
 });
 
 test("every variable is read", () => {
@@ -28,6 +29,7 @@ test("every variable is read", () => {
     VPBX_ADMIN_TOKEN: "a-long-enough-admin-token",
     VPBX_LOG_LEVEL: "debug",
     VPBX_MEDIA_TIMEOUT: "30",
+    VPBX_DIGEST_ALGORITHMS: "sha-256, md5",
   });
   assert.deepEqual(c, {
     dataDir: "/var/lib/vpbx",
@@ -39,7 +41,9 @@ test("every variable is read", () => {
     adminToken: "a-long-enough-admin-token",
     logLevel: "debug",
     mediaTimeoutSeconds: 30,
+    digestAlgorithms: ["SHA-256", "MD5"],
   });
+  assert.throws(() => loadConfig({ VPBX_DIGEST_ALGORITHMS: "SHA-512" }), /VPBX_DIGEST_ALGORITHMS="SHA-512"/);
   assert.equal(
     loadConfig({ VPBX_BIND: "::", VPBX_PUBLIC_ADDRESS: "2001:db8::5" }).publicAddress,
     "2001:db8::5",

@@ -18,6 +18,8 @@ export interface Config {
   adminToken?: string;
   logLevel: string;
   mediaTimeoutSeconds: number;
+  /** Digest algorithms offered to phones, preferred first (RFC 8760 §2.4). */
+  digestAlgorithms: Array<"MD5" | "SHA-256">;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -106,6 +108,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  // Phones answer the first challenge they support, and many (SIPp, older
+  // desk phones) fail on a SHA-256 one listed first instead of skipping it:
+  // MD5 leads by default; a provider whose phones all do SHA-256 can lead with it.
+  const digestAlgorithms: Config["digestAlgorithms"] = [];
+  const digestRaw = get("VPBX_DIGEST_ALGORITHMS") ?? "MD5,SHA-256";
+  for (const name of digestRaw.split(",").map((x) => x.trim().toUpperCase())) {
+    if ((name === "MD5" || name === "SHA-256") && !digestAlgorithms.includes(name))
+      digestAlgorithms.push(name);
+    else {
+      problems.push(
+        `VPBX_DIGEST_ALGORITHMS=${JSON.stringify(digestRaw)} is not a list of digest algorithms: expected MD5 and/or SHA-256, comma-separated, preferred first`,
+      );
+      break;
+    }
+  }
+
   const config: Config = {
     dataDir,
     bind,
@@ -115,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rtpPorts,
     logLevel,
     mediaTimeoutSeconds,
+    digestAlgorithms,
   };
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {

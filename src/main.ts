@@ -79,7 +79,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
 
     const nonces = new NonceManager({ clock });
     const limiter = new AuthRateLimiter({ clock, log });
-    const auth = new PhoneAuthenticator({ store, nonces, clock, log, limiter });
+    const auth = new PhoneAuthenticator({
+      store,
+      nonces,
+      clock,
+      log,
+      limiter,
+      algorithms: config.digestAlgorithms,
+    });
     const registrar = new Registrar({ store, auth, clock, log });
     registrar.start();
     stops.unshift(() => registrar.stop());

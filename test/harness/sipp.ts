@@ -270,6 +270,7 @@ export async function startSipp(opts: SippOptions & { register?: boolean }): Pro
       transport: opts.transport,
       user: opts.user,
       password: opts.password,
+      authUri: opts.authUri,
       vars: opts.vars,
       timeoutMs: 10_000,
     });

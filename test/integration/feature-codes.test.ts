@@ -29,7 +29,12 @@ async function digitApp(call: CallControl): Promise<void> {
 }
 
 async function registered(user: string): Promise<SipPhone> {
-  const p = await SipPhone.create({ user, password: `secret-${user}-pw`, domain: "acme.test", server: pbx.sip });
+  const p = await SipPhone.create({
+    user,
+    password: `secret-${user}-pw`,
+    domain: "acme.test",
+    server: pbx.sip,
+  });
   phones.push(p);
   assert.equal((await p.register({ expires: 300 })).status, 200);
   return p;

@@ -15,15 +15,27 @@ function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
   return { log, lines };
 }
 
-async function setup(limits: { maxFailures?: number } = {}) {
+async function setup(limits: { maxFailures?: number; algorithms?: Array<"MD5" | "SHA-256"> } = {}) {
   const clock = new FakeClock();
   const store = await seededStore();
   const nonces = new NonceManager({ clock, lifetimeMs: 300_000 });
   const { log, lines } = capturingLogger();
   const limiter = new AuthRateLimiter({ clock, log, maxFailures: limits.maxFailures ?? 10 });
-  const auth = new PhoneAuthenticator({ store, nonces, clock, log, limiter });
+  const auth = new PhoneAuthenticator({ store, nonces, clock, log, limiter, algorithms: limits.algorithms });
   return { clock, store, nonces, lines, limiter, auth };
 }
+
+test("a provider can lead with SHA-256, or offer it alone", async () => {
+  for (const algorithms of [["SHA-256", "MD5"], ["SHA-256"]] as const) {
+    const { auth } = await setup({ algorithms: [...algorithms] });
+    const result = await auth.authenticate(request(), PHONE, "www");
+    assert.ok(!result.ok);
+    const offered = getHeaders(result.response, "WWW-Authenticate").map(
+      (c) => /algorithm=([\w-]+)/.exec(c)?.[1],
+    );
+    assert.deepEqual(offered, algorithms);
+  }
+});
 
 /** What the server adds to a response (headers copied from the request left out), with the nonce blanked. */
 function added(res: SipResponse): string[] {
@@ -36,7 +48,7 @@ function added(res: SipResponse): string[] {
   ];
 }
 
-test("a REGISTER without credentials gets two challenges, SHA-256 first, and is not a failure", async () => {
+test("a REGISTER without credentials gets two challenges, MD5 first by default, and is not a failure", async () => {
   const { auth, lines } = await setup();
   const result = await auth.authenticate(request(), PHONE, "www");
   assert.equal(result.ok, false);
@@ -44,8 +56,8 @@ test("a REGISTER without credentials gets two challenges, SHA-256 first, and is 
   assert.equal(result.response.status, 401);
   const challenges = getHeaders(result.response, "WWW-Authenticate");
   assert.equal(challenges.length, 2);
-  assert.match(challenges[0], /^Digest realm="acme.test", nonce="[^"]+", algorithm=SHA-256, qop="auth"$/);
-  assert.match(challenges[1], /algorithm=MD5/);
+  assert.match(challenges[0], /^Digest realm="acme.test", nonce="[^"]+", algorithm=MD5, qop="auth"$/);
+  assert.match(challenges[1], /algorithm=SHA-256/);
   assert.equal(challenges[0].match(/nonce="([^"]+)"/)?.[1], challenges[1].match(/nonce="([^"]+)"/)?.[1]);
   assert.match(getHeaders(result.response, "To")[0], /;tag=[0-9a-f]+$/);
   assert.equal(lines.length, 0);

@@ -43,6 +43,8 @@ export interface PhoneAuthenticatorOptions {
   clock: Clock;
   log: Logger;
   limiter: AuthRateLimiter;
+  /** Offered in this order, preferred first (default MD5, then SHA-256). */
+  algorithms?: readonly DigestAlgorithm[];
 }
 
 /** HA1 used for unknown users so that they cost the same hashing as known ones. */
@@ -84,11 +86,14 @@ export class PhoneAuthenticator {
   private readonly log: Logger;
   private readonly limiter: AuthRateLimiter;
 
+  private readonly algorithms: readonly DigestAlgorithm[];
+
   constructor(opts: PhoneAuthenticatorOptions) {
     this.store = opts.store;
     this.nonces = opts.nonces;
     this.log = opts.log;
     this.limiter = opts.limiter;
+    this.algorithms = opts.algorithms ?? ["MD5", "SHA-256"];
   }
 
   /**
@@ -183,14 +188,15 @@ export class PhoneAuthenticator {
   }
 
   /**
-   * A fresh challenge offering SHA-256 first, then MD5 for older phones
-   * (RFC 8760 §2.4: one header per algorithm, preferred first), both on the
-   * same nonce so that either answer is checked alike.
+   * A fresh challenge with one header per algorithm, preferred first
+   * (RFC 8760 §2.4), all on the same nonce so that either answer is checked
+   * alike. MD5 leads by default: many phones take the first challenge and
+   * fail on SHA-256 rather than skip it.
    */
   private challenge(req: SipRequest, kind: AuthKind, realm: string, stale: boolean): SipResponse {
     const nonce = this.nonces.issue();
     const name = kind === "www" ? "WWW-Authenticate" : "Proxy-Authenticate";
-    const headers = (["SHA-256", "MD5"] as const).map((algorithm) => ({
+    const headers = this.algorithms.map((algorithm) => ({
       name,
       value: formatChallenge({ realm, nonce, algorithm, qop: "auth", stale }),
     }));
