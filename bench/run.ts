@@ -81,6 +81,9 @@ async function main(): Promise<number> {
       report.note(`running ${name}`);
       try {
         await BENCHES[name](ctx);
+        // The PBX's memory after each bench: growth across benches shows what is not given back.
+        const p = pbx as PbxProcess | null;
+        if (p) report.emit({ bench: "pbx_rss", after: name, rss_mb: Math.round(p.rssBytes() / 2 ** 20) });
       } catch (err) {
         failures++;
         const message = err instanceof Error ? err.message : String(err);

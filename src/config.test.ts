@@ -16,7 +16,7 @@ test("defaults", () => {
   assert.equal(c.adminToken, undefined);
   assert.equal(c.logLevel, "info");
   assert.equal(c.mediaTimeoutSeconds, 60);
-  assert.deepEqual(c.digestAlgorithms, ["MD5", "SHA-256"]);
+  assert.deepEqual(c.digestAlgorithms, ["MD5"]);
 });
 
 test("every variable is read", () => {

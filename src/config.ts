@@ -108,11 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
-  // Phones answer the first challenge they support, and many (SIPp, older
-  // desk phones) fail on a SHA-256 one listed first instead of skipping it:
-  // MD5 leads by default; a provider whose phones all do SHA-256 can lead with it.
+  // RFC 8760 lets a server offer SHA-256 beside MD5, but real phones do not
+  // cope: SIPp takes the first challenge and fails on SHA-256, baresip gives
+  // up on the whole response when one challenge is not MD5. So MD5 alone by
+  // default; a provider whose phones all do SHA-256 can offer it (first).
   const digestAlgorithms: Config["digestAlgorithms"] = [];
-  const digestRaw = get("VPBX_DIGEST_ALGORITHMS") ?? "MD5,SHA-256";
+  const digestRaw = get("VPBX_DIGEST_ALGORITHMS") ?? "MD5";
   for (const name of digestRaw.split(",").map((x) => x.trim().toUpperCase())) {
     if ((name === "MD5" || name === "SHA-256") && !digestAlgorithms.includes(name))
       digestAlgorithms.push(name);

@@ -184,28 +184,35 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The newest .cpuprofile in a folder, summarised as the top self-time functions. */
-export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pct: number }> {
+/**
+ * The main thread's .cpuprofile in a folder (the one with the most samples:
+ * the loader and speech workers write their own), summarised as the top
+ * self-time functions, idle excluded.
+ */
+export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pct_of_busy: number }> {
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   if (files.length === 0) return [];
-  const newest = files.sort().at(-1) as string;
-  const profile = JSON.parse(readFileSync(join(dir, newest), "utf8")) as {
+  type Profile = {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
     samples: number[];
   };
+  const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Profile);
+  const profile = profiles.sort((a, b) => b.samples.length - a.samples.length)[0];
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
+  let busy = 0;
   for (const id of profile.samples) {
     const node = byId.get(id);
-    if (!node) continue;
+    if (!node || node.callFrame.functionName === "(idle)") continue;
+    busy++;
     const { functionName, url, lineNumber } = node.callFrame;
     const short = url.replace(/^.*\/work\/main\//, "").replace(/^file:\/\//, "");
     const key = `${functionName || "(anonymous)"} ${short}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + 1);
   }
-  const total = profile.samples.length || 1;
+  const total = busy || 1;
   return [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([fn, n]) => ({ fn, self_pct: Math.round((1000 * n) / total) / 10 }));
+    .map(([fn, n]) => ({ fn, self_pct_of_busy: Math.round((1000 * n) / total) / 10 }));
 }

@@ -51,7 +51,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.VPBX_TEST_LOG ?? "silent",
     mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,
-    digestAlgorithms: ["MD5", "SHA-256"],
+    digestAlgorithms: ["MD5"],
   };
   const vpbx = await startVpbx(config, {
     clock: opts.clock,

@@ -43,7 +43,7 @@ export interface PhoneAuthenticatorOptions {
   clock: Clock;
   log: Logger;
   limiter: AuthRateLimiter;
-  /** Offered in this order, preferred first (default MD5, then SHA-256). */
+  /** Offered in this order, preferred first (default MD5, then SHA-256; the PBX's configuration decides). */
   algorithms?: readonly DigestAlgorithm[];
 }
 
@@ -190,8 +190,8 @@ export class PhoneAuthenticator {
   /**
    * A fresh challenge with one header per algorithm, preferred first
    * (RFC 8760 §2.4), all on the same nonce so that either answer is checked
-   * alike. MD5 leads by default: many phones take the first challenge and
-   * fail on SHA-256 rather than skip it.
+   * alike. Which algorithms, in which order, is the provider's choice: many
+   * phones fail on a SHA-256 challenge rather than skip it.
    */
   private challenge(req: SipRequest, kind: AuthKind, realm: string, stale: boolean): SipResponse {
     const nonce = this.nonces.issue();
