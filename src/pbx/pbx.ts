@@ -10,10 +10,10 @@ import type { ServerTransaction } from "../sip/transaction/index.ts";
 import type { Extension, Store, Tenant } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
-import type { BridgeTarget } from "./apps/call-control.ts";
+import { type BridgeTarget, Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
 import { AppCall } from "./call/app-call.ts";
-import { BridgedCall } from "./call/bridged-call.ts";
+import { BridgedCall, type BridgedCallDeps } from "./call/bridged-call.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import type { MediaLegs } from "./call/media-legs.ts";
 import type { SpeechRenderer } from "./call/speech.ts";
@@ -182,19 +182,23 @@ export class Pbx {
       tenant,
       inv,
       { number: extension.number, displayName: extension.displayName },
-      {
-        ua: this.deps.ua,
-        media: this.deps.media,
-        clock: this.deps.clock,
-        log,
-        mediaTimeoutMs: this.deps.mediaTimeoutMs,
-        onEnded: (c) => this.calls.remove(c.id),
-        bindDialog: (d, h) => this.dialogs.set(d, h),
-        unbindDialog: (d) => this.unbind(d),
-      },
+      this.bridgedDeps(log),
     );
     this.calls.add(call);
     return call;
+  }
+
+  private bridgedDeps(log: Logger): BridgedCallDeps {
+    return {
+      ua: this.deps.ua,
+      media: this.deps.media,
+      clock: this.deps.clock,
+      log,
+      mediaTimeoutMs: this.deps.mediaTimeoutMs,
+      onEnded: (c) => this.calls.remove(c.id),
+      bindDialog: (d, h) => this.dialogs.set(d, h),
+      unbindDialog: (d) => this.unbind(d),
+    };
   }
 
   private appCall(
@@ -227,7 +231,25 @@ export class Pbx {
     this.deps.ua.forget(dialog);
   }
 
-  private async bridgeApp(_call: AppCall, target: BridgeTarget): Promise<void> {
-    throw new Error(`bridging an app call to ${target.kind} ${target.number} is not built yet`);
+  /**
+   * An app hands its answered caller on (to an extension, or a number): the
+   * caller's dialog and RTP leg move into a bridged call, which rings the
+   * target with the caller's codec; the app's part of the call is over.
+   */
+  private async bridgeApp(app: AppCall, target: BridgeTarget): Promise<void> {
+    const answered = app.detachForBridge();
+    if (!answered) throw new Hangup("the call ended before the bridge");
+    const call = new BridgedCall(
+      app.tenant,
+      undefined,
+      { number: app.caller, displayName: app.extension?.displayName },
+      this.bridgedDeps(app.log),
+      answered,
+    );
+    this.calls.add(call);
+    await call.prepare();
+    app.log.info({ target }, "app bridges the call");
+    if (target.kind === "extension") return this.ringExtension(call, app.tenant, target.number, 0);
+    return this.forwardTo(call, app.tenant, target.number, 0);
   }
 }

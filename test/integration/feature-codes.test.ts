@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import type { CallControl } from "../../src/pbx/apps/call-control.ts";
 import { PromptLibrary } from "../../src/prompts/index.ts";
 import { silentLogger } from "../../src/util/log.ts";
-import { correlate, speechFrames } from "../harness/audio.ts";
+import { correlate, sine, speechFrames } from "../harness/audio.ts";
 import { SipPhone } from "../harness/sip-phone.ts";
 import { SHARED_PROMPT_CACHE, startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
@@ -28,6 +28,13 @@ async function digitApp(call: CallControl): Promise<void> {
   await call.hangup();
 }
 
+/** A stand-in app on *30 that says a word, then hands the caller on to extension 102. */
+async function handOnApp(call: CallControl): Promise<void> {
+  await call.answer();
+  await call.play(["generic.please-wait"]);
+  await call.bridge({ kind: "extension", number: "102" });
+}
+
 async function registered(user: string): Promise<SipPhone> {
   const p = await SipPhone.create({
     user,
@@ -41,9 +48,10 @@ async function registered(user: string): Promise<SipPhone> {
 }
 
 before(async () => {
-  pbx = await startTestPbx({ apps: { "voicemail.access": digitApp } });
+  pbx = await startTestPbx({ apps: { "voicemail.access": digitApp, "announcement.welcome": handOnApp } });
   await pbx.addTenant("acme", "acme.test");
   await pbx.addExtension("acme", "101", "secret-101-pw");
+  await pbx.addExtension("acme", "102", "secret-102-pw");
   prompts = new PromptLibrary({ dataDir: SHARED_PROMPT_CACHE, log: silentLogger() });
 });
 
@@ -107,5 +115,34 @@ describe("digits typed during an app", () => {
     await call.waitFor("ended", 20000);
     assert.deepEqual(collected, ["563412"]);
     assert.ok(speechFrames(call.receivedPcm()) > 10, "the prompts were heard");
+  });
+});
+
+describe("an app hands the call on", () => {
+  test("after its prompt, the caller is bridged to an extension with audio both ways", async () => {
+    await pbx.api("PATCH", "/api/v1/tenants/acme/features", { announcements: true });
+    const alice = await registered("101");
+    const bob = await registered("102");
+    bob.autoAnswer();
+    const call = await alice.call("*30");
+    await call.waitFor("answered");
+    const incoming = await bob.waitForCall(20000);
+    await incoming.waitForAck();
+    // Bob was offered the codec Alice already talks with the PBX.
+    assert.equal(incoming.rtp.codec, call.rtp.codec);
+    const toBob = sine(500, 600);
+    const toAlice = sine(1500, 600);
+    const before = call.receivedPcm().length;
+    await Promise.all([call.playAudio(toBob), incoming.playAudio(toAlice)]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(correlate(incoming.receivedPcm(), toBob).score > 0.9, "bob hears alice");
+    assert.ok(correlate(call.receivedPcm().subarray(before), toAlice).score > 0.9, "alice hears bob");
+    const views = await pbx.api<Array<{ from: string; to: string; state: string }>>("GET", "/api/v1/calls");
+    assert.deepEqual(
+      views.body.map((v) => [v.from, v.to, v.state]),
+      [["101", "102", "answered"]],
+    );
+    await incoming.bye();
+    assert.equal((await call.waitFor("ended")).reason, "bye");
   });
 });

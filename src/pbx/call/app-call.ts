@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
 import { MediaClosedError, MediaEndpoint, type MediaPacer } from "../../media/endpoint/index.ts";
 import type { RtpLeg } from "../../media/rtp/index.ts";
-import { answerOffer, SdpError } from "../../media/sdp/index.ts";
+import { answerOffer, type MediaDescription, SdpError } from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import { createResponse, getContentType, getHeader, type SipRequest } from "../../sip/message/index.ts";
 import type { ServerTransaction } from "../../sip/transaction/index.ts";
@@ -24,6 +24,7 @@ import {
   type RecordResult,
   type Speech,
 } from "../apps/call-control.ts";
+import type { AnsweredCaller } from "./bridged-call.ts";
 import type { ActiveCall, CallView } from "./call-registry.ts";
 import type { MediaLegs } from "./media-legs.ts";
 import type { SpeechRenderer } from "./speech.ts";
@@ -55,6 +56,7 @@ export class AppCall implements CallControl, ActiveCall {
   private dialog?: Dialog;
   private leg?: RtpLeg;
   private endpoint?: MediaEndpoint;
+  private negotiated?: MediaDescription;
   private ended = false;
   private sessionVersion = 1;
 
@@ -109,6 +111,7 @@ export class AppCall implements CallControl, ActiveCall {
     }
     if (this.ended) throw new Hangup();
     const media = answer.media;
+    this.negotiated = media;
     this.leg.setRemote(media.address, media.port, media.rtcpPort);
     this.endpoint = new MediaEndpoint({
       leg: this.leg,
@@ -282,11 +285,14 @@ export class AppCall implements CallControl, ActiveCall {
     this.deps.onEnded(this);
   }
 
-  /** For a bridge: the answered caller side, handed over with its media leg. */
-  detachForBridge(): { dialog: Dialog; leg: RtpLeg } | undefined {
-    if (!this.dialog || !this.leg || this.ended) return undefined;
+  /**
+   * For a bridge: the answered caller side, handed over with its dialog, its
+   * media leg and the codec it talks; this app call is over after it.
+   */
+  detachForBridge(): AnsweredCaller | undefined {
+    if (!this.dialog || !this.leg || !this.negotiated || this.ended) return undefined;
     this.endpoint?.close("bridged");
-    const handed = { dialog: this.dialog, leg: this.leg };
+    const handed = { dialog: this.dialog, leg: this.leg, media: this.negotiated };
     this.ended = true;
     this.deps.unbindDialog(this.dialog);
     this.deps.onEnded(this);

@@ -6,7 +6,14 @@
 // copies packets across, so phones behind NAT and on hold work alike.
 import { randomUUID } from "node:crypto";
 import { type RtpLeg, RtpRelay } from "../../media/rtp/index.ts";
-import { filterOffer, isHold, rewriteAnswer, SdpError } from "../../media/sdp/index.ts";
+import {
+  createOffer,
+  filterOffer,
+  isHold,
+  type MediaDescription,
+  rewriteAnswer,
+  SdpError,
+} from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, OutgoingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import {
   createResponse,
@@ -42,6 +49,13 @@ export interface BridgedCallDeps {
   /** Lets the PBX route requests of this call's dialogs back here. */
   bindDialog: (dialog: Dialog, handler: (req: SipRequest, tx: ServerTransaction) => void) => void;
   unbindDialog: (dialog: Dialog) => void;
+}
+
+/** A caller already answered by the PBX (an app handing its call on): its dialog, media leg and codec. */
+export interface AnsweredCaller {
+  dialog: Dialog;
+  leg: RtpLeg;
+  media: MediaDescription;
 }
 
 /** Why the callee side failed, as the routing decides what to do next (forward, or answer the caller). */
@@ -82,12 +96,14 @@ export class BridgedCall implements ActiveCall {
 
   constructor(
     readonly tenant: Tenant,
-    private readonly inv: IncomingInvite,
+    private readonly inv: IncomingInvite | undefined,
     readonly caller: CallParty,
     private readonly deps: BridgedCallDeps,
+    private readonly answered?: AnsweredCaller,
   ) {
     this.startedAt = new Date(deps.clock.now());
     this.log = deps.log;
+    if (!inv) return;
     inv.onCancel = () => {
       this.callerCancelled = true;
       this.log.info("caller cancelled");
@@ -101,6 +117,8 @@ export class BridgedCall implements ActiveCall {
    * itself (and returns false) when the offer has no codec we relay.
    */
   async prepare(): Promise<boolean> {
+    if (this.answered) return this.prepareAnswered(this.answered);
+    if (!this.inv) throw new Error("a bridged call needs an INVITE or an answered caller");
     const offer = this.inv.request.body.toString("utf8");
     if (offer.length === 0 || getContentType(this.inv.request) !== SDP) {
       this.inv.reject(488, { reason: "SDP offer required" });
@@ -123,6 +141,27 @@ export class BridgedCall implements ActiveCall {
       await this.finish("offer not acceptable");
       return false;
     }
+    return true;
+  }
+
+  /**
+   * The caller already talks to us (an app answered it): keep its dialog and
+   * media as they are, and offer the callee the codec the caller uses, so the
+   * relay needs no transcoding and the caller needs no re-INVITE.
+   */
+  private async prepareAnswered(answered: AnsweredCaller): Promise<boolean> {
+    this.callerLeg = answered.leg;
+    this.callerDialog = answered.dialog;
+    this.deps.bindDialog(answered.dialog, (req, tx) => this.onRequest("caller", req, tx));
+    this.calleeLeg = await this.deps.media.allocate();
+    this.offerToCallee = createOffer({
+      address: this.deps.media.address,
+      port: this.calleeLeg.localPort,
+      sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
+      sessionVersion: 1,
+      codecs: [answered.media.codec],
+      telephoneEventPt: answered.media.telephoneEventPt,
+    });
     return true;
   }
 
@@ -218,12 +257,15 @@ export class BridgedCall implements ActiveCall {
 
   /** Tells the caller how the call failed and frees everything. */
   async fail(status: number, reason?: string): Promise<void> {
-    if (!this.ended && !this.callerCancelled) this.inv.reject(status, reason ? { reason } : undefined);
+    if (!this.ended && !this.callerCancelled) {
+      if (this.inv) this.inv.reject(status, reason ? { reason } : undefined);
+      else if (this.callerDialog) void this.deps.ua.request(this.callerDialog, "BYE").catch(() => {});
+    }
     await this.finish(`failed ${status}`);
   }
 
   private onCalleeProvisional(res: SipResponse): void {
-    if (this.ended || this.calleeDialog) return;
+    if (this.ended || this.calleeDialog || !this.inv) return;
     if (res.status === 100) return;
     if (res.body.length > 0 && getContentType(res) === SDP && this.calleeLeg && this.callerLeg) {
       // Early media (183 Session Progress with SDP): relay it so the caller hears ringback or announcements.
@@ -261,16 +303,17 @@ export class BridgedCall implements ActiveCall {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "callee answered with unusable SDP");
       void this.deps.ua.request(dialog, "BYE").catch(() => {});
-      this.inv.reject(488, { reason: "Not Acceptable Here" });
-      void this.finish("callee SDP unusable");
+      void this.fail(488, "Not Acceptable Here");
       return;
     }
-    this.callerDialog = this.inv.accept({ body: Buffer.from(answerSdp), contentType: SDP });
-    this.deps.bindDialog(this.callerDialog, (req, tx) => this.onRequest("caller", req, tx));
-    this.inv.onAckTimeout = () => {
-      this.log.warn("caller never acknowledged the answer");
-      void this.hangupBoth("no ACK");
-    };
+    if (this.inv) {
+      this.callerDialog = this.inv.accept({ body: Buffer.from(answerSdp), contentType: SDP });
+      this.deps.bindDialog(this.callerDialog, (req, tx) => this.onRequest("caller", req, tx));
+      this.inv.onAckTimeout = () => {
+        this.log.warn("caller never acknowledged the answer");
+        void this.hangupBoth("no ACK");
+      };
+    }
     this.answeredAt = new Date(this.deps.clock.now());
     this.startRelay();
     this.log.info({ callee: this.calleeNumber }, "call answered");
@@ -399,7 +442,7 @@ export class BridgedCall implements ActiveCall {
     for (const dialog of [this.callerDialog, this.calleeDialog]) {
       if (dialog) byes.push(this.deps.ua.request(dialog, "BYE").catch(() => {}));
     }
-    if (!this.callerDialog && !this.callerCancelled) this.inv.reject(503, { reason: "Service Unavailable" });
+    if (!this.callerDialog && !this.callerCancelled) this.inv?.reject(503, { reason: "Service Unavailable" });
     for (const fork of this.forks) if (!fork.done) fork.invite.cancel();
     await this.finish(reason);
     await Promise.all(byes);
@@ -433,9 +476,10 @@ export class BridgedCall implements ActiveCall {
       state: this.answeredAt ? "answered" : "ringing",
       startedAt: this.startedAt.toISOString(),
       answeredAt: this.answeredAt?.toISOString(),
-      callIds: [this.inv.request, ...this.forks.map((f) => f.invite.request)].map(
-        (r) => getHeader(r, "Call-ID") ?? "",
-      ),
+      callIds: [
+        ...(this.inv ? [getHeader(this.inv.request, "Call-ID") ?? ""] : [this.callerDialog?.callId ?? ""]),
+        ...this.forks.map((f) => getHeader(f.invite.request, "Call-ID") ?? ""),
+      ],
     };
   }
 
