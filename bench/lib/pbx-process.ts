@@ -185,7 +185,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * The main thread's .cpuprofile in a folder (the one with the most samples:
+ * The main thread's .cpuprofile in a folder (the one with the most samples in src/:
  * the loader and speech workers write their own), summarised as the top
  * self-time functions, idle excluded.
  */
@@ -197,7 +197,12 @@ export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pc
     samples: number[];
   };
   const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Profile);
-  const profile = profiles.sort((a, b) => b.samples.length - a.samples.length)[0];
+  // The main thread is the one that spent its time in our own code.
+  const ours = (pr: Profile) => {
+    const own = new Set(pr.nodes.filter((n) => n.callFrame.url.includes("/src/")).map((n) => n.id));
+    return pr.samples.filter((id) => own.has(id)).length;
+  };
+  const profile = profiles.sort((a, b) => ours(b) - ours(a))[0];
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let busy = 0;
