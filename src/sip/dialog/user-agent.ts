@@ -21,6 +21,7 @@ import { AnswerRetransmitter } from "./answer-retransmitter.ts";
 import { type Dialog, dialogKey } from "./dialog.ts";
 import { type BodyOptions, IncomingInvite, type UasCore } from "./incoming-invite.ts";
 import { type InviteEvents, OutgoingInvite, type UacCore } from "./outgoing-invite.ts";
+import { RequestChecks } from "./request-checks.ts";
 
 export interface UserAgentOptions {
   transactions: TransactionLayer;
@@ -31,6 +32,8 @@ export interface UserAgentOptions {
   contactPort: number;
   /** Methods listed in Allow (answers to OPTIONS, 405). */
   allow?: string[];
+  /** Option tags we implement: Require/Proxy-Require with others get 420 (RFC 3261 §8.2.2.3). */
+  supported?: string[];
 }
 
 export interface InviteOptions {
@@ -92,6 +95,7 @@ export class UserAgent implements UasCore, UacCore {
   private readonly contactHost: string;
   private readonly contactPort: number;
   private readonly allow: string;
+  private readonly checks: RequestChecks;
   private readonly dialogs = new Map<string, Dialog>();
   /** 2xx sent and not yet acknowledged, per dialog and CSeq. */
   private readonly pendingAcks = new Map<string, PendingAck>();
@@ -108,6 +112,13 @@ export class UserAgent implements UasCore, UacCore {
         : opts.contactHost;
     this.contactPort = opts.contactPort;
     this.allow = (opts.allow ?? DEFAULT_ALLOW).join(", ");
+    this.checks = new RequestChecks({
+      clock: opts.clock,
+      agent: this.contactHost,
+      supported: opts.supported,
+      // §17.2.2 Timer J: the longest a server transaction can be alive.
+      rememberMs: 64 * opts.transactions.timers.T1,
+    });
     this.transactions.onRequest = (req, tx) => this.receiveRequest(req, tx);
     this.transactions.onAck = (ack) => this.receiveAck(ack);
     this.transactions.onStrayResponse = (res) => this.receiveStray(res);
@@ -297,6 +308,7 @@ export class UserAgent implements UasCore, UacCore {
   close(): void {
     for (const p of this.pendingAcks.values()) p.retransmitter.stop();
     this.pendingAcks.clear();
+    this.checks.close();
   }
 
   // --- UAS -----------------------------------------------------------------
@@ -307,6 +319,12 @@ export class UserAgent implements UasCore, UacCore {
       toTag = getTo(req).params.tag;
     } catch (err) {
       tx.respond(createResponse(req, 400, err instanceof Error ? err.message : "Bad To"));
+      return;
+    }
+    // §8.2: what every UAS checks before the request means anything (request-checks.ts).
+    const refusal = this.checks.check(req, toTag !== undefined);
+    if (refusal) {
+      tx.respond(refusal);
       return;
     }
     if (toTag !== undefined) {
@@ -334,7 +352,7 @@ export class UserAgent implements UasCore, UacCore {
           headers: [
             { name: "Allow", value: this.allow },
             { name: "Accept", value: "application/sdp" },
-            { name: "Supported", value: "" },
+            { name: "Supported", value: this.checks.supportedTags },
           ],
         }),
       );

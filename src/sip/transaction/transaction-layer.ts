@@ -2,7 +2,7 @@
 // their timers on the injected clock, and hands the TU what is new.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { createResponse, newBranch, prependHeader } from "../message/index.ts";
+import { createResponse, newBranch, newTag, prependHeader } from "../message/index.ts";
 import type { SipMessage, SipParseError, SipRequest, SipResponse } from "../message/types.ts";
 import { responseDestination, topVia } from "../transport/response-destination.ts";
 import { stampReceived } from "../transport/transport-layer.ts";
@@ -212,7 +212,15 @@ export class TransactionLayer {
     }
   }
 
-  /** §21.4.1: a request we could read far enough to answer gets a 400 naming the problem. */
+  /**
+   * §21.4.1: a request we could read far enough to answer gets a 400 naming
+   * the problem, or the status the parser chose: 505 for a SIP version we do
+   * not speak (§8.2.1 end, RFC 4475 §3.1.2.16), 513 for a message too large
+   * (§21.5.7). Statelessly: there is no transaction to match a request whose
+   * identity we could not read, and its retransmissions get the same answer.
+   * An ACK is never answered (§17.2.1), and without a readable Via there is no
+   * way back at all: those are dropped.
+   */
   private parseError(err: SipParseError, remote: RemoteAddress): void {
     const req = err.request;
     if (!req || req.method === "ACK" || this.closed) {
@@ -222,7 +230,9 @@ export class TransactionLayer {
     try {
       if (!stampReceived(req, remote)) return;
       const reason = err.message.replace(/[\r\n]+/g, " ").slice(0, 200);
-      const res = createResponse(req, 400, reason);
+      const status = err.status >= 400 && err.status < 600 ? err.status : 400;
+      // §8.2.6.2: a final response outside a dialog carries a To tag (one already there is kept).
+      const res = createResponse(req, status, reason, { toTag: newTag() });
       this.ctx.transport.send(res, responseDestination(topVia(res), remote));
     } catch (e) {
       this.ctx.log.debug({ err: e }, "could not answer an unparseable request");
