@@ -157,6 +157,25 @@ describe("calls between extensions", () => {
     assert.equal((await (await alice.call("104")).waitFor(480)).status, 480);
   });
 
+  test("an offer with no codec the PBX relays is refused with 488 and rings nobody", async () => {
+    const alice = await registered("101");
+    const bob = await registered("102");
+    bob.autoAnswer();
+    const g729only = [
+      "v=0",
+      "o=- 1 1 IN IP4 127.0.0.1",
+      "s=-",
+      "c=IN IP4 127.0.0.1",
+      "t=0 0",
+      "m=audio 40000 RTP/AVP 18",
+      "a=rtpmap:18 G729/8000",
+      "",
+    ].join("\r\n");
+    const call = await alice.call("102", { sdp: g729only });
+    assert.equal((await call.waitFor(488)).status, 488);
+    assert.equal(bob.incomingCalls.length, 0);
+  });
+
   test("an INVITE without credentials is challenged with 407", async () => {
     const alice = await registered("101");
     const bob = await registered("102");

@@ -1,0 +1,94 @@
+// Timers of a call, on the PBX's injected clock: the ring timeout and the
+// media timeout are tested by moving the clock, never by sleeping through
+// them. The phones are real (real sockets, real SIP); only the PBX's sense
+// of time is the test's.
+import assert from "node:assert/strict";
+import { after, afterEach, before, test } from "node:test";
+import { FakeClock } from "../../src/util/clock.ts";
+import { SipPhone } from "../harness/sip-phone.ts";
+import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
+
+let pbx: TestPbx;
+const clock = new FakeClock(Date.now());
+const phones: SipPhone[] = [];
+
+before(async () => {
+  pbx = await startTestPbx({ clock, mediaTimeoutSeconds: 60 });
+  await pbx.addTenant("acme", "acme.test");
+  for (const n of ["101", "102"]) await pbx.addExtension("acme", n, `secret-${n}-pw`);
+  const set = await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { ringTimeoutSeconds: 20 });
+  assert.equal(set.status, 200);
+});
+
+after(async () => {
+  await pbx.stop();
+});
+
+afterEach(async () => {
+  await Promise.all(phones.splice(0).map((p) => p.close()));
+});
+
+async function registered(user: string): Promise<SipPhone> {
+  const p = await SipPhone.create({
+    user,
+    password: `secret-${user}-pw`,
+    domain: "acme.test",
+    server: pbx.sip,
+  });
+  phones.push(p);
+  assert.equal((await p.register()).status, 200);
+  return p;
+}
+
+/** Lets real sockets deliver what the PBX sent, between clock moves. */
+const io = () => new Promise((r) => setTimeout(r, 30));
+
+/** Moves the PBX's clock in steps, letting the network catch up after each. */
+async function pass(ms: number, step = 1000): Promise<void> {
+  for (let done = 0; done < ms; done += step) {
+    await clock.advance(Math.min(step, ms - done));
+    await io();
+  }
+}
+
+test("a call nobody answers rings for the extension's ring timeout, then the caller gets 480", async () => {
+  const alice = await registered("101");
+  const bob = await registered("102");
+  bob.onIncomingCall = (c) => c.ring();
+  const call = await alice.call("102");
+  await call.waitFor(180);
+  const ringing = await bob.waitForCall();
+  await pass(19_000);
+  assert.equal(call.finalResponse, undefined, "still ringing before the timeout");
+  await pass(2_000);
+  const res = await call.waitFor(480);
+  assert.equal(res.status, 480);
+  assert.equal((await ringing.waitFor("ended")).reason, "cancel");
+});
+
+test("a call whose RTP stops is hung up after the media timeout, but not while on hold", async () => {
+  const alice = await registered("101");
+  const bob = await registered("102");
+  bob.autoAnswer();
+  const call = await alice.call("102");
+  await call.waitFor("answered");
+  const incoming = await bob.waitForCall();
+  await incoming.waitForAck();
+  // Some audio first, so that both sides have latched.
+  call.startSendingTone(440);
+  incoming.startSendingTone(880);
+  await new Promise((r) => setTimeout(r, 200));
+  call.stopSending();
+  incoming.stopSending();
+
+  await call.hold();
+  await pass(90_000, 5000);
+  assert.equal(call.state, "answered", "a call on hold has no media timeout");
+  await call.resume();
+
+  await pass(65_000, 5000);
+  assert.equal((await call.waitFor("ended")).reason, "bye");
+  assert.equal((await incoming.waitFor("ended")).reason, "bye");
+  const calls = await pbx.api<unknown[]>("GET", "/api/v1/calls");
+  assert.deepEqual(calls.body, []);
+});
