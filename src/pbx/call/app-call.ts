@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
 import { MediaClosedError, MediaEndpoint, type MediaPacer } from "../../media/endpoint/index.ts";
 import type { RtpLeg } from "../../media/rtp/index.ts";
-import { answerOffer, type MediaDescription, SdpError } from "../../media/sdp/index.ts";
+import { type MediaDescription, SdpError, SdpSession } from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import { createResponse, getContentType, getHeader, type SipRequest } from "../../sip/message/index.ts";
 import type { ServerTransaction } from "../../sip/transaction/index.ts";
@@ -58,7 +58,8 @@ export class AppCall implements CallControl, ActiveCall {
   private endpoint?: MediaEndpoint;
   private negotiated?: MediaDescription;
   private ended = false;
-  private sessionVersion = 1;
+  /** Our origin and versions towards the caller; keeps the codec in use on re-offers. */
+  private sdp?: SdpSession;
 
   constructor(
     readonly tenant: Tenant,
@@ -95,14 +96,10 @@ export class AppCall implements CallControl, ActiveCall {
       throw new Hangup("no SDP offer");
     }
     this.leg = await this.deps.media.allocate();
-    let answer: ReturnType<typeof answerOffer>;
+    this.sdp = new SdpSession(this.deps.media.address, this.leg.localPort);
+    let answer: ReturnType<SdpSession["answer"]>;
     try {
-      answer = answerOffer(offer, {
-        address: this.deps.media.address,
-        port: this.leg.localPort,
-        sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
-        sessionVersion: this.sessionVersion,
-      });
+      answer = this.sdp.answer(offer);
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       this.inv.reject(488, { reason: "Not Acceptable Here" });
@@ -230,7 +227,7 @@ export class AppCall implements CallControl, ActiveCall {
 
   /** A re-INVITE to an app (hold, refresh): answer with our unchanged media. */
   private answerReoffer(req: SipRequest, tx: ServerTransaction): void {
-    if (!this.dialog || !this.leg) {
+    if (!this.dialog || !this.leg || !this.sdp) {
       tx.respond(createResponse(req, 491));
       return;
     }
@@ -239,13 +236,7 @@ export class AppCall implements CallControl, ActiveCall {
       return;
     }
     try {
-      this.sessionVersion++;
-      const answer = answerOffer(req.body.toString("utf8"), {
-        address: this.deps.media.address,
-        port: this.leg.localPort,
-        sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
-        sessionVersion: this.sessionVersion,
-      });
+      const answer = this.sdp.answer(req.body.toString("utf8"));
       this.leg.setRemote(answer.media.address, answer.media.port, answer.media.rtcpPort);
       const reply = { body: Buffer.from(answer.answer), contentType: SDP };
       if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, reply);
@@ -290,9 +281,9 @@ export class AppCall implements CallControl, ActiveCall {
    * media leg and the codec it talks; this app call is over after it.
    */
   detachForBridge(): AnsweredCaller | undefined {
-    if (!this.dialog || !this.leg || !this.negotiated || this.ended) return undefined;
+    if (!this.dialog || !this.leg || !this.negotiated || !this.sdp || this.ended) return undefined;
     this.endpoint?.close("bridged");
-    const handed = { dialog: this.dialog, leg: this.leg, media: this.negotiated };
+    const handed = { dialog: this.dialog, leg: this.leg, media: this.negotiated, sdp: this.sdp };
     this.ended = true;
     this.deps.unbindDialog(this.dialog);
     this.deps.onEnded(this);

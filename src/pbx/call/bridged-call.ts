@@ -6,14 +6,7 @@
 // copies packets across, so phones behind NAT and on hold work alike.
 import { randomUUID } from "node:crypto";
 import { type RtpLeg, RtpRelay } from "../../media/rtp/index.ts";
-import {
-  createOffer,
-  filterOffer,
-  isHold,
-  type MediaDescription,
-  rewriteAnswer,
-  SdpError,
-} from "../../media/sdp/index.ts";
+import { isHold, type MediaDescription, SdpError, SdpSession } from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, OutgoingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import {
   createResponse,
@@ -56,6 +49,8 @@ export interface AnsweredCaller {
   dialog: Dialog;
   leg: RtpLeg;
   media: MediaDescription;
+  /** The origin the caller already knows us by. */
+  sdp: SdpSession;
 }
 
 /** Why the callee side failed, as the routing decides what to do next (forward, or answer the caller). */
@@ -85,6 +80,9 @@ export class BridgedCall implements ActiveCall {
   private relay?: RtpRelay;
   private callerLeg?: RtpLeg;
   private calleeLeg?: RtpLeg;
+  /** What we say about our media to each side: one origin per side, versions rising (RFC 3264 §8). */
+  private callerSdp?: SdpSession;
+  private calleeSdp?: SdpSession;
   private forks: Fork[] = [];
   private ringTimer?: Timer;
   private ended = false;
@@ -127,11 +125,10 @@ export class BridgedCall implements ActiveCall {
     }
     this.callerLeg = await this.deps.media.allocate();
     this.calleeLeg = await this.deps.media.allocate();
+    this.callerSdp = new SdpSession(this.deps.media.address, this.callerLeg.localPort);
+    this.calleeSdp = new SdpSession(this.deps.media.address, this.calleeLeg.localPort);
     try {
-      const filtered = filterOffer(offer, {
-        address: this.deps.media.address,
-        port: this.calleeLeg.localPort,
-      });
+      const filtered = this.calleeSdp.filterOffer(offer);
       this.callerLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
       this.offerToCallee = filtered.sdp;
     } catch (err) {
@@ -152,16 +149,13 @@ export class BridgedCall implements ActiveCall {
   private async prepareAnswered(answered: AnsweredCaller): Promise<boolean> {
     this.callerLeg = answered.leg;
     this.callerDialog = answered.dialog;
+    this.callerSdp = answered.sdp;
     this.deps.bindDialog(answered.dialog, (req, tx) => this.onRequest("caller", req, tx));
     this.calleeLeg = await this.deps.media.allocate();
-    this.offerToCallee = createOffer({
-      address: this.deps.media.address,
-      port: this.calleeLeg.localPort,
-      sessionId: String(Math.floor(this.startedAt.getTime() / 1000)),
-      sessionVersion: 1,
-      codecs: [answered.media.codec],
+    this.calleeSdp = new SdpSession(this.deps.media.address, this.calleeLeg.localPort, {
       telephoneEventPt: answered.media.telephoneEventPt,
     });
+    this.offerToCallee = this.calleeSdp.offer({ codecs: [answered.media.codec] });
     return true;
   }
 
@@ -270,10 +264,7 @@ export class BridgedCall implements ActiveCall {
     if (res.body.length > 0 && getContentType(res) === SDP && this.calleeLeg && this.callerLeg) {
       // Early media (183 Session Progress with SDP): relay it so the caller hears ringback or announcements.
       try {
-        const rewritten = rewriteAnswer(res.body.toString("utf8"), {
-          address: this.deps.media.address,
-          port: this.callerLeg.localPort,
-        });
+        const rewritten = this.callerSdp!.rewriteAnswer(res.body.toString("utf8"));
         this.calleeLeg.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
         this.startRelay();
         this.inv.ringing(183, { body: Buffer.from(rewritten.sdp), contentType: SDP });
@@ -294,10 +285,7 @@ export class BridgedCall implements ActiveCall {
     this.deps.bindDialog(dialog, (req, tx) => this.onRequest("callee", req, tx));
     let answerSdp: string;
     try {
-      const rewritten = rewriteAnswer(res.body.toString("utf8"), {
-        address: this.deps.media.address,
-        port: this.callerLeg!.localPort,
-      });
+      const rewritten = this.callerSdp!.rewriteAnswer(res.body.toString("utf8"));
       this.calleeLeg!.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
       answerSdp = rewritten.sdp;
     } catch (err) {
@@ -360,17 +348,17 @@ export class BridgedCall implements ActiveCall {
     const mine = side === "caller" ? this.callerDialog : this.calleeDialog;
     const fromLeg = side === "caller" ? this.callerLeg : this.calleeLeg;
     const toLeg = side === "caller" ? this.calleeLeg : this.callerLeg;
-    if (!other || !mine || !fromLeg || !toLeg) {
+    // The offer goes out with the origin the other side knows; the answer comes back with ours for this side.
+    const toSdp = side === "caller" ? this.calleeSdp : this.callerSdp;
+    const fromSdp = side === "caller" ? this.callerSdp : this.calleeSdp;
+    if (!other || !mine || !fromLeg || !toLeg || !toSdp || !fromSdp) {
       tx.respond(createResponse(req, 491));
       return;
     }
     let forwarded: Buffer | undefined;
     if (req.body.length > 0) {
       try {
-        const filtered = filterOffer(req.body.toString("utf8"), {
-          address: this.deps.media.address,
-          port: toLeg.localPort,
-        });
+        const filtered = toSdp.filterOffer(req.body.toString("utf8"));
         fromLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
         this.relay?.setHold(isHold(req.body.toString("utf8")));
         forwarded = Buffer.from(filtered.sdp);
@@ -400,10 +388,7 @@ export class BridgedCall implements ActiveCall {
     let body: Buffer | undefined;
     if (res.body.length > 0) {
       try {
-        const rewritten = rewriteAnswer(res.body.toString("utf8"), {
-          address: this.deps.media.address,
-          port: fromLeg.localPort,
-        });
+        const rewritten = fromSdp.rewriteAnswer(res.body.toString("utf8"));
         toLeg.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
         body = Buffer.from(rewritten.sdp);
       } catch {

@@ -36,7 +36,8 @@ function request(opts: Options = {}): SipRequest {
   return m as SipRequest;
 }
 
-const SDP = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const SDP =
+  "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
 describe("RequestChecks", () => {
   let clock: FakeClock;
@@ -58,14 +59,20 @@ describe("RequestChecks", () => {
     assert.equal(res.status, 400);
     assert.match(res.reason, /Max-Forwards/);
     // A list header may repeat.
-    assert.equal(check(request({ method: "OPTIONS", extra: ["Accept: application/sdp", "Accept: */*"] })), undefined);
+    assert.equal(
+      check(request({ method: "OPTIONS", extra: ["Accept: application/sdp", "Accept: */*"] })),
+      undefined,
+    );
   });
 
   it("answers 400 with a To tag added outside a dialog, keeping one that is there", () => {
     const res = check(request({ extra: ["To: <sip:x@example.com>"] }))!;
     assert.equal(res.status, 400);
     assert.ok(getTo(res).params.tag, "a To tag");
-    const inDialog = check(request({ toTag: "ours", extra: ["Content-Type: text/plain"], body: "hi" }), true)!;
+    const inDialog = check(
+      request({ toTag: "ours", extra: ["Content-Type: text/plain"], body: "hi" }),
+      true,
+    )!;
     assert.equal(inDialog.status, 415);
     assert.equal(getTo(inDialog).params.tag, "ours");
   });
@@ -93,11 +100,17 @@ describe("RequestChecks", () => {
 
   it("refuses unknown Require and Proxy-Require tags with 420 and lists them in Unsupported", () => {
     const res = check(
-      request({ method: "OPTIONS", extra: ["Require: foo, path", "Proxy-Require: bar, FOO", "Require: baz"] }),
+      request({
+        method: "OPTIONS",
+        extra: ["Require: foo, path", "Proxy-Require: bar, FOO", "Require: baz"],
+      }),
     )!;
     assert.equal(res.status, 420);
     assert.equal(getHeader(res, "Unsupported"), "foo, bar, FOO, baz");
-    assert.equal(check(request({ method: "OPTIONS", branch: "z9hG4bK-p", cseq: 2, extra: ["Require: Path"] })), undefined);
+    assert.equal(
+      check(request({ method: "OPTIONS", branch: "z9hG4bK-p", cseq: 2, extra: ["Require: Path"] })),
+      undefined,
+    );
   });
 
   it("refuses a session body it cannot read with 415 and Accept (§8.2.3)", () => {
@@ -105,7 +118,12 @@ describe("RequestChecks", () => {
     assert.equal(unknown.status, 415);
     assert.equal(getHeader(unknown, "Accept"), "application/sdp");
     const gzip = check(
-      request({ body: SDP, extra: ["Content-Type: application/sdp", "Content-Encoding: gzip"], branch: "z9hG4bK-g", cseq: 2 }),
+      request({
+        body: SDP,
+        extra: ["Content-Type: application/sdp", "Content-Encoding: gzip"],
+        branch: "z9hG4bK-g",
+        cseq: 2,
+      }),
     )!;
     assert.equal(gzip.status, 415);
     assert.equal(getHeader(gzip, "Accept-Encoding"), "identity");
@@ -121,17 +139,34 @@ describe("RequestChecks", () => {
     });
     assert.equal(check(optional), undefined);
     assert.equal(check(request({ body: "\r\n", branch: "z9hG4bK-crlf", cseq: 5 })), undefined);
-    const info = request({ method: "INFO", toTag: "t", body: "Signal=5", extra: ["Content-Type: application/dtmf-relay"] });
+    const info = request({
+      method: "INFO",
+      toTag: "t",
+      body: "Signal=5",
+      extra: ["Content-Type: application/dtmf-relay"],
+    });
     assert.equal(check(info, true), undefined, "INFO bodies are the TU's");
-    const params = request({ body: SDP, branch: "z9hG4bK-pa", cseq: 6, extra: ["Content-Type: Application/SDP ; charset=x"] });
+    const params = request({
+      body: SDP,
+      branch: "z9hG4bK-pa",
+      cseq: 6,
+      extra: ["Content-Type: Application/SDP ; charset=x"],
+    });
     assert.equal(check(params), undefined);
   });
 
   it("answers 406 with Warning 399 when the SDP answer is not acceptable (RFC 4475 §3.3.15)", () => {
-    const res = check(request({ body: SDP, extra: ["Content-Type: application/sdp", "Accept: text/nobodyKnowsThis"] }))!;
+    const res = check(
+      request({ body: SDP, extra: ["Content-Type: application/sdp", "Accept: text/nobodyKnowsThis"] }),
+    )!;
     assert.equal(res.status, 406);
     assert.match(getHeader(res, "Warning") ?? "", /^399 pbx\.example\.com "/);
-    for (const [i, accept] of ["application/sdp;level=1", "application/*", "*/*", "text/x, application/sdp"].entries()) {
+    for (const [i, accept] of [
+      "application/sdp;level=1",
+      "application/*",
+      "*/*",
+      "text/x, application/sdp",
+    ].entries()) {
       const ok = request({ branch: `z9hG4bK-a${i}`, cseq: 10 + i, extra: [`Accept: ${accept}`] });
       assert.equal(check(ok), undefined, accept);
     }
@@ -167,8 +202,16 @@ describe("RequestChecks", () => {
       assert.equal(check(request({ branch: "z9hG4bK-a" })), undefined);
       assert.equal(check(request({ branch: "z9hG4bK-a" })), undefined, "same transaction");
       assert.equal(check(request({ branch: "z9hG4bK-b" }))?.status, 482);
-      assert.equal(check(request({ branch: "z9hG4bK-c", cseq: 2 })), undefined, "a new CSeq is a new request");
-      assert.equal(check(request({ branch: "z9hG4bK-d", toTag: "x" }), true), undefined, "in-dialog: not checked");
+      assert.equal(
+        check(request({ branch: "z9hG4bK-c", cseq: 2 })),
+        undefined,
+        "a new CSeq is a new request",
+      );
+      assert.equal(
+        check(request({ branch: "z9hG4bK-d", toTag: "x" }), true),
+        undefined,
+        "in-dialog: not checked",
+      );
     });
 
     it("forgets requests after two transaction lifetimes, and stops its timer when idle", () => {

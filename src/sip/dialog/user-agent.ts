@@ -76,7 +76,12 @@ export class UserAgent implements UasCore, UacCore {
   onInvite: (inv: IncomingInvite) => void = (inv) => inv.reject(480);
   /** Every other request outside a dialog (REGISTER, SUBSCRIBE, MESSAGE...). OPTIONS is answered here. */
   onRequest: (req: SipRequest, tx: ServerTransaction) => void = (req, tx) => {
-    tx.respond(createResponse(req, 405, undefined, { headers: [{ name: "Allow", value: this.allow }] }));
+    tx.respond(
+      createResponse(req, 405, undefined, {
+        toTag: newTag(),
+        headers: [{ name: "Allow", value: this.allow }],
+      }),
+    );
   };
   /**
    * A request inside a known dialog, in CSeq order. The default answers BYE
@@ -347,8 +352,10 @@ export class UserAgent implements UasCore, UacCore {
     }
     if (req.method === "OPTIONS") {
       // §11.2: what we can do, answered without asking the TU (also a keep-alive probe).
+      // §8.2.6.2: with a To tag, as every response outside a dialog.
       tx.respond(
         createResponse(req, 200, undefined, {
+          toTag: newTag(),
           headers: [
             { name: "Allow", value: this.allow },
             { name: "Accept", value: "application/sdp" },

@@ -410,6 +410,18 @@ describe("TransactionLayer", () => {
       assert.equal(transport.sent.length, 1);
     });
 
+    it("answers a parse error with the parser's status and a To tag, never an ACK", () => {
+      const partial = () =>
+        parseMessage(Buffer.from(request("OPTIONS").replace(/\n/g, "\r\n"))) as SipRequest;
+      transport.onParseError(new SipParseError("SIP version not supported", partial(), 505), PEER);
+      const [res] = transport.responses();
+      assert.equal(res.status, 505);
+      assert.ok(getTo(res).params.tag, "§8.2.6.2 To tag");
+      const ack = parseMessage(Buffer.from(request("ACK").replace(/\n/g, "\r\n"))) as SipRequest;
+      transport.onParseError(new SipParseError("bad", ack), PEER);
+      assert.equal(transport.sent.length, 1);
+    });
+
     it("answers 500 when the TU throws", () => {
       layer.onRequest = () => {
         throw new Error("boom");
