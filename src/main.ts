@@ -1,8 +1,8 @@
 // The composition root: reads nothing itself, builds every room from the
 // configuration, wires them together, and takes them down again in order.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { resolveAdminToken } from "./api/admin-token.ts";
+import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
@@ -11,7 +11,7 @@ import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import type { MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
-import { Pbx } from "./pbx/pbx.ts";
+import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
 import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
 import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
@@ -46,18 +46,21 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? new SystemClock();
   mkdirSync(config.dataDir, { recursive: true });
+  let started = false;
   const recordDir = join(config.dataDir, "recordings", "tmp");
   mkdirSync(recordDir, { recursive: true });
-
-  const token = resolveAdminToken(config, config.dataDir);
-  if (token.token) {
-    // Printed once, on the first start: only its hash is kept.
-    process.stdout.write(`vpbx: generated admin API token (shown once, keep it): ${token.token}\n`);
-  }
 
   const store = openSqliteStore({ dataDir: config.dataDir, clock });
   const stops: Array<() => Promise<void> | void> = [() => store.close()];
   try {
+    const token = resolveAdminToken(config, config.dataDir);
+    if (token.token) {
+      // A start that fails (a port in use) must not keep a token that it
+      // never printed: the next start generates and prints a new one.
+      stops.push(() => {
+        if (!started) rmSync(join(config.dataDir, ADMIN_TOKEN_FILE), { force: true });
+      });
+    }
     const transport = await TransportLayer.listen({
       bind: config.bind,
       port: config.sipPort,
@@ -74,6 +77,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       log,
       contactHost: config.publicAddress,
       contactPort: transport.port,
+      allow: PBX_METHODS,
     });
     stops.unshift(() => ua.close());
 
@@ -173,6 +177,11 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       },
       "vpbx started",
     );
+    started = true;
+    if (token.token) {
+      // Printed once, on the first start that succeeds: only its hash is kept.
+      process.stdout.write(`vpbx: generated admin API token (shown once, keep it): ${token.token}\n`);
+    }
 
     let stopping: Promise<void> | undefined;
     return {

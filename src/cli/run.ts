@@ -2,6 +2,7 @@
 // it in-process. Tenant and extension commands open the store directly and
 // apply the API's validation rules (src/api/validation.ts), so the CLI and
 // the API refuse the same input with the same words.
+import { sep } from "node:path";
 import { parseArgs } from "node:util";
 import { extensionView } from "../api/server.ts";
 import {
@@ -72,7 +73,7 @@ const COMMANDS: Record<string, Command> = {
       try {
         running = await io.start(cfg);
       } catch (err) {
-        throw new Failure(`cannot start: ${describe(err)}`);
+        throw new Failure(`cannot start: ${startProblem(err, cfg)}`);
       }
       io.out(`vpbx: running, SIP on port ${running.sipPort}, API on port ${running.httpPort}`);
       await stopRequested;
@@ -302,6 +303,43 @@ function table(io: CliIo, head: string[], rows: string[][]): void {
         .join("  ")
         .trimEnd(),
     );
+}
+
+/**
+ * What stopped the server from starting, said so that the operator knows
+ * which setting to change: a taken port names its variable, a data directory
+ * that cannot be written names VPBX_DATA_DIR. Anything else as it came.
+ */
+function startProblem(err: unknown, cfg: Config): string {
+  if (!(err instanceof Error)) return describe(err);
+  const e = err as NodeJS.ErrnoException & { port?: unknown; address?: unknown };
+  if ((e.code === "EADDRINUSE" || e.code === "EACCES") && typeof e.port === "number") {
+    const where = `${typeof e.address === "string" ? e.address : cfg.bind}:${e.port}`;
+    const taken = e.code === "EADDRINUSE";
+    const why = taken
+      ? "is already in use by another program"
+      : "may not be opened by this user (ports below 1024 need privileges)";
+    const fix = taken ? "stop the other program or set" : "set";
+    if (e.port === cfg.sipPort && e.port === cfg.httpPort) {
+      return `VPBX_SIP_PORT and VPBX_HTTP_PORT are both ${e.port}: SIP over TCP and the API need a port each, set them apart`;
+    }
+    if (e.port === cfg.sipPort) {
+      // dgram reports its failure from bind(2), net (TCP) from listen(2).
+      const proto = e.syscall === "bind" ? "UDP" : "TCP";
+      return `SIP port ${where} (${proto}) ${why}: ${fix} VPBX_SIP_PORT to a free port (UDP and TCP)`;
+    }
+    if (e.port === cfg.httpPort) return `HTTP API port ${where} ${why}: ${fix} VPBX_HTTP_PORT to a free port`;
+    return `port ${where} ${why}`;
+  }
+  const inDataDir =
+    typeof e.path === "string" && (e.path === cfg.dataDir || e.path.startsWith(`${cfg.dataDir}${sep}`));
+  // better-sqlite3 names the failure in its code but not the file.
+  const sqliteFile = typeof e.code === "string" && /^SQLITE_(CANTOPEN|READONLY|PERM|FULL|IOERR)/.test(e.code);
+  if (inDataDir || sqliteFile) {
+    const detail = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+    return `VPBX_DATA_DIR=${cfg.dataDir} is not usable (${detail}): expected a directory that this user can create and write`;
+  }
+  return describe(err);
 }
 
 function describe(err: unknown): string {

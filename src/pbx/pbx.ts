@@ -5,7 +5,7 @@
 // is looked up in the caller's tenant only.
 import type { MediaPacer } from "../media/endpoint/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../sip/dialog/index.ts";
-import { createResponse, getHeader, type SipRequest } from "../sip/message/index.ts";
+import { createResponse, getHeader, newTag, type SipRequest } from "../sip/message/index.ts";
 import type { ServerTransaction } from "../sip/transaction/index.ts";
 import type { Extension, Store, Tenant } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
@@ -42,7 +42,8 @@ type DialogHandler = (req: SipRequest, tx: ServerTransaction) => void;
 /** How many forwardings one call may follow before we stop (A→B→A loops). */
 const MAX_FORWARDS = 5;
 
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+/** The methods the PBX serves; the UA core's OPTIONS answer and 405s list the same. */
+export const PBX_METHODS = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE"];
 
 export class Pbx {
   readonly calls = new CallRegistry();
@@ -91,7 +92,13 @@ export class Pbx {
       await this.deps.registrar.handle(req, tx);
       return;
     }
-    tx.respond(createResponse(req, 405, undefined, { headers: [{ name: "Allow", value: ALLOW }] }));
+    // §8.2.6.2: a final response outside a dialog carries a To tag of ours.
+    tx.respond(
+      createResponse(req, 405, undefined, {
+        toTag: newTag(),
+        headers: [{ name: "Allow", value: PBX_METHODS.join(", ") }],
+      }),
+    );
   }
 
   private async onInvite(inv: IncomingInvite): Promise<void> {

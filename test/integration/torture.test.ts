@@ -143,7 +143,8 @@ function readResponse(data: Buffer): SipResponse | undefined {
     return m.type === "response" ? m : undefined;
   } catch {
     const text = data.toString("utf8");
-    const head = text.slice(0, text.indexOf("\r\n\r\n") >>> 0);
+    const end = text.indexOf("\r\n\r\n");
+    const head = end < 0 ? text : text.slice(0, end);
     const [start, ...lines] = head.split("\r\n");
     const line = /^SIP\/2\.0 (\d{3}) (.*)$/.exec(start);
     if (!line) return undefined;
@@ -225,7 +226,10 @@ async function overTcp(data: Buffer, ms = ANSWER_MS): Promise<SipResponse | unde
     return await new Promise<SipResponse | undefined>((resolve, reject) => {
       const timer = setTimeout(() => resolve(undefined), ms);
       sock.on("error", reject);
-      sock.on("close", () => resolve(undefined));
+      sock.on("close", () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
       sock.on("data", (chunk) => {
         for (const frame of framer.push(chunk)) {
           if (frame === "ping") continue;
@@ -254,7 +258,6 @@ interface Case {
   /** Known gap: the RFC's answer, not given yet, and why. */
   todo?: string;
   /** The answer comes from a room that does not add the §8.2.6.2 To tag yet (reported, not this test's subject). */
-  untagged?: true;
 }
 
 const hasHeader =
@@ -277,16 +280,16 @@ const allow = hasHeader("Allow", /INVITE/);
 const CASES: Record<string, Case> = {
   // §3.1.1 valid messages: parsed and served.
   wsinv: { section: "3.1.1.1", answer: 481 }, // To tag of a dialog we never had (§12.2.2)
-  intmeth: { section: "3.1.1.2", answer: 405, check: allow, untagged: true },
+  intmeth: { section: "3.1.1.2", answer: 405, check: allow },
   esc01: { section: "3.1.1.3", answer: 407, check: challenge },
   escnull: { section: "3.1.1.4", answer: 401, check: challenge },
-  esc02: { section: "3.1.1.5", answer: 405, check: allow, untagged: true }, // RE%47IST%45R is not REGISTER
+  esc02: { section: "3.1.1.5", answer: 405, check: allow }, // RE%47IST%45R is not REGISTER
   lwsdisp: { section: "3.1.1.6", answer: 200 },
   longreq: { section: "3.1.1.7", answer: 407, check: challenge },
   dblreq: { section: "3.1.1.8", answer: 401, check: challenge }, // the second request is not read
   semiuri: { section: "3.1.1.9", answer: 200 },
   transports: { section: "3.1.1.10", answer: 200 },
-  mpart01: { section: "3.1.1.11", answer: 405, check: allow, untagged: true }, // MESSAGE is not served
+  mpart01: { section: "3.1.1.11", answer: 405, check: allow }, // MESSAGE is not served
   unreason: { section: "3.1.1.12", answer: "none" }, // responses to nothing we sent
   noreason: { section: "3.1.1.13", answer: "none" },
   // §3.1.2 invalid messages: 400 where the request can be read far enough to route an answer.
@@ -305,11 +308,7 @@ const CASES: Record<string, Case> = {
   regbadct: { section: "3.1.2.13", answer: 400 },
   badaspec: { section: "3.1.2.14", answer: 400 },
   baddn: { section: "3.1.2.15", answer: 400 },
-  badvers: {
-    section: "3.1.2.16",
-    answer: 505,
-    todo: "the parser refuses the SIP/7.0 Via as well, so no partial request is kept to answer 505 to",
-  },
+  badvers: { section: "3.1.2.16", answer: 505 },
   mismatch01: { section: "3.1.2.17", answer: 400, check: (r) => assert.match(r.reason, /CSeq/) },
   mismatch02: { section: "3.1.2.18", answer: 400 },
   bigcode: { section: "3.1.2.19", answer: "none" },
@@ -386,8 +385,7 @@ describe("RFC 4475 torture messages over UDP", () => {
       assert.equal(got.length, res.length, "nothing but responses comes back");
       const [final] = finals;
       assert.equal(final.status, c.answer, `${final.status} ${final.reason}`);
-      // pbx.ts answers 405 itself, without a To tag: reported to its owner.
-      if (!c.untagged && getHeader(final, "To") !== undefined) {
+      if (getHeader(final, "To") !== undefined) {
         assert.ok(getTo(final).params.tag, "§8.2.6.2: a To tag on a final response");
       }
       c.check?.(final);
@@ -545,9 +543,9 @@ describe("protocol checks on requests the PBX would otherwise serve", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.ok(bytes >= 10_000_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    peer.drain();
+    // The probe queues behind the flood: its answer means every datagram was read.
     await probe();
+    peer.drain();
   });
 });
 

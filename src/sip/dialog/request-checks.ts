@@ -51,8 +51,13 @@ export interface RequestChecksOptions {
   maxRemembered?: number;
 }
 
-/** Header fields that hold one value (§7.3.1: only list headers may repeat; RFC 4475 §3.3.8, §3.3.9). */
-const SINGLE = new Set(["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"]);
+/** Header fields that hold one value (§7.3.1: only list headers may repeat; RFC 4475 §3.3.8, §3.3.9), one bit each. */
+const SINGLE = new Map(
+  ["From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"].map((name, i) => [
+    name,
+    1 << i,
+  ]),
+);
 
 /** The only session description type the SDP layer reads (§13.2.1, §20.1). */
 const SDP = "application/sdp";
@@ -60,10 +65,18 @@ const SDP = "application/sdp";
 /** Methods whose body the UA core hands to offer/answer (§13, RFC 3311). */
 const SESSION_METHODS = new Set(["INVITE", "UPDATE"]);
 
+/** §8.2.3: what a 415 says we can read. */
+const READABLE: readonly HeaderField[] = [
+  { name: "Accept", value: SDP },
+  { name: "Accept-Encoding", value: "identity" },
+];
+
 export class RequestChecks {
   private readonly clock: Clock;
   private readonly agent: string;
   private readonly supported: ReadonlySet<string>;
+  /** Option tags of the Supported header of our answers. */
+  readonly supportedTags: string;
   private readonly schemes: ReadonlySet<string>;
   private readonly rememberMs: number;
   private readonly maxRemembered: number;
@@ -76,14 +89,10 @@ export class RequestChecks {
     this.clock = opts.clock;
     this.agent = opts.agent;
     this.supported = new Set((opts.supported ?? []).map((t) => t.toLowerCase()));
+    this.supportedTags = (opts.supported ?? []).join(", ");
     this.schemes = new Set((opts.schemes ?? ["sip", "sips", "tel"]).map((s) => s.toLowerCase()));
     this.rememberMs = opts.rememberMs;
     this.maxRemembered = opts.maxRemembered ?? 100_000;
-  }
-
-  /** Option tags of the Supported header of our answers. */
-  get supportedTags(): string {
-    return [...this.supported].join(", ");
   }
 
   /**
@@ -121,12 +130,12 @@ export class RequestChecks {
   }
 
   private malformed(req: SipRequest): SipResponse | undefined {
-    let seen: Set<string> | undefined;
+    let seen = 0;
     for (const h of req.headers) {
-      if (!SINGLE.has(h.name)) continue;
-      seen ??= new Set();
-      if (seen.has(h.name)) return this.reject(req, 400, `Multiple ${h.name} header fields`);
-      seen.add(h.name);
+      const bit = SINGLE.get(h.name);
+      if (bit === undefined) continue;
+      if (seen & bit) return this.reject(req, 400, `Multiple ${h.name} header fields`);
+      seen |= bit;
     }
     // §8.1.1.5: the parser checks it too; a request built in memory may not have been parsed.
     if (getCSeq(req).method !== req.method) return this.reject(req, 400, "CSeq method does not match");
@@ -186,17 +195,13 @@ export class RequestChecks {
   /** §8.2.3: a body we cannot read (RFC 4475 §3.3.6 invut) or an answer type we cannot write (§3.3.15 sdp01). */
   private content(req: SipRequest): SipResponse | undefined {
     if (!SESSION_METHODS.has(req.method)) return undefined;
-    const accept: HeaderField[] = [
-      { name: "Accept", value: SDP },
-      { name: "Accept-Encoding", value: "identity" },
-    ];
     if (hasBody(req.body)) {
       for (const coding of getHeaders(req, "Content-Encoding")) {
-        if (coding.toLowerCase() !== "identity") return this.reject(req, 415, undefined, accept);
+        if (coding.toLowerCase() !== "identity") return this.reject(req, 415, undefined, [...READABLE]);
       }
       const type = contentType(req);
       if (type === undefined) return this.reject(req, 400, "Body without Content-Type");
-      if (type !== SDP && !optionalBody(req)) return this.reject(req, 415, undefined, accept);
+      if (type !== SDP && !optionalBody(req)) return this.reject(req, 415, undefined, [...READABLE]);
     }
     // §20.1: the answer (a 2xx, or a reliable 18x) carries SDP; no acceptable type, no answer.
     if (getHeader(req, "Accept") !== undefined && !getHeaders(req, "Accept").some(acceptsSdp)) {

@@ -224,7 +224,7 @@ function parse(data: Buffer): SipMessage {
           if (firstVia < 0) firstVia = i;
           for (const element of splitList(h.value)) {
             if (element.length === 0) throw new SipParseError("empty Via element");
-            parseVia(element);
+            if (parseVia(element).version !== undefined) note("SIP version not supported", 505);
           }
           break;
         case "From":

@@ -317,6 +317,18 @@ describe("RFC 4475 §3.1.2 invalid messages", () => {
     });
   }
 
+  test("badvers keeps its headers so that the server can answer 505 (§3.1.2.16)", () => {
+    try {
+      parse("badvers");
+      assert.fail("badvers must throw");
+    } catch (e) {
+      assert.ok(e instanceof SipParseError);
+      assert.equal(e.status, 505);
+      assert.ok(e.request, "the request is kept for the 505");
+      assert.ok(getCallId(e.request).startsWith("badvers."));
+    }
+  });
+
   test("the reasons name what is wrong", () => {
     const reason = (name: string) => {
       try {

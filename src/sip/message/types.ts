@@ -29,6 +29,8 @@ export interface NameAddr {
 }
 
 export interface Via {
+  /** Set only when the sent-protocol version is not 2.0 (a message we then refuse with 505). */
+  version?: string;
   /** "UDP", "TCP", "TLS", "WS", "WSS", "SCTP" or an extension, upper-cased. */
   transport: string;
   host: string;

@@ -21,7 +21,7 @@ test("Via parts, whitespace and IPv6", () => {
 
 test("malformed Via throws SipParseError", () => {
   for (const bad of [
-    "SIP/7.0/UDP h",
+    "SIP/x.y/UDP h",
     "SIP/2.0 h",
     "SIP/2.0/UDP",
     "SIP/2.0/UDPh",
@@ -35,6 +35,13 @@ test("malformed Via throws SipParseError", () => {
   ]) {
     assert.throws(() => parseVia(bad), SipParseError, bad);
   }
+});
+
+test("another SIP version is read (so that it can be refused with 505) and kept", () => {
+  const via = parseVia("SIP/7.0/UDP h;branch=z9hG4bKv");
+  assert.equal(via.version, "7.0");
+  assert.equal(formatVia(via), "SIP/7.0/UDP h;branch=z9hG4bKv");
+  assert.equal(parseVia("SIP/2.0/UDP h").version, undefined);
 });
 
 test("format round-trips", () => {

@@ -22,7 +22,8 @@ export function parseVia(text: string): Via {
   const n = text.length;
   let i = skipWs(text, 0);
   let j = readToken(text, i);
-  // Only SIP/2.0 is ours; another version would not be understood (RFC 4475 §3.1.2.16 badvers).
+  // Only SIP/2.0 is ours, but another version is still read, so that the
+  // message can be answered with 505 (RFC 4475 §3.1.2.16 badvers).
   if (
     j - i !== 3 ||
     (text.charCodeAt(i) | 0x20) !== 0x73 ||
@@ -32,7 +33,8 @@ export function parseVia(text: string): Via {
     fail("Via protocol is not SIP");
   i = expectSlash(text, j);
   j = readToken(text, i);
-  if (text.slice(i, j) !== "2.0") fail("Via version is not 2.0");
+  const version = text.slice(i, j);
+  if (!/^[0-9]+\.[0-9]+$/.test(version)) fail("Via version is not a number");
   i = expectSlash(text, j);
   j = readToken(text, i);
   if (j === i) fail("missing Via transport");
@@ -76,12 +78,13 @@ export function parseVia(text: string): Via {
   const params: Params = {};
   parseParams(text, i, params);
   const via: Via = { transport, host, params };
+  if (version !== "2.0") via.version = version;
   if (port !== undefined) via.port = port;
   return via;
 }
 
 export function formatVia(v: Via): string {
-  let out = "SIP/2.0/" + v.transport + " " + v.host;
+  let out = "SIP/" + (v.version ?? "2.0") + "/" + v.transport + " " + v.host;
   if (v.port !== undefined) out += ":" + v.port;
   return out + formatParams(v.params);
 }
