@@ -12,18 +12,10 @@ export interface RegistrationView {
   userAgent?: string;
 }
 
-export interface CallView {
-  id: string;
-  tenant: string;
-  from: string;
-  to: string;
-  state: "ringing" | "answered";
-  /** ISO 8601. */
-  startedAt: string;
-  answeredAt?: string;
-  /** The SIP Call-IDs of the call's legs, to find them in the logs. */
-  callIds: string[];
-}
+/** A call in progress, as the PBX describes it. */
+export type { CallView } from "../pbx/call/call-registry.ts";
+
+import type { CallView } from "../pbx/call/call-registry.ts";
 
 export interface PbxView {
   /** Current (unexpired) registrations of one tenant. */

@@ -512,3 +512,47 @@ describe("a start that cannot work says why in one line", { concurrency: true },
     }
   });
 });
+
+describe("stopping with a phone that no longer answers", () => {
+  test("SIGTERM does not wait for the BYE of a vanished phone beyond a short grace", async () => {
+    const s = await setup();
+    const adminToken = "process-test-admin-token-0123456789";
+    const server = await startServer("bin", { ...s.env, VPBX_ADMIN_TOKEN: adminToken });
+    assert.doesNotMatch(server.stdout, /admin API token/, "a configured token is not printed");
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${s.httpPort}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 201, await res.text());
+    };
+    await post("/api/v1/tenants", { name: "acme", domain: "acme.test" });
+    for (const n of ["101", "102"]) {
+      await post("/api/v1/tenants/acme/extensions", {
+        number: n,
+        password: `secret-${n}-pw`,
+        displayName: `Ext ${n}`,
+      });
+    }
+    const alice = await phone(s, "101");
+    const bob = await phone(s, "102");
+    assert.equal((await alice.register({ expires: 300 })).status, 200);
+    assert.equal((await bob.register({ expires: 300 })).status, 200);
+    bob.autoAnswer();
+    const call = await alice.call("102");
+    await call.waitFor("answered");
+    await (await bob.waitForCall()).waitForAck();
+    // Bob's phone loses power: its BYE will never be answered (Timer F would wait 32 s).
+    await bob.close();
+
+    const t0 = performance.now();
+    server.proc.kill("SIGTERM");
+    const end = await call.waitFor("ended");
+    assert.equal(end.reason, "bye");
+    const { code } = await server.exit(40_000);
+    const ms = Math.round(performance.now() - t0);
+    assert.equal(code, 0, server.output());
+    assert.ok(ms < 8000, `stopped after ${ms} ms`);
+  });
+});

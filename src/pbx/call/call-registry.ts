@@ -3,12 +3,14 @@
 
 export interface CallView {
   id: string;
+  /** The tenant's name. */
   tenant: string;
   from: string;
   to: string;
   state: "ringing" | "answered";
   startedAt: string;
   answeredAt?: string;
+  /** The SIP Call-IDs of the call's legs, to find them in the logs. */
   callIds: string[];
 }
 
