@@ -42,6 +42,32 @@ export interface StartOptions {
   apps?: AppRegistry;
 }
 
+/**
+ * How long a stop waits for the answers to the BYEs that end the calls. A
+ * phone that vanished would otherwise hold the stop for Timer F (64*T1 =
+ * 32 s, RFC 3261 §17.1.2.2), longer than a supervisor waits before SIGKILL
+ * (Docker: 10 s), and the store would not be closed cleanly.
+ */
+const SHUTDOWN_GRACE_MS = 3000;
+
+/** True if `work` settled within `ms`; a failure is logged, not thrown, so that the stop goes on. */
+function settlesWithin(work: Promise<void>, ms: number, clock: Clock, log: Logger): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(ms, () => resolve(false));
+    work.then(
+      () => {
+        timer.cancel();
+        resolve(true);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        log.error({ err }, "stopping: ending the calls failed");
+        resolve(true);
+      },
+    );
+  });
+}
+
 export async function startVpbx(config: Config, opts: StartOptions = {}): Promise<RunningVpbx> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? new SystemClock();
@@ -192,7 +218,9 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         stopping ??= (async () => {
           ready = false;
           log.info({ calls: pbx.calls.size }, "stopping: ending calls");
-          await pbx.shutdown();
+          if (!(await settlesWithin(pbx.shutdown(), SHUTDOWN_GRACE_MS, clock, log))) {
+            log.warn({ graceMs: SHUTDOWN_GRACE_MS }, "stopping: not every BYE was answered in time");
+          }
           for (const stop of stops) await stop();
           log.info("vpbx stopped");
         })();

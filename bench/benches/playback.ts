@@ -3,11 +3,18 @@
 // the event-loop delay while 500 play. In-process, over real sockets.
 //
 // Two probes ride on the pacer itself: one attached before the endpoints
-// (when the tick starts) and one after them (when the tick's last packet
-// has gone); their lateness against the pacer's ideal instant is the
+// (when the tick starts) and one after them, which reads the time on the
+// next process tick, when the tick's last packet has really been handed to
+// the kernel (an unconnected dgram socket sends only after a nextTick
+// lookup, a connected one at once); their lateness against the pacer's
+// ideal instant is the
 // send-time lateness of the first and of the last endpoint of every tick;
 // the jitter is the change of the last one's lateness from tick to tick
 // (|send interval − 20 ms|), the same measure as the relay bench's.
+//
+// The sink answers each leg twice a second, like a phone, so the legs latch
+// and connect their sockets as in a real call; VPBX_BENCH_UNCONNECTED=1
+// keeps them unconnected (RtpLegOptions.connectSockets false), to compare.
 import { type ChildProcess, fork } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -16,6 +23,7 @@ import { MediaEndpoint, MediaPacer } from "../../src/media/endpoint/index.ts";
 import { RtpLeg, RtpPortPool, type RtpSocketPair } from "../../src/media/rtp/index.ts";
 
 import { SystemClock } from "../../src/util/clock.ts";
+import { CpuMeter } from "../lib/cpu.ts";
 import { Histogram, round } from "../lib/histogram.ts";
 import { sleep } from "../lib/pbx-process.ts";
 import type { SinkCommand, SinkEvent } from "../rtp/sink.ts";
@@ -24,6 +32,7 @@ import type { BenchContext } from "./context.ts";
 const TARGET = 1000;
 const MAX_JITTER_MS = 2;
 const SINKS = 16;
+const CONNECT_SOCKETS = process.env.VPBX_BENCH_UNCONNECTED !== "1";
 
 export async function benchPlayback(ctx: BenchContext): Promise<void> {
   const { report, quick } = ctx;
@@ -51,7 +60,7 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
       const pairs: RtpSocketPair[] = [];
       for (let i = 0; i < n; i++) pairs.push(await pool.allocate());
       const legs = pairs.map((p, i) => {
-        const leg = new RtpLeg(p, { clock });
+        const leg = new RtpLeg(p, { clock, connectSockets: CONNECT_SOCKETS });
         leg.setRemote("127.0.0.1", sinkPorts[i % SINKS]);
         return leg;
       });
@@ -61,12 +70,17 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
       const interval = new Histogram();
       let measuring = false;
       let prevLate = Number.NaN;
-      const probe = (h: Histogram, intervals?: Histogram) => () => {
-        if (!measuring) return;
-        const late = clock.now() - pacer.idealTimeOf(pacer.tick);
+      const record = (h: Histogram, ideal: number, intervals?: Histogram) => {
+        const late = clock.now() - ideal;
         h.record(late);
         if (intervals && !Number.isNaN(prevLate)) intervals.record(late - prevLate);
         if (intervals) prevLate = late;
+      };
+      const probe = (h: Histogram, intervals?: Histogram) => () => {
+        if (!measuring) return;
+        const ideal = pacer.idealTimeOf(pacer.tick);
+        if (intervals) process.nextTick(record, h, ideal, intervals);
+        else record(h, ideal);
       };
       const detachFirst = pacer.add(probe(first));
       const endpoints = legs.map(
@@ -80,10 +94,14 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
       await sleep(1000);
       measuring = true;
       loop.enable();
+      const cpu = new CpuMeter({ bench: [process.pid], sink: sink.pid ? [sink.pid] : [] });
+      cpu.start();
       const t0 = performance.now();
       await sleep(seconds * 1000);
       loop.disable();
       measuring = false;
+      const cpuUse = cpu.stop();
+      const connected = legs.filter((l) => l.connected.rtp).length;
       const elapsed = (performance.now() - t0) / 1000;
       for (const e of endpoints) e.close("bench over");
       await Promise.all(plays);
@@ -108,6 +126,8 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
         packets_per_s_received: Math.round((after - before) / (elapsed + 1.3)),
         packets_per_s_expected: n * 50,
         pacer_ticks_skipped: skipped,
+        legs_connected: connected,
+        cpu: cpuUse,
         pass,
       });
       report.note(`playback ${n}: send jitter p99 ${round(p99)} ms`);

@@ -1,5 +1,6 @@
 // Figures 3 and 4b: concurrent G.711 calls with RTP relayed both ways
 // through the PBX (loss, added jitter), and the PBX's memory per call.
+import { CpuMeter } from "../lib/cpu.ts";
 import { round } from "../lib/histogram.ts";
 import { LoadUa } from "../lib/load-ua.ts";
 import { sleep } from "../lib/pbx-process.ts";
@@ -32,7 +33,10 @@ export async function benchRelay(ctx: BenchContext): Promise<void> {
     // Calibration: the same streams straight from leg to leg, no PBX; what
     // the generator itself adds to jitter on this machine right now.
     const direct = new Map(legs.map((l) => [l, { caller: l.calleePort, callee: l.callerPort }]));
+    const baselineCpu = new CpuMeter({ generator: gen.pids });
+    baselineCpu.start();
     const baseline = await gen.stream(legs, direct, quick ? 2000 : 5000);
+    const generatorOnlyCpu = baselineCpu.stop();
 
     await sleep(1000);
     const rssBefore = pbx.rssBytes();
@@ -70,7 +74,11 @@ export async function benchRelay(ctx: BenchContext): Promise<void> {
     });
 
     report.note(`${up.length} calls up, streaming RTP for ${streamMs / 1000} s`);
+    // Who had the cores while streaming: the PBX, the generator, the bench, or others on the machine.
+    const cpu = new CpuMeter({ pbx: [pbx.pid], generator: gen.pids, bench: [process.pid] });
+    cpu.start();
     const r = await gen.stream(legs, peers, streamMs);
+    const cpuUse = cpu.stop();
     const rssStreaming = pbx.rssBytes();
     const added = Math.max(0, r.jitter.quantile(0.99) - baseline.jitter.quantile(0.99));
     const ok = up.length >= TARGET_CALLS && r.lossPct < MAX_LOSS_PCT && added < MAX_ADDED_JITTER_MS;
@@ -87,6 +95,8 @@ export async function benchRelay(ctx: BenchContext): Promise<void> {
       added_jitter_p99_ms: round(added),
       generator_send_late_p99_ms: round(r.sendLate.quantile(0.99)),
       rss_streaming_mb: round(rssStreaming / 2 ** 20, 1),
+      cpu: cpuUse,
+      generator_only_cpu: generatorOnlyCpu,
       target: { calls: TARGET_CALLS, loss_pct: MAX_LOSS_PCT, added_jitter_p99_ms: MAX_ADDED_JITTER_MS },
       ok,
     });

@@ -33,6 +33,11 @@ export class RtpGenerator {
   private readonly workers: ChildProcess[] = [];
   private readonly legsPerWorker: number[] = [];
 
+  /** Process ids of the worker processes (for CPU accounting). */
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid ?? 0).filter((pid) => pid > 0);
+  }
+
   async start(workers: number, calls: number): Promise<CallLegs[]> {
     const out: CallLegs[] = [];
     for (let w = 0; w < workers; w++) {

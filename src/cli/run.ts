@@ -2,7 +2,7 @@
 // it in-process. Tenant and extension commands open the store directly and
 // apply the API's validation rules (src/api/validation.ts), so the CLI and
 // the API refuse the same input with the same words.
-import { sep } from "node:path";
+import { join, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { extensionView } from "../api/server.ts";
 import {
@@ -330,6 +330,10 @@ function startProblem(err: unknown, cfg: Config): string {
     }
     if (e.port === cfg.httpPort) return `HTTP API port ${where} ${why}: ${fix} VPBX_HTTP_PORT to a free port`;
     return `port ${where} ${why}`;
+  }
+  if (typeof e.code === "string" && /^SQLITE_(NOTADB|CORRUPT)/.test(e.code)) {
+    const db = join(cfg.dataDir, "vpbx.sqlite");
+    return `the database ${db} is damaged (${e.message}): restore it from a backup, or move it away to start empty`;
   }
   const inDataDir =
     typeof e.path === "string" && (e.path === cfg.dataDir || e.path.startsWith(`${cfg.dataDir}${sep}`));

@@ -497,6 +497,23 @@ describe("a start that cannot work says why in one line", { concurrency: true },
     assert.match(line, /expected a directory that this user can create and write/);
   });
 
+  test("a damaged database", async () => {
+    const s = await setup();
+    await writeFile(
+      join(s.dataDir, "vpbx.sqlite"),
+      "this is not an SQLite database, it is long enough to be read\n".repeat(100),
+    );
+    const line = await refused(s, {});
+    assert.ok(line.includes(`the database ${join(s.dataDir, "vpbx.sqlite")} is damaged`), line);
+    assert.match(line, /restore it from a backup/);
+  });
+
+  test("the same port for SIP and HTTP", async () => {
+    const s = await setup();
+    const line = await refused(s, { VPBX_HTTP_PORT: String(s.sipPort) });
+    assert.match(line, new RegExp(`VPBX_SIP_PORT and VPBX_HTTP_PORT are both ${s.sipPort}`));
+  });
+
   test("a data directory without write permission", {
     skip: process.getuid?.() === 0 && "root may write anywhere",
   }, async () => {
@@ -554,5 +571,6 @@ describe("stopping with a phone that no longer answers", () => {
     const ms = Math.round(performance.now() - t0);
     assert.equal(code, 0, server.output());
     assert.ok(ms < 8000, `stopped after ${ms} ms`);
+    assert.match(server.stdout, /not every BYE was answered in time/);
   });
 });

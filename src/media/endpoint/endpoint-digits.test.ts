@@ -18,7 +18,7 @@ async function setup(t: { after: (fn: () => void) => void }, telephoneEventPt: n
 }
 
 test("barge-in: an RFC 4733 digit stops the prompt at once and stays queued for collect", async (t) => {
-  const { clock, ep, phone } = await setup(t);
+  const { clock, pacer, ep, phone, ...s } = await setup(t);
   const seen: string[] = [];
   ep.onDigit = (d) => seen.push(d);
   const prompt = ep.play([{ kind: "pcm", samples: speechLike(5000) }], { bargeIn: true });
@@ -33,7 +33,10 @@ test("barge-in: an RFC 4733 digit stops the prompt at once and stays queued for 
   const sentBefore = ep.stats().packetsSent;
   await clock.advance(200);
   assert.equal(ep.stats().packetsSent, sentBefore, "nothing sent after the interruption");
-  assert.equal(clock.timerCount, 0);
+  assert.equal(pacer.size, 0);
+  // The one timer left is the leg's: its socket is connected to the phone, which just sent.
+  assert.equal(s.leg.connected.rtp, true);
+  assert.equal(clock.timerCount, 1);
   // Retransmitted end packets of the same event are not new digits.
   assert.deepEqual(seen, ["4"]);
   const r = await ep.collect({ max: 1, firstTimeoutMs: 5000, interTimeoutMs: 3000 });

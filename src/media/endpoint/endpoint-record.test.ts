@@ -95,7 +95,7 @@ test("record: maxMs bounds the message, by audio received and by the clock", asy
 });
 
 test("record: hang-up keeps what was said", async (t) => {
-  const { clock, ep, phone, dir } = await setup(t);
+  const { clock, ep, phone, dir, cleanup } = await setup(t);
   const path = join(dir, "hangup.wav");
   const rec = ep.record({ path, maxMs: 60000, silenceMs: 3000 });
   await phone.sendAudio(speechLike(700));
@@ -104,6 +104,9 @@ test("record: hang-up keeps what was said", async (t) => {
   const r = await rec;
   assert.deepEqual(r, { path, durationMs: 700, reason: "hangup" });
   assert.equal(readWav(readFileSync(path)).samples.length, 5600);
+  // Nothing of the endpoint's is left; the leg (connected to the phone) keeps its watchdog until closed.
+  assert.equal(clock.timerCount, 1);
+  cleanup();
   assert.equal(clock.timerCount, 0);
 });
 

@@ -156,7 +156,7 @@ export class MediaEndpoint {
   private readonly tsBase: number;
   /** Clock instant the timestamp base corresponds to. */
   private readonly t0: number;
-  /** Outgoing packets: a slot per packet in flight, since dgram sends without copying. */
+  /** Outgoing packets: a slot per packet the socket may still read, since dgram sends without copying. */
   private readonly ring = new SendRing(RTP_HEADER_SIZE + FRAME_SAMPLES);
   private talkspurtStart = true;
   private dtmfTs = 0;
@@ -432,7 +432,7 @@ export class MediaEndpoint {
         job.resolve("interrupted");
         continue;
       }
-      slot ??= this.ring.take();
+      slot ??= this.ring.take(this.leg.sendIdle);
       if (job.source.next(slot.buf, RTP_HEADER_SIZE)) {
         this.sendAudio(slot, ts);
         return;
@@ -441,7 +441,7 @@ export class MediaEndpoint {
       job.resolve("done");
     }
     if (this.idleSilence) {
-      slot ??= this.ring.take();
+      slot ??= this.ring.take(this.leg.sendIdle);
       slot.buf.fill(this.silence, RTP_HEADER_SIZE, RTP_HEADER_SIZE + FRAME_SAMPLES);
       this.sendAudio(slot, ts);
       return;
@@ -460,7 +460,7 @@ export class MediaEndpoint {
   }
 
   private transmit(slot: SendSlot, len: number): void {
-    if (this.leg.send(slot.buf, 0, len, slot.onSent)) {
+    if (this.leg.send(slot.buf, 0, len)) {
       this.counters.packetsSent++;
       this.counters.bytesSent += len;
     } else {
@@ -473,7 +473,7 @@ export class MediaEndpoint {
     const step = job.steps[job.index++];
     if (step.payload) {
       if (step.first) this.dtmfTs = ts;
-      const slot = this.ring.take();
+      const slot = this.ring.take(this.leg.sendIdle);
       writeRtpHeader(slot.buf, step.marker, this.telephoneEventPt!, this.seq, this.dtmfTs, this.ssrc);
       slot.buf.set(step.payload, RTP_HEADER_SIZE);
       this.seq = (this.seq + 1) & 0xffff;

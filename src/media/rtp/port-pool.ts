@@ -7,6 +7,11 @@ import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { Logger } from "../../util/log.ts";
 
+/**
+ * Two bound UDP sockets. They must be bound to explicit ports (as
+ * RtpPortPool does): RtpLeg connects and disconnects them, and Linux drops
+ * the port of a socket bound to port 0 when it is disconnected.
+ */
 export interface RtpSocketPair {
   readonly rtp: Socket;
   readonly rtcp: Socket;

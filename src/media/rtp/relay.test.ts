@@ -71,8 +71,10 @@ test("relays 100 packets each way, byte-exact, and RTCP both ways", async () => 
   assert.equal(st.rtcpAToB, 1);
   assert.equal(st.rtcpBToA, 1);
 
-  // stop() detaches but leaves the legs open for the next consumer.
+  // stop() detaches but leaves the legs open for the next consumer; its timer goes.
+  const timers = s.clock.timerCount;
   relay.stop();
+  assert.equal(s.clock.timerCount, timers - 1);
   assert.equal(s.a.onPacket, null);
   assert.equal(s.a.isClosed, false);
   const after: number[] = [];
@@ -81,8 +83,10 @@ test("relays 100 packets each way, byte-exact, and RTCP both ways", async () => 
   await waitFor(() => after.length === 1);
   await ioSettle();
   assert.equal(s.phoneB.received.length, 100);
-  assert.equal(s.clock.timerCount, 0);
+  // What is left are the legs' silence watchdogs (sockets connected to the phones); close() ends them.
+  assert.deepEqual(s.a.connected, { rtp: true, rtcp: true });
   s.cleanup();
+  assert.equal(s.clock.timerCount, 0);
 });
 
 test("media timeout fires when neither side sends, not while packets flow or on hold", async () => {
@@ -115,6 +119,6 @@ test("media timeout fires when neither side sends, not while packets flow or on 
   s.clock.tick(60000);
   assert.equal(timeouts, 1);
   relay.stop();
-  assert.equal(s.clock.timerCount, 0);
   s.cleanup();
+  assert.equal(s.clock.timerCount, 0);
 });

@@ -44,10 +44,11 @@ test("sends to the SDP address until packets arrive, then to their source (NAT)"
   natPort.close();
 });
 
-test("once latched, a stranger is ignored; after the source goes silent or a new SDP, it may re-latch", async () => {
+for (const connectSockets of [false, true]) {
+  test(`once latched, a stranger is ignored; after the source goes silent or a new SDP, it may re-latch (${connectSockets ? "connected sockets" : "filtered by the leg"})`, async () => {
   const clock = new FakeClock();
   const pair = await loopbackPair();
-  const leg = new RtpLeg(pair, { clock, relatchAfterMs: 2000 });
+  const leg = new RtpLeg(pair, { clock, relatchAfterMs: 2000, connectSockets });
   const phone = await probe();
   const hijacker = await probe();
   const seen: number[] = [];
@@ -61,7 +62,9 @@ test("once latched, a stranger is ignored; after the source goes silent or a new
   await waitFor(() => seen.length === 2);
   await ioSettle();
   assert.deepEqual(seen, [1, 2]);
-  assert.equal(leg.counters.foreignDropped, 1);
+  // A connected socket never sees the stranger: the kernel drops it.
+  assert.equal(leg.counters.foreignDropped, connectSockets ? 0 : 1);
+  assert.equal(leg.connected.rtp, connectSockets);
   assert.equal(leg.remote?.port, phone.port);
 
   // The phone stays silent past relatchAfterMs (its NAT mapping moved): the new source wins.
@@ -85,6 +88,7 @@ test("once latched, a stranger is ignored; after the source goes silent or a new
   phone.close();
   hijacker.close();
 });
+}
 
 test("junk does not latch, RTCP goes to onRtcp, a throwing consumer does not break the leg", async () => {
   const clock = new FakeClock();

@@ -7,8 +7,19 @@
 // from any other source are dropped (a stranger spraying our port must not
 // steal the stream), unless the locked source has been silent for
 // `relatchAfterMs` (the phone's NAT mapping changed) or the SDP changed.
-import type { RemoteInfo } from "node:dgram";
-import type { Clock } from "../../util/clock.ts";
+//
+// Connected sockets. Once a source is latched, the socket is connect()ed to
+// it: a send then needs no address (Node skips its per-send lookup and
+// deferral, the kernel its per-packet route lookup), and the kernel itself
+// drops every other source. The flip side is that a connected socket cannot
+// see a phone that moved, so the leg disconnects when the latched source has
+// been silent for `relatchAfterMs` (one timer per leg on the injected clock,
+// never per packet) or when setRemote() changes the remote; the next packet
+// from anyone then latches and connects again. Before the first packet the
+// socket stays unconnected and sends to the SDP address: connecting to an
+// address that may be a NAT's private one would shut out the real source.
+import type { RemoteInfo, Socket } from "node:dgram";
+import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import { looksLikeRtcp, looksLikeRtp } from "./packet.ts";
 import type { RtpSocketPair } from "./port-pool.ts";
@@ -20,6 +31,12 @@ export interface RtpLegOptions {
   log?: Logger;
   /** A latched source silent this long may be replaced by a new one. Default 2000 ms. */
   relatchAfterMs?: number;
+  /**
+   * connect() the sockets to the latched source (cheaper sends, other
+   * sources dropped by the kernel). Default true; false keeps the sockets
+   * unconnected and filters sources in the leg alone.
+   */
+  connectSockets?: boolean;
 }
 
 export interface RtpLegCounters {
@@ -29,12 +46,20 @@ export interface RtpLegCounters {
   bytesOut: number;
   rtcpIn: number;
   rtcpOut: number;
-  /** Packets from a source other than the latched one, dropped. */
+  /**
+   * Packets from a source other than the latched one, dropped by the leg.
+   * While the socket is connected the kernel drops them before they reach
+   * us, and they are not counted.
+   */
   foreignDropped: number;
   /** Not RTP (wrong version, too short), dropped. */
   invalidDropped: number;
   /** send() with no known destination yet. */
   unsentNoRemote: number;
+  /** connect() calls that took effect (one per latch onto a source). */
+  connects: number;
+  /** Socket errors (ICMP port unreachable reported on a connected socket, mostly). */
+  socketErrors: number;
 }
 
 const REJECT = 0;
@@ -43,7 +68,11 @@ const LATCHED = 2;
 /** RTCP comes every ~5 s (RFC 3550 §6.2), so its source may only move after a longer silence. */
 const RTCP_RELATCH_MS = 20_000;
 
-/** Where one socket (RTP or RTCP) sends, and which source it has locked onto. */
+const UNCONNECTED = 0;
+const CONNECTING = 1;
+const CONNECTED = 2;
+
+/** Where one socket (RTP or RTCP) sends, which source it has locked onto, and its connection. */
 class Latch {
   sdpAddress = "";
   sdpPort = 0;
@@ -51,6 +80,20 @@ class Latch {
   port = 0;
   latched = false;
   lastAt = 0;
+  /** UNCONNECTED, CONNECTING or CONNECTED; when CONNECTED, to `address:port`. */
+  conn = UNCONNECTED;
+  /** Where a connect() in flight goes, to tell on completion whether it is still wanted. */
+  connAddress = "";
+  connPort = 0;
+  /** A destination connect() failed for: not tried again per packet. */
+  failedAddress = "";
+  failedPort = 0;
+
+  constructor(
+    readonly socket: Socket,
+    /** Silence after which another source may take over. */
+    readonly relatchAfterMs: number,
+  ) {}
 
   reset(address: string, port: number): void {
     this.sdpAddress = address;
@@ -58,22 +101,33 @@ class Latch {
     this.address = address;
     this.port = port;
     this.latched = false;
+    this.failedPort = 0;
   }
 
   /** Returns REJECT, ACCEPT, or LATCHED when the packet (re)locked the destination onto its source. */
-  accept(rinfo: RemoteInfo, now: number, relatchAfterMs: number): number {
+  accept(rinfo: RemoteInfo, now: number): number {
     if (this.latched) {
       if (rinfo.port === this.port && rinfo.address === this.address) {
         this.lastAt = now;
         return ACCEPT;
       }
-      if (now - this.lastAt < relatchAfterMs) return REJECT;
+      if (now - this.lastAt < this.relatchAfterMs) return REJECT;
     }
     this.latched = true;
     this.address = rinfo.address;
     this.port = rinfo.port;
     this.lastAt = now;
     return LATCHED;
+  }
+
+  /** The socket should be connected to `address:port`: a source latched and heard recently. */
+  wantsConnection(now: number): boolean {
+    return (
+      this.latched &&
+      this.port !== 0 &&
+      now - this.lastAt < this.relatchAfterMs &&
+      !(this.port === this.failedPort && this.address === this.failedAddress)
+    );
   }
 }
 
@@ -96,16 +150,27 @@ export class RtpLeg {
     foreignDropped: 0,
     invalidDropped: 0,
     unsentNoRemote: 0,
+    connects: 0,
+    socketErrors: 0,
   };
 
   private readonly clock: Clock;
   private readonly log?: Logger;
-  private readonly relatchAfterMs: number;
-  private readonly rtpLatch = new Latch();
-  private readonly rtcpLatch = new Latch();
+  private readonly connectSockets: boolean;
+  private readonly rtpLatch: Latch;
+  private readonly rtcpLatch: Latch;
   private closed = false;
+  /** Disconnects a connected socket whose source went silent; armed only while one is connected. */
+  private watchdog: Timer | null = null;
+  /** Unconnected RTP sends whose buffer the socket may still read (see sendIdle). */
+  private pendingSends = 0;
   private readonly onRtpMessage: (msg: Buffer, rinfo: RemoteInfo) => void;
   private readonly onRtcpMessage: (msg: Buffer, rinfo: RemoteInfo) => void;
+  private readonly onSocketError: (err: Error) => void;
+  private readonly afterUnconnectedSend = () => {
+    this.pendingSends--;
+  };
+  private readonly onWatchdog = () => this.checkSilence();
 
   constructor(
     readonly pair: RtpSocketPair,
@@ -113,11 +178,22 @@ export class RtpLeg {
   ) {
     this.clock = opts.clock;
     this.log = opts.log;
-    this.relatchAfterMs = opts.relatchAfterMs ?? 2000;
+    this.connectSockets = opts.connectSockets ?? true;
+    const relatchAfterMs = opts.relatchAfterMs ?? 2000;
+    this.rtpLatch = new Latch(pair.rtp, relatchAfterMs);
+    this.rtcpLatch = new Latch(pair.rtcp, Math.max(relatchAfterMs, RTCP_RELATCH_MS));
     this.onRtpMessage = (msg, rinfo) => this.receiveRtp(msg, rinfo);
     this.onRtcpMessage = (msg, rinfo) => this.receiveRtcp(msg, rinfo);
+    // A connected socket reports the peer's ICMP port unreachable as an
+    // 'error' event; without a listener that would kill the process.
+    this.onSocketError = (err) => {
+      this.counters.socketErrors++;
+      this.log?.debug({ err }, "rtp socket error");
+    };
     pair.rtp.on("message", this.onRtpMessage);
     pair.rtcp.on("message", this.onRtcpMessage);
+    pair.rtp.on("error", this.onSocketError);
+    pair.rtcp.on("error", this.onSocketError);
   }
 
   get localAddress(): string {
@@ -154,23 +230,45 @@ export class RtpLeg {
     return l.port ? { address: l.address, port: l.port, latched: l.latched } : null;
   }
 
+  /** Whether the RTP and the RTCP socket are connect()ed to their latched source right now. */
+  get connected(): { rtp: boolean; rtcp: boolean } {
+    return { rtp: this.rtpLatch.conn === CONNECTED, rtcp: this.rtcpLatch.conn === CONNECTED };
+  }
+
+  /**
+   * True when no packet handed to send() can still be read by the socket, so
+   * a sender may rewrite its buffers (see send-ring.ts). A connected send
+   * goes to the kernel at once unless the socket's buffer is full, when
+   * libuv queues it; an unconnected one waits for Node's address lookup.
+   */
+  get sendIdle(): boolean {
+    if (this.pendingSends > 0) return false;
+    try {
+      return this.pair.rtp.getSendQueueCount() === 0;
+    } catch {
+      return true; // closed socket: it will read nothing more
+    }
+  }
+
   /**
    * Sets the destination announced in SDP (c= and m= lines; RTCP on
    * rtcpPort, else port + 1 per RFC 3550 §11). A new SDP opens the latch
-   * again: the far end may really have moved.
+   * again: the far end may really have moved, so the sockets are
+   * disconnected until its first packet.
    */
   setRemote(address: string, port: number, rtcpPort?: number): void {
     this.rtpLatch.reset(address, port);
     this.rtcpLatch.reset(address, rtcpPort ?? (port ? port + 1 : 0));
+    this.reconcile(this.rtpLatch);
+    this.reconcile(this.rtcpLatch);
   }
 
   /**
    * Sends an RTP packet to the current destination. Returns false when it
    * was not handed to the socket (no destination known yet, leg or socket
-   * closed); `onSent` is then not called. dgram does not copy `buf`: keep it
-   * unchanged until `onSent` (see send-ring.ts).
+   * closed). dgram does not copy `buf`: keep it unchanged until `sendIdle`.
    */
-  send(buf: Buffer, offset: number, length: number, onSent?: (err?: Error | null) => void): boolean {
+  send(buf: Buffer, offset: number, length: number): boolean {
     const l = this.rtpLatch;
     if (this.closed) return false;
     if (!l.port) {
@@ -178,7 +276,14 @@ export class RtpLeg {
       return false;
     }
     try {
-      this.pair.rtp.send(buf, offset, length, l.port, l.address, onSent);
+      if (l.conn === CONNECTED) {
+        // The whole buffer: Node then makes no subarray of it.
+        if (offset === 0 && length === buf.length) l.socket.send(buf);
+        else l.socket.send(buf, offset, length);
+      } else {
+        l.socket.send(buf, offset, length, l.port, l.address, this.afterUnconnectedSend);
+        this.pendingSends++;
+      }
     } catch (err) {
       // The socket was closed under us (pair released while still in use).
       this.log?.debug({ err }, "rtp send failed");
@@ -190,11 +295,12 @@ export class RtpLeg {
   }
 
   /** Sends an RTCP packet to the far end's RTCP destination; same contract as send(). */
-  sendRtcp(buf: Buffer, offset: number, length: number, onSent?: (err?: Error | null) => void): boolean {
+  sendRtcp(buf: Buffer, offset: number, length: number): boolean {
     const l = this.rtcpLatch;
     if (this.closed || !l.port) return false;
     try {
-      this.pair.rtcp.send(buf, offset, length, l.port, l.address, onSent);
+      if (l.conn === CONNECTED) l.socket.send(buf, offset, length);
+      else l.socket.send(buf, offset, length, l.port, l.address);
     } catch (err) {
       this.log?.debug({ err }, "rtcp send failed");
       return false;
@@ -203,14 +309,23 @@ export class RtpLeg {
     return true;
   }
 
-  /** Stops listening; the sockets themselves belong to the port pool (release them there). */
+  /**
+   * Stops listening and disconnects the sockets; the sockets themselves
+   * belong to the port pool (release them there).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.onPacket = null;
     this.onRtcp = null;
+    this.watchdog?.cancel();
+    this.watchdog = null;
+    this.reconcile(this.rtpLatch);
+    this.reconcile(this.rtcpLatch);
     this.pair.rtp.off("message", this.onRtpMessage);
     this.pair.rtcp.off("message", this.onRtcpMessage);
+    this.pair.rtp.off("error", this.onSocketError);
+    this.pair.rtcp.off("error", this.onSocketError);
   }
 
   get isClosed(): boolean {
@@ -224,12 +339,16 @@ export class RtpLeg {
       return;
     }
     const now = this.clock.now();
-    const verdict = this.rtpLatch.accept(rinfo, now, this.relatchAfterMs);
+    const l = this.rtpLatch;
+    const verdict = l.accept(rinfo, now);
     if (verdict === REJECT) {
       this.counters.foreignDropped++;
       return;
     }
-    if (verdict === LATCHED) this.log?.debug({ address: rinfo.address, port: rinfo.port }, "rtp latched");
+    if (verdict === LATCHED) {
+      this.log?.debug({ address: rinfo.address, port: rinfo.port }, "rtp latched");
+      this.reconcile(l);
+    } else if (l.conn !== CONNECTED) this.reconcile(l);
     this.counters.packetsIn++;
     this.counters.bytesIn += len;
     this.lastReceivedAt = now;
@@ -250,10 +369,13 @@ export class RtpLeg {
       return;
     }
     const now = this.clock.now();
-    if (this.rtcpLatch.accept(rinfo, now, Math.max(this.relatchAfterMs, RTCP_RELATCH_MS)) === REJECT) {
+    const l = this.rtcpLatch;
+    const verdict = l.accept(rinfo, now);
+    if (verdict === REJECT) {
       this.counters.foreignDropped++;
       return;
     }
+    if (verdict === LATCHED || l.conn !== CONNECTED) this.reconcile(l);
     this.counters.rtcpIn++;
     this.lastRtcpAt = now;
     const handler = this.onRtcp;
@@ -264,5 +386,86 @@ export class RtpLeg {
         this.log?.warn({ err }, "rtcp packet handler failed");
       }
     }
+  }
+
+  /**
+   * Brings the socket's connection in line with the latch: connected to the
+   * latched source while it is heard, unconnected otherwise. A connect() in
+   * flight is left to finish; its callback reconciles again.
+   */
+  private reconcile(l: Latch): void {
+    if (l.conn === CONNECTING) return;
+    const want = this.connectSockets && !this.closed && l.wantsConnection(this.clock.now());
+    if (l.conn === CONNECTED) {
+      if (want && l.connAddress === l.address && l.connPort === l.port) return;
+      this.disconnect(l);
+    }
+    if (want) this.connect(l);
+  }
+
+  private connect(l: Latch): void {
+    const address = l.address;
+    const port = l.port;
+    l.conn = CONNECTING;
+    l.connAddress = address;
+    l.connPort = port;
+    try {
+      // Connecting an IP literal completes on the next tick (Node looks the
+      // address up first); until then sends still carry the address.
+      l.socket.connect(port, address, (err?: Error) => this.onConnectDone(l, err));
+    } catch (err) {
+      l.conn = UNCONNECTED;
+      l.failedAddress = address;
+      l.failedPort = port;
+      this.log?.debug({ err, address, port }, "rtp connect failed");
+    }
+  }
+
+  private onConnectDone(l: Latch, err?: Error): void {
+    if (err) {
+      l.conn = UNCONNECTED;
+      l.failedAddress = l.connAddress;
+      l.failedPort = l.connPort;
+      this.log?.debug({ err, address: l.connAddress, port: l.connPort }, "rtp connect failed");
+      return;
+    }
+    l.conn = CONNECTED;
+    this.counters.connects++;
+    // The latch may have moved on (setRemote, close, silence) while connecting.
+    this.reconcile(l);
+    if (l.conn !== UNCONNECTED) this.armWatchdog();
+  }
+
+  private disconnect(l: Latch): void {
+    l.conn = UNCONNECTED;
+    try {
+      l.socket.disconnect();
+    } catch (err) {
+      // Socket already closed by the pool: nothing to undo.
+      this.log?.debug({ err }, "rtp disconnect failed");
+      return;
+    }
+    // A socket bound to port 0 has just lost its port (see RtpSocketPair): say so loudly.
+    const local = l.socket.address();
+    if (local.port === 0) this.log?.error({ local }, "rtp socket lost its port on disconnect: bind it to a fixed port");
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog || this.closed) return;
+    // Due when the first connected source will have been silent long enough.
+    const a = this.rtpLatch;
+    const b = this.rtcpLatch;
+    let due = Number.POSITIVE_INFINITY;
+    if (a.conn !== UNCONNECTED) due = a.lastAt + a.relatchAfterMs;
+    if (b.conn !== UNCONNECTED) due = Math.min(due, b.lastAt + b.relatchAfterMs);
+    if (due === Number.POSITIVE_INFINITY) return;
+    this.watchdog = this.clock.setTimer(Math.max(1, due - this.clock.now()), this.onWatchdog);
+  }
+
+  private checkSilence(): void {
+    this.watchdog = null;
+    this.reconcile(this.rtpLatch);
+    this.reconcile(this.rtcpLatch);
+    this.armWatchdog();
   }
 }

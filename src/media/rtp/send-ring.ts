@@ -1,17 +1,18 @@
 // Preallocated send buffers for packets we originate. dgram.send() does not
-// copy: the bytes are read after an asynchronous address lookup (a
-// process.nextTick even for an IP literal) and, under pressure, when the
-// socket becomes writable. A sender that rewrites one buffer for every
-// packet would send the last packet N times after a burst (the pacer's
-// catch-up ticks). So each packet takes a free slot of a ring; a slot is free
-// again when its send completed. The ring grows only if every slot is still in
-// flight, so the steady state allocates nothing.
+// copy: on an unconnected socket the bytes are read after an asynchronous
+// address lookup (a process.nextTick even for an IP literal), and on any
+// socket, under pressure, only when it becomes writable. A sender that
+// rewrote one buffer for every packet would send the last packet N times
+// after a burst (the pacer's catch-up ticks). So each packet takes a slot of
+// a ring, and slots are handed out again only once the socket holds none of
+// them: the sender passes the leg's `sendIdle` to take(). On a connected
+// socket that is almost always the case, so one slot serves every packet and
+// no per-packet completion callback is needed. The ring grows only while
+// every slot is in flight, so the steady state allocates nothing.
 
 export interface SendSlot {
   readonly buf: Buffer;
   busy: boolean;
-  /** Pass to the socket's send: marks the slot free when the send completed. */
-  readonly onSent: (err?: Error | null) => void;
 }
 
 export class SendRing {
@@ -29,9 +30,17 @@ export class SendRing {
     return this.slots.length;
   }
 
-  /** A slot not in flight, marked busy; the caller writes its packet and sends it with slot.onSent. */
-  take(): SendSlot {
+  /**
+   * A slot not in flight, marked busy; the caller writes its packet into it
+   * and sends it, or sets `busy = false` when it did not send. `idle`: the
+   * socket holds none of the buffers handed to it (RtpLeg.sendIdle), so
+   * every slot is free again.
+   */
+  take(idle: boolean): SendSlot {
     const n = this.slots.length;
+    if (idle) {
+      for (let k = 0; k < n; k++) this.slots[k].busy = false;
+    }
     for (let k = 0; k < n; k++) {
       const slot = this.slots[this.cursor];
       this.cursor = (this.cursor + 1) % n;
@@ -47,13 +56,6 @@ export class SendRing {
   }
 
   private newSlot(): SendSlot {
-    const slot: SendSlot = {
-      buf: Buffer.alloc(this.packetSize),
-      busy: false,
-      onSent: () => {
-        slot.busy = false;
-      },
-    };
-    return slot;
+    return { buf: Buffer.alloc(this.packetSize), busy: false };
   }
 }

@@ -20,10 +20,36 @@ export function portOf(s: Socket): number {
   return (s.address() as AddressInfo).port;
 }
 
-/** An RtpSocketPair on two ephemeral loopback ports (not adjacent: the leg does not care). */
+/**
+ * A socket bound to an explicit loopback port, as the port pool binds them:
+ * Linux forgets the port of a socket bound to port 0 when it is
+ * disconnected (__udp_disconnect), which RtpLeg does on re-latching. The
+ * port is found free by a port-0 bind first; a parallel process taking it in
+ * between makes us try another.
+ */
+export async function bindLoopbackFixed(): Promise<Socket> {
+  for (let attempt = 0; ; attempt++) {
+    const probeSocket = await bindLoopback();
+    const port = portOf(probeSocket);
+    await new Promise<void>((r) => probeSocket.close(() => r()));
+    const s = createSocket("udp4");
+    const err = await new Promise<Error | null>((resolve) => {
+      s.once("error", resolve);
+      s.bind({ port, address: "127.0.0.1", exclusive: true }, () => {
+        s.off("error", resolve);
+        resolve(null);
+      });
+    });
+    if (!err) return s;
+    s.close();
+    if (attempt >= 20) throw err;
+  }
+}
+
+/** An RtpSocketPair on two loopback ports (not adjacent: the leg does not care). */
 export async function loopbackPair(): Promise<RtpSocketPair> {
-  const rtp = await bindLoopback();
-  const rtcp = await bindLoopback();
+  const rtp = await bindLoopbackFixed();
+  const rtcp = await bindLoopbackFixed();
   return { rtp, rtcp, address: "127.0.0.1", rtpPort: portOf(rtp), rtcpPort: portOf(rtcp) };
 }
 
