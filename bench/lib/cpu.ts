@@ -45,7 +45,12 @@ export class CpuMeter {
     for (const [name, pids] of Object.entries(this.groups)) this.before.set(name, this.sum(pids));
   }
 
-  /** `<group>_cpu_pct` per group, `machine_busy_pct`, and `others_cpu_pct` (the rest of the machine). */
+  /**
+   * `<group>_cpu_pct` per group, `machine_busy_pct`, and `others_cpu_pct` (the
+   * rest of the machine). The machine figure comes from /proc/stat, sampled
+   * differently from the per-process one (loopback delivery in softirq is
+   * charged to both, or to neither), so `others` is a rough indication only.
+   */
   stop(): Record<string, number> {
     const seconds = (performance.now() - this.t0) / 1000;
     const pct = (cpu: number) => Math.round((1000 * cpu) / seconds) / 10;

@@ -46,48 +46,48 @@ test("sends to the SDP address until packets arrive, then to their source (NAT)"
 
 for (const connectSockets of [false, true]) {
   test(`once latched, a stranger is ignored; after the source goes silent or a new SDP, it may re-latch (${connectSockets ? "connected sockets" : "filtered by the leg"})`, async () => {
-  const clock = new FakeClock();
-  const pair = await loopbackPair();
-  const leg = new RtpLeg(pair, { clock, relatchAfterMs: 2000, connectSockets });
-  const phone = await probe();
-  const hijacker = await probe();
-  const seen: number[] = [];
-  leg.onPacket = (buf) => seen.push(buf.readUInt16BE(2));
-  leg.setRemote("127.0.0.1", phone.port);
+    const clock = new FakeClock();
+    const pair = await loopbackPair();
+    const leg = new RtpLeg(pair, { clock, relatchAfterMs: 2000, connectSockets });
+    const phone = await probe();
+    const hijacker = await probe();
+    const seen: number[] = [];
+    leg.onPacket = (buf) => seen.push(buf.readUInt16BE(2));
+    leg.setRemote("127.0.0.1", phone.port);
 
-  await phone.send(rtp(1), pair.rtpPort);
-  await waitFor(() => seen.length === 1);
-  await hijacker.send(rtp(666), pair.rtpPort);
-  await phone.send(rtp(2), pair.rtpPort);
-  await waitFor(() => seen.length === 2);
-  await ioSettle();
-  assert.deepEqual(seen, [1, 2]);
-  // A connected socket never sees the stranger: the kernel drops it.
-  assert.equal(leg.counters.foreignDropped, connectSockets ? 0 : 1);
-  assert.equal(leg.connected.rtp, connectSockets);
-  assert.equal(leg.remote?.port, phone.port);
+    await phone.send(rtp(1), pair.rtpPort);
+    await waitFor(() => seen.length === 1);
+    await hijacker.send(rtp(666), pair.rtpPort);
+    await phone.send(rtp(2), pair.rtpPort);
+    await waitFor(() => seen.length === 2);
+    await ioSettle();
+    assert.deepEqual(seen, [1, 2]);
+    // A connected socket never sees the stranger: the kernel drops it.
+    assert.equal(leg.counters.foreignDropped, connectSockets ? 0 : 1);
+    assert.equal(leg.connected.rtp, connectSockets);
+    assert.equal(leg.remote?.port, phone.port);
 
-  // The phone stays silent past relatchAfterMs (its NAT mapping moved): the new source wins.
-  clock.tick(2500);
-  await hijacker.send(rtp(3), pair.rtpPort);
-  await waitFor(() => seen.length === 3);
-  assert.equal(leg.remote?.port, hijacker.port);
-  await phone.send(rtp(4), pair.rtpPort);
-  await ioSettle();
-  assert.equal(seen.length, 3);
+    // The phone stays silent past relatchAfterMs (its NAT mapping moved): the new source wins.
+    clock.tick(2500);
+    await hijacker.send(rtp(3), pair.rtpPort);
+    await waitFor(() => seen.length === 3);
+    assert.equal(leg.remote?.port, hijacker.port);
+    await phone.send(rtp(4), pair.rtpPort);
+    await ioSettle();
+    assert.equal(seen.length, 3);
 
-  // A new SDP opens the latch at once.
-  leg.setRemote("127.0.0.1", phone.port);
-  assert.equal(leg.remote?.latched, false);
-  await phone.send(rtp(5), pair.rtpPort);
-  await waitFor(() => seen.length === 4);
-  assert.equal(leg.remote?.port, phone.port);
+    // A new SDP opens the latch at once.
+    leg.setRemote("127.0.0.1", phone.port);
+    assert.equal(leg.remote?.latched, false);
+    await phone.send(rtp(5), pair.rtpPort);
+    await waitFor(() => seen.length === 4);
+    assert.equal(leg.remote?.port, phone.port);
 
-  leg.close();
-  closePair(pair);
-  phone.close();
-  hijacker.close();
-});
+    leg.close();
+    closePair(pair);
+    phone.close();
+    hijacker.close();
+  });
 }
 
 test("junk does not latch, RTCP goes to onRtcp, a throwing consumer does not break the leg", async () => {

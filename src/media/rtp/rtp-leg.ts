@@ -447,7 +447,8 @@ export class RtpLeg {
     }
     // A socket bound to port 0 has just lost its port (see RtpSocketPair): say so loudly.
     const local = l.socket.address();
-    if (local.port === 0) this.log?.error({ local }, "rtp socket lost its port on disconnect: bind it to a fixed port");
+    if (local.port === 0)
+      this.log?.error({ local }, "rtp socket lost its port on disconnect: bind it to a fixed port");
   }
 
   private armWatchdog(): void {
