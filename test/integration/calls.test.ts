@@ -5,28 +5,19 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { getHeader } from "../../src/sip/message/index.ts";
 import { correlate, sine, speechFrames } from "../harness/audio.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import type { SipPhone } from "../harness/sip-phone.ts";
+import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
-const phones: SipPhone[] = [];
+const phones = new Phones(() => pbx.sip);
 
-async function phone(
-  user: string,
-  password = `secret-${user}-pw`,
-  domain = "acme.test",
-  localAddress = "127.0.0.1",
-): Promise<SipPhone> {
-  const p = await SipPhone.create({ user, password, domain, server: pbx.sip, localAddress });
-  phones.push(p);
-  return p;
+function phone(user: string, password?: string, domain?: string, localAddress?: string): Promise<SipPhone> {
+  return phones.phone(user, { password, domain, localAddress });
 }
 
-async function registered(user: string, password?: string, domain?: string): Promise<SipPhone> {
-  const p = await phone(user, password, domain);
-  const res = await p.register({ expires: 300 });
-  assert.equal(res.status, 200, `register ${user}`);
-  return p;
+function registered(user: string, password?: string, domain?: string): Promise<SipPhone> {
+  return phones.registered(user, { password, domain });
 }
 
 before(async () => {
@@ -41,16 +32,7 @@ after(async () => {
   await pbx.stop();
 });
 
-afterEach(async () => {
-  // A phone that goes away without unregistering leaves a binding that rings into the void
-  // until it expires; tests clean up as a well-behaved phone would.
-  await Promise.all(
-    phones.splice(0).map(async (p) => {
-      await p.unregister().catch(() => {});
-      await p.close();
-    }),
-  );
-});
+afterEach(() => phones.cleanup());
 
 describe("registration", () => {
   test("a phone registers with digest and is listed by the API", async () => {

@@ -8,12 +8,13 @@ import type { CallControl } from "../../src/pbx/apps/call-control.ts";
 import { PromptLibrary } from "../../src/prompts/index.ts";
 import { silentLogger } from "../../src/util/log.ts";
 import { correlate, sine, speechFrames } from "../harness/audio.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import { Phones } from "../support/phones.ts";
 import { SHARED_PROMPT_CACHE, startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
 let prompts: PromptLibrary;
-const phones: SipPhone[] = [];
+const phones = new Phones(() => pbx.sip);
+const registered = (user: string) => phones.registered(user);
 
 /** What the test app heard, per call. */
 const collected: string[] = [];
@@ -35,18 +36,6 @@ async function handOnApp(call: CallControl): Promise<void> {
   await call.bridge({ kind: "extension", number: "102" });
 }
 
-async function registered(user: string): Promise<SipPhone> {
-  const p = await SipPhone.create({
-    user,
-    password: `secret-${user}-pw`,
-    domain: "acme.test",
-    server: pbx.sip,
-  });
-  phones.push(p);
-  assert.equal((await p.register({ expires: 300 })).status, 200);
-  return p;
-}
-
 before(async () => {
   pbx = await startTestPbx({ apps: { "voicemail.access": digitApp, "announcement.welcome": handOnApp } });
   await pbx.addTenant("acme", "acme.test");
@@ -60,14 +49,7 @@ after(async () => {
   await pbx.stop();
 });
 
-afterEach(async () => {
-  await Promise.all(
-    phones.splice(0).map(async (p) => {
-      await p.unregister().catch(() => {});
-      await p.close();
-    }),
-  );
-});
+afterEach(() => phones.cleanup());
 
 describe("spoken answers to feature codes", () => {
   test("an unknown code is answered with the spoken 'code not valid' prompt, then the PBX hangs up", async () => {

@@ -5,12 +5,13 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
 import { FakeClock } from "../../src/util/clock.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
 const clock = new FakeClock(Date.now());
-const phones: SipPhone[] = [];
+const phones = new Phones(() => pbx.sip);
+const registered = (user: string) => phones.registered(user);
 
 before(async () => {
   pbx = await startTestPbx({ clock, mediaTimeoutSeconds: 60 });
@@ -24,21 +25,7 @@ after(async () => {
   await pbx.stop();
 });
 
-afterEach(async () => {
-  await Promise.all(phones.splice(0).map((p) => p.close()));
-});
-
-async function registered(user: string): Promise<SipPhone> {
-  const p = await SipPhone.create({
-    user,
-    password: `secret-${user}-pw`,
-    domain: "acme.test",
-    server: pbx.sip,
-  });
-  phones.push(p);
-  assert.equal((await p.register()).status, 200);
-  return p;
-}
+afterEach(() => phones.cleanup());
 
 /** Lets real sockets deliver what the PBX sent, between clock moves. */
 const io = () => new Promise((r) => setTimeout(r, 30));
