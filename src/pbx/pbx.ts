@@ -254,7 +254,7 @@ export class Pbx {
       answered,
     );
     this.calls.add(call);
-    await call.prepare();
+    if (!(await call.prepare())) return;
     app.log.info({ target }, "app bridges the call");
     if (target.kind === "extension") return this.ringExtension(call, app.tenant, target.number, 0);
     return this.forwardTo(call, app.tenant, target.number, 0);

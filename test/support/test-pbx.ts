@@ -32,6 +32,8 @@ export interface TestPbxOptions {
   apps?: AppRegistry;
   sipPort?: number;
   httpPort?: number;
+  /** How many RTP port pairs the PBX may use (default 200). */
+  rtpPairs?: number;
 }
 
 /** Prompts synthesised once for every test run, not once per test. */
@@ -47,7 +49,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     publicAddress: "127.0.0.1",
     sipPort: opts.sipPort ?? 0,
     httpPort: opts.httpPort ?? 0,
-    rtpPorts: { min: base, max: base + 400 },
+    rtpPorts: { min: base, max: base + 2 * (opts.rtpPairs ?? 200) - 1 },
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.VPBX_TEST_LOG ?? "silent",
     mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,

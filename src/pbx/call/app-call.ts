@@ -95,7 +95,20 @@ export class AppCall implements CallControl, ActiveCall {
       await this.finish("no offer");
       throw new Hangup("no SDP offer");
     }
-    this.leg = await this.deps.media.allocate();
+    try {
+      this.leg = await this.deps.media.allocate();
+    } catch (err) {
+      this.deps.log.error({ err }, "no RTP ports for the call");
+      this.inv.reject(503, { reason: "No Media Ports" });
+      await this.finish("no RTP ports");
+      throw new Hangup("no RTP ports");
+    }
+    if (this.ended) {
+      // The caller left while the port was being opened.
+      this.deps.media.release(this.leg);
+      this.leg = undefined;
+      throw new Hangup();
+    }
     this.sdp = new SdpSession(this.deps.media.address, this.leg.localPort);
     let answer: ReturnType<SdpSession["answer"]>;
     try {
@@ -106,7 +119,6 @@ export class AppCall implements CallControl, ActiveCall {
       await this.finish("offer not acceptable");
       throw new Hangup("offer not acceptable");
     }
-    if (this.ended) throw new Hangup();
     const media = answer.media;
     this.negotiated = media;
     this.leg.setRemote(media.address, media.port, media.rtcpPort);

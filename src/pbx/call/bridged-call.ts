@@ -123,13 +123,16 @@ export class BridgedCall implements ActiveCall {
       await this.finish("no offer");
       return false;
     }
-    this.callerLeg = await this.deps.media.allocate();
-    this.calleeLeg = await this.deps.media.allocate();
-    this.callerSdp = new SdpSession(this.deps.media.address, this.callerLeg.localPort);
-    this.calleeSdp = new SdpSession(this.deps.media.address, this.calleeLeg.localPort);
+    const legs = await this.allocateLegs(2);
+    if (!legs) return false;
+    const [callerLeg, calleeLeg] = legs as [RtpLeg, RtpLeg];
+    this.callerLeg = callerLeg;
+    this.calleeLeg = calleeLeg;
+    this.callerSdp = new SdpSession(this.deps.media.address, callerLeg.localPort);
+    this.calleeSdp = new SdpSession(this.deps.media.address, calleeLeg.localPort);
     try {
       const filtered = this.calleeSdp.filterOffer(offer);
-      this.callerLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
+      callerLeg.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
       this.offerToCallee = filtered.sdp;
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
@@ -139,6 +142,25 @@ export class BridgedCall implements ActiveCall {
       return false;
     }
     return true;
+  }
+
+  /** `count` RTP legs, or 503 when the port range is exhausted; undefined if the call cannot go on. */
+  private async allocateLegs(count: number): Promise<RtpLeg[] | undefined> {
+    const legs: RtpLeg[] = [];
+    try {
+      while (legs.length < count) legs.push(await this.deps.media.allocate());
+    } catch (err) {
+      for (const leg of legs) this.deps.media.release(leg);
+      this.log.error({ err }, "no RTP ports for the call");
+      await this.fail(503, "No Media Ports");
+      return undefined;
+    }
+    if (this.ended) {
+      // The caller left while the ports were being opened.
+      for (const leg of legs) this.deps.media.release(leg);
+      return undefined;
+    }
+    return legs;
   }
 
   /**
@@ -151,7 +173,9 @@ export class BridgedCall implements ActiveCall {
     this.callerDialog = answered.dialog;
     this.callerSdp = answered.sdp;
     this.deps.bindDialog(answered.dialog, (req, tx) => this.onRequest("caller", req, tx));
-    this.calleeLeg = await this.deps.media.allocate();
+    const legs = await this.allocateLegs(1);
+    if (!legs) return false;
+    this.calleeLeg = legs[0]!;
     this.calleeSdp = new SdpSession(this.deps.media.address, this.calleeLeg.localPort, {
       telephoneEventPt: answered.media.telephoneEventPt,
     });
@@ -195,10 +219,12 @@ export class BridgedCall implements ActiveCall {
       this.ringTimer?.cancel();
       resolve(outcome);
     };
+    // Forks of this round only: a forwarded call rings again after a failed round.
+    const round: Fork[] = [];
     const forkFailed = () => {
-      if (this.forks.some((f) => !f.done)) return;
+      if (round.some((f) => !f.done)) return;
       if (this.callerCancelled || this.ended) return settle({ kind: "caller-gone" });
-      settle(classify(this.forks.map((f) => f.status ?? 500)));
+      settle(classify(round.map((f) => f.status ?? 500)));
     };
     for (const binding of bindings) {
       const fork: Fork = { binding, done: false } as Fork;
@@ -227,7 +253,7 @@ export class BridgedCall implements ActiveCall {
             fork.done = true;
             fork.status = res.status;
             this.onCalleeAnswer(res, dialog);
-            for (const other of this.forks) if (other !== fork && !other.done) other.invite.cancel();
+            for (const other of round) if (other !== fork && !other.done) other.invite.cancel();
             settle({ kind: "answered" });
           },
           onFailure: (res) => {
@@ -239,11 +265,15 @@ export class BridgedCall implements ActiveCall {
         },
       );
       this.forks.push(fork);
+      round.push(fork);
     }
-    if (bindings.length === 0) settle({ kind: "unreachable" });
+    if (bindings.length === 0) {
+      settle({ kind: "unreachable" });
+      return promise;
+    }
     this.ringTimer = this.deps.clock.setTimer(ringTimeoutMs, () => {
       this.log.info({ ringTimeoutMs }, "no answer within the ring timeout");
-      for (const fork of this.forks) if (!fork.done) fork.invite.cancel();
+      for (const fork of round) if (!fork.done) fork.invite.cancel();
       settle({ kind: "no-answer" });
     });
     return promise;
