@@ -2,15 +2,19 @@
 // media pacer keeping its 20 ms schedule (send-time jitter p99 < 2 ms), and
 // the event-loop delay while 500 play. In-process, over real sockets.
 //
-// Two probes ride on the pacer itself: one attached before the endpoints
-// (when the tick starts) and one after them, which reads the time on the
-// next process tick, when the tick's last packet has really been handed to
-// the kernel (an unconnected dgram socket sends only after a nextTick
-// lookup, a connected one at once); their lateness against the pacer's
-// ideal instant is the
-// send-time lateness of the first and of the last endpoint of every tick;
-// the jitter is the change of the last one's lateness from tick to tick
-// (|send interval − 20 ms|), the same measure as the relay bench's.
+// Probes ride on the pacer itself, one pair per pacer phase (the pacer
+// spreads endpoints over its phases, least loaded first, so a probe added
+// before the endpoints is first in its phase and one added after them is
+// last): the first reads the time when the phase starts, the last when the
+// phase's last packet has really been handed to the kernel: at once for
+// connected sockets, which send synchronously, on the next process tick for
+// unconnected ones, which send only after a nextTick lookup (not on the next
+// tick for connected ones: the pacer may run the following phase in the same
+// callback, and the reading would include its burst); their lateness against the phase's
+// ideal instant is the send-time lateness of the first and of the last
+// endpoint of every phase; the jitter is the change of each last probe's
+// lateness from period to period (|send interval − 20 ms|), the same measure
+// as the relay bench's, over all phases.
 //
 // The sink answers each leg twice a second, like a phone, so the legs latch
 // and connect their sockets as in a real call; VPBX_BENCH_UNCONNECTED=1
@@ -69,25 +73,29 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
       // |send interval − 20 ms| of the tick's last packet: jitter as a phone's buffer sees it.
       const interval = new Histogram();
       let measuring = false;
-      let prevLate = Number.NaN;
-      const record = (h: Histogram, ideal: number, intervals?: Histogram) => {
-        const late = clock.now() - ideal;
-        h.record(late);
-        if (intervals && !Number.isNaN(prevLate)) intervals.record(late - prevLate);
-        if (intervals) prevLate = late;
+      const probe = (h: Histogram, intervals?: Histogram) => {
+        let prevLate = Number.NaN;
+        const record = (ideal: number) => {
+          const late = clock.now() - ideal;
+          h.record(late);
+          if (intervals && !Number.isNaN(prevLate)) intervals.record(late - prevLate);
+          prevLate = late;
+        };
+        return () => {
+          if (!measuring) return;
+          const ideal = pacer.idealNow;
+          if (intervals && !CONNECT_SOCKETS) process.nextTick(record, ideal);
+          else record(ideal);
+        };
       };
-      const probe = (h: Histogram, intervals?: Histogram) => () => {
-        if (!measuring) return;
-        const ideal = pacer.idealTimeOf(pacer.tick);
-        if (intervals) process.nextTick(record, h, ideal, intervals);
-        else record(h, ideal);
-      };
-      const detachFirst = pacer.add(probe(first));
+      const detachFirst: Array<() => void> = [];
+      for (let s = 0; s < pacer.slots; s++) detachFirst.push(pacer.add(probe(first)));
       const endpoints = legs.map(
         (leg) => new MediaEndpoint({ leg, pacer, clock, codec: "PCMU", payloadType: 0 }),
       );
       const plays = endpoints.map((e) => e.play([{ kind: "pcm", samples }]).catch(() => "closed"));
-      const detachLast = pacer.add(probe(last, interval));
+      const detachLast: Array<() => void> = [];
+      for (let s = 0; s < pacer.slots; s++) detachLast.push(pacer.add(probe(last, interval)));
       const before = ((await ask(sink, { cmd: "count" }, "count")) as { packets: number }).packets;
       const loop = monitorEventLoopDelay({ resolution: 1 });
       // The first second warms up (JIT, socket buffers); then measure.
@@ -105,8 +113,8 @@ export async function benchPlayback(ctx: BenchContext): Promise<void> {
       const elapsed = (performance.now() - t0) / 1000;
       for (const e of endpoints) e.close("bench over");
       await Promise.all(plays);
-      detachFirst();
-      detachLast();
+      for (const d of detachFirst) d();
+      for (const d of detachLast) d();
       await sleep(300);
       const after = ((await ask(sink, { cmd: "count" }, "count")) as { packets: number }).packets;
       for (const leg of legs) leg.close();

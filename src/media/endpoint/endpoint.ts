@@ -1,10 +1,10 @@
 // The PBX terminating a call leg itself: prompts out, digits and messages in.
 //
-// Sending (RFC 3550 §5.1, RFC 3551 §4.1): on each shared pacer tick, one
-// 20 ms G.711 packet while something plays. When nothing plays nothing is
-// sent (silence suppression; `sendSilenceWhenIdle` sends comfort silence
-// instead for far ends that hang up on missing RTP). The RTP timestamp is
-// derived from the pacer's ideal tick time, so it advances with time during
+// Sending (RFC 3550 §5.1, RFC 3551 §4.1): in this endpoint's phase of the
+// shared pacer, one 20 ms G.711 packet while something plays. When nothing
+// plays nothing is sent (silence suppression; `sendSilenceWhenIdle` sends
+// comfort silence instead for far ends that hang up on missing RTP). The RTP
+// timestamp is derived from the ideal instant of that phase, so it advances with time during
 // pauses; the sequence number advances per packet sent; the marker bit opens
 // every talkspurt.
 //
@@ -412,9 +412,13 @@ export class MediaEndpoint {
     }
   }
 
-  /** RTP timestamp of the current tick: 8 kHz units since t0, from the pacer's ideal (drift-free) time. */
+  /**
+   * RTP timestamp of the current tick: 8 kHz units since t0, from the ideal
+   * (drift-free) instant of this endpoint's own pacer phase, which is one
+   * period after its previous one, so the timestamp steps by exactly 160.
+   */
   private timestampNow(): number {
-    const ideal = this.pacer.idealTimeOf(this.pacer.tick);
+    const ideal = this.pacer.idealNow;
     return (this.tsBase + Math.round((ideal - this.t0) * 8)) >>> 0;
   }
 
