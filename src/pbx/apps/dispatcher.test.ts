@@ -79,6 +79,13 @@ test("codes changed for a tenant are the ones that work", async () => {
   assert.deepEqual(renamed.said, ["forwarding.all.disabled"]);
 });
 
+test("an enabled feature whose app is not installed is said to be not enabled", async () => {
+  await fx.enable({ callFlowControl: true });
+  const call = fx.call();
+  await dispatchFeatureCode(call, "*11", apps);
+  assert.deepEqual(call.said, ["feature.not-enabled", "generic.goodbye"]);
+});
+
 test("a caller hanging up ends the app quietly", async () => {
   const call = fx.call([{ hangup: true }]);
   await dispatchFeatureCode(call, "*97", {

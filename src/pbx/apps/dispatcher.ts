@@ -15,14 +15,15 @@ export async function dispatchFeatureCode(
   try {
     const table = await call.store.featureCodes.list(call.tenant.name);
     const match = matchFeatureCode(dialled, table);
-    const app = match && apps[match.action];
-    if (!match || !app) {
+    if (!match) {
       call.log.info({ dialled }, "feature code not valid");
       return await refuse(call, "error.code-invalid");
     }
     const feature = requiredSwitch(match.action);
-    if (feature && !call.tenant.features[feature]) {
-      call.log.info({ dialled, feature }, "feature not enabled for tenant");
+    const app = apps[match.action];
+    // A feature this PBX does not run (yet) is, for the caller, a feature not enabled.
+    if ((feature && !call.tenant.features[feature]) || !app) {
+      call.log.info({ dialled, feature, installed: app !== undefined }, "feature not enabled");
       return await refuse(call, "feature.not-enabled");
     }
     if (takesArgument(match.action) && match.argument === "") {
