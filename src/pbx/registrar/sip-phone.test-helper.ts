@@ -2,11 +2,15 @@
 // text (through the real parser) and answers digest challenges like a
 // RFC 7616 client would.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { computeResponse, type DigestAlgorithm } from "../../sip/auth/digest.ts";
 import { getHeaders, parseMessage, type SipRequest, type SipResponse } from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import { makeCredentials } from "../../store/credentials.ts";
-import { MemoryStore } from "./memory-store.test-helper.ts";
+import { openSqliteStore } from "../../store/sqlite/index.ts";
+import type { Store } from "../../store/types.ts";
 
 export const PHONE: RemoteAddress = { transport: "UDP", address: "192.0.2.10", port: 5062 };
 
@@ -99,9 +103,21 @@ function reqUri(req: SipRequest): string {
   return `${u.scheme}:${u.user !== undefined ? u.user + "@" : ""}${u.host}${u.port !== undefined ? ":" + u.port : ""}`;
 }
 
+let stores: string | undefined;
+
+/** One folder for every store of this test process, removed when it exits. */
+function storesDir(): string {
+  if (!stores) {
+    const dir = mkdtempSync(join(tmpdir(), "vpbx-registrar-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    stores = dir;
+  }
+  return stores;
+}
+
 /** Tenant acme (acme.test) with 101 / 102, and tenant other (other.test) with 101. */
-export async function seededStore(): Promise<MemoryStore> {
-  const store = new MemoryStore();
+export async function seededStore(): Promise<Store> {
+  const store = openSqliteStore({ dataDir: mkdtempSync(join(storesDir(), "store-")) });
   await store.tenants.create({ name: "acme", domain: "acme.test" });
   await store.tenants.create({ name: "other", domain: "other.test" });
   for (const [tenant, domain, number, password] of [
