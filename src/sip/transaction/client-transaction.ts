@@ -2,7 +2,7 @@
 // Accepted state of RFC 6026 §7.2 for INVITE so that the 2xx of every fork
 // reaches the TU.
 import type { Timer } from "../../util/clock.ts";
-import { createResponse } from "../message/index.ts";
+import { createResponse, getHeader } from "../message/index.ts";
 import type { HeaderField, SipRequest, SipResponse } from "../message/types.ts";
 import { isReliable, type RemoteAddress } from "../transport/types.ts";
 import {
@@ -43,7 +43,7 @@ abstract class ClientBase {
     try {
       this.handler(res);
     } catch (err) {
-      this.ctx.log.error({ err }, "response handler threw");
+      this.ctx.log.error({ err, callId: getHeader(this.request, "Call-ID") }, "response handler threw");
     }
   }
 
@@ -143,7 +143,7 @@ export class InviteClientTransaction extends ClientBase implements ClientTransac
 
   onTransportError(err: Error): void {
     if (this.state !== "calling" && this.state !== "proceeding") return;
-    this.ctx.log.info({ err }, "INVITE could not be sent");
+    this.ctx.log.info({ err, callId: getHeader(this.request, "Call-ID") }, "INVITE could not be sent");
     this.terminate();
     this.synthesise(503);
   }
@@ -254,7 +254,10 @@ export class NonInviteClientTransaction extends ClientBase implements ClientTran
 
   onTransportError(err: Error): void {
     if (this.state !== "trying" && this.state !== "proceeding") return;
-    this.ctx.log.info({ err, method: this.request.method }, "request could not be sent");
+    this.ctx.log.info(
+      { err, method: this.request.method, callId: getHeader(this.request, "Call-ID") },
+      "request could not be sent",
+    );
     this.terminate();
     this.synthesise(503);
   }

@@ -3,7 +3,7 @@
 // transaction at once, so that a retransmitted INVITE is absorbed instead of
 // reaching the TU as a new call.
 import type { Timer } from "../../util/clock.ts";
-import { createResponse } from "../message/index.ts";
+import { createResponse, getHeader } from "../message/index.ts";
 import type { SipRequest, SipResponse } from "../message/types.ts";
 import { responseDestination, topVia } from "../transport/response-destination.ts";
 import { isReliable, type RemoteAddress } from "../transport/types.ts";
@@ -36,6 +36,11 @@ abstract class ServerBase {
     return m ? m[1] : undefined;
   }
 
+  /** For the logs: every line about a call carries its Call-ID. */
+  protected get callId(): string | undefined {
+    return getHeader(this.request, "Call-ID");
+  }
+
   protected get reliable(): boolean {
     return isReliable(this.remote.transport);
   }
@@ -43,7 +48,7 @@ abstract class ServerBase {
   protected transmit(res: SipResponse): void {
     this.ctx.transport.send(res, this.destination, (err) => {
       // §17.2.4: without a backup destination (RFC 3263) the failure is only logged.
-      this.ctx.log.info({ err, status: res.status }, "response could not be sent");
+      this.ctx.log.info({ err, status: res.status, callId: this.callId }, "response could not be sent");
     });
   }
 }
@@ -116,7 +121,10 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
     }
     // Timer H: no ACK ever came; give up.
     this.timerH = this.ctx.clock.setTimer(64 * T1, () => {
-      this.ctx.log.info({ status: res.status }, "no ACK for final INVITE response (Timer H)");
+      this.ctx.log.info(
+        { status: res.status, callId: this.callId },
+        "no ACK for final INVITE response (Timer H)",
+      );
       this.terminate();
     });
   }

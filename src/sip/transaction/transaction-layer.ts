@@ -2,7 +2,7 @@
 // their timers on the injected clock, and hands the TU what is new.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { createResponse, newBranch, newTag, prependHeader } from "../message/index.ts";
+import { createResponse, getHeader, newBranch, newTag, prependHeader } from "../message/index.ts";
 import type { SipMessage, SipParseError, SipRequest, SipResponse } from "../message/types.ts";
 import { responseDestination, topVia } from "../transport/response-destination.ts";
 import { stampReceived } from "../transport/transport-layer.ts";
@@ -148,7 +148,10 @@ export class TransactionLayer {
       if (m.message.type === "request") this.receiveRequest(m.message, m.remote);
       else this.receiveResponse(m.message, m.remote);
     } catch (err) {
-      this.ctx.log.error({ err }, "failure while handling a SIP message");
+      this.ctx.log.error(
+        { err, callId: getHeader(m.message, "Call-ID") },
+        "failure while handling a SIP message",
+      );
     }
   }
 
@@ -194,7 +197,7 @@ export class TransactionLayer {
         try {
           invite.onCancel?.();
         } catch (err) {
-          this.ctx.log.error({ err }, "onCancel handler threw");
+          this.ctx.log.error({ err, callId: getHeader(req, "Call-ID") }, "onCancel handler threw");
         }
       }
       return;
@@ -207,7 +210,7 @@ export class TransactionLayer {
     try {
       this.onRequest(req, tx);
     } catch (err) {
-      this.ctx.log.error({ err, method }, "request handler threw");
+      this.ctx.log.error({ err, method, callId: getHeader(req, "Call-ID") }, "request handler threw");
       tx.respond(createResponse(req, 500));
     }
   }
