@@ -100,13 +100,7 @@ describe("calls between extensions", () => {
   });
 
   test("the callee hanging up ends the caller's leg", async () => {
-    const alice = await registered("101");
-    const bob = await registered("102");
-    bob.autoAnswer();
-    const call = await alice.call("102");
-    await call.waitFor("answered");
-    const incoming = await bob.waitForCall();
-    await incoming.waitForAck();
+    const { call, incoming } = await phones.answeredCall("101", "102");
     await incoming.bye();
     const end = await call.waitFor("ended");
     assert.equal(end.reason, "bye");
@@ -206,13 +200,7 @@ describe("calls between extensions", () => {
   });
 
   test("hold and resume are relayed as re-INVITEs with the direction", async () => {
-    const alice = await registered("101");
-    const bob = await registered("102");
-    bob.autoAnswer();
-    const call = await alice.call("102");
-    await call.waitFor("answered");
-    const incoming = await bob.waitForCall();
-    await incoming.waitForAck();
+    const { call, incoming } = await phones.answeredCall("101", "102");
     await call.hold();
     const reinvite = incoming.inDialogRequests.find((r) => r.method === "INVITE");
     assert.ok(reinvite, "bob got the re-INVITE");

@@ -54,13 +54,7 @@ test("a call nobody answers rings for the extension's ring timeout, then the cal
 });
 
 test("a call whose RTP stops is hung up after the media timeout, but not while on hold", async () => {
-  const alice = await registered("101");
-  const bob = await registered("102");
-  bob.autoAnswer();
-  const call = await alice.call("102");
-  await call.waitFor("answered");
-  const incoming = await bob.waitForCall();
-  await incoming.waitForAck();
+  const { call, incoming } = await phones.answeredCall("101", "102");
   // Some audio first, so that both sides have latched.
   call.startSendingTone(440);
   incoming.startSendingTone(880);

@@ -31,6 +31,21 @@ export class Phones {
     return p;
   }
 
+  /**
+   * `caller` calls `callee` (both registered here), the callee answers at
+   * once, and both sides are up: the caller has its 200, the callee its ACK.
+   */
+  async answeredCall(caller: string, callee: string) {
+    const from = await this.registered(caller);
+    const to = await this.registered(callee);
+    to.autoAnswer();
+    const call = await from.call(callee);
+    await call.waitFor("answered");
+    const incoming = await to.waitForCall();
+    await incoming.waitForAck();
+    return { from, to, call, incoming };
+  }
+
   /** Unregisters and closes every phone of the test. */
   async cleanup(): Promise<void> {
     await Promise.all(
