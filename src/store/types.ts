@@ -22,6 +22,30 @@ export const DEFAULT_FEATURES: FeatureSwitches = {
   announcements: false,
 };
 
+/**
+ * What a company may dial through the trunk (outgoing, forwarded and
+ * transferred calls). National fixed, mobile and toll-free numbers are always
+ * allowed; the costly classes are the toll-fraud targets of a hijacked phone
+ * and stay off until the provider switches them on.
+ */
+export interface DiallingPolicy {
+  international: boolean;
+  premiumRate: boolean;
+  sharedCost: boolean;
+  /** Personal numbers (CH 0878, UK 070, DE 0700): forwarded at the caller's cost. */
+  personal: boolean;
+  /** Simultaneous calls through the trunk (in and out) for this company. */
+  maxExternalCalls: number;
+}
+
+export const DEFAULT_DIALLING_POLICY: DiallingPolicy = {
+  international: false,
+  premiumRate: false,
+  sharedCost: false,
+  personal: false,
+  maxExternalCalls: 4,
+};
+
 /** A company. `name` is a slug; `domain` is its SIP domain and digest realm. */
 export interface Tenant {
   name: string;
@@ -32,13 +56,19 @@ export interface Tenant {
   /** ISO 3166-1 alpha-2, used to read national numbers ("079 123 12 12" in CH). */
   country: string;
   features: FeatureSwitches;
+  policy: DiallingPolicy;
+  /** The trunk of its outside calls; undefined: the provider's default trunk. */
+  trunk?: string;
   createdAt: string;
 }
 
 export type NewTenant = Pick<Tenant, "name" | "domain"> &
-  Partial<Pick<Tenant, "language" | "timezone" | "country">>;
+  Partial<Pick<Tenant, "language" | "timezone" | "country" | "trunk">>;
 export type TenantPatch = Partial<Pick<Tenant, "domain" | "language" | "timezone" | "country">> & {
   features?: Partial<FeatureSwitches>;
+  policy?: Partial<DiallingPolicy>;
+  /** null: back to the default trunk. */
+  trunk?: string | null;
 };
 
 /**
@@ -62,14 +92,30 @@ export interface Extension {
   language?: Language;
   /** How long a call rings before it counts as unanswered. */
   ringTimeoutSeconds: number;
+  /** How long a call rings before "forward on no answer" takes it (when set). */
+  noAnswerSeconds: number;
+  /** A second call rings the phones while one is in progress (off: busy, the users' page). */
+  callWaiting: boolean;
+  /** With call waiting, how many calls at once before the extension is busy. */
+  maxCalls: number;
+  /** E.164 number shown on outside calls; undefined: the company's main number. */
+  callerId?: string;
   credentials: DigestCredentials;
   createdAt: string;
 }
 
 export type NewExtension = Pick<Extension, "tenant" | "number" | "displayName" | "credentials"> &
-  Partial<Pick<Extension, "language" | "ringTimeoutSeconds">>;
+  Partial<
+    Pick<
+      Extension,
+      "language" | "ringTimeoutSeconds" | "noAnswerSeconds" | "callWaiting" | "maxCalls" | "callerId"
+    >
+  >;
 export type ExtensionPatch = Partial<
-  Pick<Extension, "displayName" | "credentials" | "ringTimeoutSeconds"> & { language: Language | null }
+  Pick<
+    Extension,
+    "displayName" | "credentials" | "ringTimeoutSeconds" | "noAnswerSeconds" | "callWaiting" | "maxCalls"
+  > & { language: Language | null; callerId: string | null }
 >;
 
 /** Where a REGISTER said an extension's device can be reached (RFC 3261 §10.3). */
@@ -87,7 +133,8 @@ export interface Binding {
   userAgent?: string;
 }
 
-export type ForwardingKind = "unconditional" | "busy" | "unreachable";
+export type ForwardingKind = "unconditional" | "busy" | "noAnswer" | "unreachable";
+export const FORWARDING_KINDS: readonly ForwardingKind[] = ["unconditional", "busy", "noAnswer", "unreachable"];
 
 export interface Forwarding {
   tenant: string;
@@ -95,6 +142,81 @@ export interface Forwarding {
   kind: ForwardingKind;
   /** E.164 ("+41791231212") or an extension number of the same tenant. */
   target: string;
+}
+
+/**
+ * Who changed a setting, for the audit log: the admin token, a phone (with
+ * the address it called from), or the CLI on the server itself.
+ */
+export interface Actor {
+  kind: "api" | "phone" | "cli" | "system";
+  /** "admin", "101", ... */
+  id: string;
+  /** "udp:203.0.113.5:5062" for a phone. */
+  source?: string;
+}
+
+export interface AuditEvent {
+  id: number;
+  tenant: string;
+  /** ISO time. */
+  at: string;
+  actor: Actor;
+  /** "forwarding.set", "forwarding.clear", "policy.update", ... */
+  action: string;
+  /** What was changed: "101/unconditional", "policy". */
+  subject: string;
+  old: unknown;
+  new: unknown;
+}
+
+/**
+ * Where a call goes: one shape across the API (numbers, forwarding,
+ * fallbacks) and the router. Later features add types (voicemail, ring group).
+ */
+export type DestinationSpec =
+  | { type: "extension"; number: string }
+  | { type: "external"; number: string }
+  | { type: "hangup" };
+
+/** A provider-level SIP trunk to the public network. */
+export interface Trunk {
+  name: string;
+  host: string;
+  port: number;
+  transport: "udp" | "tcp";
+  /** Digest toward the carrier (we answer its 401/407). */
+  username?: string;
+  /**
+   * Kept in clear: answering a carrier's challenge needs it (the realm is
+   * only known from the challenge). Never returned by the API.
+   */
+  password?: string;
+  /** Keep an outbound REGISTER alive toward the carrier. */
+  register: boolean;
+  /** How numbers are written toward the carrier: "+41215550100" or "0215550100". */
+  numberFormat: "e164" | "national";
+  /** Addresses the carrier sends from, besides the host's own. */
+  inboundAddresses: string[];
+  /** The trunk of every company that names none; exactly one trunk is the default. */
+  isDefault: boolean;
+  createdAt: string;
+}
+
+export type NewTrunk = Pick<Trunk, "name" | "host"> &
+  Partial<Omit<Trunk, "name" | "host" | "createdAt">>;
+export type TrunkPatch = Partial<Omit<Trunk, "name" | "createdAt" | "username" | "password">> & {
+  username?: string | null;
+  password?: string | null;
+};
+
+/** A public number (DID) of a company and where its calls go. */
+export interface TenantNumber {
+  tenant: string;
+  /** E.164. */
+  number: string;
+  destination: DestinationSpec;
+  createdAt: string;
 }
 
 /** What a feature code does; the app registry maps each action to an app. */
@@ -152,8 +274,11 @@ export interface TenantRepository {
   get(name: string): Promise<Tenant | undefined>;
   getByDomain(domain: string): Promise<Tenant | undefined>;
   list(): Promise<Tenant[]>;
-  /** Undefined when there is no such tenant; StoreConflict on a taken domain. */
-  update(name: string, patch: TenantPatch): Promise<Tenant | undefined>;
+  /**
+   * Undefined when there is no such tenant; StoreConflict on a taken domain
+   * or an unknown trunk. A change of policy or features is audited with `actor`.
+   */
+  update(name: string, patch: TenantPatch, actor?: Actor): Promise<Tenant | undefined>;
   /** Removes the tenant and everything that belongs to it. */
   delete(name: string): Promise<boolean>;
 }
@@ -179,10 +304,43 @@ export interface BindingRepository {
   purgeExpired(now: number): Promise<number>;
 }
 
+/**
+ * Forwarding changes are audited: each write stores the audit event (old →
+ * new) in the same transaction, so a change is never without its record.
+ */
 export interface ForwardingRepository {
-  set(forwarding: Forwarding): Promise<void>;
-  clear(tenant: string, extension: string, kind?: ForwardingKind): Promise<void>;
+  set(forwarding: Forwarding, actor: Actor): Promise<void>;
+  clear(tenant: string, extension: string, kind: ForwardingKind | undefined, actor: Actor): Promise<void>;
   list(tenant: string, extension: string): Promise<Forwarding[]>;
+}
+
+export interface TrunkRepository {
+  /** StoreConflict when the name exists. The first trunk becomes the default. */
+  create(trunk: NewTrunk): Promise<Trunk>;
+  get(name: string): Promise<Trunk | undefined>;
+  list(): Promise<Trunk[]>;
+  /** Setting isDefault moves the default here. */
+  update(name: string, patch: TrunkPatch): Promise<Trunk | undefined>;
+  /** StoreConflict while a tenant names it. */
+  delete(name: string): Promise<boolean>;
+}
+
+export interface NumberRepository {
+  /** StoreConflict when the number belongs to any tenant already, or the tenant does not exist. */
+  add(number: Omit<TenantNumber, "createdAt">): Promise<TenantNumber>;
+  /** In the order they were added: the first is the main number. */
+  list(tenant: string): Promise<TenantNumber[]>;
+  /** Across tenants: a DID belongs to one company. */
+  find(e164: string): Promise<TenantNumber | undefined>;
+  /** Every number of every tenant (the router matches national forms from a trunk). */
+  listAll(): Promise<TenantNumber[]>;
+  delete(tenant: string, number: string): Promise<boolean>;
+}
+
+export interface AuditRepository {
+  append(event: Omit<AuditEvent, "id" | "at">): Promise<void>;
+  /** Newest first. */
+  list(tenant: string, opts?: { limit?: number }): Promise<AuditEvent[]>;
 }
 
 export interface FeatureCodeRepository {
@@ -199,5 +357,8 @@ export interface Store {
   bindings: BindingRepository;
   forwarding: ForwardingRepository;
   featureCodes: FeatureCodeRepository;
+  trunks: TrunkRepository;
+  numbers: NumberRepository;
+  audit: AuditRepository;
   close(): Promise<void>;
 }

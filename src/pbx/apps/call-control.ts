@@ -1,8 +1,9 @@
 // The one API that feature apps use. An app is an async function over a
 // CallControl and reads like the voice menu it implements; it never sees a
-// socket, a SIP message or an RTP packet. The same app runs over real RTP
+// socket, a SIP message or an RTP packet. The call session answers before an
+// app runs (an app step needs an answered call), so no app answers by itself. The same app runs over real RTP
 // (app-call.ts) and over a scripted CallControl in unit tests.
-import type { Extension, Language, Store, Tenant } from "../../store/types.ts";
+import type { Actor, Extension, Language, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 
@@ -67,11 +68,12 @@ export interface CallControl {
   readonly extension: Extension | undefined;
   /** The caller's number as shown (extension number or E.164). */
   readonly caller: string;
+  /** Who acts when the app changes a setting (the audit log): the phone and where it called from. */
+  readonly actor: Actor;
   readonly language: Language;
   readonly store: Store;
   readonly clock: Clock;
   readonly log: Logger;
-  answer(): Promise<void>;
   play(items: Speech[], opts?: { bargeIn?: boolean }): Promise<"done" | "interrupted">;
   collect(opts: CollectOptions): Promise<CollectResult>;
   record(opts: RecordOptions): Promise<RecordResult>;

@@ -41,7 +41,6 @@ export async function dispatchFeatureCode(
 }
 
 async function refuse(call: CallControl, prompt: string): Promise<void> {
-  await call.answer();
   await call.play([prompt, "generic.goodbye"]);
   await call.hangup();
 }

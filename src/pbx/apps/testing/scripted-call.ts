@@ -2,7 +2,7 @@
 // reads back what the app said and did. Every app's voice menu is unit-tested
 // through this; the same app runs over real RTP in the integration tests.
 import { isPromptId } from "../../../prompts/index.ts";
-import type { Extension, Language, Store, Tenant } from "../../../store/types.ts";
+import type { Actor, Extension, Language, Store, Tenant } from "../../../store/types.ts";
 import { type Clock, FakeClock } from "../../../util/clock.ts";
 import { type Logger, silentLogger } from "../../../util/log.ts";
 import {
@@ -20,7 +20,6 @@ import {
 export type CallerStep = { type: string } | { hangup: true } | { speak: number /* ms of audio to record */ };
 
 export type CallEvent =
-  | { op: "answer" }
   | { op: "play"; items: Speech[] }
   | { op: "collect"; opts: CollectOptions; result: CollectResult }
   | { op: "record"; opts: RecordOptions; result: RecordResult }
@@ -32,8 +31,8 @@ export class ScriptedCall implements CallControl {
   readonly clock: Clock;
   readonly log: Logger;
   readonly caller: string;
+  readonly actor: Actor;
   readonly language: Language;
-  private answered = false;
   private ended = false;
   private readonly steps: CallerStep[];
 
@@ -48,6 +47,7 @@ export class ScriptedCall implements CallControl {
     this.clock = opts.clock ?? new FakeClock();
     this.log = opts.log ?? silentLogger();
     this.caller = extension?.number ?? "anonymous";
+    this.actor = { kind: "phone", id: this.caller, source: "udp:192.0.2.10:5062" };
     this.language = extension?.language ?? tenant.language;
   }
 
@@ -60,23 +60,12 @@ export class ScriptedCall implements CallControl {
     return this.ended;
   }
 
-  get wasAnswered(): boolean {
-    return this.answered;
-  }
-
   private live(): void {
     if (this.ended) throw new Hangup("the call has ended");
   }
 
-  async answer(): Promise<void> {
-    this.live();
-    if (!this.answered) this.events.push({ op: "answer" });
-    this.answered = true;
-  }
-
   async play(items: Speech[]): Promise<"done" | "interrupted"> {
     this.live();
-    if (!this.answered) throw new Error("play before answer");
     for (const item of items) {
       if (typeof item === "string" && !isPromptId(item))
         throw new Error(`no prompt ${item} in the catalogue`);
