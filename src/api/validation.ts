@@ -1,18 +1,29 @@
-// Input rules for tenants, extensions and feature codes, shared by the REST
-// API (after its JSON-schema pass) and the CLI, so that both refuse the same
-// things with the same words. The JSON schemas in schemas.ts are built from
-// the same patterns and limits.
+// Input rules for tenants, extensions, feature codes, trunks, numbers,
+// forwarding and dialling policy, shared by the REST API (after its
+// JSON-schema pass) and the CLI, so that both refuse the same things with the
+// same words. The JSON schemas in schemas.ts are built from the same patterns
+// and limits.
+import { isIP } from "node:net";
 import { isSupportedCountry } from "libphonenumber-js";
+import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { IANAZone } from "luxon";
 import { FEATURE_CODE_PATTERN, isFeatureAction } from "../store/feature-code-table.ts";
 import {
+  DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURES,
+  type DestinationSpec,
+  type DiallingPolicy,
   type FeatureAction,
   type FeatureSwitches,
+  FORWARDING_KINDS,
+  type ForwardingKind,
   LANGUAGES,
   type Language,
   type NewTenant,
+  type NewTrunk,
+  type Store,
   type TenantPatch,
+  type TrunkPatch,
 } from "../store/types.ts";
 
 export { FEATURE_CODE_PATTERN };
@@ -29,6 +40,32 @@ export const PASSWORD_MAX = 128;
 export const RING_TIMEOUT_MIN = 5;
 export const RING_TIMEOUT_MAX = 300;
 export const TIMEZONE_MAX = 64;
+/** Trunks are named like tenants: a slug. */
+export const TRUNK_NAME_PATTERN = TENANT_NAME_PATTERN;
+/** E.164 as stored and as written in URLs: "+" and up to 15 digits (ITU-T E.164 §6). */
+export const E164_PATTERN = "^\\+[1-9][0-9]{1,14}$";
+/** A public number as a person writes it: digits, spaces, + ( ) . / - */
+export const TYPED_NUMBER_PATTERN = "^[0-9 +()./-]{1,32}$";
+export const TYPED_NUMBER_MAX = 32;
+/**
+ * RFC 3261 §25.1 `user`: unreserved, escaped and user-unreserved characters;
+ * it is written into the From and To headers toward the carrier.
+ */
+export const SIP_USER_PATTERN = "^(?:[A-Za-z0-9\\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2}){1,64}$";
+/** A trunk password goes into digest responses only; no control characters. */
+export const TRUNK_PASSWORD_PATTERN = "^[^\\u0000-\\u001f\\u007f]{1,128}$";
+export const PORT_MIN = 1;
+export const PORT_MAX = 65535;
+export const TRANSPORTS = ["udp", "tcp"] as const;
+export const NUMBER_FORMATS = ["e164", "national"] as const;
+export const INBOUND_ADDRESSES_MAX = 32;
+export const NO_ANSWER_MIN = 5;
+export const NO_ANSWER_MAX = 300;
+export const MAX_CALLS_MIN = 1;
+export const MAX_CALLS_MAX = 10;
+export const MAX_EXTERNAL_CALLS_MAX = 1000;
+export const AUDIT_LIMIT_MAX = 1000;
+export const POLICY_SWITCHES = ["international", "premiumRate", "sharedCost", "personal"] as const;
 
 /** Input that breaks the rules; `problems` are one sentence each. */
 export class ValidationError extends Error {
@@ -45,6 +82,10 @@ const DOMAIN = re(DOMAIN_PATTERN);
 const DISPLAY_NAME = re(DISPLAY_NAME_PATTERN);
 const COUNTRY = re(COUNTRY_PATTERN);
 const CODE = re(FEATURE_CODE_PATTERN);
+const E164 = re(E164_PATTERN);
+const TYPED_NUMBER = re(TYPED_NUMBER_PATTERN);
+const SIP_USER = re(SIP_USER_PATTERN);
+const TRUNK_PASSWORD = re(TRUNK_PASSWORD_PATTERN);
 
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 type Check = (value: unknown) => string | undefined;
@@ -149,19 +190,59 @@ export function validateNewTenant(input: unknown): NewTenant {
   return done(problems, t);
 }
 
-export function validateTenantPatch(input: unknown): Omit<TenantPatch, "features"> {
+/** `trunk`: a trunk's name, or null to return to the provider's default trunk. */
+export function validateTenantPatch(input: unknown): Omit<TenantPatch, "features" | "policy"> {
   const problems: string[] = [];
-  const f = fields(input, ["domain", "language", "timezone", "country"], problems);
+  const f = fields(input, ["domain", "language", "timezone", "country", "trunk"], problems);
   run(problems, f.domain, checkDomain, false, "domain");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.timezone, checkTimezone, false, "timezone");
   run(problems, f.country, checkCountry, false, "country");
+  if (f.trunk !== null) run(problems, f.trunk, checkTrunkName, false, "trunk");
   const p: TenantPatch = {};
   if (f.domain !== undefined) p.domain = String(f.domain).toLowerCase();
   if (f.language !== undefined) p.language = f.language as Language;
   if (f.timezone !== undefined) p.timezone = f.timezone as string;
   if (f.country !== undefined) p.country = f.country as string;
+  if (f.trunk !== undefined) p.trunk = f.trunk as string | null;
   return done(problems, p);
+}
+
+export const checkNoAnswerSeconds: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= NO_ANSWER_MIN && (v as number) <= NO_ANSWER_MAX
+    ? undefined
+    : `noAnswerSeconds ${show(v)} must be a whole number of seconds from ${NO_ANSWER_MIN} to ${NO_ANSWER_MAX}`;
+
+export const checkMaxCalls: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= MAX_CALLS_MIN && (v as number) <= MAX_CALLS_MAX
+    ? undefined
+    : `maxCalls ${show(v)} must be a whole number from ${MAX_CALLS_MIN} to ${MAX_CALLS_MAX}`;
+
+const checkBoolean =
+  (name: string): Check =>
+  (v) =>
+    typeof v === "boolean" ? undefined : `${name} must be true or false`;
+
+/**
+ * A public number as typed ("+41 21 555 01 00", "021 555 01 00",
+ * "0041215550100"), read in `country` (the tenant's), to E.164; undefined
+ * when it is not a valid number there (libphonenumber's full metadata).
+ */
+export function readPublicNumber(typed: unknown, country: string): string | undefined {
+  if (typeof typed !== "string" || !TYPED_NUMBER.test(typed)) return undefined;
+  const parsed = parsePhoneNumberFromString(typed, country.toUpperCase() as CountryCode);
+  return parsed?.isValid() ? parsed.number : undefined;
+}
+
+/** Checks and converts in one: pushes a problem and returns undefined when unreadable. */
+function publicNumber(typed: unknown, country: string, name: string, problems: string[]): string | undefined {
+  const e164 = readPublicNumber(typed, country);
+  if (e164 === undefined) {
+    problems.push(
+      `${name} ${show(typed)} must be a public phone number, in E.164 (+41215550100) or as written in ${country} (021 555 01 00)`,
+    );
+  }
+  return e164;
 }
 
 export interface NewExtensionInput {
@@ -170,16 +251,32 @@ export interface NewExtensionInput {
   displayName: string;
   language?: Language;
   ringTimeoutSeconds?: number;
+  noAnswerSeconds?: number;
+  callWaiting?: boolean;
+  maxCalls?: number;
+  /** E.164. */
+  callerId?: string;
 }
 
-export function validateNewExtension(input: unknown): NewExtensionInput {
+const EXTENSION_SETTINGS = ["noAnswerSeconds", "callWaiting", "maxCalls", "callerId"] as const;
+
+/**
+ * `tenant.country` reads a national caller id ("021 555 01 00"); without a
+ * tenant only E.164 is understood.
+ */
+export function validateNewExtension(input: unknown, tenant?: { country: string }): NewExtensionInput {
   const problems: string[] = [];
-  const f = fields(input, ["number", "password", "displayName", "language", "ringTimeoutSeconds"], problems);
+  const f = fields(
+    input,
+    ["number", "password", "displayName", "language", "ringTimeoutSeconds", ...EXTENSION_SETTINGS],
+    problems,
+  );
   run(problems, f.number, checkExtensionNumber, true, "number");
   run(problems, f.password, (v) => checkPassword(v, f.number), true, "password");
   run(problems, f.displayName, checkDisplayName, true, "displayName");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.ringTimeoutSeconds, checkRingTimeout, false, "ringTimeoutSeconds");
+  const settings = extensionSettings(f, tenant, problems);
   const e: NewExtensionInput = {
     number: f.number as string,
     password: f.password as string,
@@ -187,7 +284,35 @@ export function validateNewExtension(input: unknown): NewExtensionInput {
   };
   if (f.language !== undefined) e.language = f.language as Language;
   if (f.ringTimeoutSeconds !== undefined) e.ringTimeoutSeconds = f.ringTimeoutSeconds as number;
-  return done(problems, e);
+  if (settings.callerId === null) problems.push("callerId may be null only when changing an extension");
+  return done(problems, { ...e, ...settings } as NewExtensionInput);
+}
+
+function extensionSettings(
+  f: Record<string, unknown>,
+  tenant: { country: string } | undefined,
+  problems: string[],
+): { noAnswerSeconds?: number; callWaiting?: boolean; maxCalls?: number; callerId?: string | null } {
+  run(problems, f.noAnswerSeconds, checkNoAnswerSeconds, false, "noAnswerSeconds");
+  run(problems, f.callWaiting, checkBoolean("callWaiting"), false, "callWaiting");
+  run(problems, f.maxCalls, checkMaxCalls, false, "maxCalls");
+  const out: ReturnType<typeof extensionSettings> = {};
+  if (f.noAnswerSeconds !== undefined) out.noAnswerSeconds = f.noAnswerSeconds as number;
+  if (f.callWaiting !== undefined) out.callWaiting = f.callWaiting as boolean;
+  if (f.maxCalls !== undefined) out.maxCalls = f.maxCalls as number;
+  if (f.callerId === null) out.callerId = null;
+  else if (f.callerId !== undefined) {
+    const country = tenant?.country;
+    if (country === undefined && !(typeof f.callerId === "string" && E164.test(f.callerId))) {
+      problems.push(
+        `callerId ${show(f.callerId)} must be a public phone number in E.164, such as +41215550100`,
+      );
+    } else {
+      const e164 = publicNumber(f.callerId, country ?? "ZZ", "callerId", problems);
+      if (e164 !== undefined) out.callerId = e164;
+    }
+  }
+  return out;
 }
 
 export interface ExtensionPatchInput {
@@ -196,16 +321,35 @@ export interface ExtensionPatchInput {
   /** null returns the phone to its tenant's language. */
   language?: Language | null;
   ringTimeoutSeconds?: number;
+  noAnswerSeconds?: number;
+  callWaiting?: boolean;
+  maxCalls?: number;
+  /** E.164; null: the company's main number again. */
+  callerId?: string | null;
 }
 
-export function validateExtensionPatch(input: unknown, number: string): ExtensionPatchInput {
+export function validateExtensionPatch(
+  input: unknown,
+  number: string,
+  tenant?: { country: string },
+): ExtensionPatchInput {
   const problems: string[] = [];
-  const f = fields(input, ["password", "displayName", "language", "ringTimeoutSeconds"], problems);
+  const f = fields(
+    input,
+    ["password", "displayName", "language", "ringTimeoutSeconds", ...EXTENSION_SETTINGS],
+    problems,
+  );
   run(problems, f.password, (v) => checkPassword(v, number), false, "password");
   run(problems, f.displayName, checkDisplayName, false, "displayName");
   if (f.language !== null) run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.ringTimeoutSeconds, checkRingTimeout, false, "ringTimeoutSeconds");
-  return done(problems, { ...f } as ExtensionPatchInput);
+  const settings = extensionSettings(f, tenant, problems);
+  const p: ExtensionPatchInput = {};
+  if (f.password !== undefined) p.password = f.password as string;
+  if (f.displayName !== undefined) p.displayName = f.displayName as string;
+  if (f.language !== undefined) p.language = f.language as Language | null;
+  if (f.ringTimeoutSeconds !== undefined) p.ringTimeoutSeconds = f.ringTimeoutSeconds as number;
+  return done(problems, { ...p, ...settings });
 }
 
 export function validateFeatureSwitches(input: unknown): Partial<FeatureSwitches> {
@@ -223,4 +367,265 @@ export function validateFeatureCode(action: unknown, code: unknown): { action: F
   run(problems, action, checkFeatureAction, true, "action");
   run(problems, code, checkFeatureCode, true, "code");
   return done(problems, { action: action as FeatureAction, code: code as string });
+}
+
+// Trunks.
+
+export const checkTrunkName: Check = (v) =>
+  typeof v === "string" && TENANT_NAME.test(v)
+    ? undefined
+    : `trunk name ${show(v)} must be 1 to 63 lowercase letters, digits or hyphens, not starting with a hyphen`;
+
+/** A host name (RFC 1123) or an IPv4 or IPv6 address literal. */
+export const checkHost: Check = (v) =>
+  typeof v === "string" && (isIP(v) !== 0 || DOMAIN.test(v))
+    ? undefined
+    : `host ${show(v)} must be a host name such as sip.carrier.example or an IP address`;
+
+export const checkPort: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= PORT_MIN && (v as number) <= PORT_MAX
+    ? undefined
+    : `port ${show(v)} must be a whole number from ${PORT_MIN} to ${PORT_MAX}`;
+
+export const checkTransport: Check = (v) =>
+  typeof v === "string" && (TRANSPORTS as readonly string[]).includes(v)
+    ? undefined
+    : `transport ${show(v)} must be one of ${TRANSPORTS.join(", ")}`;
+
+export const checkNumberFormat: Check = (v) =>
+  typeof v === "string" && (NUMBER_FORMATS as readonly string[]).includes(v)
+    ? undefined
+    : `numberFormat ${show(v)} must be one of ${NUMBER_FORMATS.join(", ")}`;
+
+export const checkSipUser: Check = (v) =>
+  typeof v === "string" && SIP_USER.test(v)
+    ? undefined
+    : `username ${show(v)} must be 1 to 64 characters allowed in a SIP user name (letters, digits, - _ . ! ~ * ' ( ) & = + $ , ; ? / or %XX)`;
+
+/** Never echoes the password. */
+export const checkTrunkPassword: Check = (v) =>
+  typeof v === "string" && TRUNK_PASSWORD.test(v)
+    ? undefined
+    : "password must be 1 to 128 characters without control characters";
+
+/** The carrier's source addresses: IP literals (the trunk directory matches packets' sources). */
+export const checkInboundAddresses: Check = (v) => {
+  if (!Array.isArray(v) || v.length > INBOUND_ADDRESSES_MAX) {
+    return `inboundAddresses must be a list of at most ${INBOUND_ADDRESSES_MAX} IP addresses`;
+  }
+  const bad = v.filter((a) => typeof a !== "string" || isIP(a) === 0);
+  return bad.length === 0
+    ? undefined
+    : `inboundAddresses ${bad.map(show).join(", ")} must be IP addresses such as 203.0.113.7`;
+};
+
+const TRUNK_FIELDS = [
+  "host",
+  "port",
+  "transport",
+  "username",
+  "password",
+  "register",
+  "numberFormat",
+  "inboundAddresses",
+  "isDefault",
+] as const;
+
+function trunkFields(f: Record<string, unknown>, problems: string[], patch: boolean): void {
+  run(problems, f.port, checkPort, false, "port");
+  run(problems, f.transport, checkTransport, false, "transport");
+  if (!(patch && f.username === null)) run(problems, f.username, checkSipUser, false, "username");
+  if (!(patch && f.password === null)) run(problems, f.password, checkTrunkPassword, false, "password");
+  run(problems, f.register, checkBoolean("register"), false, "register");
+  run(problems, f.numberFormat, checkNumberFormat, false, "numberFormat");
+  run(problems, f.inboundAddresses, checkInboundAddresses, false, "inboundAddresses");
+  run(problems, f.isDefault, checkBoolean("isDefault"), false, "isDefault");
+}
+
+/** Registering needs credentials: a carrier answers an anonymous REGISTER with 401 for ever. */
+function registerNeedsCredentials(
+  t: { register?: boolean; username?: unknown; password?: unknown },
+  problems: string[],
+) {
+  if (t.register === true && (t.username == null || t.password == null)) {
+    problems.push("register needs a username and a password");
+  }
+}
+
+/** A new trunk; the host is lower-cased when it is a name. */
+export function validateNewTrunk(input: unknown): NewTrunk {
+  const problems: string[] = [];
+  const f = fields(input, ["name", ...TRUNK_FIELDS], problems);
+  run(problems, f.name, checkTrunkName, true, "name");
+  run(problems, f.host, checkHost, true, "host");
+  trunkFields(f, problems, false);
+  registerNeedsCredentials(f as { register?: boolean }, problems);
+  const t: NewTrunk = { name: f.name as string, host: hostOf(f.host) };
+  for (const key of TRUNK_FIELDS) {
+    if (key !== "host" && f[key] !== undefined) (t as Record<string, unknown>)[key] = f[key];
+  }
+  if (t.inboundAddresses) t.inboundAddresses = [...t.inboundAddresses];
+  return done(problems, t);
+}
+
+/**
+ * A change of a trunk; `username`/`password` null removes them. `current`
+ * (the stored trunk) lets the check "register needs credentials" see the
+ * result of the change.
+ */
+export function validateTrunkPatch(
+  input: unknown,
+  current?: { register: boolean; username?: string; password?: string },
+): TrunkPatch {
+  const problems: string[] = [];
+  const f = fields(input, TRUNK_FIELDS, problems);
+  run(problems, f.host, checkHost, false, "host");
+  trunkFields(f, problems, true);
+  if (current) {
+    registerNeedsCredentials(
+      {
+        register: (f.register as boolean | undefined) ?? current.register,
+        username: f.username === undefined ? current.username : f.username,
+        password: f.password === undefined ? current.password : f.password,
+      },
+      problems,
+    );
+  }
+  const p: TrunkPatch = {};
+  for (const key of TRUNK_FIELDS) {
+    if (f[key] !== undefined) (p as Record<string, unknown>)[key] = f[key];
+  }
+  if (p.host !== undefined) p.host = hostOf(p.host);
+  if (p.inboundAddresses) p.inboundAddresses = [...p.inboundAddresses];
+  return done(problems, p);
+}
+
+function hostOf(v: unknown): string {
+  const host = String(v);
+  return isIP(host) === 0 ? host.toLowerCase() : host;
+}
+
+// Public numbers.
+
+export interface NewNumberInput {
+  /** E.164. */
+  number: string;
+  destination: DestinationSpec;
+}
+
+/**
+ * A public number of a tenant and where its calls go, read in the tenant's
+ * country. Whether an extension destination exists is checked against the
+ * store with checkDestinationExists.
+ */
+export function validateNewNumber(input: unknown, tenant: { country: string }): NewNumberInput {
+  const problems: string[] = [];
+  const f = fields(input, ["number", "destination"], problems);
+  let number: string | undefined;
+  if (f.number === undefined) problems.push("number is required");
+  else number = publicNumber(f.number, tenant.country, "number", problems);
+  let destination: DestinationSpec | undefined;
+  if (f.destination === undefined) problems.push("destination is required");
+  else destination = validateDestination(f.destination, tenant, problems);
+  return done(problems, { number: number as string, destination: destination as DestinationSpec });
+}
+
+const DESTINATION_TYPES = ["extension", "external", "hangup"] as const;
+
+function validateDestination(
+  input: unknown,
+  tenant: { country: string },
+  problems: string[],
+): DestinationSpec | undefined {
+  const d = input as Record<string, unknown> | null;
+  if (
+    d === null ||
+    typeof d !== "object" ||
+    Array.isArray(d) ||
+    !DESTINATION_TYPES.includes(d.type as "hangup")
+  ) {
+    problems.push(`destination.type must be one of ${DESTINATION_TYPES.join(", ")}`);
+    return undefined;
+  }
+  const allowed = d.type === "hangup" ? ["type"] : ["type", "number"];
+  for (const key of Object.keys(d)) {
+    if (!allowed.includes(key)) problems.push(`destination has unknown field ${JSON.stringify(key)}`);
+  }
+  if (d.type === "hangup") return { type: "hangup" };
+  if (d.type === "extension") {
+    const p = checkExtensionNumber(d.number);
+    if (p) {
+      problems.push(`destination ${p}`);
+      return undefined;
+    }
+    return { type: "extension", number: d.number as string };
+  }
+  const e164 = publicNumber(d.number, tenant.country, "destination number", problems);
+  return e164 === undefined ? undefined : { type: "external", number: e164 };
+}
+
+/** An extension destination must be an extension of the same tenant (a ValidationError, 400). */
+export async function checkDestinationExists(
+  store: Store,
+  tenant: string,
+  destination: DestinationSpec,
+): Promise<void> {
+  if (destination.type !== "extension") return;
+  if (!(await store.extensions.get(tenant, destination.number))) {
+    throw new ValidationError([
+      `destination extension ${destination.number} does not exist in tenant ${tenant}`,
+    ]);
+  }
+}
+
+// Forwarding and dialling policy.
+
+export interface ForwardingInput {
+  /** Per kind: what was typed (read by setForwarding), or null to clear. */
+  rules: Partial<Record<ForwardingKind, string | null>>;
+  noAnswerSeconds?: number;
+}
+
+/** The shape only: the targets themselves are read and checked by setForwarding. */
+export function validateForwarding(input: unknown): ForwardingInput {
+  const problems: string[] = [];
+  const f = fields(input, [...FORWARDING_KINDS, "noAnswerSeconds"], problems);
+  const rules: ForwardingInput["rules"] = {};
+  for (const kind of FORWARDING_KINDS) {
+    const v = f[kind];
+    if (v === undefined) continue;
+    if (v === null || (typeof v === "string" && v.length >= 1 && v.length <= TYPED_NUMBER_MAX))
+      rules[kind] = v;
+    else
+      problems.push(
+        `${kind} must be a number or an extension (1 to ${TYPED_NUMBER_MAX} characters), or null`,
+      );
+  }
+  run(problems, f.noAnswerSeconds, checkNoAnswerSeconds, false, "noAnswerSeconds");
+  const out: ForwardingInput = { rules };
+  if (f.noAnswerSeconds !== undefined) out.noAnswerSeconds = f.noAnswerSeconds as number;
+  return done(problems, out);
+}
+
+export const checkMaxExternalCalls: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_EXTERNAL_CALLS_MAX
+    ? undefined
+    : `maxExternalCalls ${show(v)} must be a whole number from 0 to ${MAX_EXTERNAL_CALLS_MAX}`;
+
+export function validatePolicyPatch(input: unknown): Partial<DiallingPolicy> {
+  const problems: string[] = [];
+  const f = fields(input, Object.keys(DEFAULT_DIALLING_POLICY), problems);
+  for (const name of POLICY_SWITCHES) run(problems, f[name], checkBoolean(name), false, name);
+  run(problems, f.maxExternalCalls, checkMaxExternalCalls, false, "maxExternalCalls");
+  return done(problems, { ...f } as Partial<DiallingPolicy>);
+}
+
+/** `?limit=` of the audit log: a whole number from 1 to AUDIT_LIMIT_MAX, given as text. */
+export function validateAuditLimit(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === "string" && /^[0-9]{1,5}$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 1 && n <= AUDIT_LIMIT_MAX)) {
+    throw new ValidationError([`limit ${show(v)} must be a whole number from 1 to ${AUDIT_LIMIT_MAX}`]);
+  }
+  return n;
 }

@@ -1,31 +1,38 @@
 // The PBX: every request that reaches the UA core comes here and is sent on
-// its way. REGISTER goes to the registrar; an INVITE from an authenticated
-// phone either runs a feature app ("*72...") or rings an extension, with the
-// extension's forwarding rules applied. Calls never cross tenants: the callee
-// is looked up in the caller's tenant only.
+// its way. REGISTER goes to the registrar. An INVITE from an authenticated
+// phone, or from a carrier's trunk, becomes a call session, and the router
+// gives it its steps one after another (ring, app, hangup) until one is
+// final. Transfers (REFER) are routed the same way, as dialled by the
+// transferor. Calls never cross tenants: a phone's call is routed in its
+// own company, a trunk's call in the company that owns the number.
 import type { MediaPacer } from "../media/endpoint/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../sip/dialog/index.ts";
 import { createResponse, getHeader, newTag, type SipRequest } from "../sip/message/index.ts";
 import type { ServerTransaction } from "../sip/transaction/index.ts";
-import type { Extension, Store, Tenant } from "../store/types.ts";
+import type { RemoteAddress } from "../sip/transport/types.ts";
+import type { Extension, Store, Tenant, Trunk } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
-import { type BridgeTarget, Hangup } from "./apps/call-control.ts";
+import { Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
-import { AppCall } from "./call/app-call.ts";
-import { BridgedCall, type BridgedCallDeps } from "./call/bridged-call.ts";
+import { CallSession, type SessionDelegate, type Transfer } from "./call/call-session.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import type { MediaLegs } from "./call/media-legs.ts";
+import type { SessionCallControl } from "./call/session-call-control.ts";
 import type { SpeechRenderer } from "./call/speech.ts";
+import { type AppStep, isFinal, type Outcome, type Step, type Target } from "./call/steps.ts";
 import type { Registrar } from "./registrar/index.ts";
-import { storedDestination } from "./routing/phone-number.ts";
+import { callerFromTrunk, findNumber } from "./routing/inbound.ts";
+import { type RouteRequest, Router, type Routing } from "./routing/router.ts";
 import type { PhoneAuthenticator } from "./security/index.ts";
+import type { TrunkDirectory } from "./trunks/index.ts";
 
 export interface PbxDeps {
   ua: UserAgent;
   store: Store;
   registrar: Registrar;
   auth: PhoneAuthenticator;
+  trunks: TrunkDirectory;
   media: MediaLegs;
   pacer: MediaPacer;
   speech: SpeechRenderer;
@@ -37,44 +44,59 @@ export interface PbxDeps {
   recordDir: string;
 }
 
-type DialogHandler = (req: SipRequest, tx: ServerTransaction) => void;
-
-/** How many forwardings one call may follow before we stop (A→B→A loops). */
-const MAX_FORWARDS = 5;
-
 /** The methods the PBX serves; the UA core's OPTIONS answer and 405s list the same. */
-export const PBX_METHODS = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE"];
+export const PBX_METHODS = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE", "REFER", "NOTIFY"];
 
-export class Pbx {
+/** How a routing ended, for the transferor's NOTIFY. */
+interface Driven {
+  answered: boolean;
+  status: number;
+  reason?: string;
+}
+
+export class Pbx implements SessionDelegate {
   readonly calls = new CallRegistry();
-  private readonly dialogs = new Map<Dialog, DialogHandler>();
+  private readonly dialogs = new Map<Dialog, CallSession>();
+  private readonly router: Router;
   private accepting = true;
 
-  constructor(private readonly deps: PbxDeps) {}
+  constructor(private readonly deps: PbxDeps) {
+    this.router = new Router({
+      store: deps.store,
+      devices: async (tenant, extension) => {
+        const now = deps.clock.now();
+        return (await deps.registrar.lookup(tenant, extension)).filter((b) => b.expiresAt > now);
+      },
+      trunkFor: (tenant) => deps.trunks.forTenant(tenant),
+      callsOf: (tenant, extension) => this.calls.callsOf(tenant, extension),
+      outsideCallsOf: (tenant) =>
+        this.calls.all().filter((c) => c.tenant.name === tenant && c.usesTrunk()).length,
+      log: deps.log,
+    });
+  }
 
   start(): void {
-    const { ua, log } = this.deps;
-    ua.onInvite = (inv) => {
-      this.onInvite(inv).catch((err) => {
-        log.error({ err, callId: getHeader(inv.request, "Call-ID") }, "call failed unexpectedly");
-        try {
-          inv.reject(500);
-        } catch {
-          // already answered or gone
-        }
-      });
-    };
-    ua.onRequest = (req, tx) => {
-      this.onRequest(req, tx).catch((err) => {
-        log.error({ err, callId: getHeader(req, "Call-ID") }, "request failed unexpectedly");
-        tx.respond(createResponse(req, 500));
-      });
-    };
+    const { ua } = this.deps;
+    ua.onInvite = (inv) => this.guard(inv.request, () => this.onInvite(inv), () => inv.pending && inv.reject(500));
+    ua.onRequest = (req, tx) =>
+      this.guard(req, () => this.onRequest(req, tx), () => tx.respond(createResponse(req, 500)));
     ua.onDialogRequest = (req, tx, dialog) => {
-      const handler = this.dialogs.get(dialog);
-      if (handler) handler(req, tx);
+      const session = this.dialogs.get(dialog);
+      if (session) session.onRequest(dialog, req, tx);
       else tx.respond(createResponse(req, 481));
     };
+  }
+
+  /** Runs a request handler; a failure is logged with the Call-ID and answered with 500. */
+  private guard(req: SipRequest, work: () => Promise<void>, fail: () => void): void {
+    work().catch((err: unknown) => {
+      this.deps.log.error({ err, callId: getHeader(req, "Call-ID") }, "request failed unexpectedly");
+      try {
+        fail();
+      } catch (answerErr) {
+        this.deps.log.warn({ err: answerErr, callId: getHeader(req, "Call-ID") }, "could not answer 500");
+      }
+    });
   }
 
   /** Stops taking calls and ends those in progress with BYE (SIGTERM). */
@@ -108,6 +130,8 @@ export class Pbx {
       inv.reject(503, { headers: [{ name: "Retry-After", value: "30" }] });
       return;
     }
+    const trunk = await this.deps.trunks.trunkFrom(inv.remote.address);
+    if (trunk) return this.fromTrunk(inv, trunk, log);
     const auth = await this.deps.auth.authenticate(inv.request, inv.remote, "proxy");
     if (!auth.ok) {
       inv.reject(auth.response.status, {
@@ -121,142 +145,191 @@ export class Pbx {
     const { tenant, extension } = auth;
     const dialled = inv.request.uri.user ?? "";
     log.info({ tenant: tenant.name, from: extension.number, dialled }, "call");
-    if (dialled.startsWith("*")) {
-      const app = this.appCall(tenant, extension, dialled, inv, log);
-      await dispatchFeatureCode(app, dialled, this.deps.apps);
-      await app.hangup();
+    const session = this.open(inv, tenant, log, { extension });
+    if (!(await session.prepare())) return;
+    const routing = this.router.begin({
+      tenant,
+      caller: { number: extension.number, displayName: extension.displayName || undefined },
+      callerExtension: extension,
+    });
+    await this.drive(session, routing, { kind: "dialled", text: dialled });
+  }
+
+  /** A call from the public network: the number dialled (a DID) says whose it is and where it goes. */
+  private async fromTrunk(inv: IncomingInvite, trunk: Trunk, log: Logger): Promise<void> {
+    const dialled = inv.request.uri.user ?? "";
+    const did = await findNumber(this.deps.store, dialled);
+    if (!did) {
+      log.info({ trunk: trunk.name, dialled }, "trunk call to a number of no company");
+      inv.reject(404);
       return;
     }
-    const call = this.bridgedCall(tenant, extension, inv, log);
-    if (!(await call.prepare())) return;
-    await this.ringExtension(call, tenant, dialled, 0);
+    const tenant = await this.deps.store.tenants.get(did.tenant);
+    if (!tenant) {
+      inv.reject(404);
+      return;
+    }
+    const caller = callerFromTrunk(inv.request, tenant.country);
+    log.info({ trunk: trunk.name, tenant: tenant.name, did: did.number, from: caller.number }, "trunk call");
+    const session = this.open(inv, tenant, log, { trunk });
+    if (!(await session.prepare())) return;
+    const routing = this.router.begin({ tenant, caller });
+    await this.drive(session, routing, { kind: "destination", destination: did.destination });
+  }
+
+  private open(inv: IncomingInvite, tenant: Tenant, log: Logger, from: { extension?: Extension; trunk?: Trunk }): CallSession {
+    const caller = from.extension
+      ? { number: from.extension.number, displayName: from.extension.displayName || undefined }
+      : callerFromTrunk(inv.request, tenant.country);
+    const session = new CallSession(
+      { tenant, inv, caller, callerExtension: from.extension, callerTrunk: from.trunk, log },
+      {
+        ua: this.deps.ua,
+        media: this.deps.media,
+        pacer: this.deps.pacer,
+        speech: this.deps.speech,
+        store: this.deps.store,
+        clock: this.deps.clock,
+        mediaTimeoutMs: this.deps.mediaTimeoutMs,
+        recordDir: this.deps.recordDir,
+      },
+      this,
+    );
+    this.calls.add(session);
+    return session;
   }
 
   /**
-   * Rings one extension of the tenant, applying its forwarding rules:
-   * unconditional first, then busy (already in a call, or declined), then
-   * unreachable (no registered device, or none answering the signalling).
+   * Runs the router's steps on the session until one is final: every
+   * outcome that is not goes back to the router for the next step.
    */
-  private async ringExtension(
-    call: BridgedCall,
-    tenant: Tenant,
-    number: string,
-    hops: number,
-  ): Promise<void> {
-    const { store, registrar } = this.deps;
-    const callee = await store.extensions.get(tenant.name, number);
-    if (!callee) return call.fail(404);
-    const rules = new Map((await store.forwarding.list(tenant.name, number)).map((f) => [f.kind, f.target]));
-    const forward = async (kind: "unconditional" | "busy" | "unreachable", otherwise: number) => {
-      const target = rules.get(kind);
-      if (!target || hops >= MAX_FORWARDS) return call.fail(otherwise);
-      call.log.info({ from: number, to: target, kind }, "forwarding");
-      return this.forwardTo(call, tenant, target, hops + 1);
-    };
-    if (rules.has("unconditional")) return forward("unconditional", 480);
-    if (this.calls.isBusy(tenant.name, number)) return forward("busy", 486);
-    const bindings = await registrar.lookup(tenant.name, number);
-    if (bindings.length === 0) return forward("unreachable", 480);
-    const outcome = await call.ring(
-      { number, displayName: callee.displayName, domain: tenant.domain },
-      bindings,
-      callee.ringTimeoutSeconds * 1000,
-    );
-    switch (outcome.kind) {
-      case "answered":
-      case "caller-gone":
-        return;
-      case "busy":
-        return forward("busy", 486);
-      case "unreachable":
-        return forward("unreachable", 480);
-      case "no-answer":
-        return call.fail(480, "No Answer");
-      case "rejected":
-        return call.fail(outcome.status);
+  private async drive(session: CallSession, routing: Routing, request: RouteRequest): Promise<Driven> {
+    let step: Step | undefined = await routing.first(request);
+    let last: Driven = { answered: false, status: 480 };
+    while (step && !session.isEnded) {
+      session.log.info({ step: describeStep(step) }, "step");
+      if (step.kind === "hangup") last = { answered: false, status: step.status, reason: step.reason };
+      const outcome: Outcome = await session.run(step);
+      if (outcome.kind === "answered") return { answered: true, status: 200 };
+      if (outcome.kind === "rejected") last = { answered: false, status: outcome.status, reason: outcome.reason };
+      if (isFinal(outcome)) break;
+      step = await routing.next(outcome);
     }
+    // An app that returned without handing its caller on leaves nothing to talk to.
+    if (!session.isEnded && !session.callee) await session.terminate("nothing more to do");
+    return last;
   }
 
-  private async forwardTo(call: BridgedCall, tenant: Tenant, target: string, hops: number): Promise<void> {
-    const destination = storedDestination(target);
-    if (destination.kind === "extension") return this.ringExtension(call, tenant, destination.number, hops);
-    call.log.warn({ target }, "forwarding to a public number needs a trunk, and none is configured");
-    return call.fail(480, "No Trunk");
+  // --- SessionDelegate ------------------------------------------------------
+
+  async runApp(session: CallSession, step: AppStep, control: SessionCallControl): Promise<Outcome> {
+    try {
+      if (step.name === "feature-code") await dispatchFeatureCode(control, step.args, this.deps.apps);
+      else throw new Error(`no app ${step.name}`);
+    } catch (err) {
+      if (!(err instanceof Hangup)) throw err;
+    }
+    if (control.bridgedTo) return { kind: "bridge", target: control.bridgedTo };
+    return session.isEnded ? { kind: "caller-gone" } : { kind: "done" };
   }
 
-  private bridgedCall(tenant: Tenant, extension: Extension, inv: IncomingInvite, log: Logger): BridgedCall {
-    const call = new BridgedCall(
-      tenant,
-      inv,
-      { number: extension.number, displayName: extension.displayName },
-      this.bridgedDeps(log),
-    );
-    this.calls.add(call);
-    return call;
+  bindDialog(dialog: Dialog, session: CallSession): void {
+    this.dialogs.set(dialog, session);
   }
 
-  private bridgedDeps(log: Logger): BridgedCallDeps {
-    return {
-      ua: this.deps.ua,
-      media: this.deps.media,
-      clock: this.deps.clock,
-      log,
-      mediaTimeoutMs: this.deps.mediaTimeoutMs,
-      onEnded: (c) => this.calls.remove(c.id),
-      bindDialog: (d, h) => this.dialogs.set(d, h),
-      unbindDialog: (d) => this.unbind(d),
-    };
-  }
-
-  private appCall(
-    tenant: Tenant,
-    extension: Extension,
-    dialled: string,
-    inv: IncomingInvite,
-    log: Logger,
-  ): AppCall {
-    const call = new AppCall(tenant, extension, extension.number, dialled, inv, {
-      ua: this.deps.ua,
-      media: this.deps.media,
-      pacer: this.deps.pacer,
-      speech: this.deps.speech,
-      store: this.deps.store,
-      clock: this.deps.clock,
-      log,
-      recordDir: this.deps.recordDir,
-      bindDialog: (d, h) => this.dialogs.set(d, h),
-      unbindDialog: (d) => this.unbind(d),
-      onEnded: (c) => this.calls.remove(c.id),
-      bridge: (c, target) => this.bridgeApp(c, target),
-    });
-    this.calls.add(call);
-    return call;
-  }
-
-  private unbind(dialog: Dialog): void {
+  unbindDialog(dialog: Dialog): void {
     this.dialogs.delete(dialog);
     this.deps.ua.forget(dialog);
   }
 
+  ended(session: CallSession): void {
+    this.calls.remove(session.id);
+  }
+
+  async remoteOf(target: Target): Promise<RemoteAddress> {
+    if (target.kind === "device") {
+      const s = target.binding.source;
+      return { transport: s.transport, address: s.address, port: s.port };
+    }
+    return this.deps.trunks.remoteOf(target.trunk);
+  }
+
+  transfer(session: CallSession, transfer: Transfer): void {
+    this.carryOut(session, transfer).catch((err: unknown) => {
+      session.log.error({ err }, "transfer failed unexpectedly");
+      transfer.progress(500);
+    });
+  }
+
   /**
-   * An app hands its answered caller on (to an extension, or a number): the
-   * caller's dialog and RTP leg move into a bridged call, which rings the
-   * target with the caller's codec; the app's part of the call is over.
+   * Blind transfer: the transferee is routed to the Refer-To as if the
+   * transferor had dialled it (its company's policy, its caller ID toward
+   * the carrier). Attended transfer (Refer-To with Replaces, RFC 3891): the
+   * transferee is joined to the party of the transferor's other call.
    */
-  private async bridgeApp(app: AppCall, target: BridgeTarget): Promise<void> {
-    const answered = app.detachForBridge();
-    if (!answered) throw new Hangup("the call ended before the bridge");
-    const call = new BridgedCall(
-      app.tenant,
-      undefined,
-      { number: app.caller, displayName: app.extension?.displayName },
-      this.bridgedDeps(app.log),
-      answered,
-    );
-    this.calls.add(call);
-    if (!(await call.prepare())) return;
-    app.log.info({ target }, "app bridges the call");
-    if (target.kind === "extension") return this.ringExtension(call, app.tenant, target.number, 0);
-    return this.forwardTo(call, app.tenant, target.number, 0);
+  private async carryOut(session: CallSession, transfer: Transfer): Promise<void> {
+    const uri = transfer.referTo.uri;
+    const replacesKey = Object.keys(uri.headers).find((k) => k.toLowerCase() === "replaces");
+    if (replacesKey) return this.join(session, transfer, uri.headers[replacesKey]!);
+    const text = uri.user ?? "";
+    const transferor = transfer.transferor.extension
+      ? await this.deps.store.extensions.get(session.tenant.name, transfer.transferor.extension)
+      : undefined;
+    if (!transferor) {
+      // Only the company's phones may transfer: a carrier's REFER would be toll fraud.
+      transfer.progress(403, "Forbidden");
+      return;
+    }
+    transfer.handOver();
+    const routing = this.router.begin({
+      tenant: session.tenant,
+      caller: transfer.transferee.party,
+      dialledBy: transferor,
+      seen: transfer.transferee.extension ? [transfer.transferee.extension] : [],
+    });
+    const result = await this.drive(session, routing, { kind: "dialled", text });
+    transfer.progress(result.status, result.reason);
+  }
+
+  private async join(session: CallSession, transfer: Transfer, replaces: string): Promise<void> {
+    const [callId, ...params] = replaces.split(";").map((s) => s.trim());
+    const tag = (name: string) => params.find((p) => p.toLowerCase().startsWith(`${name}=`))?.slice(name.length + 1);
+    const toTag = tag("to-tag");
+    const fromTag = tag("from-tag");
+    let found: { dialog: Dialog; session: CallSession } | undefined;
+    for (const [dialog, owner] of this.dialogs) {
+      if (dialog.callId !== callId || owner === session) continue;
+      // From the transferor's side: to-tag is ours, from-tag its own; accept them the other way round too.
+      const ours = (dialog.localTag === toTag && dialog.remoteTag === fromTag) || (dialog.localTag === fromTag && dialog.remoteTag === toTag);
+      if (ours) found = { dialog, session: owner };
+    }
+    const other = found?.session;
+    const replaced = found && other?.legOf(found.dialog);
+    const joining = replaced && (other!.caller === replaced ? other!.callee : other!.caller);
+    if (!found || !other || !replaced || !joining?.dialog || other.state !== "answered") {
+      session.log.info({ replaces }, "attended transfer: no answered call to join");
+      transfer.progress(481, "Call Does Not Exist");
+      return;
+    }
+    transfer.handOver();
+    if (!(await session.adopt(joining, other))) {
+      transfer.progress(488, "Not Acceptable Here");
+      await session.terminate("attended transfer failed");
+      return;
+    }
+    transfer.progress(200, "OK");
+    // RFC 3891 §3: the replaced dialog ends.
+    await other.terminate("replaced by a transfer");
+  }
+}
+
+function describeStep(step: Step): string {
+  switch (step.kind) {
+    case "ring":
+      return `ring ${step.callee.number} (${step.targets.length} target${step.targets.length === 1 ? "" : "s"})`;
+    case "app":
+      return `app ${step.name}`;
+    case "hangup":
+      return `hangup ${step.status}${step.announcement ? ` after ${step.announcement}` : ""}`;
   }
 }

@@ -106,6 +106,12 @@ const CATALOGUE = {
     it: "Questo numero di destinazione non è consentito.",
     en: "This destination number is not allowed.",
   },
+  "error.forwarding-loop": {
+    fr: "Cette déviation renverrait les appels vers vous. Elle n'a pas été acceptée.",
+    de: "Diese Umleitung würde die Anrufe zu Ihnen zurückführen. Sie wurde nicht übernommen.",
+    it: "Questa deviazione riporterebbe le chiamate a lei. Non è stata accettata.",
+    en: "This forwarding would lead calls back to you. It has not been accepted.",
+  },
   "error.number-not-assigned": {
     fr: "Le numéro que vous avez composé n'est pas attribué.",
     de: "Kein Anschluss unter dieser Nummer.",
@@ -117,6 +123,27 @@ const CATALOGUE = {
     de: "Der Dienst ist im Moment nicht verfügbar. Bitte versuchen Sie es später noch einmal.",
     it: "Il servizio non è disponibile al momento. Riprovi più tardi.",
     en: "The service is not available at the moment. Please try again later.",
+  },
+
+  // Calls that do not go through, said to the caller before the call ends.
+  // A number that does not exist is "error.number-not-assigned".
+  "call.busy": {
+    fr: "Votre correspondant est occupé. Veuillez rappeler plus tard.",
+    de: "Ihr Gesprächspartner ist besetzt. Bitte rufen Sie später wieder an.",
+    it: "La persona chiamata è occupata. Richiami più tardi.",
+    en: "The person you are calling is busy. Please call again later.",
+  },
+  "call.unreachable": {
+    fr: "Votre correspondant n'est pas joignable pour le moment.",
+    de: "Ihr Gesprächspartner ist im Moment nicht erreichbar.",
+    it: "La persona chiamata non è raggiungibile al momento.",
+    en: "The person you are calling cannot be reached at the moment.",
+  },
+  "call.not-allowed": {
+    fr: "Les appels vers ce numéro ne sont pas autorisés depuis votre raccordement.",
+    de: "Anrufe auf diese Nummer sind von Ihrem Anschluss aus nicht erlaubt.",
+    it: "Le chiamate verso questo numero non sono consentite dal suo collegamento.",
+    en: "Calls to this number are not allowed from your line.",
   },
 
   // Voicemail (*97, and * during the greeting from outside)

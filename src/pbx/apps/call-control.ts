@@ -2,7 +2,7 @@
 // CallControl and reads like the voice menu it implements; it never sees a
 // socket, a SIP message or an RTP packet. The call session answers before an
 // app runs (an app step needs an answered call), so no app answers by itself. The same app runs over real RTP
-// (app-call.ts) and over a scripted CallControl in unit tests.
+// (call/session-call-control.ts) and over a scripted CallControl in unit tests.
 import type { Actor, Extension, Language, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";

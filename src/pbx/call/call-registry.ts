@@ -22,6 +22,8 @@ export interface ActiveCall {
   terminate(reason: string): Promise<void>;
   /** Extensions of the tenant that are talking in this call (busy for other calls). */
   busyExtensions(): string[];
+  /** Whether a leg of the call goes through a trunk (the company's cap of outside calls). */
+  usesTrunk(): boolean;
 }
 
 export class CallRegistry {
@@ -43,12 +45,13 @@ export class CallRegistry {
     return [...this.calls.values()].map((c) => c.view());
   }
 
-  /** An extension already talking is busy (the users' page: "busy" = in a call or declining). */
-  isBusy(tenant: string, extension: string): boolean {
+  /** How many calls an extension is on (the users' page: "busy" = in a call or declining). */
+  callsOf(tenant: string, extension: string): number {
+    let n = 0;
     for (const call of this.calls.values()) {
-      if (call.tenant.name === tenant && call.busyExtensions().includes(extension)) return true;
+      if (call.tenant.name === tenant && call.busyExtensions().includes(extension)) n++;
     }
-    return false;
+    return n;
   }
 
   all(): ActiveCall[] {

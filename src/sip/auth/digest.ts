@@ -49,13 +49,14 @@ function isWs(c: string): boolean {
 }
 
 /**
- * Parses `Digest username="...", realm="...", ...` (RFC 7616 §3.4, RFC 3261
- * §25.1 digest-response). Names are case-insensitive; values are tokens or
- * quoted strings with backslash escapes. Returns null for any other scheme,
- * malformed syntax, a repeated parameter (RFC 7235 §2.1 forbids it) or a
- * missing mandatory field.
+ * Parses `Digest name=value, ...` (RFC 7235 §2.1 auth-params, RFC 3261 §25.1
+ * digest-response and challenge). Names are case-insensitive and returned
+ * lower-cased; values are tokens or quoted strings with backslash escapes.
+ * Returns null for any other scheme, malformed syntax, an over-long header or
+ * a repeated parameter (RFC 7235 §2.1 forbids it). Shared by the server side
+ * (Authorization) and the client side (WWW-Authenticate, digest-client.ts).
  */
-export function parseAuthorization(value: string): DigestResponse | null {
+export function parseDigestParams(value: string): Record<string, string> | null {
   if (value.length > MAX_HEADER_LENGTH) return null;
   let i = 0;
   const n = value.length;
@@ -113,7 +114,17 @@ export function parseAuthorization(value: string): DigestResponse | null {
     if (value[i] !== ",") return null;
     i++;
   }
+  return params;
+}
 
+/**
+ * Parses `Digest username="...", realm="...", ...` (RFC 7616 §3.4, RFC 3261
+ * §25.1 digest-response). Returns null for what parseDigestParams refuses
+ * and for a missing mandatory field.
+ */
+export function parseAuthorization(value: string): DigestResponse | null {
+  const params = parseDigestParams(value);
+  if (!params) return null;
   const { username, realm, nonce, uri, response } = params;
   if (username === undefined || realm === undefined || nonce === undefined) return null;
   if (uri === undefined || response === undefined) return null;
@@ -150,11 +161,15 @@ export function normaliseAlgorithm(algorithm: string | undefined): DigestAlgorit
   return undefined;
 }
 
-function hash(algorithm: DigestAlgorithm, data: string): string {
-  return createHash(algorithm === "MD5" ? "md5" : "sha256")
-    .update(data, "utf8")
-    .digest("hex");
+/** H(data) of RFC 7616 §3.4 as lower-case hex; a string is hashed as UTF-8. */
+export function digestHash(algorithm: DigestAlgorithm, data: string | Buffer): string {
+  const h = createHash(algorithm === "MD5" ? "md5" : "sha256");
+  if (typeof data === "string") h.update(data, "utf8");
+  else h.update(data);
+  return h.digest("hex");
 }
+
+const hash = digestHash;
 
 /** HA1 = H(username ":" realm ":" password), RFC 7616 §3.4.2; what the store keeps instead of passwords. */
 export function computeHa1(

@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
-import { getCSeq, getHeader, getTo, parseUri } from "../message/index.ts";
+import { computeHa1, formatChallenge, parseAuthorization, verifyDigest } from "../auth/digest.ts";
+import {
+  createResponse,
+  getCSeq,
+  getFrom,
+  getHeader,
+  getTo,
+  getTopVia,
+  newTag,
+  parseUri,
+} from "../message/index.ts";
 import type { NameAddr, SipRequest, SipResponse } from "../message/types.ts";
 import { TransactionLayer } from "../transaction/transaction-layer.ts";
 import { TransportLayer } from "../transport/transport-layer.ts";
@@ -79,7 +89,10 @@ describe("UserAgent over loopback", () => {
     }
   });
 
-  function call(events: Parameters<UserAgent["invite"]>[1] = {}) {
+  function call(
+    events: Parameters<UserAgent["invite"]>[1] = {},
+    extra: Partial<Parameters<UserAgent["invite"]>[0]> = {},
+  ) {
     return alice.ua.invite(
       {
         requestUri: parseUri(`sip:bob@127.0.0.1:${bob.transport.port}`),
@@ -88,9 +101,49 @@ describe("UserAgent over loopback", () => {
         remote: bob.remote,
         body: SDP,
         contentType: "application/sdp",
+        ...extra,
       },
       events,
     );
+  }
+
+  /** Every message Bob's transport receives, in order. */
+  function spyOnBob(): SipRequest[] {
+    const seen: SipRequest[] = [];
+    const deliver = bob.transport.onMessage;
+    bob.transport.onMessage = (m) => {
+      if (m.message.type === "request") seen.push(m.message);
+      deliver(m);
+    };
+    return seen;
+  }
+
+  /**
+   * Bob as a carrier: challenges each INVITE without a valid
+   * Proxy-Authorization (407, realm carrier.test, password "pw"); `stale`
+   * says which attempts get stale=true instead of being checked.
+   */
+  function challengeInvites(opts: { stale?: number[]; onValid?: (inv: IncomingInvite) => void } = {}) {
+    const ha1 = computeHa1("MD5", "trunk1", "carrier.test", "pw");
+    let attempt = 0;
+    bob.ua.onInvite = (inv) => {
+      attempt++;
+      const value = getHeader(inv.request, "Proxy-Authorization");
+      const resp = value ? parseAuthorization(value) : null;
+      const valid = resp !== null && verifyDigest(resp, "INVITE", ha1, "MD5");
+      if (valid && !opts.stale?.includes(attempt)) {
+        opts.onValid?.(inv);
+        return;
+      }
+      const challenge = formatChallenge({
+        realm: "carrier.test",
+        nonce: "n" + attempt,
+        algorithm: "MD5",
+        qop: "auth",
+        stale: valid,
+      });
+      inv.reject(407, { headers: [{ name: "Proxy-Authenticate", value: challenge }] });
+    };
   }
 
   /** Sets up a call answered by Bob and acknowledged; returns both dialogs. */
@@ -315,5 +368,200 @@ describe("UserAgent over loopback", () => {
     assert.equal(timedOut, false);
     await clock.advance(1);
     assert.equal(timedOut, true);
+  });
+
+  it("answers a 407 with credentials: same Call-ID and From tag, CSeq + 1, new branch", async () => {
+    const invites = spyOnBob().filter((r) => r.method === "INVITE");
+    challengeInvites({
+      onValid: (inv) => {
+        inv.ringing();
+        inv.accept({ body: SDP, contentType: "application/sdp" });
+      },
+    });
+    const statuses: number[] = [];
+    let failure: SipResponse | undefined;
+    let dialog: Dialog | undefined;
+    const out = call(
+      {
+        onProvisional: (r) => statuses.push(r.status),
+        onAnswer: (_r, d) => {
+          dialog = d;
+        },
+        onFailure: (r) => {
+          failure = r;
+        },
+      },
+      { credentials: { username: "trunk1", password: "pw" } },
+    );
+    const first = out.request;
+    await until(() => dialog !== undefined);
+    assert.equal(failure, undefined);
+    assert.ok(statuses.includes(180));
+    assert.equal(out.authRetries, 1);
+    assert.notEqual(out.request, first);
+    assert.equal(getCSeq(out.request).seq, getCSeq(first).seq + 1);
+    assert.equal(getHeader(out.request, "Call-ID"), getHeader(first, "Call-ID"));
+    assert.equal(getFrom(out.request).params.tag, getFrom(first).params.tag);
+    assert.notEqual(getTopVia(out.request).params.branch, getTopVia(first).params.branch);
+    const auth = parseAuthorization(getHeader(out.request, "Proxy-Authorization")!)!;
+    assert.equal(auth.username, "trunk1");
+    assert.equal(auth.uri, `sip:bob@127.0.0.1:${bob.transport.port}`);
+    assert.equal(dialog!.localSeq, getCSeq(out.request).seq);
+    await until(() => invites.filter((r) => r.method === "INVITE").length >= 2);
+    // The dialog works: BYE is answered.
+    assert.equal((await alice.ua.request(dialog!, "BYE")).status, 200);
+  });
+
+  it("answers a second challenge only when it says stale=true", async () => {
+    challengeInvites({
+      stale: [2],
+      onValid: (inv) => {
+        inv.accept({ body: SDP, contentType: "application/sdp" });
+      },
+    });
+    let dialog: Dialog | undefined;
+    const out = call(
+      { onAnswer: (_r, d) => (dialog = d) },
+      { credentials: { username: "trunk1", password: "pw" } },
+    );
+    await until(() => dialog !== undefined);
+    assert.equal(out.authRetries, 2);
+    assert.equal(parseAuthorization(getHeader(out.request, "Proxy-Authorization")!)!.nonce, "n2");
+  });
+
+  it("reports the 407 as the failure when the password is refused or there are no credentials", async () => {
+    challengeInvites({ onValid: (inv) => inv.accept({ body: SDP, contentType: "application/sdp" }) });
+    let failure: SipResponse | undefined;
+    const wrong = call(
+      { onFailure: (r) => (failure = r) },
+      { credentials: { username: "trunk1", password: "nope" } },
+    );
+    await until(() => failure !== undefined);
+    assert.equal(failure!.status, 407);
+    assert.equal(wrong.authRetries, 1);
+    assert.equal(wrong.failure, failure);
+
+    let plain: SipResponse | undefined;
+    const none = call({ onFailure: (r) => (plain = r) });
+    await until(() => plain !== undefined);
+    assert.equal(plain!.status, 407);
+    assert.equal(none.authRetries, 0);
+  });
+
+  it("cancel(headers) cancels the current attempt and carries the Reason", async () => {
+    const seen = spyOnBob();
+    let incoming: IncomingInvite | undefined;
+    challengeInvites({
+      onValid: (inv) => {
+        incoming = inv;
+        inv.ringing();
+      },
+    });
+    let failure: SipResponse | undefined;
+    const reason = 'SIP;cause=200;text="Call completed elsewhere"';
+    const out = call(
+      {
+        onProvisional: (r) => {
+          if (r.status === 180) out.cancel([{ name: "Reason", value: reason }]);
+        },
+        onFailure: (r) => (failure = r),
+      },
+      { credentials: { username: "trunk1", password: "pw" } },
+    );
+    await until(() => failure !== undefined);
+    assert.equal(failure!.status, 487);
+    assert.equal(incoming!.state, "cancelled");
+    const cancel = seen.find((r) => r.method === "CANCEL")!;
+    assert.equal(getHeader(cancel, "Reason"), reason);
+    assert.equal(getCSeq(cancel).seq, getCSeq(out.request).seq);
+    assert.equal(getTopVia(cancel).params.branch, getTopVia(out.request).params.branch);
+  });
+
+  it("does not answer a challenge once the call was cancelled", async () => {
+    let failure: SipResponse | undefined;
+    let invites = 0;
+    bob.ua.onInvite = (inv) => {
+      invites++;
+      // Challenge only after the caller has asked to cancel (nothing provisional was sent).
+      setImmediate(() =>
+        inv.reject(407, {
+          headers: [
+            {
+              name: "Proxy-Authenticate",
+              value: formatChallenge({ realm: "carrier.test", nonce: "x", algorithm: "MD5", qop: "auth" }),
+            },
+          ],
+        }),
+      );
+    };
+    const out = call(
+      { onFailure: (r) => (failure = r) },
+      { credentials: { username: "trunk1", password: "pw" } },
+    );
+    out.cancel();
+    await until(() => failure !== undefined);
+    assert.equal(failure!.status, 407);
+    assert.equal(invites, 1);
+  });
+
+  it("sendAuthenticated answers a REGISTER's 401 and returns the last request", async () => {
+    const ha1 = computeHa1("SHA-256", "trunk1", "carrier.test", "pw");
+    const registers: SipRequest[] = [];
+    bob.ua.onRequest = (req, tx) => {
+      registers.push(req);
+      const value = getHeader(req, "Authorization");
+      const resp = value ? parseAuthorization(value) : null;
+      if (resp && verifyDigest(resp, "REGISTER", ha1, "SHA-256")) {
+        tx.respond(createResponse(req, 200, undefined, { toTag: newTag() }));
+        return;
+      }
+      const offer = (algorithm: "MD5" | "SHA-256") =>
+        formatChallenge({ realm: "carrier.test", nonce: "r1", algorithm, qop: "auth" });
+      tx.respond(
+        createResponse(req, 401, undefined, {
+          toTag: newTag(),
+          headers: [
+            { name: "WWW-Authenticate", value: offer("MD5") },
+            { name: "WWW-Authenticate", value: offer("SHA-256") },
+          ],
+        }),
+      );
+    };
+    const register = (): SipRequest => ({
+      type: "request",
+      method: "REGISTER",
+      uri: parseUri(`sip:127.0.0.1:${bob.transport.port}`),
+      headers: [
+        { name: "Max-Forwards", value: "70" },
+        { name: "From", value: "<sip:trunk1@carrier.test>;tag=r1" },
+        { name: "To", value: "<sip:trunk1@carrier.test>" },
+        { name: "Call-ID", value: "reg-" + newTag() },
+        { name: "CSeq", value: "10 REGISTER" },
+        { name: "Contact", value: `<sip:trunk1@127.0.0.1:${alice.transport.port}>` },
+        { name: "Expires", value: "600" },
+      ],
+      body: Buffer.alloc(0),
+    });
+    const { response, request } = await alice.ua.sendAuthenticated(register(), bob.remote, {
+      username: "trunk1",
+      password: "pw",
+    });
+    assert.equal(response.status, 200);
+    assert.equal(getCSeq(request).seq, 11);
+    assert.equal(registers.length, 2);
+    assert.equal(parseAuthorization(getHeader(registers[1], "Authorization")!)!.algorithm, "SHA-256");
+
+    const refused = await alice.ua.sendAuthenticated(register(), bob.remote, {
+      username: "trunk1",
+      password: "bad",
+    });
+    assert.equal(refused.response.status, 401);
+    assert.equal(registers.length, 4);
+    await assert.rejects(
+      alice.ua.sendAuthenticated({ ...register(), method: "INVITE" }, bob.remote, {
+        username: "a",
+        password: "b",
+      }),
+    );
   });
 });

@@ -3,19 +3,26 @@
 // (481, 500 out of order, OPTIONS, 487 after CANCEL) and drives 2xx/ACK.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import { DigestClient, DigestRetry, type SipCredentials } from "../auth/digest-client.ts";
 import {
   createResponse,
   formatNameAddr,
   getCallId,
   getCSeq,
   getFrom,
+  getHeader,
   getTo,
   newCallId,
   newTag,
 } from "../message/index.ts";
 import type { CSeq, HeaderField, NameAddr, SipRequest, SipResponse, SipUri } from "../message/types.ts";
 import type { TransactionLayer } from "../transaction/transaction-layer.ts";
-import type { ServerTransaction } from "../transaction/types.ts";
+import {
+  type ClientTransaction,
+  isSynthetic,
+  type ResponseHandler,
+  type ServerTransaction,
+} from "../transaction/types.ts";
 import type { RemoteAddress } from "../transport/types.ts";
 import { AnswerRetransmitter } from "./answer-retransmitter.ts";
 import { type Dialog, dialogKey } from "./dialog.ts";
@@ -45,6 +52,19 @@ export interface InviteOptions {
   contentType?: string;
   headers?: HeaderField[];
   callId?: string;
+  /**
+   * Answer a 401/407 with these (RFC 3261 §22.2): the INVITE is sent again
+   * with CSeq + 1 and the digest, the same OutgoingInvite carrying on.
+   */
+  credentials?: SipCredentials;
+}
+
+/** The outcome of a request that may have been sent again with credentials. */
+export interface AuthenticatedResult {
+  /** The final response to the last attempt (a 401/407 when it could not be answered). */
+  response: SipResponse;
+  /** The last request sent: its CSeq is the one to continue from (§10.2.4 refreshes). */
+  request: SipRequest;
 }
 
 export interface InDialogOptions extends BodyOptions {
@@ -196,9 +216,14 @@ export class UserAgent implements UasCore, UacCore {
     const body = opts.body ?? Buffer.alloc(0);
     if (body.length > 0 && opts.contentType) headers.push({ name: "Content-Type", value: opts.contentType });
     const request: SipRequest = { type: "request", method: "INVITE", uri: opts.requestUri, headers, body };
-    const out = new OutgoingInvite(this, request, opts.remote, events);
-    out.attach(this.transactions.sendRequest(request, opts.remote, (res) => out.handle(res)));
+    const auth = opts.credentials ? new DigestRetry(new DigestClient(opts.credentials)) : undefined;
+    const out = new OutgoingInvite(this, request, opts.remote, events, auth);
+    out.start();
     return out;
+  }
+
+  sendInvite(request: SipRequest, remote: RemoteAddress, handler: ResponseHandler): ClientTransaction {
+    return this.transactions.sendRequest(request, remote, handler);
   }
 
   /**
@@ -245,6 +270,42 @@ export class UserAgent implements UasCore, UacCore {
         if (res.status >= 200) resolve(res);
       });
     });
+  }
+
+  /**
+   * An out-of-dialog non-INVITE request (a REGISTER toward a carrier) that
+   * answers 401/407 challenges with `auth` (§22.2): each retry is the same
+   * request with CSeq + 1, a new branch and the digest; a challenge is
+   * answered once, again only when stale. Pass one DigestClient per account
+   * to keep its nonce counts across requests. Never rejects: a transport
+   * failure or timeout is the synthetic 503/408 of the transaction layer.
+   */
+  async sendAuthenticated(
+    req: SipRequest,
+    remote: RemoteAddress,
+    auth: SipCredentials | DigestClient,
+  ): Promise<AuthenticatedResult> {
+    if (req.method === "INVITE" || req.method === "ACK" || req.method === "CANCEL")
+      throw new Error(req.method + " is not sent through sendAuthenticated");
+    const retry = new DigestRetry(auth instanceof DigestClient ? auth : new DigestClient(auth));
+    let request = req;
+    for (;;) {
+      const response = await this.sendRequest(request, remote);
+      if (isSynthetic(response)) return { response, request };
+      let next: SipRequest | undefined;
+      try {
+        next = retry.next(request, response);
+      } catch (err) {
+        this.log.error({ err, callId: getHeader(request, "Call-ID") }, "could not answer a challenge");
+        next = undefined;
+      }
+      if (!next) return { response, request };
+      this.log.debug(
+        { method: req.method, status: response.status, callId: getHeader(request, "Call-ID") },
+        "challenge answered, request sent again",
+      );
+      request = next;
+    }
   }
 
   /** Answers a request through its transaction. */

@@ -18,6 +18,9 @@ type NonInviteClientState = "trying" | "proceeding" | "completed" | "terminated"
 /** §17.1.1.2 Timer D: at least 32 s on UDP to absorb retransmitted final responses. */
 const TIMER_D_MS = 32_000;
 
+/** What §9.1 fixes in a CANCEL: extra fields from the TU never replace these. */
+const CANCEL_OWN_HEADERS = new Set(["Via", "Max-Forwards", "From", "To", "Call-ID", "CSeq", "Route"]);
+
 abstract class ClientBase {
   protected done = false;
 
@@ -63,6 +66,8 @@ export class InviteClientTransaction extends ClientBase implements ClientTransac
   private ack: SipRequest | undefined;
   private cancelWanted = false;
   private cancelSent = false;
+  /** Extra header fields of the CANCEL (e.g. RFC 3326 Reason), set by cancel(). */
+  private cancelHeaders: HeaderField[] = [];
 
   constructor(
     ctx: TransactionContext,
@@ -97,9 +102,10 @@ export class InviteClientTransaction extends ClientBase implements ClientTransac
     });
   }
 
-  cancel(): void {
+  cancel(headers: readonly HeaderField[] = []): void {
     if (this.cancelWanted) return;
     this.cancelWanted = true;
+    this.cancelHeaders = headers.map((h) => ({ name: h.name, value: h.value }));
     // §9.1: a CANCEL before any provisional may cross the INVITE; it waits.
     if (this.state === "proceeding") this.fireCancel();
   }
@@ -184,7 +190,9 @@ export class InviteClientTransaction extends ClientBase implements ClientTransac
   /**
    * §9.1: the CANCEL has the INVITE's Request-URI, Call-ID, From, To, CSeq
    * number and Route, and only its top Via, so that the server matches it to
-   * the INVITE transaction by branch.
+   * the INVITE transaction by branch. The TU's extra fields (RFC 3326
+   * Reason, "call completed elsewhere") follow: §9.1 allows any header the
+   * CANCEL's own semantics do not forbid.
    */
   private fireCancel(): void {
     if (this.cancelSent) return;
@@ -196,6 +204,7 @@ export class InviteClientTransaction extends ClientBase implements ClientTransac
       if (h.name === "From" || h.name === "To" || h.name === "Call-ID" || h.name === "Route") headers.push(h);
     }
     headers.push({ name: "CSeq", value: cseqNumber(this.request) + " CANCEL" });
+    for (const h of this.cancelHeaders) if (!CANCEL_OWN_HEADERS.has(h.name)) headers.push(h);
     const cancel: SipRequest = {
       type: "request",
       method: "CANCEL",
@@ -235,7 +244,7 @@ export class NonInviteClientTransaction extends ClientBase implements ClientTran
   }
 
   /** Non-INVITE requests cannot be cancelled in any useful way (RFC 3261 §9.1). */
-  cancel(): void {}
+  cancel(_headers?: readonly HeaderField[]): void {}
 
   onResponse(res: SipResponse): void {
     if (this.state !== "trying" && this.state !== "proceeding") return;

@@ -232,6 +232,27 @@ describe("TransactionLayer", () => {
       assert.equal(transport.requests("ACK").length, 1);
     });
 
+    it("adds the TU's headers to the CANCEL (RFC 3326 Reason) but keeps the §9.1 fields", () => {
+      const req = outgoing("INVITE");
+      const tx = layer.sendRequest(req, PEER, () => {});
+      transport.receive(answer(req, 183, "b1"));
+      const reason = 'SIP;cause=200;text="Call completed elsewhere"';
+      tx.cancel([
+        { name: "Reason", value: reason },
+        { name: "CSeq", value: "99 CANCEL" },
+        { name: "Call-ID", value: "forged" },
+      ]);
+      const cancels = transport.requests("CANCEL");
+      assert.equal(cancels.length, 1);
+      assert.equal(getHeader(cancels[0], "Reason"), reason);
+      assert.deepEqual(getCSeq(cancels[0]), { seq: 5, method: "CANCEL" });
+      assert.equal(getHeader(cancels[0], "Call-ID"), getHeader(req, "Call-ID"));
+      assert.equal(cancels[0].headers.filter((h) => h.name === "CSeq").length, 1);
+      // A second cancel() sends nothing more.
+      tx.cancel([{ name: "Reason", value: "SIP;cause=487" }]);
+      assert.equal(transport.requests("CANCEL").length, 1);
+    });
+
     it("sends no CANCEL after a final response", () => {
       const req = outgoing("INVITE");
       const tx = layer.sendRequest(req, PEER, () => {});

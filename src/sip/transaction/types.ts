@@ -1,7 +1,7 @@
 // The faces of RFC 3261 §17 transactions that the transaction user sees.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import type { SipRequest, SipResponse } from "../message/types.ts";
+import type { HeaderField, SipRequest, SipResponse } from "../message/types.ts";
 import type { RemoteAddress, SipTransport } from "../transport/types.ts";
 
 /** RFC 3261 §17.1.1.1 timer base values, in milliseconds. */
@@ -29,9 +29,11 @@ export interface ClientTransaction {
   /**
    * INVITE only: sends a CANCEL (RFC 3261 §9.1) once a provisional response
    * has arrived; before that the CANCEL waits for one; after a final response
-   * it does nothing.
+   * it does nothing. `headers` are added to the CANCEL, e.g. RFC 3326
+   * `Reason: SIP;cause=200;text="Call completed elsewhere"`; the fields §9.1
+   * copies from the INVITE cannot be overridden.
    */
-  cancel(): void;
+  cancel(headers?: readonly HeaderField[]): void;
 }
 
 export type ResponseHandler = (res: SipResponse) => void;

@@ -1,9 +1,13 @@
 export { MIGRATIONS, type Migration, migrate } from "./migrations.ts";
 export {
+  DEFAULT_AUDIT_LIMIT,
+  DEFAULT_MAX_CALLS,
+  DEFAULT_NO_ANSWER_SECONDS,
   DEFAULT_RING_TIMEOUT_SECONDS,
   DEFAULT_TENANT_COUNTRY,
   DEFAULT_TENANT_LANGUAGE,
   DEFAULT_TENANT_TIMEZONE,
+  DEFAULT_TRUNK_PORT,
   openSqliteStore,
   type SqliteStore,
   type SqliteStoreOptions,

@@ -79,6 +79,70 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description:
+      "trunks, public numbers, audit log; dialling policy and trunk per tenant; call waiting, no-answer time and caller id per extension",
+    up(db) {
+      db.exec(`
+        -- Existing extensions take the defaults of the code (types.ts).
+        ALTER TABLE extensions ADD COLUMN no_answer_seconds INTEGER NOT NULL DEFAULT 20;
+        ALTER TABLE extensions ADD COLUMN call_waiting INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE extensions ADD COLUMN max_calls INTEGER NOT NULL DEFAULT 2;
+        ALTER TABLE extensions ADD COLUMN caller_id TEXT;
+
+        -- The id keeps the order of creation: after the default trunk is
+        -- deleted, the oldest remaining one becomes the default.
+        CREATE TABLE trunks (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          host TEXT NOT NULL,
+          port INTEGER NOT NULL,
+          transport TEXT NOT NULL,
+          username TEXT,
+          -- In clear: answering the carrier's digest challenge needs it.
+          password TEXT,
+          register INTEGER NOT NULL,
+          number_format TEXT NOT NULL,
+          -- JSON array of addresses.
+          inbound_addresses TEXT NOT NULL DEFAULT '[]',
+          is_default INTEGER NOT NULL DEFAULT 0,
+          created_at TEXT NOT NULL
+        ) STRICT;
+        -- At most one default, enforced by the database itself.
+        CREATE UNIQUE INDEX trunks_one_default ON trunks(is_default) WHERE is_default = 1;
+
+        -- JSON object of DiallingPolicy, read like features: a missing key is its default.
+        ALTER TABLE tenants ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
+        -- NULL: the default trunk. No ON DELETE action: a named trunk cannot go.
+        ALTER TABLE tenants ADD COLUMN trunk TEXT REFERENCES trunks(name);
+
+        -- A public number belongs to one company: unique across tenants. The
+        -- id keeps the order of creation (the first is the main number).
+        CREATE TABLE numbers (
+          id INTEGER PRIMARY KEY,
+          tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+          number TEXT NOT NULL UNIQUE,
+          destination TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX numbers_tenant ON numbers(tenant, id);
+
+        -- Who changed which setting, old and new values as JSON.
+        CREATE TABLE audit (
+          id INTEGER PRIMARY KEY,
+          tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+          at TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          old TEXT NOT NULL,
+          new TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX audit_tenant ON audit(tenant, id);
+      `);
+    },
+  },
 ];
 
 /** Brings the database to the latest version; returns the version it found. */

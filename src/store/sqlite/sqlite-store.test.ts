@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, beforeEach, describe, test } from "node:test";
@@ -8,7 +8,9 @@ import Database from "better-sqlite3";
 import { FakeClock } from "../../util/clock.ts";
 import { makeCredentials } from "../credentials.ts";
 import {
+  type Actor,
   type Binding,
+  DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURE_CODES,
   DEFAULT_FEATURES,
   type Store,
@@ -24,6 +26,8 @@ const freshDir = () => join(root, `d${n++}`);
 
 const clock = new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0));
 const cred = (num: string, realm = "acme.test") => makeCredentials(num, realm, `pw-${num}-secret`);
+const api: Actor = { kind: "api", id: "admin" };
+const phone: Actor = { kind: "phone", id: "101", source: "udp:192.0.2.10:5060" };
 
 function binding(over: Partial<Binding> = {}): Binding {
   return {
@@ -63,6 +67,7 @@ describe("sqlite store", () => {
       timezone: "Europe/Zurich",
       country: "CH",
       features: DEFAULT_FEATURES,
+      policy: DEFAULT_DIALLING_POLICY,
       createdAt: "2026-01-05T08:00:00.000Z",
     });
     const b = await store.tenants.create({
@@ -116,16 +121,22 @@ describe("sqlite store", () => {
 
   test("tenants: delete cascades to extensions, bindings, forwarding, feature codes", async () => {
     await store.bindings.upsert(binding());
-    await store.forwarding.set({ tenant: "acme", extension: "101", kind: "busy", target: "+41791231212" });
+    await store.forwarding.set(
+      { tenant: "acme", extension: "101", kind: "busy", target: "+41791231212" },
+      api,
+    );
     await store.featureCodes.set("acme", "voicemail.access", "*98");
+    await store.numbers.add({ tenant: "acme", number: "+41215550100", destination: { type: "hangup" } });
     assert.equal(await store.tenants.delete("acme"), true);
     assert.equal(await store.tenants.delete("acme"), false);
     assert.deepEqual(await store.extensions.list("acme"), []);
     assert.deepEqual(await store.bindings.listAll(), []);
     assert.deepEqual(await store.forwarding.list("acme", "101"), []);
+    assert.deepEqual(await store.numbers.listAll(), []);
     // Recreated under the same name, it starts clean.
     await store.tenants.create({ name: "acme", domain: "acme.test" });
     assert.deepEqual(await store.featureCodes.list("acme"), DEFAULT_FEATURE_CODES);
+    assert.deepEqual(await store.audit.list("acme"), []);
   });
 
   test("extensions: create, get, list, conflicts", async () => {
@@ -135,6 +146,9 @@ describe("sqlite store", () => {
       number: "101",
       displayName: "Alice",
       ringTimeoutSeconds: 30,
+      noAnswerSeconds: 20,
+      callWaiting: false,
+      maxCalls: 2,
       credentials: cred("101"),
       createdAt: "2026-01-05T08:00:00.000Z",
     });
@@ -239,27 +253,445 @@ describe("sqlite store", () => {
   });
 
   test("forwarding: set replaces per kind, clear one or all", async () => {
-    await store.forwarding.set({
-      tenant: "acme",
-      extension: "101",
-      kind: "unconditional",
-      target: "+41791231212",
-    });
-    await store.forwarding.set({ tenant: "acme", extension: "101", kind: "unconditional", target: "102" });
-    await store.forwarding.set({ tenant: "acme", extension: "101", kind: "busy", target: "+41220000000" });
+    await store.forwarding.set(
+      { tenant: "acme", extension: "101", kind: "unconditional", target: "+41791231212" },
+      api,
+    );
+    await store.forwarding.set(
+      { tenant: "acme", extension: "101", kind: "unconditional", target: "102" },
+      api,
+    );
+    await store.forwarding.set(
+      { tenant: "acme", extension: "101", kind: "busy", target: "+41220000000" },
+      api,
+    );
+    await store.forwarding.set({ tenant: "acme", extension: "101", kind: "noAnswer", target: "103" }, api);
     assert.deepEqual(await store.forwarding.list("acme", "101"), [
       { tenant: "acme", extension: "101", kind: "busy", target: "+41220000000" },
+      { tenant: "acme", extension: "101", kind: "noAnswer", target: "103" },
       { tenant: "acme", extension: "101", kind: "unconditional", target: "102" },
     ]);
-    await store.forwarding.clear("acme", "101", "busy");
+    await store.forwarding.clear("acme", "101", "busy", api);
     assert.deepEqual(
       (await store.forwarding.list("acme", "101")).map((f) => f.kind),
-      ["unconditional"],
+      ["noAnswer", "unconditional"],
     );
-    await store.forwarding.clear("acme", "101");
+    await store.forwarding.clear("acme", "101", undefined, api);
     assert.deepEqual(await store.forwarding.list("acme", "101"), []);
     await assert.rejects(
-      store.forwarding.set({ tenant: "acme", extension: "999", kind: "busy", target: "101" }),
+      store.forwarding.set({ tenant: "acme", extension: "999", kind: "busy", target: "101" }, api),
+      StoreConflict,
+    );
+  });
+
+  test("forwarding: every change is audited old → new with its actor; no change, no event", async () => {
+    // A clock of its own, moved on without disturbing the other tests' times.
+    const local = new FakeClock(Date.UTC(2026, 5, 1, 12, 0, 0));
+    await store.close();
+    store = openSqliteStore({ dataDir: dir, clock: local });
+    const rule = { tenant: "acme", extension: "101", kind: "unconditional" as const };
+    await store.forwarding.set({ ...rule, target: "+41791231212" }, phone);
+    local.tick(1000);
+    await store.forwarding.set({ ...rule, target: "102" }, api);
+    await store.forwarding.set({ ...rule, target: "102" }, api); // the same: nothing
+    await store.forwarding.set({ ...rule, kind: "noAnswer", target: "+41220000000" }, api);
+    await store.forwarding.clear("acme", "101", "busy", api); // nothing set: nothing written
+    await store.forwarding.clear("acme", "101", undefined, phone);
+    await store.forwarding.clear("acme", "101", undefined, phone); // again: nothing
+    const events = await store.audit.list("acme");
+    assert.deepEqual(
+      events.map((e) => [e.action, e.subject, e.old, e.new, e.actor.kind]),
+      [
+        ["forwarding.clear", "101/unconditional", "102", null, "phone"],
+        ["forwarding.clear", "101/noAnswer", "+41220000000", null, "phone"],
+        ["forwarding.set", "101/noAnswer", null, "+41220000000", "api"],
+        ["forwarding.set", "101/unconditional", "+41791231212", "102", "api"],
+        ["forwarding.set", "101/unconditional", null, "+41791231212", "phone"],
+      ],
+      "newest first",
+    );
+    const first = events[events.length - 1];
+    assert.deepEqual(first.actor, phone, "the phone's source address is kept");
+    assert.equal(first.tenant, "acme");
+    assert.equal(first.at, "2026-06-01T12:00:00.000Z");
+    assert.equal(events[0].at, "2026-06-01T12:00:01.000Z");
+    assert.ok(events[0].id > events[1].id);
+    // A refused write (unknown extension) leaves no event either.
+    await assert.rejects(
+      store.forwarding.set({ tenant: "acme", extension: "999", kind: "busy", target: "101" }, api),
+      StoreConflict,
+    );
+    assert.equal((await store.audit.list("acme")).length, events.length);
+  });
+
+  test("forwarding: the write and its audit row commit together or not at all", async () => {
+    const rule = { tenant: "acme", extension: "101", kind: "busy" as const };
+    await store.forwarding.set({ ...rule, target: "+41791231212" }, api);
+    // Make every audit insert fail from another connection, as a full disk would.
+    const raw = new Database(join(dir, "vpbx.sqlite"));
+    raw.exec(
+      "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+    );
+    try {
+      await assert.rejects(store.forwarding.set({ ...rule, target: "102" }, api), /audit refused/);
+      await assert.rejects(store.forwarding.clear("acme", "101", undefined, api), /audit refused/);
+      assert.deepEqual(
+        (await store.forwarding.list("acme", "101")).map((f) => f.target),
+        ["+41791231212"],
+        "neither the change nor the clear happened without its record",
+      );
+      await assert.rejects(
+        store.tenants.update("acme", { policy: { international: true } }, api),
+        /audit refused/,
+      );
+      assert.equal((await store.tenants.get("acme"))?.policy.international, false);
+    } finally {
+      raw.exec("DROP TRIGGER audit_refuses");
+      raw.close();
+    }
+    await store.forwarding.set({ ...rule, target: "102" }, api);
+    await store.close();
+    store = openSqliteStore({ dataDir: dir, clock });
+    assert.deepEqual(
+      (await store.forwarding.list("acme", "101")).map((f) => f.target),
+      ["102"],
+    );
+    assert.deepEqual(
+      (await store.audit.list("acme")).map((e) => [e.action, e.old, e.new]),
+      [
+        ["forwarding.set", "+41791231212", "102"],
+        ["forwarding.set", null, "+41791231212"],
+      ],
+    );
+  });
+
+  test("tenants: policy patches merge, are audited with the actor; features too", async () => {
+    const t = await store.tenants.update(
+      "acme",
+      { policy: { international: true, maxExternalCalls: 10 } },
+      api,
+    );
+    assert.deepEqual(t?.policy, { ...DEFAULT_DIALLING_POLICY, international: true, maxExternalCalls: 10 });
+    const again = await store.tenants.update(
+      "acme",
+      { policy: { international: false, sharedCost: true } },
+      api,
+    );
+    assert.deepEqual(again?.policy, { ...DEFAULT_DIALLING_POLICY, sharedCost: true, maxExternalCalls: 10 });
+    await store.tenants.update("acme", { policy: { sharedCost: true } }, api); // no change: no event
+    await store.tenants.update("acme", { features: { voicemail: true } }, { kind: "cli", id: "root" });
+    await store.tenants.update("acme", { language: "de" }, api); // neither policy nor features: no event
+    await store.tenants.update("acme", { features: { schedules: true } }); // no actor: the store's own
+    const events = await store.audit.list("acme");
+    assert.deepEqual(
+      events.map((e) => [e.action, e.subject, e.actor.kind]),
+      [
+        ["features.update", "features", "system"],
+        ["features.update", "features", "cli"],
+        ["policy.update", "policy", "api"],
+        ["policy.update", "policy", "api"],
+      ],
+    );
+    assert.deepEqual(events[3].old, DEFAULT_DIALLING_POLICY);
+    assert.deepEqual(events[3].new, t?.policy);
+    assert.deepEqual(events[2].old, t?.policy);
+    assert.deepEqual(events[1].old, DEFAULT_FEATURES);
+    assert.deepEqual(events[1].new, { ...DEFAULT_FEATURES, voicemail: true });
+    await assert.rejects(store.tenants.update("acme", { policy: { maxExternalCalls: -1 } }, api), RangeError);
+    await assert.rejects(
+      store.tenants.update("acme", { policy: { maxExternalCalls: 1.5 } }, api),
+      RangeError,
+    );
+    assert.equal((await store.tenants.get("acme"))?.policy.maxExternalCalls, 10);
+  });
+
+  test("tenants: a missing policy key reads as its default; a damaged column as the defaults", async () => {
+    await store.tenants.create({ name: "old", domain: "old.test" });
+    const raw = new Database(join(dir, "vpbx.sqlite"));
+    try {
+      raw.prepare("UPDATE tenants SET policy = ? WHERE name = 'acme'").run('{"international":true}');
+      raw.prepare("UPDATE tenants SET policy = 'not json' WHERE name = 'old'").run();
+    } finally {
+      raw.close();
+    }
+    assert.deepEqual((await store.tenants.get("acme"))?.policy, {
+      ...DEFAULT_DIALLING_POLICY,
+      international: true,
+    });
+    assert.deepEqual((await store.tenants.get("old"))?.policy, DEFAULT_DIALLING_POLICY);
+  });
+
+  test("tenants: a trunk of their own, by name; unknown trunk is a conflict, null returns to the default", async () => {
+    await assert.rejects(
+      store.tenants.update("acme", { trunk: "nope" }),
+      (e: Error) => e instanceof StoreConflict && /trunk nope does not exist/.test(e.message),
+    );
+    await assert.rejects(
+      store.tenants.create({ name: "b", domain: "b.test", trunk: "nope" }),
+      /trunk nope does not exist/,
+    );
+    assert.equal(await store.tenants.get("b"), undefined);
+    await store.trunks.create({ name: "carrier", host: "sip.carrier.example" });
+    await store.trunks.create({ name: "backup", host: "192.0.2.50" });
+    assert.equal((await store.tenants.update("acme", { trunk: "backup" }))?.trunk, "backup");
+    assert.equal((await store.tenants.get("acme"))?.trunk, "backup");
+    const b = await store.tenants.create({ name: "b", domain: "b.test", trunk: "backup" });
+    assert.equal(b.trunk, "backup");
+    assert.equal((await store.tenants.update("acme", { language: "de" }))?.trunk, "backup", "kept");
+    const back = await store.tenants.update("acme", { trunk: null });
+    assert.equal(back?.trunk, undefined);
+    assert.equal("trunk" in (back ?? {}), false);
+    assert.equal((await store.tenants.get("acme"))?.trunk, undefined);
+  });
+
+  test("extensions: no-answer time, call waiting, max calls, caller id; defaults and patches", async () => {
+    const e = await store.extensions.create({
+      tenant: "acme",
+      number: "102",
+      displayName: "Bob",
+      credentials: cred("102"),
+      noAnswerSeconds: 15,
+      callWaiting: true,
+      maxCalls: 4,
+      callerId: "+41215550102",
+    });
+    assert.deepEqual(await store.extensions.get("acme", "102"), e);
+    assert.equal(e.noAnswerSeconds, 15);
+    assert.equal(e.callWaiting, true);
+    assert.equal(e.maxCalls, 4);
+    assert.equal(e.callerId, "+41215550102");
+    const u = await store.extensions.update("acme", "102", {
+      callWaiting: false,
+      maxCalls: 1,
+      noAnswerSeconds: 40,
+    });
+    assert.deepEqual(
+      [u?.callWaiting, u?.maxCalls, u?.noAnswerSeconds, u?.callerId],
+      [false, 1, 40, "+41215550102"],
+    );
+    const cleared = await store.extensions.update("acme", "102", { callerId: null });
+    assert.equal(cleared?.callerId, undefined);
+    assert.equal("callerId" in (cleared ?? {}), false);
+    assert.deepEqual(await store.extensions.get("acme", "102"), cleared);
+    const set = await store.extensions.update("acme", "101", { callerId: "+41215550100" });
+    assert.equal(set?.callerId, "+41215550100");
+    assert.equal(set?.displayName, "Alice");
+  });
+
+  test("trunks: defaults, the first is the default, isDefault moves it, list in creation order", async () => {
+    const first = await store.trunks.create({ name: "carrier", host: "sip.carrier.example" });
+    assert.deepEqual(first, {
+      name: "carrier",
+      host: "sip.carrier.example",
+      port: 5060,
+      transport: "udp",
+      register: false,
+      numberFormat: "e164",
+      inboundAddresses: [],
+      isDefault: true,
+      createdAt: "2026-01-05T08:00:00.000Z",
+    });
+    assert.deepEqual(await store.trunks.get("carrier"), first);
+    const second = await store.trunks.create({
+      name: "backup",
+      host: "192.0.2.50",
+      port: 5080,
+      transport: "tcp",
+      username: "acme-trunk",
+      password: "s3cret",
+      register: true,
+      numberFormat: "national",
+      inboundAddresses: ["203.0.113.7", "203.0.113.8"],
+      isDefault: false,
+    });
+    assert.equal(second.isDefault, false);
+    assert.deepEqual(await store.trunks.get("backup"), second);
+    await store.trunks.create({ name: "alpha", host: "alpha.example" });
+    assert.deepEqual(
+      (await store.trunks.list()).map((t) => [t.name, t.isDefault]),
+      [
+        ["carrier", true],
+        ["backup", false],
+        ["alpha", false],
+      ],
+      "creation order, not alphabetical",
+    );
+    // A new trunk that asks to be the default takes it over.
+    await store.trunks.create({ name: "new-default", host: "nd.example", isDefault: true });
+    assert.deepEqual(
+      (await store.trunks.list()).filter((t) => t.isDefault).map((t) => t.name),
+      ["new-default"],
+    );
+    const moved = await store.trunks.update("backup", { isDefault: true });
+    assert.equal(moved?.isDefault, true);
+    assert.deepEqual(
+      (await store.trunks.list()).filter((t) => t.isDefault).map((t) => t.name),
+      ["backup"],
+    );
+    await assert.rejects(store.trunks.update("backup", { isDefault: false }), StoreConflict);
+    assert.equal((await store.trunks.update("alpha", { isDefault: false }))?.isDefault, false, "no-op");
+    await assert.rejects(
+      store.trunks.create({ name: "carrier", host: "x.example" }),
+      /trunk carrier already exists/,
+    );
+    assert.equal(await store.trunks.get("nope"), undefined);
+    assert.equal(await store.trunks.update("nope", { port: 5061 }), undefined);
+  });
+
+  test("trunks: update patches fields; null removes username and password", async () => {
+    await store.trunks.create({ name: "carrier", host: "sip.carrier.example", username: "u", password: "p" });
+    const u = await store.trunks.update("carrier", {
+      host: "sip2.carrier.example",
+      port: 5070,
+      transport: "tcp",
+      register: true,
+      numberFormat: "national",
+      inboundAddresses: ["198.51.100.1"],
+    });
+    assert.deepEqual(
+      { ...u, createdAt: undefined },
+      {
+        name: "carrier",
+        host: "sip2.carrier.example",
+        port: 5070,
+        transport: "tcp",
+        username: "u",
+        password: "p",
+        register: true,
+        numberFormat: "national",
+        inboundAddresses: ["198.51.100.1"],
+        isDefault: true,
+        createdAt: undefined,
+      },
+    );
+    const noAuth = await store.trunks.update("carrier", { username: null, password: null });
+    assert.equal(noAuth?.username, undefined);
+    assert.equal(noAuth?.password, undefined);
+    assert.deepEqual(await store.trunks.get("carrier"), noAuth);
+    assert.equal((await store.trunks.update("carrier", { password: "new" }))?.password, "new");
+  });
+
+  test("trunks: delete; a named trunk cannot go; the oldest remaining becomes the default", async () => {
+    await store.trunks.create({ name: "one", host: "one.example" });
+    await store.trunks.create({ name: "two", host: "two.example" });
+    await store.trunks.create({ name: "three", host: "three.example" });
+    await store.tenants.update("acme", { trunk: "two" });
+    await store.tenants.create({ name: "bistro", domain: "bistro.test", trunk: "two" });
+    await assert.rejects(
+      store.trunks.delete("two"),
+      (e: Error) => e instanceof StoreConflict && /used by tenants acme, bistro/.test(e.message),
+    );
+    assert.ok(await store.trunks.get("two"), "still there");
+    assert.equal(await store.trunks.delete("one"), true);
+    assert.deepEqual(
+      (await store.trunks.list()).map((t) => [t.name, t.isDefault]),
+      [
+        ["two", true],
+        ["three", false],
+      ],
+    );
+    assert.equal(await store.trunks.delete("three"), true, "not the default: the default stays");
+    assert.equal((await store.trunks.get("two"))?.isDefault, true);
+    assert.equal(await store.trunks.delete("one"), false);
+    await store.tenants.update("acme", { trunk: null });
+    await store.tenants.delete("bistro");
+    assert.equal(await store.trunks.delete("two"), true, "free once no tenant names it");
+    assert.deepEqual(await store.trunks.list(), []);
+    const again = await store.trunks.create({ name: "fresh", host: "fresh.example", isDefault: false });
+    assert.equal(again.isDefault, true, "the only trunk is the default");
+  });
+
+  test("numbers: add, list in order (main first), find, listAll, unique across tenants, delete", async () => {
+    await store.tenants.create({ name: "bistro", domain: "bistro.test" });
+    const main = await store.numbers.add({
+      tenant: "acme",
+      number: "+41215550100",
+      destination: { type: "extension", number: "101" },
+    });
+    assert.deepEqual(main, {
+      tenant: "acme",
+      number: "+41215550100",
+      destination: { type: "extension", number: "101" },
+      createdAt: "2026-01-05T08:00:00.000Z",
+    });
+    await store.numbers.add({ tenant: "bistro", number: "+41445550000", destination: { type: "hangup" } });
+    await store.numbers.add({
+      tenant: "acme",
+      number: "+41215550000",
+      destination: { type: "external", number: "+41791231212" },
+    });
+    assert.deepEqual(
+      (await store.numbers.list("acme")).map((x) => x.number),
+      ["+41215550100", "+41215550000"],
+      "the order they were added, not sorted",
+    );
+    assert.deepEqual((await store.numbers.find("+41215550000"))?.destination, {
+      type: "external",
+      number: "+41791231212",
+    });
+    assert.equal((await store.numbers.find("+41445550000"))?.tenant, "bistro");
+    assert.equal(await store.numbers.find("+41000000000"), undefined);
+    assert.deepEqual(
+      (await store.numbers.listAll()).map((x) => `${x.tenant} ${x.number}`),
+      ["acme +41215550100", "bistro +41445550000", "acme +41215550000"],
+    );
+    await assert.rejects(
+      store.numbers.add({ tenant: "bistro", number: "+41215550100", destination: { type: "hangup" } }),
+      (e: Error) =>
+        e instanceof StoreConflict && /\+41215550100 already belongs to tenant acme/.test(e.message),
+    );
+    await assert.rejects(
+      store.numbers.add({ tenant: "ghost", number: "+41215559999", destination: { type: "hangup" } }),
+      (e: Error) => e instanceof StoreConflict && /tenant ghost does not exist/.test(e.message),
+    );
+    assert.equal(await store.numbers.delete("bistro", "+41215550100"), false, "not bistro's");
+    assert.equal(await store.numbers.delete("acme", "+41215550100"), true);
+    assert.equal(await store.numbers.delete("acme", "+41215550100"), false);
+    assert.deepEqual(
+      (await store.numbers.list("acme")).map((x) => x.number),
+      ["+41215550000"],
+      "the next one is now the main number",
+    );
+  });
+
+  test("audit: append, newest first, limit, per tenant, unknown tenant", async () => {
+    await store.tenants.create({ name: "bistro", domain: "bistro.test" });
+    for (let i = 0; i < 5; i++) {
+      await store.audit.append({
+        tenant: "acme",
+        actor: api,
+        action: "test",
+        subject: `s${i}`,
+        old: i,
+        new: { i },
+      });
+    }
+    await store.audit.append({
+      tenant: "bistro",
+      actor: api,
+      action: "test",
+      subject: "b",
+      old: null,
+      new: null,
+    });
+    const all = await store.audit.list("acme");
+    assert.deepEqual(
+      all.map((e) => e.subject),
+      ["s4", "s3", "s2", "s1", "s0"],
+    );
+    assert.deepEqual(all[0].new, { i: 4 });
+    assert.equal(all[0].old, 4);
+    assert.deepEqual(
+      (await store.audit.list("acme", { limit: 2 })).map((e) => e.subject),
+      ["s4", "s3"],
+    );
+    assert.deepEqual(
+      (await store.audit.list("bistro")).map((e) => e.subject),
+      ["b"],
+    );
+    await assert.rejects(store.audit.list("acme", { limit: 0 }), RangeError);
+    await assert.rejects(
+      store.audit.append({ tenant: "ghost", actor: api, action: "x", subject: "y", old: null, new: null }),
       StoreConflict,
     );
   });
@@ -296,19 +728,28 @@ describe("sqlite store", () => {
     await store.tenants.update("acme", { features: { announcements: true } });
     await store.extensions.update("acme", "101", { language: "it" });
     await store.bindings.upsert(binding());
-    await store.forwarding.set({
-      tenant: "acme",
-      extension: "101",
-      kind: "unreachable",
-      target: "+41791231212",
-    });
+    await store.forwarding.set(
+      { tenant: "acme", extension: "101", kind: "unreachable", target: "+41791231212" },
+      api,
+    );
     await store.featureCodes.set("acme", "announcement.vacation", "*39");
+    await store.trunks.create({ name: "carrier", host: "sip.carrier.example", password: "carrier-pw" });
+    await store.tenants.update("acme", { trunk: "carrier", policy: { premiumRate: true } }, api);
+    await store.extensions.update("acme", "101", { callWaiting: true, callerId: "+41215550100" });
+    await store.numbers.add({
+      tenant: "acme",
+      number: "+41215550100",
+      destination: { type: "extension", number: "101" },
+    });
     const before = {
       tenants: await store.tenants.list(),
       extensions: await store.extensions.list("acme"),
       bindings: await store.bindings.listAll(),
       forwarding: await store.forwarding.list("acme", "101"),
       codes: await store.featureCodes.list("acme"),
+      trunks: await store.trunks.list(),
+      numbers: await store.numbers.listAll(),
+      audit: await store.audit.list("acme"),
     };
     await store.close();
     await store.close(); // idempotent
@@ -321,10 +762,18 @@ describe("sqlite store", () => {
           bindings: await reopened.bindings.listAll(),
           forwarding: await reopened.forwarding.list("acme", "101"),
           codes: await reopened.featureCodes.list("acme"),
+          trunks: await reopened.trunks.list(),
+          numbers: await reopened.numbers.listAll(),
+          audit: await reopened.audit.list("acme"),
         },
         before,
       );
       assert.equal(before.tenants[0].features.announcements, true);
+      assert.equal(before.tenants[0].trunk, "carrier");
+      assert.equal(before.tenants[0].policy.premiumRate, true);
+      assert.equal(before.extensions[0].callerId, "+41215550100");
+      assert.equal(before.trunks[0].password, "carrier-pw");
+      assert.equal(before.audit.length, 3);
     } finally {
       await reopened.close();
     }
@@ -347,6 +796,48 @@ describe("migrations", () => {
     const again = openSqliteStore({ dataDir: dir });
     await again.tenants.create({ name: "x", domain: "x.test" });
     await again.close();
+  });
+
+  test("version 1 data upgrades: extensions take the defaults, tenants the default policy", async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, "vpbx.sqlite"));
+    try {
+      migrate(db, MIGRATIONS.slice(0, 1));
+      db.prepare(
+        `INSERT INTO tenants (name, domain, language, timezone, country, features, created_at)
+         VALUES ('acme', 'acme.test', 'fr', 'Europe/Zurich', 'CH', '{"voicemail":true}', '2025-01-01T00:00:00.000Z')`,
+      ).run();
+      const c = cred("101");
+      db.prepare(
+        `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, realm, ha1_md5, ha1_sha256, created_at)
+         VALUES ('acme', '101', 'Alice', NULL, 30, ?, ?, ?, '2025-01-01T00:00:00.000Z')`,
+      ).run(c.realm, c.ha1Md5, c.ha1Sha256);
+      db.prepare(
+        "INSERT INTO forwarding (tenant, extension, kind, target) VALUES ('acme', '101', 'busy', '102')",
+      ).run();
+    } finally {
+      db.close();
+    }
+    const store = openSqliteStore({ dataDir: dir, clock });
+    try {
+      const t = await store.tenants.get("acme");
+      assert.deepEqual(t?.policy, DEFAULT_DIALLING_POLICY);
+      assert.equal(t?.features.voicemail, true);
+      assert.equal(t?.trunk, undefined);
+      const e = await store.extensions.get("acme", "101");
+      assert.deepEqual(
+        [e?.noAnswerSeconds, e?.callWaiting, e?.maxCalls, e?.callerId],
+        [20, false, 2, undefined],
+      );
+      assert.deepEqual(await store.forwarding.list("acme", "101"), [
+        { tenant: "acme", extension: "101", kind: "busy", target: "102" },
+      ]);
+      await store.forwarding.set({ tenant: "acme", extension: "101", kind: "noAnswer", target: "102" }, api);
+      assert.equal((await store.audit.list("acme")).length, 1);
+    } finally {
+      await store.close();
+    }
   });
 
   test("a later migration applies on top; a failing one rolls back whole", () => {
@@ -404,6 +895,10 @@ describe("crash safety", () => {
       await s.tenants.create({ name: "acme", domain: "acme.test" });
       await s.tenants.update("acme", { features: { voicemail: true } });
       await s.featureCodes.set("acme", "voicemail.access", "*98");
+      await s.extensions.create({ tenant: "acme", number: "101", displayName: "A",
+        credentials: { realm: "acme.test", ha1Md5: "x", ha1Sha256: "y" } });
+      await s.forwarding.set({ tenant: "acme", extension: "101", kind: "busy", target: "+41791231212" },
+        { kind: "phone", id: "101" });
       process.kill(process.pid, "SIGKILL");
     `;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
@@ -417,6 +912,14 @@ describe("crash safety", () => {
       assert.equal(
         (await store.featureCodes.list("acme")).find((c) => c.action === "voicemail.access")?.code,
         "*98",
+      );
+      assert.equal((await store.forwarding.list("acme", "101"))[0]?.target, "+41791231212");
+      assert.deepEqual(
+        (await store.audit.list("acme")).map((e) => [e.action, e.subject]),
+        [
+          ["forwarding.set", "101/busy"],
+          ["features.update", "features"],
+        ],
       );
     } finally {
       await store.close();

@@ -2,7 +2,8 @@
 // (better-sqlite3, synchronous calls behind the async repository interfaces).
 //
 // Durability. Two connections to the same file, both in WAL mode:
-// - settings (tenants, extensions, forwarding, feature codes) use
+// - settings (tenants, extensions, forwarding, feature codes, trunks,
+//   numbers, the audit log) use
 //   synchronous=FULL: the WAL is fsynced at every commit, so a setting that
 //   the API or a voice prompt has confirmed survives a process crash AND a
 //   power cut. These writes are rare (people change settings).
@@ -17,10 +18,16 @@ import Database from "better-sqlite3";
 import { type Clock, SystemClock } from "../../util/clock.ts";
 import { applyOverrides, codeClash, isFeatureAction, isFeatureCode } from "../feature-code-table.ts";
 import {
+  type Actor,
+  type AuditEvent,
+  type AuditRepository,
   type Binding,
   type BindingRepository,
+  DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURE_CODES,
   DEFAULT_FEATURES,
+  type DestinationSpec,
+  type DiallingPolicy,
   type Extension,
   type ExtensionPatch,
   type ExtensionRepository,
@@ -33,11 +40,17 @@ import {
   type Language,
   type NewExtension,
   type NewTenant,
+  type NewTrunk,
+  type NumberRepository,
   type Store,
   StoreConflict,
   type Tenant,
+  type TenantNumber,
   type TenantPatch,
   type TenantRepository,
+  type Trunk,
+  type TrunkPatch,
+  type TrunkRepository,
 } from "../types.ts";
 import { migrate } from "./migrations.ts";
 
@@ -45,6 +58,13 @@ export const DEFAULT_TENANT_LANGUAGE: Language = "fr";
 export const DEFAULT_TENANT_TIMEZONE = "Europe/Zurich";
 export const DEFAULT_TENANT_COUNTRY = "CH";
 export const DEFAULT_RING_TIMEOUT_SECONDS = 30;
+export const DEFAULT_NO_ANSWER_SECONDS = 20;
+export const DEFAULT_MAX_CALLS = 2;
+export const DEFAULT_TRUNK_PORT = 5060;
+/** How many audit events `audit.list` returns when no limit is asked. */
+export const DEFAULT_AUDIT_LIMIT = 100;
+/** A change made without a named actor (a script on the store itself). */
+const UNNAMED_ACTOR: Actor = { kind: "system", id: "store" };
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -72,13 +92,19 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   const clock = opts.clock ?? new SystemClock();
   const iso = () => new Date(clock.now()).toISOString();
   let closed = false;
+  // Audit rows go through the settings connection, inside the transaction
+  // of the change they record.
+  const audit = new SqliteAudit(settings, iso);
   return {
     path,
-    tenants: new SqliteTenants(settings, iso),
+    tenants: new SqliteTenants(settings, iso, audit),
     extensions: new SqliteExtensions(settings, iso),
     bindings: new SqliteBindings(bindingsDb),
-    forwarding: new SqliteForwarding(settings),
+    forwarding: new SqliteForwarding(settings, audit),
     featureCodes: new SqliteFeatureCodes(settings),
+    trunks: new SqliteTrunks(settings, iso),
+    numbers: new SqliteNumbers(settings, iso),
+    audit,
     async close() {
       if (closed) return;
       closed = true;
@@ -118,17 +144,25 @@ interface TenantRow {
   timezone: string;
   country: string;
   features: string;
+  policy: string;
+  trunk: string | null;
   created_at: string;
+}
+
+function readJson(json: string, what: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (err) {
+    // A hand-edited or damaged column: the defaults are the safe reading
+    // (costly destinations off), and the next write repairs it.
+    process.emitWarning(`vpbx: unreadable ${what} JSON in the database, using defaults: ${String(err)}`);
+    return undefined;
+  }
 }
 
 function readFeatures(json: string): FeatureSwitches {
   const features: FeatureSwitches = { ...DEFAULT_FEATURES };
-  let stored: unknown;
-  try {
-    stored = JSON.parse(json);
-  } catch {
-    return features;
-  }
+  const stored = readJson(json, "features");
   if (stored && typeof stored === "object") {
     for (const key of Object.keys(features) as (keyof FeatureSwitches)[]) {
       const value = (stored as Record<string, unknown>)[key];
@@ -138,17 +172,41 @@ function readFeatures(json: string): FeatureSwitches {
   return features;
 }
 
+const POLICY_SWITCHES = ["international", "premiumRate", "sharedCost", "personal"] as const;
+
+function isCallLimit(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0;
+}
+
+/** Like features: a key missing (a policy stored by an older vpbx) reads as its default. */
+function readPolicy(json: string): DiallingPolicy {
+  const policy: DiallingPolicy = { ...DEFAULT_DIALLING_POLICY };
+  const stored = readJson(json, "policy") as Record<string, unknown> | undefined;
+  if (stored && typeof stored === "object") {
+    for (const key of POLICY_SWITCHES) {
+      if (typeof stored[key] === "boolean") policy[key] = stored[key];
+    }
+    if (isCallLimit(stored.maxExternalCalls)) policy.maxExternalCalls = stored.maxExternalCalls;
+  }
+  return policy;
+}
+
 function toTenant(r: TenantRow): Tenant {
-  return {
+  const t: Tenant = {
     name: r.name,
     domain: r.domain,
     language: r.language as Language,
     timezone: r.timezone,
     country: r.country,
     features: readFeatures(r.features),
+    policy: readPolicy(r.policy),
     createdAt: r.created_at,
   };
+  if (r.trunk !== null) t.trunk = r.trunk;
+  return t;
 }
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 class SqliteTenants implements TenantRepository {
   private readonly insert;
@@ -161,17 +219,18 @@ class SqliteTenants implements TenantRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly iso: () => string,
+    private readonly audit: SqliteAudit,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO tenants (name, domain, language, timezone, country, features, created_at)
-       VALUES (@name, @domain, @language, @timezone, @country, @features, @created_at)`,
+      `INSERT INTO tenants (name, domain, language, timezone, country, features, policy, trunk, created_at)
+       VALUES (@name, @domain, @language, @timezone, @country, @features, @policy, @trunk, @created_at)`,
     );
     this.byName = db.prepare<[string], TenantRow>("SELECT * FROM tenants WHERE name = ?");
     this.byDomain = db.prepare<[string], TenantRow>("SELECT * FROM tenants WHERE domain = ?");
     this.all = db.prepare<[], TenantRow>("SELECT * FROM tenants ORDER BY name");
     this.write = db.prepare(
       `UPDATE tenants SET domain = @domain, language = @language, timezone = @timezone,
-       country = @country, features = @features WHERE name = @name`,
+       country = @country, features = @features, policy = @policy, trunk = @trunk WHERE name = @name`,
     );
     this.remove = db.prepare("DELETE FROM tenants WHERE name = ?");
   }
@@ -184,12 +243,16 @@ class SqliteTenants implements TenantRepository {
       timezone: t.timezone ?? DEFAULT_TENANT_TIMEZONE,
       country: t.country ?? DEFAULT_TENANT_COUNTRY,
       features: { ...DEFAULT_FEATURES },
+      policy: { ...DEFAULT_DIALLING_POLICY },
       createdAt: this.iso(),
     };
+    if (t.trunk !== undefined) tenant.trunk = t.trunk;
     try {
-      this.insert.run({ ...tenant, features: JSON.stringify(tenant.features), created_at: tenant.createdAt });
+      this.insert.run({ ...tenantRow(tenant), created_at: tenant.createdAt });
     } catch (err) {
-      if (constraint(err) === "unique") throw this.conflict(tenant.name, tenant.domain);
+      const kind = constraint(err);
+      if (kind === "unique") throw this.conflict(tenant.name, tenant.domain);
+      if (kind === "foreign") throw new StoreConflict(`trunk ${tenant.trunk} does not exist`);
       throw err;
     }
     return tenant;
@@ -214,7 +277,16 @@ class SqliteTenants implements TenantRepository {
     return this.all.all().map(toTenant);
   }
 
-  async update(name: string, patch: TenantPatch): Promise<Tenant | undefined> {
+  /**
+   * A change of features or policy is written with its audit event in the
+   * same transaction. Throws RangeError for a maxExternalCalls that is not a
+   * whole number >= 0 (the API validates it first).
+   */
+  async update(name: string, patch: TenantPatch, actor: Actor = UNNAMED_ACTOR): Promise<Tenant | undefined> {
+    const limit = patch.policy?.maxExternalCalls;
+    if (limit !== undefined && !isCallLimit(limit)) {
+      throw new RangeError(`maxExternalCalls ${limit} is not a whole number >= 0`);
+    }
     return this.db.transaction(() => {
       const row = this.byName.get(name);
       if (!row) return undefined;
@@ -226,27 +298,71 @@ class SqliteTenants implements TenantRepository {
         timezone: patch.timezone ?? current.timezone,
         country: patch.country ?? current.country,
         features: { ...current.features },
+        policy: { ...current.policy },
       };
       for (const key of Object.keys(DEFAULT_FEATURES) as (keyof FeatureSwitches)[]) {
         const value = patch.features?.[key];
         if (typeof value === "boolean") next.features[key] = value;
       }
+      for (const key of POLICY_SWITCHES) {
+        const value = patch.policy?.[key];
+        if (typeof value === "boolean") next.policy[key] = value;
+      }
+      if (limit !== undefined) next.policy.maxExternalCalls = limit;
+      if (patch.trunk === null) delete next.trunk;
+      else if (patch.trunk !== undefined) next.trunk = patch.trunk;
       try {
-        this.write.run({ ...next, features: JSON.stringify(next.features) });
+        this.write.run(tenantRow(next));
       } catch (err) {
-        if (constraint(err) === "unique") {
+        const kind = constraint(err);
+        if (kind === "unique") {
           throw new StoreConflict(`domain ${next.domain} is already used by another tenant`);
         }
+        if (kind === "foreign") throw new StoreConflict(`trunk ${next.trunk} does not exist`);
         throw err;
+      }
+      if (!sameJson(current.features, next.features)) {
+        this.audit.write({
+          tenant: name,
+          actor,
+          action: "features.update",
+          subject: "features",
+          old: current.features,
+          new: next.features,
+        });
+      }
+      if (!sameJson(current.policy, next.policy)) {
+        this.audit.write({
+          tenant: name,
+          actor,
+          action: "policy.update",
+          subject: "policy",
+          old: current.policy,
+          new: next.policy,
+        });
       }
       return next;
     })();
   }
 
   async delete(name: string): Promise<boolean> {
-    // ON DELETE CASCADE takes the extensions, and through them bindings and forwarding.
+    // ON DELETE CASCADE takes the extensions, and through them bindings and
+    // forwarding; and the numbers and the audit log.
     return this.remove.run(name).changes > 0;
   }
+}
+
+function tenantRow(t: Tenant) {
+  return {
+    name: t.name,
+    domain: t.domain,
+    language: t.language,
+    timezone: t.timezone,
+    country: t.country,
+    features: JSON.stringify(t.features),
+    policy: JSON.stringify(t.policy),
+    trunk: t.trunk ?? null,
+  };
 }
 
 interface ExtensionRow {
@@ -255,6 +371,10 @@ interface ExtensionRow {
   display_name: string;
   language: string | null;
   ring_timeout_seconds: number;
+  no_answer_seconds: number;
+  call_waiting: number;
+  max_calls: number;
+  caller_id: string | null;
   realm: string;
   ha1_md5: string;
   ha1_sha256: string;
@@ -267,10 +387,14 @@ function toExtension(r: ExtensionRow): Extension {
     number: r.number,
     displayName: r.display_name,
     ringTimeoutSeconds: r.ring_timeout_seconds,
+    noAnswerSeconds: r.no_answer_seconds,
+    callWaiting: r.call_waiting !== 0,
+    maxCalls: r.max_calls,
     credentials: { realm: r.realm, ha1Md5: r.ha1_md5, ha1Sha256: r.ha1_sha256 },
     createdAt: r.created_at,
   };
   if (r.language !== null) e.language = r.language as Language;
+  if (r.caller_id !== null) e.callerId = r.caller_id;
   return e;
 }
 
@@ -281,6 +405,10 @@ function extensionRow(e: Extension): ExtensionRow {
     display_name: e.displayName,
     language: e.language ?? null,
     ring_timeout_seconds: e.ringTimeoutSeconds,
+    no_answer_seconds: e.noAnswerSeconds,
+    call_waiting: e.callWaiting ? 1 : 0,
+    max_calls: e.maxCalls,
+    caller_id: e.callerId ?? null,
     realm: e.credentials.realm,
     ha1_md5: e.credentials.ha1Md5,
     ha1_sha256: e.credentials.ha1Sha256,
@@ -300,8 +428,10 @@ class SqliteExtensions implements ExtensionRepository {
     private readonly iso: () => string,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, realm, ha1_md5, ha1_sha256, created_at)
-       VALUES (@tenant, @number, @display_name, @language, @ring_timeout_seconds, @realm, @ha1_md5, @ha1_sha256, @created_at)`,
+      `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, no_answer_seconds,
+         call_waiting, max_calls, caller_id, realm, ha1_md5, ha1_sha256, created_at)
+       VALUES (@tenant, @number, @display_name, @language, @ring_timeout_seconds, @no_answer_seconds,
+         @call_waiting, @max_calls, @caller_id, @realm, @ha1_md5, @ha1_sha256, @created_at)`,
     );
     this.one = db.prepare<[string, string], ExtensionRow>(
       "SELECT * FROM extensions WHERE tenant = ? AND number = ?",
@@ -311,8 +441,9 @@ class SqliteExtensions implements ExtensionRepository {
     );
     this.write = db.prepare(
       `UPDATE extensions SET display_name = @display_name, language = @language,
-       ring_timeout_seconds = @ring_timeout_seconds, realm = @realm, ha1_md5 = @ha1_md5,
-       ha1_sha256 = @ha1_sha256 WHERE tenant = @tenant AND number = @number`,
+       ring_timeout_seconds = @ring_timeout_seconds, no_answer_seconds = @no_answer_seconds,
+       call_waiting = @call_waiting, max_calls = @max_calls, caller_id = @caller_id, realm = @realm,
+       ha1_md5 = @ha1_md5, ha1_sha256 = @ha1_sha256 WHERE tenant = @tenant AND number = @number`,
     );
     this.remove = db.prepare("DELETE FROM extensions WHERE tenant = ? AND number = ?");
   }
@@ -323,10 +454,14 @@ class SqliteExtensions implements ExtensionRepository {
       number: n.number,
       displayName: n.displayName,
       ringTimeoutSeconds: n.ringTimeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS,
+      noAnswerSeconds: n.noAnswerSeconds ?? DEFAULT_NO_ANSWER_SECONDS,
+      callWaiting: n.callWaiting ?? false,
+      maxCalls: n.maxCalls ?? DEFAULT_MAX_CALLS,
       credentials: { ...n.credentials },
       createdAt: this.iso(),
     };
     if (n.language) e.language = n.language;
+    if (n.callerId) e.callerId = n.callerId;
     try {
       this.insert.run(extensionRow(e));
     } catch (err) {
@@ -355,9 +490,14 @@ class SqliteExtensions implements ExtensionRepository {
       const next = toExtension(row);
       if (patch.displayName !== undefined) next.displayName = patch.displayName;
       if (patch.ringTimeoutSeconds !== undefined) next.ringTimeoutSeconds = patch.ringTimeoutSeconds;
+      if (patch.noAnswerSeconds !== undefined) next.noAnswerSeconds = patch.noAnswerSeconds;
+      if (patch.callWaiting !== undefined) next.callWaiting = patch.callWaiting;
+      if (patch.maxCalls !== undefined) next.maxCalls = patch.maxCalls;
       if (patch.credentials !== undefined) next.credentials = { ...patch.credentials };
       if (patch.language === null) delete next.language;
       else if (patch.language !== undefined) next.language = patch.language;
+      if (patch.callerId === null) delete next.callerId;
+      else if (patch.callerId !== undefined) next.callerId = patch.callerId;
       this.write.run(extensionRow(next));
       return next;
     })();
@@ -469,27 +609,50 @@ class SqliteBindings implements BindingRepository {
   }
 }
 
+/**
+ * Each change is written together with its audit event (old → new) in one
+ * transaction: a forwarding is never changed without its record, nor
+ * recorded without the change.
+ */
 class SqliteForwarding implements ForwardingRepository {
   private readonly upsertStmt;
   private readonly clearOne;
-  private readonly clearAll;
+  private readonly targetOf;
   private readonly ofExtension;
 
-  constructor(db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly audit: SqliteAudit,
+  ) {
     this.upsertStmt = db.prepare(
       `INSERT INTO forwarding (tenant, extension, kind, target) VALUES (@tenant, @extension, @kind, @target)
        ON CONFLICT (tenant, extension, kind) DO UPDATE SET target = excluded.target`,
     );
     this.clearOne = db.prepare("DELETE FROM forwarding WHERE tenant = ? AND extension = ? AND kind = ?");
-    this.clearAll = db.prepare("DELETE FROM forwarding WHERE tenant = ? AND extension = ?");
+    this.targetOf = db.prepare<[string, string, string], { target: string }>(
+      "SELECT target FROM forwarding WHERE tenant = ? AND extension = ? AND kind = ?",
+    );
     this.ofExtension = db.prepare<[string, string], Forwarding>(
       "SELECT tenant, extension, kind, target FROM forwarding WHERE tenant = ? AND extension = ? ORDER BY kind",
     );
   }
 
-  async set(f: Forwarding): Promise<void> {
+  /** Setting the target a rule already has changes nothing and writes no event. */
+  async set(f: Forwarding, actor: Actor): Promise<void> {
     try {
-      this.upsertStmt.run({ tenant: f.tenant, extension: f.extension, kind: f.kind, target: f.target });
+      this.db.transaction(() => {
+        const old = this.targetOf.get(f.tenant, f.extension, f.kind)?.target ?? null;
+        if (old === f.target) return;
+        this.upsertStmt.run({ tenant: f.tenant, extension: f.extension, kind: f.kind, target: f.target });
+        this.audit.write({
+          tenant: f.tenant,
+          actor,
+          action: "forwarding.set",
+          subject: `${f.extension}/${f.kind}`,
+          old,
+          new: f.target,
+        });
+      })();
     } catch (err) {
       if (constraint(err) === "foreign") {
         throw new StoreConflict(`extension ${f.extension} does not exist in tenant ${f.tenant}`);
@@ -498,9 +661,27 @@ class SqliteForwarding implements ForwardingRepository {
     }
   }
 
-  async clear(tenant: string, extension: string, kind?: ForwardingKind): Promise<void> {
-    if (kind === undefined) this.clearAll.run(tenant, extension);
-    else this.clearOne.run(tenant, extension, kind);
+  /** One event per rule actually cleared; clearing nothing writes nothing. */
+  async clear(
+    tenant: string,
+    extension: string,
+    kind: ForwardingKind | undefined,
+    actor: Actor,
+  ): Promise<void> {
+    this.db.transaction(() => {
+      for (const rule of this.ofExtension.all(tenant, extension)) {
+        if (kind !== undefined && rule.kind !== kind) continue;
+        this.clearOne.run(tenant, extension, rule.kind);
+        this.audit.write({
+          tenant,
+          actor,
+          action: "forwarding.clear",
+          subject: `${extension}/${rule.kind}`,
+          old: rule.target,
+          new: null,
+        });
+      }
+    })();
   }
 
   async list(tenant: string, extension: string): Promise<Forwarding[]> {
@@ -562,5 +743,342 @@ class SqliteFeatureCodes implements FeatureCodeRepository {
 
   async reset(tenant: string): Promise<void> {
     this.removeAll.run(tenant);
+  }
+}
+
+interface TrunkRow {
+  id: number;
+  name: string;
+  host: string;
+  port: number;
+  transport: string;
+  username: string | null;
+  password: string | null;
+  register: number;
+  number_format: string;
+  inbound_addresses: string;
+  is_default: number;
+  created_at: string;
+}
+
+function toTrunk(r: TrunkRow): Trunk {
+  const stored = readJson(r.inbound_addresses, "trunk inbound addresses");
+  const t: Trunk = {
+    name: r.name,
+    host: r.host,
+    port: r.port,
+    transport: r.transport as Trunk["transport"],
+    register: r.register !== 0,
+    numberFormat: r.number_format as Trunk["numberFormat"],
+    inboundAddresses: Array.isArray(stored) ? stored.filter((a): a is string => typeof a === "string") : [],
+    isDefault: r.is_default !== 0,
+    createdAt: r.created_at,
+  };
+  if (r.username !== null) t.username = r.username;
+  if (r.password !== null) t.password = r.password;
+  return t;
+}
+
+function trunkRow(t: Trunk) {
+  return {
+    name: t.name,
+    host: t.host,
+    port: t.port,
+    transport: t.transport,
+    username: t.username ?? null,
+    password: t.password ?? null,
+    register: t.register ? 1 : 0,
+    number_format: t.numberFormat,
+    inbound_addresses: JSON.stringify(t.inboundAddresses),
+    is_default: t.isDefault ? 1 : 0,
+    created_at: t.createdAt,
+  };
+}
+
+/**
+ * Exactly one trunk is the default while any exists: the first one created,
+ * then whichever `isDefault` names, then (when the default is deleted) the
+ * oldest remaining one.
+ */
+class SqliteTrunks implements TrunkRepository {
+  private readonly insert;
+  private readonly one;
+  private readonly all;
+  private readonly count;
+  private readonly write;
+  private readonly undefault;
+  private readonly oldestBecomesDefault;
+  private readonly usedBy;
+  private readonly remove;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly iso: () => string,
+  ) {
+    this.insert = db.prepare(
+      `INSERT INTO trunks (name, host, port, transport, username, password, register, number_format,
+         inbound_addresses, is_default, created_at)
+       VALUES (@name, @host, @port, @transport, @username, @password, @register, @number_format,
+         @inbound_addresses, @is_default, @created_at)`,
+    );
+    this.one = db.prepare<[string], TrunkRow>("SELECT * FROM trunks WHERE name = ?");
+    this.all = db.prepare<[], TrunkRow>("SELECT * FROM trunks ORDER BY id");
+    this.count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM trunks");
+    this.write = db.prepare(
+      `UPDATE trunks SET host = @host, port = @port, transport = @transport, username = @username,
+         password = @password, register = @register, number_format = @number_format,
+         inbound_addresses = @inbound_addresses, is_default = @is_default WHERE name = @name`,
+    );
+    this.undefault = db.prepare("UPDATE trunks SET is_default = 0 WHERE is_default = 1");
+    this.oldestBecomesDefault = db.prepare(
+      "UPDATE trunks SET is_default = 1 WHERE id = (SELECT min(id) FROM trunks)",
+    );
+    this.usedBy = db.prepare<[string], { name: string }>(
+      "SELECT name FROM tenants WHERE trunk = ? ORDER BY name",
+    );
+    this.remove = db.prepare("DELETE FROM trunks WHERE name = ?");
+  }
+
+  async create(n: NewTrunk): Promise<Trunk> {
+    const t: Trunk = {
+      name: n.name,
+      host: n.host,
+      port: n.port ?? DEFAULT_TRUNK_PORT,
+      transport: n.transport ?? "udp",
+      register: n.register ?? false,
+      numberFormat: n.numberFormat ?? "e164",
+      inboundAddresses: [...(n.inboundAddresses ?? [])],
+      isDefault: n.isDefault ?? false,
+      createdAt: this.iso(),
+    };
+    if (n.username !== undefined) t.username = n.username;
+    if (n.password !== undefined) t.password = n.password;
+    try {
+      this.db.transaction(() => {
+        if (this.count.get()?.n === 0) t.isDefault = true;
+        else if (t.isDefault) this.undefault.run();
+        this.insert.run(trunkRow(t));
+      })();
+    } catch (err) {
+      if (constraint(err) === "unique") throw new StoreConflict(`trunk ${t.name} already exists`);
+      throw err;
+    }
+    return t;
+  }
+
+  async get(name: string): Promise<Trunk | undefined> {
+    const row = this.one.get(name);
+    return row && toTrunk(row);
+  }
+
+  async list(): Promise<Trunk[]> {
+    return this.all.all().map(toTrunk);
+  }
+
+  /**
+   * `isDefault: true` moves the default here; `isDefault: false` on the
+   * default trunk is a StoreConflict (name another default instead).
+   * `username`/`password` null removes them.
+   */
+  async update(name: string, patch: TrunkPatch): Promise<Trunk | undefined> {
+    return this.db.transaction(() => {
+      const row = this.one.get(name);
+      if (!row) return undefined;
+      const current = toTrunk(row);
+      if (patch.isDefault === false && current.isDefault) {
+        throw new StoreConflict(
+          `trunk ${name} is the default: make another trunk the default instead (isDefault: true there)`,
+        );
+      }
+      const next: Trunk = {
+        ...current,
+        host: patch.host ?? current.host,
+        port: patch.port ?? current.port,
+        transport: patch.transport ?? current.transport,
+        register: patch.register ?? current.register,
+        numberFormat: patch.numberFormat ?? current.numberFormat,
+        inboundAddresses: [...(patch.inboundAddresses ?? current.inboundAddresses)],
+      };
+      if (patch.username === null) delete next.username;
+      else if (patch.username !== undefined) next.username = patch.username;
+      if (patch.password === null) delete next.password;
+      else if (patch.password !== undefined) next.password = patch.password;
+      if (patch.isDefault === true && !current.isDefault) {
+        this.undefault.run();
+        next.isDefault = true;
+      }
+      this.write.run(trunkRow(next));
+      return next;
+    })();
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const row = this.one.get(name);
+      if (!row) return false;
+      const users = this.usedBy.all(name).map((r) => r.name);
+      if (users.length > 0) {
+        throw new StoreConflict(
+          `trunk ${name} is used by tenant${users.length === 1 ? "" : "s"} ${users.join(", ")}: give ${users.length === 1 ? "it" : "them"} another trunk first`,
+        );
+      }
+      this.remove.run(name);
+      if (row.is_default !== 0) this.oldestBecomesDefault.run();
+      return true;
+    })();
+  }
+}
+
+interface NumberRow {
+  tenant: string;
+  number: string;
+  destination: string;
+  created_at: string;
+}
+
+function toNumber(r: NumberRow): TenantNumber {
+  return {
+    tenant: r.tenant,
+    number: r.number,
+    destination: readDestinationSpec(r.destination),
+    createdAt: r.created_at,
+  };
+}
+
+/** A stored destination that cannot be read hangs up rather than ringing somewhere unintended. */
+function readDestinationSpec(json: string): DestinationSpec {
+  const d = readJson(json, "number destination") as Record<string, unknown> | undefined;
+  if (d && (d.type === "extension" || d.type === "external") && typeof d.number === "string") {
+    return { type: d.type, number: d.number };
+  }
+  if (d?.type !== "hangup") process.emitWarning(`vpbx: unknown number destination ${json}, read as hangup`);
+  return { type: "hangup" };
+}
+
+class SqliteNumbers implements NumberRepository {
+  private readonly insert;
+  private readonly ofTenant;
+  private readonly byNumber;
+  private readonly all;
+  private readonly remove;
+
+  constructor(
+    db: Database.Database,
+    private readonly iso: () => string,
+  ) {
+    this.insert = db.prepare(
+      "INSERT INTO numbers (tenant, number, destination, created_at) VALUES (?, ?, ?, ?)",
+    );
+    this.ofTenant = db.prepare<[string], NumberRow>("SELECT * FROM numbers WHERE tenant = ? ORDER BY id");
+    this.byNumber = db.prepare<[string], NumberRow>("SELECT * FROM numbers WHERE number = ?");
+    this.all = db.prepare<[], NumberRow>("SELECT * FROM numbers ORDER BY id");
+    this.remove = db.prepare("DELETE FROM numbers WHERE tenant = ? AND number = ?");
+  }
+
+  async add(n: Omit<TenantNumber, "createdAt">): Promise<TenantNumber> {
+    const added: TenantNumber = { ...n, destination: { ...n.destination }, createdAt: this.iso() };
+    try {
+      this.insert.run(added.tenant, added.number, JSON.stringify(added.destination), added.createdAt);
+    } catch (err) {
+      const kind = constraint(err);
+      if (kind === "unique") {
+        const owner = this.byNumber.get(n.number)?.tenant;
+        throw new StoreConflict(`number ${n.number} already belongs to tenant ${owner ?? "another tenant"}`);
+      }
+      if (kind === "foreign") throw new StoreConflict(`tenant ${n.tenant} does not exist`);
+      throw err;
+    }
+    return added;
+  }
+
+  async list(tenant: string): Promise<TenantNumber[]> {
+    return this.ofTenant.all(tenant).map(toNumber);
+  }
+
+  async find(e164: string): Promise<TenantNumber | undefined> {
+    const row = this.byNumber.get(e164);
+    return row && toNumber(row);
+  }
+
+  async listAll(): Promise<TenantNumber[]> {
+    return this.all.all().map(toNumber);
+  }
+
+  async delete(tenant: string, number: string): Promise<boolean> {
+    return this.remove.run(tenant, number).changes > 0;
+  }
+}
+
+interface AuditRow {
+  id: number;
+  tenant: string;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  old: string;
+  new: string;
+}
+
+function toAuditEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    at: r.at,
+    actor: (readJson(r.actor, "audit actor") as Actor | undefined) ?? { kind: "system", id: "unknown" },
+    action: r.action,
+    subject: r.subject,
+    old: readJson(r.old, "audit value") ?? null,
+    new: readJson(r.new, "audit value") ?? null,
+  };
+}
+
+class SqliteAudit implements AuditRepository {
+  private readonly insert;
+  private readonly newest;
+
+  constructor(
+    db: Database.Database,
+    private readonly iso: () => string,
+  ) {
+    this.insert = db.prepare(
+      `INSERT INTO audit (tenant, at, actor, action, subject, old, new)
+       VALUES (@tenant, @at, @actor, @action, @subject, @old, @new)`,
+    );
+    this.newest = db.prepare<[string, number], AuditRow>(
+      "SELECT * FROM audit WHERE tenant = ? ORDER BY id DESC LIMIT ?",
+    );
+  }
+
+  /** Synchronous, for the other repositories to call inside their own transaction. */
+  write(event: Omit<AuditEvent, "id" | "at">): void {
+    const actor: Actor = { kind: event.actor.kind, id: event.actor.id };
+    if (event.actor.source !== undefined) actor.source = event.actor.source;
+    this.insert.run({
+      tenant: event.tenant,
+      at: this.iso(),
+      actor: JSON.stringify(actor),
+      action: event.action,
+      subject: event.subject,
+      old: JSON.stringify(event.old ?? null),
+      new: JSON.stringify(event.new ?? null),
+    });
+  }
+
+  /** StoreConflict when the tenant does not exist. */
+  async append(event: Omit<AuditEvent, "id" | "at">): Promise<void> {
+    try {
+      this.write(event);
+    } catch (err) {
+      if (constraint(err) === "foreign") throw new StoreConflict(`tenant ${event.tenant} does not exist`);
+      throw err;
+    }
+  }
+
+  async list(tenant: string, opts: { limit?: number } = {}): Promise<AuditEvent[]> {
+    const limit = opts.limit ?? DEFAULT_AUDIT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`audit limit ${limit} is not a whole number >= 1`);
+    return this.newest.all(tenant, limit).map(toAuditEvent);
   }
 }

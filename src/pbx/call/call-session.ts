@@ -1,0 +1,876 @@
+// One call through the PBX, from the caller's INVITE to the last BYE: the
+// caller's leg (dialog, SDP, RTP), the party it is bridged to, and the steps
+// the router gives it (ring, app, hangup). The session answers the caller
+// when a step needs it, relays in-dialog requests between the two sides
+// (hold, DTMF by INFO, BYE), and hands a transfer (REFER, RFC 3515) to its
+// delegate, the PBX, which routes the transfer target like any call.
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { parseDtmfInfo } from "../../media/dtmf/index.ts";
+import { MediaEndpoint, type MediaPacer, type PlayItem } from "../../media/endpoint/index.ts";
+import { RtpRelay } from "../../media/rtp/index.ts";
+import {
+  isHold,
+  type MediaDescription,
+  parseAnswer,
+  SdpError,
+  SdpSession,
+} from "../../media/sdp/index.ts";
+import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
+import {
+  createResponse,
+  formatNameAddr,
+  getContentType,
+  getHeader,
+  type HeaderField,
+  type NameAddr,
+  parseNameAddr,
+  parseUri,
+  reasonPhrase,
+  type SipRequest,
+  type SipResponse,
+} from "../../sip/message/index.ts";
+import type { ServerTransaction } from "../../sip/transaction/index.ts";
+import type { RemoteAddress } from "../../sip/transport/types.ts";
+import type { Extension, Store, Tenant, Trunk } from "../../store/types.ts";
+import type { Clock } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
+import type { ActiveCall, CallView } from "./call-registry.ts";
+import { ForkSet } from "./forks.ts";
+import { Leg } from "./leg.ts";
+import type { MediaLegs } from "./media-legs.ts";
+import { SessionCallControl } from "./session-call-control.ts";
+import { canMove, IllegalTransition, type SessionState } from "./session-state.ts";
+import type { SpeechRenderer } from "./speech.ts";
+import type { AppStep, HangupStep, Outcome, Party, RingStep, Step, Target } from "./steps.ts";
+import { targetInvite } from "./target-invite.ts";
+
+const SDP = "application/sdp";
+
+/** Swiss ringback (425 Hz, 1 s on, 4 s off), played to an answered caller while a transfer target rings. */
+const RINGBACK: PlayItem[] = [
+  { kind: "tone", freqs: [425], ms: 1000 },
+  { kind: "silence", ms: 4000 },
+];
+
+export interface SessionDeps {
+  ua: UserAgent;
+  media: MediaLegs;
+  pacer: MediaPacer;
+  speech: SpeechRenderer;
+  store: Store;
+  clock: Clock;
+  mediaTimeoutMs: number;
+  /** Where recordings are made before an app files them. */
+  recordDir: string;
+}
+
+/**
+ * What the session hands up to the PBX (SIP.js's UserAgentCoreDelegate in
+ * spirit): given once at construction, never overwritten.
+ */
+export interface SessionDelegate {
+  /** Runs an app step over the given CallControl; resolves with what the app ended with. */
+  runApp(session: CallSession, step: AppStep, control: SessionCallControl): Promise<Outcome>;
+  /** A party asked to transfer the other one (REFER): already answered 202 by the session. */
+  transfer(session: CallSession, request: Transfer): void;
+  /** The session's dialogs: requests inside them are handed to the session. */
+  bindDialog(dialog: Dialog, session: CallSession): void;
+  /** Where a target's INVITE goes (a device's registered source, a trunk's resolved address). */
+  remoteOf(target: Target): Promise<RemoteAddress>;
+  unbindDialog(dialog: Dialog): void;
+  ended(session: CallSession): void;
+}
+
+/** A REFER accepted by the session, for the PBX to carry out. */
+export interface Transfer {
+  /** The party that asked (it leaves the call). */
+  transferor: Leg;
+  /** The party that is handed on. */
+  transferee: Leg;
+  /** The Refer-To, parsed. */
+  referTo: NameAddr;
+  /** Tells the transferor how it went (NOTIFY with a sipfrag, RFC 3515 §2.4.5). */
+  progress(status: number, reason?: string): void;
+  /** The transferor leaves the call, the transferee waits for what comes next. */
+  handOver(): void;
+}
+
+export interface SessionInit {
+  tenant: Tenant;
+  inv: IncomingInvite;
+  caller: Party;
+  /** The calling phone, when the caller is one of the tenant's extensions. */
+  callerExtension?: Extension;
+  /** The caller's trunk, when the call came from the public network. */
+  callerTrunk?: Trunk;
+  log: Logger;
+}
+
+export class CallSession implements ActiveCall {
+  readonly id = randomUUID();
+  readonly tenant: Tenant;
+  readonly log: Logger;
+  readonly startedAt: number;
+  /** Where the calling phone called from ("udp:203.0.113.5:5062"), for the audit log. */
+  readonly callerSource: string;
+  answeredAt: number | undefined;
+  private stateValue: SessionState = "offered";
+  /** The party the session serves; swapped with `callee` when the caller transfers. */
+  caller: Leg | undefined;
+  callee: Leg | undefined;
+  /** The calling phone (for apps and policy). */
+  readonly callerExtension: Extension | undefined;
+  private inv: IncomingInvite | undefined;
+  private readonly offer: string;
+  private relay: RtpRelay | undefined;
+  private endpoint: MediaEndpoint | undefined;
+  private forks: ForkSet | undefined;
+  /** Legs that left the call (a transferor) but whose dialog still owes us its BYE. */
+  private readonly leaving = new Set<Leg>();
+  private calleeParty: Party | undefined;
+  private earlyMedia = false;
+  private ringingTrunk = false;
+  private readonly endedWaiters: Array<() => void> = [];
+
+  constructor(
+    init: SessionInit,
+    private readonly deps: SessionDeps,
+    private readonly delegate: SessionDelegate,
+  ) {
+    this.tenant = init.tenant;
+    this.inv = init.inv;
+    this.log = init.log;
+    this.callerExtension = init.callerExtension;
+    this.startedAt = deps.clock.now();
+    const r = init.inv.remote;
+    this.callerSource = `${r.transport.toLowerCase()}:${r.address}:${r.port}`;
+    this.offer = init.inv.request.body.toString("utf8");
+    this.pendingCaller = { party: init.caller, extension: init.callerExtension?.number, trunk: init.callerTrunk };
+    init.inv.onCancel = () => {
+      this.log.info("caller cancelled");
+      void this.finish("caller cancelled");
+    };
+    init.inv.onAckTimeout = () => {
+      this.log.warn("caller never acknowledged the answer");
+      void this.terminate("no ACK");
+    };
+  }
+
+  private readonly pendingCaller: Pick<Leg, "party" | "extension" | "trunk">;
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  get isEnded(): boolean {
+    return this.stateValue === "ended";
+  }
+
+  /** The caller as shown (its number and name). */
+  get callerParty(): Party {
+    return this.caller?.party ?? this.pendingCaller.party;
+  }
+
+  /** The caller's trunk, when the call came from the public network. */
+  get callerTrunk() {
+    return this.caller?.trunk ?? this.pendingCaller.trunk;
+  }
+
+  private move(to: SessionState): void {
+    if (!canMove(this.stateValue, to)) throw new IllegalTransition(this.stateValue, to);
+    this.stateValue = to;
+  }
+
+  /**
+   * Checks the caller's offer and opens the caller's RTP port. Answers the
+   * caller itself (488, 503) and returns false when the call cannot go on.
+   */
+  async prepare(): Promise<boolean> {
+    const inv = this.inv!;
+    if (this.offer.length === 0 || getContentType(inv.request) !== SDP) {
+      // A delayed offer (RFC 3261 §13.2.1) would need us to offer first; no phone of ours needs it.
+      inv.reject(488, { reason: "SDP offer required" });
+      await this.finish("no offer");
+      return false;
+    }
+    let media: MediaDescription;
+    try {
+      media = parseAnswer(this.offer);
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      this.log.info({ err: err.message }, "offer not acceptable");
+      inv.reject(488, { reason: "Not Acceptable Here" });
+      await this.finish("offer not acceptable");
+      return false;
+    }
+    const rtp = await this.allocate();
+    if (!rtp) {
+      inv.reject(503, { reason: "No Media Ports" });
+      await this.finish("no RTP ports");
+      return false;
+    }
+    const { party, extension, trunk } = this.pendingCaller;
+    this.caller = new Leg(rtp, new SdpSession(this.deps.media.address, rtp.localPort), party, extension, trunk);
+    this.caller.media = media;
+    rtp.setRemote(media.address, media.port, media.rtcpPort);
+    return true;
+  }
+
+  /** Runs one step of the router's and says how it ended. */
+  async run(step: Step): Promise<Outcome> {
+    if (this.isEnded || !this.caller) return { kind: "caller-gone" };
+    switch (step.kind) {
+      case "ring":
+        return this.ring(step);
+      case "app":
+        return this.app(step);
+      case "hangup":
+        await this.hangup(step);
+        return { kind: "done" };
+    }
+  }
+
+  // --- steps ---------------------------------------------------------------
+
+  private async ring(step: RingStep): Promise<Outcome> {
+    const caller = this.caller!;
+    const rtp = await this.allocate();
+    if (!rtp) return { kind: "rejected", status: 503, reason: "No Media Ports" };
+    if (this.isEnded) {
+      this.deps.media.release(rtp);
+      return { kind: "caller-gone" };
+    }
+    this.calleeParty = step.callee;
+    const answered = this.stateValue === "answered";
+    const sdp = new SdpSession(this.deps.media.address, rtp.localPort, {
+      telephoneEventPt: caller.media?.telephoneEventPt,
+    });
+    let offer: string;
+    try {
+      // Before the answer the callee gets the caller's own offer (codecs agreed end to end);
+      // once answered, the caller already talks one codec and keeps it: no re-INVITE needed.
+      offer = answered ? sdp.offer({ codecs: [caller.media!.codec] }) : sdp.filterOffer(this.offer).sdp;
+    } catch (err) {
+      this.deps.media.release(rtp);
+      if (!(err instanceof SdpError)) throw err;
+      return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
+    }
+    const pendingLeg = { rtp, sdp };
+    this.ringingTrunk = step.targets.some((t) => t.kind === "trunk");
+    if (answered) this.playRingback();
+    const forks = new ForkSet(this.deps.ua, this.deps.clock, this.log);
+    this.forks = forks;
+    let leg: Leg | undefined;
+    const requests = await Promise.all(
+      step.targets.map(async (target) => ({
+        target,
+        invite: await targetInvite(target, step, {
+          tenant: this.tenant,
+          offer,
+          remoteOf: (t) => this.delegate.remoteOf(t),
+        }),
+      })),
+    );
+    const outcome = await forks.ring(requests, step.timeoutMs, {
+      onProvisional: (res) => this.onProvisional(res, pendingLeg),
+      onAnswer: (res, dialog, target) => {
+        leg = new Leg(
+          rtp,
+          sdp,
+          step.callee,
+          target.kind === "device" ? target.extension : undefined,
+          target.kind === "trunk" ? target.trunk : undefined,
+        );
+        leg.dialog = dialog;
+        this.onCalleeAnswer(res, leg);
+      },
+    });
+    this.forks = undefined;
+    this.ringingTrunk = false;
+    if (outcome.kind !== "answered" || !leg || this.callee !== leg) {
+      if (this.callee !== leg || !leg) this.deps.media.release(rtp);
+      if (this.relay && !this.callee) this.stopRelay();
+      if (outcome.kind === "answered") return this.isEnded ? { kind: "caller-gone" } : outcome;
+      if (this.isEnded) return { kind: "caller-gone" };
+    }
+    return outcome;
+  }
+
+  private async app(step: AppStep): Promise<Outcome> {
+    if (!(await this.answer())) return { kind: "caller-gone" };
+    const endpoint = this.openEndpoint();
+    const control = new SessionCallControl(this, endpoint, {
+      store: this.deps.store,
+      clock: this.deps.clock,
+      speech: this.deps.speech,
+      recordPath: () => join(this.deps.recordDir, `${this.id}-${this.deps.clock.now().toFixed(0)}.wav`),
+    });
+    try {
+      return await this.delegate.runApp(this, step, control);
+    } finally {
+      this.closeEndpoint("app ended");
+    }
+  }
+
+  private async hangup(step: HangupStep): Promise<void> {
+    if (this.isEnded) return;
+    if (step.announcement) await this.announce(step.announcement);
+    if (this.isEnded) return;
+    if (this.stateValue === "answered") {
+      await this.terminate(`hangup ${step.status}`);
+      return;
+    }
+    this.inv?.reject(step.status, step.reason ? { reason: step.reason } : undefined);
+    await this.finish(`failed ${step.status}`);
+  }
+
+  /**
+   * Says a short announcement to the caller: in early media (183 with our
+   * answer, RFC 3960) before a failure status, so the phone still shows
+   * why the call failed; on the answered call otherwise.
+   */
+  private async announce(prompt: string): Promise<void> {
+    const caller = this.caller!;
+    if (this.stateValue !== "answered" && !this.earlyMedia) {
+      try {
+        const { answer, media } = caller.sdp.answer(this.offer);
+        caller.media = media;
+        caller.rtp.setRemote(media.address, media.port, media.rtcpPort);
+        this.inv?.ringing(183, { body: Buffer.from(answer), contentType: SDP });
+        this.earlyMedia = true;
+        this.move("early");
+      } catch (err) {
+        if (!(err instanceof SdpError)) throw err;
+        return;
+      }
+    }
+    this.stopRelay();
+    const endpoint = this.openEndpoint();
+    try {
+      const language = this.callerExtension?.language ?? this.tenant.language;
+      const audio = await this.deps.speech.render([prompt], language, this.tenant.name);
+      await endpoint.play(audio);
+    } catch (err) {
+      if (!this.isEnded) this.log.warn({ err, prompt }, "announcement not played");
+    } finally {
+      this.closeEndpoint("announced");
+    }
+  }
+
+  /** Answers the caller's offer with media we terminate (an app, an announcement). */
+  async answer(): Promise<boolean> {
+    if (this.isEnded) return false;
+    if (this.stateValue === "answered") return true;
+    const caller = this.caller!;
+    let answer: string;
+    try {
+      const r = caller.sdp.answer(this.offer);
+      answer = r.answer;
+      caller.media = r.media;
+      caller.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      this.inv?.reject(488, { reason: "Not Acceptable Here" });
+      await this.finish("offer not acceptable");
+      return false;
+    }
+    this.acceptCaller(answer, []);
+    this.log.info({ codec: caller.media?.codec }, "answered by the PBX");
+    return true;
+  }
+
+  private acceptCaller(answerSdp: string, headers: HeaderField[]): void {
+    const caller = this.caller!;
+    caller.dialog = this.inv!.accept({ body: Buffer.from(answerSdp), contentType: SDP, headers });
+    this.delegate.bindDialog(caller.dialog, this);
+    this.move("answered");
+    this.answeredAt = this.deps.clock.now();
+  }
+
+  // --- callee side ---------------------------------------------------------
+
+  private onProvisional(res: SipResponse, pending: { rtp: Leg["rtp"]; sdp: SdpSession }): void {
+    if (this.isEnded || res.status === 100) return;
+    const inv = this.inv;
+    if (this.stateValue === "answered" || !inv) return;
+    if (res.body.length > 0 && getContentType(res) === SDP) {
+      // Early media (183 with SDP): relay it, so the caller hears the far end's ringback or announcement.
+      try {
+        const rewritten = this.caller!.sdp.rewriteAnswer(res.body.toString("utf8"));
+        pending.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        this.startRelay(this.caller!.rtp, pending.rtp);
+        inv.ringing(183, { body: Buffer.from(rewritten.sdp), contentType: SDP });
+        this.earlyMedia = true;
+        this.move("early");
+        return;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "unusable early-media SDP ignored");
+      }
+    }
+    if (this.stateValue === "offered") {
+      inv.ringing(180);
+      this.move("early");
+    }
+  }
+
+  private onCalleeAnswer(res: SipResponse, leg: Leg): void {
+    const caller = this.caller!;
+    const dialog = leg.dialog!;
+    if (this.isEnded) {
+      this.byeDialog(dialog, "caller already gone");
+      return;
+    }
+    this.delegate.bindDialog(dialog, this);
+    try {
+      if (this.stateValue === "answered") {
+        // The caller already talks to us (an app, a transfer): we offered its codec, the callee took it.
+        this.closeEndpoint("callee answered");
+        const media = parseAnswer(res.body.toString("utf8"), [caller.media!.codec]);
+        leg.media = media;
+        leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+      } else {
+        const rewritten = caller.sdp.rewriteAnswer(res.body.toString("utf8"));
+        leg.media = rewritten.media;
+        leg.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        caller.media = { ...caller.media!, codec: rewritten.media.codec };
+        this.acceptCaller(rewritten.sdp, [identityOf(leg.party, this.tenant.domain)]);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "callee answered with unusable SDP");
+      this.byeDialog(dialog, "unusable answer");
+      this.delegate.unbindDialog(dialog);
+      if (this.stateValue !== "answered") {
+        this.inv?.reject(488, { reason: "Not Acceptable Here" });
+        void this.finish("callee SDP unusable");
+      }
+      return;
+    }
+    this.callee = leg;
+    this.inv = undefined;
+    this.startRelay(caller.rtp, leg.rtp);
+    this.log.info({ callee: leg.party.number }, "call answered");
+  }
+
+  // --- in-dialog requests --------------------------------------------------
+
+  /** A request inside one of this session's dialogs (the PBX routes it here). */
+  onRequest(dialog: Dialog, req: SipRequest, tx: ServerTransaction): void {
+    const leaving = [...this.leaving].find((l) => l.dialog === dialog);
+    if (leaving) return this.onLeavingRequest(leaving, req, tx);
+    const from = this.caller?.dialog === dialog ? this.caller : this.callee?.dialog === dialog ? this.callee : undefined;
+    if (!from) {
+      tx.respond(createResponse(req, 481));
+      return;
+    }
+    const other = from === this.caller ? this.callee : this.caller;
+    switch (req.method) {
+      case "BYE":
+        tx.respond(createResponse(req, 200));
+        this.log.info({ party: from.party.number }, "hung up");
+        this.delegate.unbindDialog(dialog);
+        from.dialog = undefined;
+        if (other?.dialog && other !== this.caller) this.byeDialog(other.dialog, "other side hung up");
+        else if (other?.dialog) this.byeDialog(other.dialog, "other side hung up");
+        void this.finish(`${from === this.caller ? "caller" : "callee"} hung up`);
+        return;
+      case "INVITE":
+      case "UPDATE":
+        if (other?.dialog) void this.relayOffer(from, other, req, tx);
+        else this.answerReoffer(from, req, tx);
+        return;
+      case "INFO":
+        if (other?.dialog) void this.relayInfo(req, tx, other.dialog);
+        else this.takeInfoDigit(req, tx);
+        return;
+      case "REFER":
+        this.onRefer(from, other, req, tx);
+        return;
+      case "NOTIFY":
+        // Progress of a transfer we did not ask for; nothing to relay.
+        tx.respond(createResponse(req, 200));
+        return;
+      default:
+        tx.respond(createResponse(req, 501));
+    }
+  }
+
+  /** A transferor, after the transfer: its NOTIFY answers and its BYE. */
+  private onLeavingRequest(leg: Leg, req: SipRequest, tx: ServerTransaction): void {
+    tx.respond(createResponse(req, req.method === "BYE" ? 200 : req.method === "INVITE" ? 488 : 200));
+    if (req.method === "BYE") this.dropLeaving(leg, "transferor hung up");
+  }
+
+  private dropLeaving(leg: Leg, why: string): void {
+    if (!this.leaving.delete(leg)) return;
+    if (leg.dialog) this.delegate.unbindDialog(leg.dialog);
+    this.deps.media.release(leg.rtp);
+    this.log.info({ party: leg.party.number, why }, "transferor left");
+    if (this.isEnded && this.leaving.size === 0) this.delegate.ended(this);
+  }
+
+  /** re-INVITE or UPDATE (hold, resume, codec change): offer to the other side, answer with its answer. */
+  private async relayOffer(from: Leg, to: Leg, req: SipRequest, tx: ServerTransaction): Promise<void> {
+    let forwarded: Buffer | undefined;
+    if (req.body.length > 0) {
+      try {
+        // The offer goes out with the origin the other side knows; the answer comes back with ours for this side.
+        const filtered = to.sdp.filterOffer(req.body.toString("utf8"));
+        from.rtp.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
+        this.relay?.setHold(isHold(req.body.toString("utf8")));
+        forwarded = Buffer.from(filtered.sdp);
+      } catch (err) {
+        if (!(err instanceof SdpError)) throw err;
+        tx.respond(createResponse(req, 488));
+        return;
+      }
+    }
+    const res = await this.deps.ua.request(
+      to.dialog!,
+      req.method,
+      forwarded ? { body: forwarded, contentType: SDP } : {},
+    );
+    if (res.status >= 300) {
+      tx.respond(createResponse(req, res.status, res.reason));
+      if (res.status === 408 || res.status === 481) void this.terminate("peer lost");
+      return;
+    }
+    let body: Buffer | undefined;
+    if (res.body.length > 0) {
+      try {
+        const rewritten = from.sdp.rewriteAnswer(res.body.toString("utf8"));
+        to.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        body = Buffer.from(rewritten.sdp);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "re-INVITE answer unusable");
+        tx.respond(createResponse(req, 488));
+        return;
+      }
+    }
+    const answer = body ? { body, contentType: SDP } : {};
+    // UPDATE's 2xx is not acknowledged; only a re-INVITE's is (RFC 3311 §5.2).
+    if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, answer);
+    else this.deps.ua.acceptReinvite(tx, from.dialog!, answer);
+  }
+
+  /** A re-INVITE while the PBX itself terminates the media (an app): answer with our unchanged media. */
+  private answerReoffer(from: Leg, req: SipRequest, tx: ServerTransaction): void {
+    if (req.body.length === 0 || !from.dialog) {
+      tx.respond(createResponse(req, 488));
+      return;
+    }
+    try {
+      const answer = from.sdp.answer(req.body.toString("utf8"));
+      from.rtp.setRemote(answer.media.address, answer.media.port, answer.media.rtcpPort);
+      const reply = { body: Buffer.from(answer.answer), contentType: SDP };
+      if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, reply);
+      else this.deps.ua.acceptReinvite(tx, from.dialog, reply);
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, "re-offer refused");
+      tx.respond(createResponse(req, 488));
+    }
+  }
+
+  /** SIP INFO (DTMF relay) passes through to the other side. */
+  private async relayInfo(req: SipRequest, tx: ServerTransaction, other: Dialog): Promise<void> {
+    const contentType = getHeader(req, "Content-Type");
+    const res = await this.deps.ua.request(
+      other,
+      "INFO",
+      req.body.length > 0 && contentType ? { body: req.body, contentType } : {},
+    );
+    tx.respond(createResponse(req, res.status >= 300 ? res.status : 200));
+  }
+
+  /** RFC 6086 INFO carrying a key press (application/dtmf-relay, application/dtmf) into an app. */
+  private takeInfoDigit(req: SipRequest, tx: ServerTransaction): void {
+    const digit = parseDtmfInfo(getContentType(req), req.body.toString("utf8"));
+    if (digit) this.endpoint?.pushDigit(digit, "info");
+    tx.respond(createResponse(req, 200));
+  }
+
+  /**
+   * REFER (RFC 3515): the sender hands the other party on to the Refer-To,
+   * which the PBX routes like a call dialled by the sender (its dialling
+   * policy applies). 202 at once; progress follows as NOTIFY sipfrags.
+   */
+  private onRefer(from: Leg, other: Leg | undefined, req: SipRequest, tx: ServerTransaction): void {
+    const values = req.headers.filter((h) => h.name === "Refer-To").map((h) => h.value);
+    let referTo: NameAddr | undefined;
+    try {
+      if (values.length === 1) referTo = parseNameAddrLoose(values[0]!);
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, "unreadable Refer-To");
+    }
+    if (!referTo) {
+      // RFC 3515 §2.4.1: exactly one Refer-To.
+      tx.respond(createResponse(req, 400, "Bad Refer-To"));
+      return;
+    }
+    if (!other?.dialog || this.stateValue !== "answered") {
+      tx.respond(createResponse(req, 603, "Nobody To Transfer"));
+      return;
+    }
+    tx.respond(createResponse(req, 202));
+    const dialog = from.dialog!;
+    const sendNotify = (status: number, reason: string, final: boolean) => {
+      const frag = `SIP/2.0 ${status} ${reason}\r\n`;
+      this.deps.ua
+        .request(dialog, "NOTIFY", {
+          headers: [
+            { name: "Event", value: "refer" },
+            {
+              name: "Subscription-State",
+              value: final ? "terminated;reason=noresource" : "active;expires=60",
+            },
+          ],
+          body: Buffer.from(frag),
+          contentType: "message/sipfrag;version=2.0",
+        })
+        .then(
+          (res) => {
+            if (res.status >= 300) this.log.info({ status: res.status }, "transfer NOTIFY refused");
+          },
+          (err: unknown) => this.log.warn({ err }, "transfer NOTIFY failed"),
+        );
+      if (final) {
+        // A transferor that does not hang up by itself after the final NOTIFY is hung up (RFC 5589 §6.1).
+        this.deps.clock.setTimer(4000, () => {
+          if (this.leaving.has(from) && from.dialog) {
+            this.byeDialog(from.dialog, "transfer done");
+            this.dropLeaving(from, "hung up after the transfer");
+          }
+        });
+      }
+    };
+    sendNotify(100, "Trying", false);
+    this.log.info({ referTo: formatNameAddr(referTo), by: from.party.number }, "transfer requested");
+    this.delegate.transfer(this, {
+      transferor: from,
+      transferee: other,
+      referTo,
+      progress: (status, reason) => sendNotify(status, reason ?? reasonPhrase(status), status >= 200),
+      handOver: () => this.handOver(from, other),
+    });
+  }
+
+  /**
+   * The transferor leaves the call and the transferee stays, as the party
+   * this session serves; the transferor's dialog stays bound until its BYE.
+   */
+  private handOver(transferor: Leg, transferee: Leg): void {
+    this.stopRelay();
+    this.caller = transferee;
+    this.callee = undefined;
+    this.leaving.add(transferor);
+  }
+
+  // --- transfers that join two calls (attended transfer, RFC 5589 §7) -----
+
+  /**
+   * Takes the answered party `leg` out of `from` (another session) and
+   * bridges it to this session's caller: the attended transfer's join.
+   * When the codecs differ, the incoming party is re-INVITEd to ours.
+   */
+  async adopt(leg: Leg, from: CallSession): Promise<boolean> {
+    const caller = this.caller;
+    if (!caller?.media || !leg.dialog || this.isEnded) return false;
+    from.release(leg);
+    this.closeEndpoint("joined");
+    this.stopRelay();
+    if (leg.media?.codec !== caller.media.codec) {
+      const offer = leg.sdp.offer({ codecs: [caller.media.codec] });
+      const res = await this.deps.ua.request(leg.dialog, "INVITE", { body: Buffer.from(offer), contentType: SDP });
+      if (res.status >= 300) {
+        this.log.warn({ status: res.status }, "joined party refused the codec change");
+        this.byeDialog(leg.dialog, "codec change refused");
+        this.deps.media.release(leg.rtp);
+        return false;
+      }
+      const media = parseAnswer(res.body.toString("utf8"), [caller.media.codec]);
+      leg.media = media;
+      leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+    }
+    this.delegate.bindDialog(leg.dialog, this);
+    this.callee = leg;
+    this.calleeParty = leg.party;
+    this.startRelay(caller.rtp, leg.rtp);
+    this.log.info({ joined: leg.party.number }, "calls joined");
+    return true;
+  }
+
+  /** Gives up a leg to another session (it keeps its dialog and media); this session ends when nobody is left. */
+  release(leg: Leg): void {
+    this.stopRelay();
+    if (this.callee === leg) this.callee = undefined;
+    if (this.caller === leg) {
+      this.caller = this.callee;
+      this.callee = undefined;
+    }
+    if (leg.dialog) this.delegate.unbindDialog(leg.dialog);
+    if (!this.caller) void this.finish("parties moved to another call");
+  }
+
+  /** The party of this session whose dialog with us is `dialog`. */
+  legOf(dialog: Dialog): Leg | undefined {
+    for (const leg of [this.caller, this.callee, ...this.leaving]) if (leg?.dialog === dialog) return leg;
+    return undefined;
+  }
+
+  // --- media ---------------------------------------------------------------
+
+  private openEndpoint(): MediaEndpoint {
+    this.closeEndpoint("replaced");
+    const caller = this.caller!;
+    const media = caller.media!;
+    this.endpoint = new MediaEndpoint({
+      leg: caller.rtp,
+      pacer: this.deps.pacer,
+      clock: this.deps.clock,
+      codec: media.codec,
+      payloadType: media.payloadType,
+      telephoneEventPt: media.telephoneEventPt,
+      log: this.log,
+    });
+    return this.endpoint;
+  }
+
+  private closeEndpoint(reason: string): void {
+    this.endpoint?.close(reason);
+    this.endpoint = undefined;
+  }
+
+  private playRingback(): void {
+    const endpoint = this.openEndpoint();
+    const loop = () => {
+      if (this.endpoint !== endpoint) return;
+      endpoint.play(RINGBACK).then(loop, () => {
+        // Closed when the target answers or the ring step ends: the ringback stops there.
+      });
+    };
+    loop();
+  }
+
+  private startRelay(a: Leg["rtp"], b: Leg["rtp"]): void {
+    if (this.relay && this.relay.a === a && this.relay.b === b) return;
+    this.stopRelay();
+    this.relay = new RtpRelay(a, b, {
+      clock: this.deps.clock,
+      mediaTimeoutMs: this.deps.mediaTimeoutMs,
+      onTimeout: () => {
+        if (this.stateValue !== "answered" || !this.callee) return;
+        this.log.warn({ mediaTimeoutMs: this.deps.mediaTimeoutMs }, "RTP stopped: hanging up");
+        void this.terminate("media timeout");
+      },
+    });
+  }
+
+  private stopRelay(): void {
+    this.relay?.stop();
+    this.relay = undefined;
+  }
+
+  private async allocate(): Promise<Leg["rtp"] | undefined> {
+    try {
+      return await this.deps.media.allocate();
+    } catch (err) {
+      this.log.error({ err }, "no RTP ports for the call");
+      return undefined;
+    }
+  }
+
+  // --- ending --------------------------------------------------------------
+
+  private byeDialog(dialog: Dialog, why: string): void {
+    this.deps.ua.request(dialog, "BYE").then(
+      (res) => this.log.debug({ status: res.status, why }, "BYE answered"),
+      (err: unknown) => this.log.warn({ err, why }, "BYE failed"),
+    );
+  }
+
+  /** Ends the call from the PBX side (shutdown, media timeout, a failed step once answered). */
+  async terminate(reason: string): Promise<void> {
+    if (this.isEnded) return;
+    const byes: Promise<unknown>[] = [];
+    for (const leg of [this.caller, this.callee, ...this.leaving]) {
+      if (leg?.dialog) {
+        byes.push(
+          this.deps.ua.request(leg.dialog, "BYE").catch((err: unknown) => this.log.warn({ err }, "BYE failed")),
+        );
+      }
+    }
+    if (this.stateValue !== "answered") this.inv?.reject(503, { reason: "Service Unavailable" });
+    await this.finish(reason);
+    await Promise.all(byes);
+  }
+
+  private async finish(reason: string): Promise<void> {
+    if (this.isEnded) return;
+    this.stateValue = "ended";
+    this.forks?.cancel();
+    this.closeEndpoint(reason);
+    this.stopRelay();
+    for (const leg of [this.caller, this.callee]) {
+      if (!leg) continue;
+      if (leg.dialog) this.delegate.unbindDialog(leg.dialog);
+      this.deps.media.release(leg.rtp);
+    }
+    for (const leg of [...this.leaving]) this.dropLeaving(leg, "call ended");
+    this.log.info({ reason, durationMs: this.deps.clock.now() - this.startedAt }, "call ended");
+    for (const w of this.endedWaiters.splice(0)) w();
+    if (this.leaving.size === 0) this.delegate.ended(this);
+  }
+
+  /** Resolves when the session has ended. */
+  whenEnded(): Promise<void> {
+    if (this.isEnded) return Promise.resolve();
+    return new Promise((r) => this.endedWaiters.push(r));
+  }
+
+  // --- views ---------------------------------------------------------------
+
+  view(): CallView {
+    return {
+      id: this.id,
+      tenant: this.tenant.name,
+      from: this.callerParty.number,
+      to: this.calleeParty?.number ?? "",
+      state: this.stateValue === "answered" ? "answered" : "ringing",
+      startedAt: new Date(this.startedAt).toISOString(),
+      answeredAt: this.answeredAt === undefined ? undefined : new Date(this.answeredAt).toISOString(),
+      callIds: [
+        ...[this.caller?.dialog?.callId ?? (this.inv ? getHeader(this.inv.request, "Call-ID") : undefined)],
+        this.callee?.dialog?.callId,
+        ...(this.forks?.callIds ?? []),
+      ].filter((c): c is string => c !== undefined && c !== ""),
+    };
+  }
+
+  /** The tenant's extensions on this call: the calling phone, and the answering one. */
+  busyExtensions(): string[] {
+    const out: string[] = [];
+    const calling = this.caller ? this.caller.extension : this.pendingCaller.extension;
+    if (calling) out.push(calling);
+    if (this.callee?.extension && this.stateValue === "answered") out.push(this.callee.extension);
+    return out;
+  }
+
+  /** True when a leg of this call goes through a trunk, ringing or answered (the company's cap counts it). */
+  usesTrunk(): boolean {
+    const callerTrunk = this.caller ? this.caller.trunk : this.pendingCaller.trunk;
+    return callerTrunk !== undefined || this.callee?.trunk !== undefined || this.ringingTrunk;
+  }
+}
+
+/** P-Asserted-Identity of the answering party (RFC 3325 §9.1): the caller's phone shows who answered. */
+function identityOf(party: Party, domain: string): HeaderField {
+  const uri = parseUri(`sip:${party.number}@${domain}`);
+  return { name: "P-Asserted-Identity", value: formatNameAddr({ displayName: party.displayName, uri, params: {} }) };
+}
+
+/** Refer-To is a name-addr, or (RFC 3515 §2.1) a bare addr-spec that may carry ?Replaces=… */
+function parseNameAddrLoose(value: string): NameAddr {
+  const text = value.trim();
+  if (text.includes("<")) return parseNameAddr(text);
+  return { uri: parseUri(text), params: {} };
+}

@@ -1,0 +1,310 @@
+// Who gets a call, as data: the router turns (caller, dialled, tenant) into
+// the next step of the call session, and every outcome that is not
+// "answered" back into the step after it. The rules, in order:
+//   feature code          → app("feature-code")
+//   extension             → unconditional forwarding, else busy (in a call
+//                           without call waiting, or at maxCalls), else no
+//                           device registered, else ring its devices; then
+//                           busy / no answer / unreachable → that forwarding,
+//                           else a short announcement and the status
+//   public number         → dialling policy, the company's cap of outside
+//                           calls, then ring the trunk
+//   a device's 3xx        → the Contact, read like a dialled number
+// Forwarding chains are followed to a hop limit and stop at the first
+// extension seen twice. Later features (voicemail, ring groups, schedules)
+// add rules here and apps beside it, never branches in the session.
+import type { Binding, DestinationSpec, Extension, Forwarding, Store, Tenant, Trunk } from "../../store/types.ts";
+import type { Logger } from "../../util/log.ts";
+import type { BridgeTarget } from "../apps/call-control.ts";
+import type { Diversion, DiversionReason, Outcome, Party, Step } from "../call/steps.ts";
+import { policyRefusal } from "./dialling-policy.ts";
+import { type Destination, InvalidNumber, readDestination, storedDestination } from "./phone-number.ts";
+
+/** How many forwardings (and redirects) one call may follow. */
+export const MAX_DIVERSIONS = 5;
+
+/** How long an outside number rings before the call counts as unanswered. */
+const TRUNK_RING_TIMEOUT_MS = 120_000;
+
+export interface RouterDeps {
+  store: Store;
+  /** Registered devices of an extension, expired ones left out. */
+  devices(tenant: string, extension: string): Promise<Binding[]>;
+  /** The trunk of a company's outside calls, if the provider has one. */
+  trunkFor(tenant: Tenant): Promise<Trunk | undefined>;
+  /** Calls the extension is on now (as caller, or answered). */
+  callsOf(tenant: string, extension: string): number;
+  /** Calls of the company through a trunk now (ringing or answered). */
+  outsideCallsOf(tenant: string): number;
+  log: Logger;
+}
+
+/** What the router is asked to route. */
+export type RouteRequest =
+  | { kind: "dialled"; text: string }
+  | { kind: "destination"; destination: DestinationSpec }
+  | { kind: "bridge"; target: BridgeTarget };
+
+export interface CallContext {
+  tenant: Tenant;
+  /** Who calls, as shown to the callee. */
+  caller: Party;
+  /** The calling phone, when the caller is one of the company's extensions. */
+  callerExtension?: Extension;
+  /**
+   * The phone whose dialling the call counts as, for the caller ID toward
+   * the carrier: the caller, or the transferor of a transfer.
+   */
+  dialledBy?: Extension;
+  /** Extensions already rung or passed through on this call (a transfer starts with the transferor). */
+  seen?: string[];
+}
+
+/** What the router remembers of the step it gave, to read its outcome. */
+type Pending =
+  | { kind: "extension"; extension: Extension; rules: Map<string, string> }
+  | { kind: "external" }
+  | { kind: "other" };
+
+export class Router {
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** A routing of one call (or of one transfer of it): remembers hops and what was rung. */
+  begin(ctx: CallContext): Routing {
+    return new Routing(this.deps, ctx);
+  }
+}
+
+export class Routing {
+  private readonly seen: Set<string>;
+  private readonly diversions: Diversion[] = [];
+  private pending: Pending = { kind: "other" };
+  private mainNumber: string | null | undefined;
+
+  constructor(
+    private readonly deps: RouterDeps,
+    readonly ctx: CallContext,
+  ) {
+    this.seen = new Set(ctx.seen ?? []);
+  }
+
+  /** The first step for what was dialled or where the number leads. */
+  async first(request: RouteRequest): Promise<Step> {
+    switch (request.kind) {
+      case "dialled":
+        return this.dialled(request.text);
+      case "destination":
+        return this.destination(request.destination);
+      case "bridge":
+        return this.to(
+          request.target.kind === "extension"
+            ? { kind: "extension", number: request.target.number }
+            : storedDestination(request.target.number),
+        );
+    }
+  }
+
+  /** The step after an outcome that was not final; undefined when the call is over. */
+  async next(outcome: Outcome): Promise<Step | undefined> {
+    const pending = this.pending;
+    this.pending = { kind: "other" };
+    switch (outcome.kind) {
+      case "answered":
+      case "done":
+      case "caller-gone":
+        return undefined;
+      case "bridge":
+        return this.first({ kind: "bridge", target: outcome.target });
+      case "redirected":
+        return this.redirected(pending, outcome.contacts);
+      case "busy":
+        if (pending.kind === "extension") return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
+        return hangup(486);
+      case "unreachable":
+        if (pending.kind === "extension") {
+          return this.divert(pending, "unreachable", "unavailable", hangup(480, "call.unreachable"));
+        }
+        return hangup(480);
+      case "no-answer":
+        if (pending.kind === "extension") {
+          return this.divert(pending, "noAnswer", "no-answer", hangup(480, undefined, "No Answer"));
+        }
+        return hangup(480, undefined, "No Answer");
+      case "rejected":
+        return hangup(outcome.status, undefined, outcome.reason);
+    }
+  }
+
+  private async dialled(text: string): Promise<Step> {
+    const { tenant } = this.ctx;
+    if (text.startsWith("*")) {
+      if (!this.ctx.callerExtension) return hangup(403, undefined, "Feature Codes Are For Phones");
+      return { kind: "app", name: "feature-code", args: text };
+    }
+    const extensions = new Set((await this.deps.store.extensions.list(tenant.name)).map((e) => e.number));
+    let destination: Destination;
+    try {
+      destination = readDestination(text, tenant, (n) => extensions.has(n));
+    } catch (err) {
+      if (!(err instanceof InvalidNumber)) throw err;
+      return hangup(404, "call.number-unknown");
+    }
+    return this.to(destination);
+  }
+
+  private async destination(spec: DestinationSpec): Promise<Step> {
+    switch (spec.type) {
+      case "extension":
+        return this.to({ kind: "extension", number: spec.number });
+      case "external":
+        return this.to(storedDestination(spec.number));
+      case "hangup":
+        return hangup(480);
+    }
+  }
+
+  private async to(destination: Destination): Promise<Step> {
+    if (destination.kind === "extension") return this.extension(destination.number);
+    return this.external(destination);
+  }
+
+  private async extension(number: string): Promise<Step> {
+    const { tenant } = this.ctx;
+    const { store } = this.deps;
+    if (this.seen.has(number)) {
+      this.deps.log.info({ extension: number }, "forwarding loop: stopping at the first repeat");
+      return hangup(482, undefined, "Loop Detected");
+    }
+    this.seen.add(number);
+    const extension = await store.extensions.get(tenant.name, number);
+    if (!extension) return hangup(404, "call.number-unknown");
+    const rules = rulesOf(await store.forwarding.list(tenant.name, number));
+    const pending: Pending = { kind: "extension", extension, rules };
+    if (rules.has("unconditional")) {
+      return this.divert(pending, "unconditional", "unconditional", hangup(480));
+    }
+    const calls = this.deps.callsOf(tenant.name, number);
+    if ((calls > 0 && !extension.callWaiting) || calls >= extension.maxCalls) {
+      return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
+    }
+    const devices = await this.deps.devices(tenant.name, number);
+    if (devices.length === 0) {
+      return this.divert(pending, "unreachable", "unavailable", hangup(480, "call.unreachable"));
+    }
+    this.pending = pending;
+    const seconds = rules.has("noAnswer") ? extension.noAnswerSeconds : extension.ringTimeoutSeconds;
+    return {
+      kind: "ring",
+      callee: { number, displayName: extension.displayName || undefined },
+      targets: devices.map((binding) => ({ kind: "device" as const, extension: number, binding })),
+      timeoutMs: seconds * 1000,
+      from: this.ctx.caller,
+      diversions: [...this.diversions],
+    };
+  }
+
+  private async external(destination: Extract<Destination, { kind: "external" }>): Promise<Step> {
+    const { tenant } = this.ctx;
+    const refusal = policyRefusal(tenant.policy, destination);
+    if (refusal) {
+      this.deps.log.info({ number: destination.e164, refusal }, "destination refused by the dialling policy");
+      return hangup(403, "call.not-allowed", "Destination Not Allowed");
+    }
+    // Emergency calls never wait behind the company's cap.
+    const capped = destination.class !== "emergency";
+    if (capped && this.deps.outsideCallsOf(tenant.name) >= tenant.policy.maxExternalCalls) {
+      this.deps.log.warn({ max: tenant.policy.maxExternalCalls }, "the company's outside calls are at their cap");
+      return hangup(403, "error.try-again-later", "Too Many Outside Calls");
+    }
+    const trunk = await this.deps.trunkFor(tenant);
+    if (!trunk) {
+      this.deps.log.warn({ number: destination.e164 }, "a call to a public number needs a trunk, and none is configured");
+      return hangup(503, "error.try-again-later", "No Trunk");
+    }
+    this.pending = { kind: "external" };
+    return {
+      kind: "ring",
+      callee: { number: destination.e164 },
+      targets: [{ kind: "trunk", trunk, number: destination.e164 }],
+      timeoutMs: TRUNK_RING_TIMEOUT_MS,
+      from: await this.callerIdOutside(),
+      diversions: [...this.diversions],
+    };
+  }
+
+  /**
+   * A forwarding rule of the extension, when set, with the diversion noted
+   * for History-Info and Diversion; otherwise the fallback.
+   */
+  private async divert(
+    pending: Pending,
+    kind: Forwarding["kind"],
+    reason: DiversionReason,
+    otherwise: Step,
+  ): Promise<Step> {
+    if (pending.kind !== "extension") return otherwise;
+    const target = pending.rules.get(kind);
+    if (!target) return otherwise;
+    if (this.diversions.length >= MAX_DIVERSIONS) {
+      this.deps.log.info({ extension: pending.extension.number }, "too many forwardings: stopping");
+      return otherwise;
+    }
+    this.deps.log.info({ from: pending.extension.number, to: target, kind }, "forwarding");
+    this.diversions.push({
+      from: pending.extension.number,
+      reason,
+      publicNumber: pending.extension.callerId ?? (await this.main()),
+    });
+    return this.to(storedDestination(target));
+  }
+
+  /** A device answered 3xx: follow its first Contact like a number dialled in the company, within the hop limit. */
+  private async redirected(pending: Pending, contacts: string[]): Promise<Step> {
+    const contact = contacts[0];
+    if (pending.kind !== "extension" || !contact || this.diversions.length >= MAX_DIVERSIONS) {
+      return hangup(480);
+    }
+    this.diversions.push({
+      from: pending.extension.number,
+      reason: "deflection",
+      publicNumber: pending.extension.callerId ?? (await this.main()),
+    });
+    this.deps.log.info({ from: pending.extension.number, to: contact }, "device redirected the call");
+    const extensions = new Set((await this.deps.store.extensions.list(this.ctx.tenant.name)).map((e) => e.number));
+    try {
+      return await this.to(readDestination(contact, this.ctx.tenant, (n) => extensions.has(n)));
+    } catch (err) {
+      if (!(err instanceof InvalidNumber)) throw err;
+      return hangup(480);
+    }
+  }
+
+  /**
+   * The number shown on the public network: an outside caller's own number
+   * (a forwarded call keeps it, with Diversion saying why), else the
+   * dialling phone's caller ID, else the company's main number.
+   */
+  private async callerIdOutside(): Promise<Party> {
+    const { caller } = this.ctx;
+    if (caller.number.startsWith("+")) return caller;
+    const phone = this.ctx.dialledBy ?? this.ctx.callerExtension;
+    const number = phone?.callerId ?? (await this.main());
+    return number ? { number, displayName: caller.displayName } : { number: "anonymous" };
+  }
+
+  private async main(): Promise<string | undefined> {
+    if (this.mainNumber === undefined) {
+      const numbers = await this.deps.store.numbers.list(this.ctx.tenant.name);
+      this.mainNumber = numbers[0]?.number ?? null;
+    }
+    return this.mainNumber ?? undefined;
+  }
+}
+
+function rulesOf(forwardings: Forwarding[]): Map<string, string> {
+  return new Map(forwardings.map((f) => [f.kind, f.target]));
+}
+
+function hangup(status: number, announcement?: string, reason?: string): Step {
+  return { kind: "hangup", status, announcement, reason };
+}
