@@ -1,5 +1,14 @@
 export { ADMIN_TOKEN_FILE, type AdminToken, resolveAdminToken } from "./admin-token.ts";
 export { ApiError, type ErrorBody, errorBody } from "./errors.ts";
-export type { CallView, PbxView, RegistrationView } from "./pbx-view.ts";
-export { API_VERSION, type ApiDeps, buildApi, extensionView, tenantView } from "./server.ts";
+export type { CallView, PbxView, RegistrationView, TrunkRegistrationView } from "./pbx-view.ts";
+export {
+  API_ACTOR,
+  API_VERSION,
+  type ApiDeps,
+  buildApi,
+  extensionView,
+  numberView,
+  tenantView,
+  trunkView,
+} from "./server.ts";
 export { ValidationError } from "./validation.ts";

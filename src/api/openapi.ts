@@ -11,6 +11,7 @@ export interface RouteDoc {
   public?: boolean;
   schema: {
     params?: JsonSchema;
+    querystring?: JsonSchema;
     body?: JsonSchema;
     response?: Record<number, JsonSchema>;
   };
@@ -42,7 +43,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
       };
     }
     const errors = new Set([400, ...(r.public ? [] : [401]), ...(r.errors ?? [])]);
-    if (!r.schema.params && !r.schema.body) errors.delete(400);
+    if (!r.schema.params && !r.schema.body && !r.schema.querystring) errors.delete(400);
     for (const status of [...errors].sort()) {
       responses[String(status)] = {
         description: DESCRIPTIONS[status] ?? "",
@@ -50,19 +51,23 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
       };
     }
     const properties = (r.schema.params?.properties ?? {}) as Record<string, JsonSchema>;
+    const query = (r.schema.querystring?.properties ?? {}) as Record<string, JsonSchema>;
+    const queryRequired = (r.schema.querystring?.required ?? []) as string[];
     const operation: Record<string, unknown> = {
       summary: r.summary,
       operationId: operationId(r),
       responses,
     };
-    if (Object.keys(properties).length > 0) {
-      operation.parameters = Object.entries(properties).map(([name, schema]) => ({
+    const parameters = [
+      ...Object.entries(properties).map(([name, schema]) => ({ name, in: "path", required: true, schema })),
+      ...Object.entries(query).map(([name, schema]) => ({
         name,
-        in: "path",
-        required: true,
+        in: "query",
+        required: queryRequired.includes(name),
         schema,
-      }));
-    }
+      })),
+    ];
+    if (parameters.length > 0) operation.parameters = parameters;
     if (r.schema.body) {
       operation.requestBody = { required: true, content: { "application/json": { schema: r.schema.body } } };
     }

@@ -17,9 +17,24 @@ export type { CallView } from "../pbx/call/call-registry.ts";
 
 import type { CallView } from "../pbx/call/call-registry.ts";
 
+/** A trunk's outbound registration toward its carrier, as the running PBX keeps it. */
+export interface TrunkRegistrationView {
+  state: "disabled" | "registering" | "registered" | "failed";
+  /** ISO 8601: when the carrier's binding runs out unless refreshed. */
+  expiresAt?: string;
+  lastError?: string;
+  /** The carrier's last final status to our REGISTER (e.g. 200, 403). */
+  lastStatus?: number;
+}
+
 export interface PbxView {
   /** Current (unexpired) registrations of one tenant. */
   registrations(tenant: string): Promise<RegistrationView[]>;
   /** Calls in progress, all tenants. */
   calls(): CallView[];
+  /**
+   * The registration state of one trunk; undefined when the PBX does not
+   * know it (yet). Optional: a PBX without trunks need not implement it.
+   */
+  trunkRegistration?(name: string): TrunkRegistrationView | undefined;
 }

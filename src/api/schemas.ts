@@ -1,19 +1,37 @@
 // JSON schemas of the REST API: Fastify validates requests and serialises
 // responses with them, and the OpenAPI document is built from the very same
 // objects, so the document cannot drift from what the server does.
-import { DEFAULT_FEATURES, FEATURE_ACTIONS, LANGUAGES } from "../store/types.ts";
+import { DEFAULT_FEATURES, FEATURE_ACTIONS, FORWARDING_KINDS, LANGUAGES } from "../store/types.ts";
 import {
+  AUDIT_LIMIT_MAX,
   COUNTRY_PATTERN,
   DISPLAY_NAME_PATTERN,
   DOMAIN_PATTERN,
+  E164_PATTERN,
   EXTENSION_NUMBER_PATTERN,
   FEATURE_CODE_PATTERN,
+  INBOUND_ADDRESSES_MAX,
+  MAX_CALLS_MAX,
+  MAX_CALLS_MIN,
+  MAX_EXTERNAL_CALLS_MAX,
+  NO_ANSWER_MAX,
+  NO_ANSWER_MIN,
+  NUMBER_FORMATS,
   PASSWORD_MAX,
   PASSWORD_MIN,
+  POLICY_SWITCHES,
+  PORT_MAX,
+  PORT_MIN,
   RING_TIMEOUT_MAX,
   RING_TIMEOUT_MIN,
+  SIP_USER_PATTERN,
   TENANT_NAME_PATTERN,
   TIMEZONE_MAX,
+  TRANSPORTS,
+  TRUNK_NAME_PATTERN,
+  TRUNK_PASSWORD_PATTERN,
+  TYPED_NUMBER_MAX,
+  TYPED_NUMBER_PATTERN,
 } from "./validation.ts";
 
 export type JsonSchema = Record<string, unknown>;
@@ -51,6 +69,32 @@ const featureCode = {
 const featureAction = { type: "string", enum: [...FEATURE_ACTIONS] };
 const featureNames = Object.keys(DEFAULT_FEATURES);
 const timestamp = { type: "string", format: "date-time" };
+const trunkName = { type: "string", pattern: TRUNK_NAME_PATTERN, description: "slug" };
+const nullable = (schema: JsonSchema, description?: string): JsonSchema => ({
+  ...schema,
+  type: [schema.type as string, "null"],
+  ...(description ? { description } : {}),
+});
+const e164 = { type: "string", pattern: E164_PATTERN, description: "E.164, e.g. +41215550100" };
+const typedNumber = {
+  type: "string",
+  pattern: TYPED_NUMBER_PATTERN,
+  maxLength: TYPED_NUMBER_MAX,
+  description: "E.164 (+41215550100) or as written in the tenant's country (021 555 01 00); stored in E.164",
+};
+const noAnswerSeconds = {
+  type: "integer",
+  minimum: NO_ANSWER_MIN,
+  maximum: NO_ANSWER_MAX,
+  description: "how long a call rings before forwarding on no answer takes it",
+};
+const callWaiting = { type: "boolean", description: "a second call rings while one is in progress" };
+const maxCalls = {
+  type: "integer",
+  minimum: MAX_CALLS_MIN,
+  maximum: MAX_CALLS_MAX,
+  description: "with call waiting, calls at once before the extension is busy",
+};
 
 const object = (properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({
   type: "object",
@@ -67,15 +111,45 @@ export const FeatureSwitchesPatch = object(
   Object.fromEntries(featureNames.map((n) => [n, { type: "boolean" }])),
 );
 
-export const Tenant = object(
-  { name: tenantName, domain, language, timezone, country, features: FeatureSwitches, createdAt: timestamp },
-  ["name", "domain", "language", "timezone", "country", "features", "createdAt"],
+export const DiallingPolicy = object(
+  {
+    ...Object.fromEntries(POLICY_SWITCHES.map((n) => [n, { type: "boolean" }])),
+    maxExternalCalls: {
+      type: "integer",
+      minimum: 0,
+      maximum: MAX_EXTERNAL_CALLS_MAX,
+      description: "simultaneous calls through the trunk, in and out",
+    },
+  },
+  [...POLICY_SWITCHES, "maxExternalCalls"],
 );
-export const NewTenant = object({ name: tenantName, domain, language, timezone, country }, [
+export const DiallingPolicyPatch = { ...DiallingPolicy, required: [] };
+
+export const Tenant = object(
+  {
+    name: tenantName,
+    domain,
+    language,
+    timezone,
+    country,
+    features: FeatureSwitches,
+    policy: DiallingPolicy,
+    trunk: nullable(trunkName, "null: the provider's default trunk"),
+    createdAt: timestamp,
+  },
+  ["name", "domain", "language", "timezone", "country", "features", "policy", "trunk", "createdAt"],
+);
+export const NewTenant = object({ name: tenantName, domain, language, timezone, country, trunk: trunkName }, [
   "name",
   "domain",
 ]);
-export const TenantPatch = object({ domain, language, timezone, country });
+export const TenantPatch = object({
+  domain,
+  language,
+  timezone,
+  country,
+  trunk: nullable(trunkName, "null: back to the provider's default trunk"),
+});
 
 export const Extension = object(
   {
@@ -83,12 +157,36 @@ export const Extension = object(
     displayName,
     language: { type: ["string", "null"], enum: [...LANGUAGES, null], description: "null: the tenant's" },
     ringTimeoutSeconds,
+    noAnswerSeconds,
+    callWaiting,
+    maxCalls,
+    callerId: nullable(e164, "shown on outside calls; null: the company's main number"),
     createdAt: timestamp,
   },
-  ["number", "displayName", "language", "ringTimeoutSeconds", "createdAt"],
+  [
+    "number",
+    "displayName",
+    "language",
+    "ringTimeoutSeconds",
+    "noAnswerSeconds",
+    "callWaiting",
+    "maxCalls",
+    "callerId",
+    "createdAt",
+  ],
 );
 export const NewExtension = object(
-  { number: extensionNumber, password, displayName, language, ringTimeoutSeconds },
+  {
+    number: extensionNumber,
+    password,
+    displayName,
+    language,
+    ringTimeoutSeconds,
+    noAnswerSeconds,
+    callWaiting,
+    maxCalls,
+    callerId: typedNumber,
+  },
   ["number", "password", "displayName"],
 );
 export const ExtensionPatch = object({
@@ -96,6 +194,10 @@ export const ExtensionPatch = object({
   displayName,
   language: { type: ["string", "null"], enum: [...LANGUAGES, null] },
   ringTimeoutSeconds,
+  noAnswerSeconds,
+  callWaiting,
+  maxCalls,
+  callerId: nullable(typedNumber, "null: the company's main number"),
 });
 
 export const FeatureCode = object({ code: featureCode, action: featureAction }, ["code", "action"]);
@@ -126,6 +228,163 @@ export const Call = object(
   ["id", "tenant", "from", "to", "state", "startedAt", "callIds"],
 );
 
+const host = {
+  type: "string",
+  maxLength: 253,
+  minLength: 1,
+  description: "host name or IP address of the carrier's SIP server",
+};
+const trunkFields = {
+  host,
+  port: { type: "integer", minimum: PORT_MIN, maximum: PORT_MAX },
+  transport: { type: "string", enum: [...TRANSPORTS] },
+  register: { type: "boolean", description: "keep a REGISTER alive toward the carrier" },
+  numberFormat: {
+    type: "string",
+    enum: [...NUMBER_FORMATS],
+    description: 'numbers toward the carrier: "+41215550100" or "0215550100"',
+  },
+  inboundAddresses: {
+    type: "array",
+    maxItems: INBOUND_ADDRESSES_MAX,
+    items: { type: "string", maxLength: 45 },
+    description: "IP addresses the carrier sends from, besides the host's own",
+  },
+  isDefault: { type: "boolean", description: "the trunk of every tenant that names none" },
+};
+const trunkUser = { type: "string", pattern: SIP_USER_PATTERN, maxLength: 192 };
+const trunkPassword = {
+  type: "string",
+  pattern: TRUNK_PASSWORD_PATTERN,
+  maxLength: 128,
+  writeOnly: true,
+  description: "digest password toward the carrier; never returned",
+};
+
+export const TrunkRegistration = object(
+  {
+    state: { type: "string", enum: ["disabled", "registering", "registered", "failed"] },
+    expiresAt: timestamp,
+    lastError: { type: "string" },
+    lastStatus: { type: "integer" },
+  },
+  ["state"],
+);
+
+export const Trunk = object(
+  {
+    name: trunkName,
+    ...trunkFields,
+    username: nullable(trunkUser),
+    hasPassword: { type: "boolean" },
+    createdAt: timestamp,
+    registration: {
+      ...TrunkRegistration,
+      type: ["object", "null"],
+      description: "outbound registration as the running PBX sees it; null: unknown",
+    },
+  },
+  [
+    "name",
+    "host",
+    "port",
+    "transport",
+    "username",
+    "hasPassword",
+    "register",
+    "numberFormat",
+    "inboundAddresses",
+    "isDefault",
+    "createdAt",
+    "registration",
+  ],
+);
+export const NewTrunk = object(
+  { name: trunkName, ...trunkFields, username: trunkUser, password: trunkPassword },
+  ["name", "host"],
+);
+export const TrunkPatch = object({
+  ...trunkFields,
+  username: nullable(trunkUser, "null removes it"),
+  password: nullable(trunkPassword, "null removes it"),
+});
+
+const destinationDoc =
+  '{"type":"extension","number":"101"}, {"type":"external","number":"+41791231212"} or {"type":"hangup"}';
+export const Destination = object(
+  {
+    type: { type: "string", enum: ["extension", "external", "hangup"] },
+    number: { type: "string", maxLength: TYPED_NUMBER_MAX, description: "not with hangup" },
+  },
+  ["type"],
+);
+export const TenantNumber = object(
+  { number: e164, destination: { ...Destination, description: destinationDoc }, createdAt: timestamp },
+  ["number", "destination", "createdAt"],
+);
+export const NewTenantNumber = object(
+  {
+    number: typedNumber,
+    destination: {
+      ...Destination,
+      description: `${destinationDoc}; an external number may be national, it is stored in E.164`,
+    },
+  },
+  ["number", "destination"],
+);
+
+const forwardingTarget = (description: string) => ({
+  type: ["string", "null"],
+  maxLength: TYPED_NUMBER_MAX,
+  description,
+});
+export const Forwarding = object(
+  {
+    ...Object.fromEntries(
+      FORWARDING_KINDS.map((k) => [k, forwardingTarget("E.164 or an extension number; null: off")]),
+    ),
+    noAnswerSeconds,
+  },
+  [...FORWARDING_KINDS, "noAnswerSeconds"],
+);
+export const ForwardingPut = object({
+  ...Object.fromEntries(
+    FORWARDING_KINDS.map((k) => [
+      k,
+      forwardingTarget(
+        "an extension or a number as dialled in the tenant's country; null clears; missing: unchanged",
+      ),
+    ]),
+  ),
+  noAnswerSeconds,
+});
+
+export const AuditEvent = object(
+  {
+    at: timestamp,
+    actor: object(
+      {
+        kind: { type: "string", enum: ["api", "phone", "cli", "system"] },
+        id: { type: "string" },
+        source: { type: "string" },
+      },
+      ["kind", "id"],
+    ),
+    action: { type: "string", description: '"forwarding.set", "forwarding.clear", "policy.update", ...' },
+    subject: { type: "string", description: '"101/unconditional", "policy", ...' },
+    old: { description: "the value before (any JSON)" },
+    new: { description: "the value after (any JSON)" },
+  },
+  ["at", "actor", "action", "subject", "old", "new"],
+);
+export const AuditQuery = object({
+  limit: {
+    type: "string",
+    pattern: "^[0-9]{1,5}$",
+    description: `newest events to return, 1 to ${AUDIT_LIMIT_MAX} (default 100)`,
+  },
+});
+
 export const ErrorBody = object(
   { error: object({ code: { type: "string" }, message: { type: "string" } }, ["code", "message"]) },
   ["error"],
@@ -139,4 +398,6 @@ export const params = {
   tenant: object({ name: tenantName }, ["name"]),
   extension: object({ name: tenantName, number: extensionNumber }, ["name", "number"]),
   featureCode: object({ name: tenantName, action: featureAction }, ["name", "action"]),
+  trunk: object({ name: trunkName }, ["name"]),
+  number: object({ name: tenantName, number: e164 }, ["name", "number"]),
 };

@@ -82,7 +82,6 @@ const DOMAIN = re(DOMAIN_PATTERN);
 const DISPLAY_NAME = re(DISPLAY_NAME_PATTERN);
 const COUNTRY = re(COUNTRY_PATTERN);
 const CODE = re(FEATURE_CODE_PATTERN);
-const E164 = re(E164_PATTERN);
 const TYPED_NUMBER = re(TYPED_NUMBER_PATTERN);
 const SIP_USER = re(SIP_USER_PATTERN);
 const TRUNK_PASSWORD = re(TRUNK_PASSWORD_PATTERN);
@@ -177,16 +176,18 @@ function done<T>(problems: string[], value: T): T {
 /** A new tenant; the domain is lower-cased (host names are case-insensitive). */
 export function validateNewTenant(input: unknown): NewTenant {
   const problems: string[] = [];
-  const f = fields(input, ["name", "domain", "language", "timezone", "country"], problems);
+  const f = fields(input, ["name", "domain", "language", "timezone", "country", "trunk"], problems);
   run(problems, f.name, checkTenantName, true, "name");
   run(problems, f.domain, checkDomain, true, "domain");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.timezone, checkTimezone, false, "timezone");
   run(problems, f.country, checkCountry, false, "country");
+  run(problems, f.trunk, checkTrunkName, false, "trunk");
   const t: NewTenant = { name: f.name as string, domain: String(f.domain).toLowerCase() };
   if (f.language !== undefined) t.language = f.language as Language;
   if (f.timezone !== undefined) t.timezone = f.timezone as string;
   if (f.country !== undefined) t.country = f.country as string;
+  if (f.trunk !== undefined) t.trunk = f.trunk as string;
   return done(problems, t);
 }
 
@@ -226,21 +227,29 @@ const checkBoolean =
 /**
  * A public number as typed ("+41 21 555 01 00", "021 555 01 00",
  * "0041215550100"), read in `country` (the tenant's), to E.164; undefined
- * when it is not a valid number there (libphonenumber's full metadata).
+ * when it is not a valid number (libphonenumber's full metadata). Without a
+ * country only the international form (+...) is understood.
  */
-export function readPublicNumber(typed: unknown, country: string): string | undefined {
+export function readPublicNumber(typed: unknown, country?: string): string | undefined {
   if (typeof typed !== "string" || !TYPED_NUMBER.test(typed)) return undefined;
-  const parsed = parsePhoneNumberFromString(typed, country.toUpperCase() as CountryCode);
+  const parsed =
+    country === undefined
+      ? parsePhoneNumberFromString(typed)
+      : parsePhoneNumberFromString(typed, country.toUpperCase() as CountryCode);
   return parsed?.isValid() ? parsed.number : undefined;
 }
 
 /** Checks and converts in one: pushes a problem and returns undefined when unreadable. */
-function publicNumber(typed: unknown, country: string, name: string, problems: string[]): string | undefined {
+function publicNumber(
+  typed: unknown,
+  country: string | undefined,
+  name: string,
+  problems: string[],
+): string | undefined {
   const e164 = readPublicNumber(typed, country);
   if (e164 === undefined) {
-    problems.push(
-      `${name} ${show(typed)} must be a public phone number, in E.164 (+41215550100) or as written in ${country} (021 555 01 00)`,
-    );
+    const national = country === undefined ? "" : ` or as written in ${country} (021 555 01 00)`;
+    problems.push(`${name} ${show(typed)} must be a public phone number, in E.164 (+41215550100)${national}`);
   }
   return e164;
 }
@@ -302,15 +311,8 @@ function extensionSettings(
   if (f.maxCalls !== undefined) out.maxCalls = f.maxCalls as number;
   if (f.callerId === null) out.callerId = null;
   else if (f.callerId !== undefined) {
-    const country = tenant?.country;
-    if (country === undefined && !(typeof f.callerId === "string" && E164.test(f.callerId))) {
-      problems.push(
-        `callerId ${show(f.callerId)} must be a public phone number in E.164, such as +41215550100`,
-      );
-    } else {
-      const e164 = publicNumber(f.callerId, country ?? "ZZ", "callerId", problems);
-      if (e164 !== undefined) out.callerId = e164;
-    }
+    const e164 = publicNumber(f.callerId, tenant?.country, "callerId", problems);
+    if (e164 !== undefined) out.callerId = e164;
   }
   return out;
 }
@@ -442,14 +444,19 @@ function trunkFields(f: Record<string, unknown>, problems: string[], patch: bool
   run(problems, f.isDefault, checkBoolean("isDefault"), false, "isDefault");
 }
 
-/** Registering needs credentials: a carrier answers an anonymous REGISTER with 401 for ever. */
-function registerNeedsCredentials(
-  t: { register?: boolean; username?: unknown; password?: unknown },
+/**
+ * The digest toward the carrier needs both a username and a password; and
+ * registering needs them (a carrier answers an anonymous REGISTER with 401
+ * for ever).
+ */
+function credentialProblems(
+  t: { register?: unknown; username?: unknown; password?: unknown },
   problems: string[],
-) {
-  if (t.register === true && (t.username == null || t.password == null)) {
-    problems.push("register needs a username and a password");
-  }
+): void {
+  const hasUser = t.username !== undefined && t.username !== null;
+  const hasPassword = t.password !== undefined && t.password !== null;
+  if (hasUser !== hasPassword) problems.push("username and password go together: give both or neither");
+  else if (t.register === true && !hasUser) problems.push("register needs a username and a password");
 }
 
 /** A new trunk; the host is lower-cased when it is a name. */
@@ -459,7 +466,7 @@ export function validateNewTrunk(input: unknown): NewTrunk {
   run(problems, f.name, checkTrunkName, true, "name");
   run(problems, f.host, checkHost, true, "host");
   trunkFields(f, problems, false);
-  registerNeedsCredentials(f as { register?: boolean }, problems);
+  credentialProblems(f, problems);
   const t: NewTrunk = { name: f.name as string, host: hostOf(f.host) };
   for (const key of TRUNK_FIELDS) {
     if (key !== "host" && f[key] !== undefined) (t as Record<string, unknown>)[key] = f[key];
@@ -482,9 +489,9 @@ export function validateTrunkPatch(
   run(problems, f.host, checkHost, false, "host");
   trunkFields(f, problems, true);
   if (current) {
-    registerNeedsCredentials(
+    credentialProblems(
       {
-        register: (f.register as boolean | undefined) ?? current.register,
+        register: f.register ?? current.register,
         username: f.username === undefined ? current.username : f.username,
         password: f.password === undefined ? current.password : f.password,
       },

@@ -1520,11 +1520,11 @@ export class IncomingCall extends Call {
     return `state ${this.state}`;
   }
 
-  /** Final error response (486, 603...). */
-  reject(status: number, reason?: string): void {
+  /** Final error response (486, 603...), or a redirect (302 with a Contact header). */
+  reject(status: number, reason?: string, headers?: HeaderInput): void {
     if (this.finalSent) return;
     this.finalSent = true;
-    this.finalResponse = this.phone.reply(this.request, this.peer, { status, reason }, this.localTag);
+    this.finalResponse = this.phone.reply(this.request, this.peer, { status, reason, headers }, this.localTag);
     this.end({ by: "local", reason: "rejected", status });
   }
 

@@ -450,6 +450,30 @@ export class CallSession implements ActiveCall {
     this.inv = undefined;
     this.startRelay(caller.rtp, leg.rtp);
     this.log.info({ callee: leg.party.number }, "call answered");
+    void this.resumeIfHeld(caller);
+  }
+
+  /**
+   * A transferee is usually on hold (the transferor held it before
+   * transferring): once it talks to its new party, we take it off hold
+   * with a re-INVITE of our own (RFC 5589 §6 leaves this to the B2BUA).
+   */
+  private async resumeIfHeld(leg: Leg): Promise<void> {
+    if (!leg.held || !leg.dialog || !leg.media) return;
+    leg.held = false;
+    this.relay?.setHold(false);
+    const offer = leg.sdp.offer({ codecs: [leg.media.codec] });
+    const res = await this.deps.ua.request(leg.dialog, "INVITE", { body: Buffer.from(offer), contentType: SDP });
+    if (res.status >= 300) {
+      this.log.info({ status: res.status }, "taking the transferee off hold was refused");
+      return;
+    }
+    try {
+      const media = parseAnswer(res.body.toString("utf8"), [leg.media.codec]);
+      leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "unusable answer to our resume offer");
+    }
   }
 
   // --- in-dialog requests --------------------------------------------------
@@ -517,7 +541,9 @@ export class CallSession implements ActiveCall {
         // The offer goes out with the origin the other side knows; the answer comes back with ours for this side.
         const filtered = to.sdp.filterOffer(req.body.toString("utf8"));
         from.rtp.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
-        this.relay?.setHold(isHold(req.body.toString("utf8")));
+        const hold = isHold(req.body.toString("utf8"));
+        this.relay?.setHold(hold);
+        to.held = hold;
         forwarded = Buffer.from(filtered.sdp);
       } catch (err) {
         if (!(err instanceof SdpError)) throw err;
@@ -696,6 +722,7 @@ export class CallSession implements ActiveCall {
     this.calleeParty = leg.party;
     this.startRelay(caller.rtp, leg.rtp);
     this.log.info({ joined: leg.party.number }, "calls joined");
+    await Promise.all([this.resumeIfHeld(caller), this.resumeIfHeld(leg)]);
     return true;
   }
 

@@ -14,6 +14,8 @@ export class Leg {
    * codec agreed): the codec an app speaks to it, or offers on its behalf.
    */
   media: MediaDescription | undefined;
+  /** We put this party on hold for the other one (a relayed hold offer); a transfer takes it off. */
+  held = false;
 
   constructor(
     readonly rtp: RtpLeg,

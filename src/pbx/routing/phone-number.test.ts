@@ -209,3 +209,11 @@ test("a foreign number's class in its own country", () => {
   assert.equal(classInItsCountry("+33612345678"), "mobile");
   assert.equal(classInItsCountry("+0"), "other");
 });
+
+test("a tenant country libphonenumber does not know reads only international numbers, without crashing", () => {
+  const xx = { country: "XX" };
+  const d = readDestination("+41791231212", xx, none);
+  assert.equal(d.kind === "external" && d.class, "international");
+  assert.equal(spokenDigits(d, xx), "+41791231212");
+  assert.throws(() => readDestination("0791231212", xx, none), InvalidNumber);
+});

@@ -3,7 +3,12 @@
 // +41 79 123 12 12, "0033612345678" is a French mobile, "144" is the
 // ambulance. Each number gets a class (fixed, mobile, premium rate, ...);
 // whether the tenant may dial that class is dialling-policy.ts, not here.
-import { type CountryCode, type NumberType, parsePhoneNumberFromString } from "libphonenumber-js/max";
+import {
+  type CountryCode,
+  isSupportedCountry,
+  type NumberType,
+  parsePhoneNumberFromString,
+} from "libphonenumber-js/max";
 
 export type NumberClass =
   | "fixed"
@@ -168,7 +173,9 @@ export function spokenDigits(destination: Destination, tenant: { country: string
   if (destination.class === "emergency") return destination.e164;
   const parsed = parsePhoneNumberFromString(destination.e164);
   if (!parsed) return destination.e164;
-  const country = tenant.country.toUpperCase() as CountryCode;
+  const country = tenant.country.toUpperCase();
+  // An unknown tenant country has no way of dialling abroad to write: E.164.
+  if (!isSupportedCountry(country)) return destination.e164;
   const written =
     parsed.country === country ? parsed.formatNational() : parsed.format("IDD", { fromCountry: country });
   return written ? written.replace(/[^0-9]/g, "") : destination.e164;

@@ -99,7 +99,7 @@ export class Routing {
         return this.to(
           request.target.kind === "extension"
             ? { kind: "extension", number: request.target.number }
-            : storedDestination(request.target.number),
+            : storedDestination(request.target.number, this.ctx.tenant),
         );
     }
   }
@@ -147,7 +147,7 @@ export class Routing {
       destination = readDestination(text, tenant, (n) => extensions.has(n));
     } catch (err) {
       if (!(err instanceof InvalidNumber)) throw err;
-      return hangup(404, "call.number-unknown");
+      return hangup(404, "error.number-not-assigned");
     }
     return this.to(destination);
   }
@@ -157,7 +157,7 @@ export class Routing {
       case "extension":
         return this.to({ kind: "extension", number: spec.number });
       case "external":
-        return this.to(storedDestination(spec.number));
+        return this.to(storedDestination(spec.number, this.ctx.tenant));
       case "hangup":
         return hangup(480);
     }
@@ -177,7 +177,7 @@ export class Routing {
     }
     this.seen.add(number);
     const extension = await store.extensions.get(tenant.name, number);
-    if (!extension) return hangup(404, "call.number-unknown");
+    if (!extension) return hangup(404, "error.number-not-assigned");
     const rules = rulesOf(await store.forwarding.list(tenant.name, number));
     const pending: Pending = { kind: "extension", extension, rules };
     if (rules.has("unconditional")) {
@@ -255,7 +255,7 @@ export class Routing {
       reason,
       publicNumber: pending.extension.callerId ?? (await this.main()),
     });
-    return this.to(storedDestination(target));
+    return this.to(storedDestination(target, this.ctx.tenant));
   }
 
   /** A device answered 3xx: follow its first Contact like a number dialled in the company, within the hop limit. */
