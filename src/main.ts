@@ -14,13 +14,14 @@ import { PromptSpeech } from "./pbx/call/speech.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
 import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
+import { TrunkDirectory, TrunkRegistrations } from "./pbx/trunks/index.ts";
 import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
 import { NonceManager } from "./sip/auth/index.ts";
 import { UserAgent } from "./sip/dialog/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
 import { TransportLayer } from "./sip/transport/index.ts";
 import { openSqliteStore } from "./store/sqlite/index.ts";
-import type { Language } from "./store/types.ts";
+import type { Language, Store } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/log.ts";
 
@@ -87,6 +88,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         if (!started) rmSync(join(config.dataDir, ADMIN_TOKEN_FILE), { force: true });
       });
     }
+    const prompts = new PromptLibrary({ dataDir: opts.promptCacheDir ?? config.dataDir, log });
+    stops.unshift(() => prompts.close());
+    const speech = new PromptSpeech(prompts);
+    // What the first seconds of a call say (a code's confirmation, a failure's
+    // reason) is synthesised before SIP listens, so that no caller hears
+    // silence while a prompt is being made.
+    await warmAnswerPrompts(speech, await languagesInUse(store), log);
+
     const transport = await TransportLayer.listen({
       bind: config.bind,
       port: config.sipPort,
@@ -131,17 +140,26 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       },
     };
     const pacer = new MediaPacer(clock);
-    const prompts = new PromptLibrary({ dataDir: opts.promptCacheDir ?? config.dataDir, log });
-    stops.unshift(() => prompts.close());
+
+    const trunks = new TrunkDirectory({ store, clock, log });
+    const trunkRegistrations = new TrunkRegistrations({
+      ua,
+      store,
+      clock,
+      log,
+      contactHost: config.publicAddress,
+      contactPort: transport.port,
+    });
 
     const pbx = new Pbx({
       ua,
       store,
       registrar,
       auth,
+      trunks,
       media,
       pacer,
-      speech: new PromptSpeech(prompts),
+      speech,
       apps: { ...forwardingApps, ...opts.apps },
       clock,
       log,
@@ -149,6 +167,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       recordDir,
     });
     pbx.start();
+    trunkRegistrations.start();
+    stops.unshift(() => trunkRegistrations.stop());
 
     let ready = true;
     const api = buildApi({
@@ -165,6 +185,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
               userAgent: b.userAgent,
             })),
         calls: () => pbx.callViews(),
+        trunkRegistration: (name) => trunkRegistrations.state(name),
       },
       verifyToken: token.verify,
       log,
@@ -176,17 +197,13 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
 
     if (opts.warmPrompts ?? true) {
-      // The prompts of the languages in use are synthesised ahead, in the
-      // background, so that the first caller does not wait for them.
-      const languages = new Set<Language>();
-      for (const t of await store.tenants.list()) languages.add(t.language);
-      for (const t of await store.tenants.list()) {
-        for (const e of await store.extensions.list(t.name)) if (e.language) languages.add(e.language);
-      }
-      if (languages.size > 0) {
+      // The rest of the prompts of the languages in use are synthesised
+      // ahead, in the background, so that no caller waits for them.
+      const languages = await languagesInUse(store);
+      if (languages.length > 0) {
         buildPromptCache({
           dataDir: opts.promptCacheDir ?? config.dataDir,
-          languages: [...languages],
+          languages,
           log,
         }).then(
           (r) => log.info(r, "prompt cache ready"),
@@ -231,4 +248,43 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     for (const stop of stops) await stop();
     throw err;
   }
+}
+
+async function languagesInUse(store: Store): Promise<Language[]> {
+  const languages = new Set<Language>();
+  for (const t of await store.tenants.list()) {
+    languages.add(t.language);
+    for (const e of await store.extensions.list(t.name)) if (e.language) languages.add(e.language);
+  }
+  return [...languages];
+}
+
+/** Prompts a call may open with: feature-code answers, refusals, and the reasons a call fails. */
+const ANSWER_PROMPTS = [
+  "feature.not-enabled",
+  "error.code-invalid",
+  "error.number-missing",
+  "error.number-invalid",
+  "error.destination-not-allowed",
+  "error.forwarding-loop",
+  "error.number-not-assigned",
+  "error.try-again-later",
+  "call.busy",
+  "call.unreachable",
+  "call.not-allowed",
+  "generic.goodbye",
+  "forwarding.unconditional.enabled",
+  "forwarding.busy.enabled",
+  "forwarding.unreachable.enabled",
+  "forwarding.all.disabled",
+  "forwarding.busy.disabled",
+  "forwarding.unreachable.disabled",
+];
+
+async function warmAnswerPrompts(speech: PromptSpeech, languages: Language[], log: Logger): Promise<void> {
+  const started = Date.now();
+  for (const language of languages) {
+    await speech.render([...ANSWER_PROMPTS, { digits: "0123456789*#" }], language, "");
+  }
+  if (languages.length > 0) log.info({ languages, ms: Date.now() - started }, "answer prompts ready");
 }

@@ -6,7 +6,13 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { makeCredentials } from "../store/credentials.ts";
 import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { DEFAULT_FEATURE_CODES, DEFAULT_FEATURES, FEATURE_ACTIONS, type Store } from "../store/types.ts";
+import {
+  DEFAULT_DIALLING_POLICY,
+  DEFAULT_FEATURE_CODES,
+  DEFAULT_FEATURES,
+  FEATURE_ACTIONS,
+  type Store,
+} from "../store/types.ts";
 import { FakeClock } from "../util/clock.ts";
 import { silentLogger } from "../util/log.ts";
 import type { CallView, PbxView, RegistrationView } from "./pbx-view.ts";
@@ -119,6 +125,8 @@ describe("tenants", () => {
       timezone: "Europe/Zurich",
       country: "CH",
       features: DEFAULT_FEATURES,
+      policy: DEFAULT_DIALLING_POLICY,
+      trunk: null,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const other = await call("POST", "/api/v1/tenants", {
@@ -234,6 +242,10 @@ describe("extensions", () => {
       displayName: "Alice Muster",
       language: null,
       ringTimeoutSeconds: 30,
+      noAnswerSeconds: 20,
+      callWaiting: false,
+      maxCalls: 2,
+      callerId: null,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const stored = await store.extensions.get("acme", "101");
@@ -264,7 +276,17 @@ describe("extensions", () => {
     assert.equal(patched.status, 200, patched.raw);
     assert.deepEqual(
       { ...patched.body, createdAt: undefined },
-      { number: "102", displayName: "Bob B.", language: null, ringTimeoutSeconds: 60, createdAt: undefined },
+      {
+        number: "102",
+        displayName: "Bob B.",
+        language: null,
+        ringTimeoutSeconds: 60,
+        noAnswerSeconds: 20,
+        callWaiting: false,
+        maxCalls: 2,
+        callerId: null,
+        createdAt: undefined,
+      },
     );
     assert.deepEqual(
       (await store.extensions.get("acme", "102"))?.credentials,

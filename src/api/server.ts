@@ -2,7 +2,9 @@
 // (RFC 6750) guards everything except /health and the OpenAPI document.
 // Requests are validated twice on purpose: the JSON schemas (shape, also
 // published as OpenAPI) and then validation.ts (what schemas cannot say:
-// known time zones and countries, weak passwords), shared with the CLI.
+// known time zones and countries, weak passwords, phone numbers read in the
+// tenant's country), shared with the CLI. Forwarding targets are read and
+// checked by the PBX's own setForwarding, the same code a phone's *72 runs.
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -10,30 +12,47 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
+import { type ForwardingRefusal, setForwarding } from "../pbx/routing/forwarding-settings.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import {
+  type Actor,
+  type AuditEvent,
   type Extension,
   type ExtensionPatch,
+  FORWARDING_KINDS,
+  type Forwarding,
+  type ForwardingKind,
   type Store,
   StoreConflict,
   type Tenant,
+  type TenantNumber,
+  type Trunk,
 } from "../store/types.ts";
 import type { Logger } from "../util/log.ts";
 import { ApiError, codeForStatus, errorBody } from "./errors.ts";
 import { buildOpenApi, type RouteDoc } from "./openapi.ts";
-import type { PbxView } from "./pbx-view.ts";
+import type { PbxView, TrunkRegistrationView } from "./pbx-view.ts";
 import * as S from "./schemas.ts";
 import {
+  checkDestinationExists,
   ValidationError,
+  validateAuditLimit,
   validateExtensionPatch,
   validateFeatureCode,
   validateFeatureSwitches,
+  validateForwarding,
   validateNewExtension,
+  validateNewNumber,
   validateNewTenant,
+  validateNewTrunk,
+  validatePolicyPatch,
   validateTenantPatch,
+  validateTrunkPatch,
 } from "./validation.ts";
 
-export const API_VERSION = "1.0.0";
+export const API_VERSION = "1.1.0";
+/** Who the audit log names for a change made through the API: the one admin token. */
+export const API_ACTOR: Actor = { kind: "api", id: "admin" };
 const OPENAPI_URL = "/api/v1/openapi.json";
 
 export interface ApiDeps {
@@ -45,8 +64,12 @@ export interface ApiDeps {
 }
 
 type Params = Record<string, string>;
+type Query = Record<string, string | undefined>;
 interface Route extends RouteDoc {
-  handler(req: FastifyRequest<{ Params: Params; Body: unknown }>, reply: FastifyReply): Promise<unknown>;
+  handler(
+    req: FastifyRequest<{ Params: Params; Body: unknown; Querystring: Query }>,
+    reply: FastifyReply,
+  ): Promise<unknown>;
 }
 
 export function tenantView(t: Tenant) {
@@ -57,6 +80,8 @@ export function tenantView(t: Tenant) {
     timezone: t.timezone,
     country: t.country,
     features: t.features,
+    policy: t.policy,
+    trunk: t.trunk ?? null,
     createdAt: t.createdAt,
   };
 }
@@ -68,8 +93,66 @@ export function extensionView(e: Extension) {
     displayName: e.displayName,
     language: e.language ?? null,
     ringTimeoutSeconds: e.ringTimeoutSeconds,
+    noAnswerSeconds: e.noAnswerSeconds,
+    callWaiting: e.callWaiting,
+    maxCalls: e.maxCalls,
+    callerId: e.callerId ?? null,
     createdAt: e.createdAt,
   };
+}
+
+/**
+ * What the API shows of a trunk: never the password (`hasPassword` says
+ * whether one is set). `registration` comes from the running PBX; a trunk
+ * that does not register is "disabled" even when the PBX says nothing.
+ */
+export function trunkView(t: Trunk, registration: TrunkRegistrationView | undefined) {
+  return {
+    name: t.name,
+    host: t.host,
+    port: t.port,
+    transport: t.transport,
+    username: t.username ?? null,
+    hasPassword: t.password !== undefined && t.password !== "",
+    register: t.register,
+    numberFormat: t.numberFormat,
+    inboundAddresses: t.inboundAddresses,
+    isDefault: t.isDefault,
+    createdAt: t.createdAt,
+    registration: registration ?? (t.register ? null : { state: "disabled" as const }),
+  };
+}
+
+export function numberView(n: TenantNumber) {
+  return { number: n.number, destination: n.destination, createdAt: n.createdAt };
+}
+
+function forwardingView(rules: Forwarding[], e: Extension) {
+  const view: Record<ForwardingKind, string | null> & { noAnswerSeconds: number } = {
+    unconditional: null,
+    busy: null,
+    noAnswer: null,
+    unreachable: null,
+    noAnswerSeconds: e.noAnswerSeconds,
+  };
+  for (const r of rules) view[r.kind] = r.target;
+  return view;
+}
+
+function auditView(e: AuditEvent) {
+  return { at: e.at, actor: e.actor, action: e.action, subject: e.subject, old: e.old, new: e.new };
+}
+
+/** One sentence naming the rule and why its target was refused. */
+function refusal(kind: ForwardingKind, typed: string, why: ForwardingRefusal, extension: string): string {
+  const target = JSON.stringify(typed);
+  const reason: Record<ForwardingRefusal, string> = {
+    invalid: `${target} is neither a valid phone number nor an extension of this tenant`,
+    "not-allowed": `calls to ${target} are not allowed (the tenant's dialling policy, or an emergency number)`,
+    self: `extension ${extension} cannot forward to itself`,
+    loop: `forwarding to ${target} would lead back to extension ${extension}`,
+  };
+  return `forwarding rule ${kind}: ${reason[why]}`;
 }
 
 interface SchemaError {
@@ -115,6 +198,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!t) throw new ApiError(404, "not_found", `tenant ${name} does not exist`);
     return t;
   };
+  const trunkOr404 = async (name: string): Promise<Trunk> => {
+    const t = await store.trunks.get(name);
+    if (!t) throw new ApiError(404, "not_found", `trunk ${name} does not exist`);
+    return t;
+  };
   const extensionOr404 = async (tenant: string, number: string): Promise<Extension> => {
     const e = await store.extensions.get(tenant, number);
     if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${tenant}`);
@@ -147,7 +235,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants",
-      summary: "Create a tenant (company)",
+      summary: "Create a tenant (company); 409 when the name or domain is taken or the trunk unknown",
       schema: { body: S.NewTenant, response: { 201: S.Tenant } },
       errors: [409],
       async handler(req, reply) {
@@ -177,13 +265,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
-      summary: "Change a tenant's domain, language, time zone or country",
+      summary: "Change a tenant's domain, language, time zone, country or trunk (null: the default trunk)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
         // Extensions keep the realm of their stored digests: phones keep
         // working, and move to the new realm when their password changes.
-        const t = await store.tenants.update(req.params.name, validateTenantPatch(req.body));
+        const t = await store.tenants.update(req.params.name, validateTenantPatch(req.body), API_ACTOR);
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return tenantView(t);
       },
@@ -209,14 +297,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       errors: [404, 409],
       async handler(req, reply) {
         const tenant = await tenantOr404(req.params.name);
-        const input = validateNewExtension(req.body);
+        const { password, ...input } = validateNewExtension(req.body, tenant);
         const e = await store.extensions.create({
+          ...input,
           tenant: tenant.name,
-          number: input.number,
-          displayName: input.displayName,
-          language: input.language,
-          ringTimeoutSeconds: input.ringTimeoutSeconds,
-          credentials: makeCredentials(input.number, tenant.domain, input.password),
+          credentials: makeCredentials(input.number, tenant.domain, password),
         });
         return reply.code(201).send(extensionView(e));
       },
@@ -252,13 +337,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         const { name, number } = req.params;
         const tenant = await tenantOr404(name);
         await extensionOr404(name, number);
-        const input = validateExtensionPatch(req.body, number);
-        const patch: ExtensionPatch = {};
-        if (input.displayName !== undefined) patch.displayName = input.displayName;
-        if (input.language !== undefined) patch.language = input.language;
-        if (input.ringTimeoutSeconds !== undefined) patch.ringTimeoutSeconds = input.ringTimeoutSeconds;
-        if (input.password !== undefined)
-          patch.credentials = makeCredentials(number, tenant.domain, input.password);
+        const { password, ...input } = validateExtensionPatch(req.body, number, tenant);
+        const patch: ExtensionPatch = { ...input };
+        if (password !== undefined) patch.credentials = makeCredentials(number, tenant.domain, password);
         const e = await store.extensions.update(name, number, patch);
         if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
         return extensionView(e);
@@ -280,6 +361,67 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
     {
       method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number/forwarding",
+      summary: "An extension's forwarding rules and its no-answer time",
+      schema: { params: S.params.extension, response: { 200: S.Forwarding } },
+      errors: [404],
+      async handler(req) {
+        const { name, number } = req.params;
+        await tenantOr404(name);
+        const e = await extensionOr404(name, number);
+        return forwardingView(await store.forwarding.list(name, number), e);
+      },
+    },
+    {
+      method: "PUT",
+      url: "/api/v1/tenants/:name/extensions/:number/forwarding",
+      summary:
+        "Set (a number or an extension), clear (null) or keep (missing) each forwarding rule; checked like *72 on a phone, audited",
+      schema: { params: S.params.extension, body: S.ForwardingPut, response: { 200: S.Forwarding } },
+      errors: [404],
+      async handler(req) {
+        const { name, number } = req.params;
+        const tenant = await tenantOr404(name);
+        const extension = await extensionOr404(name, number);
+        const input = validateForwarding(req.body);
+        const before = forwardingView(await store.forwarding.list(name, number), extension);
+        // setForwarding checks and writes one rule at a time; when a later
+        // rule is refused, the earlier ones are put back (audited both ways)
+        // so that a refused request changes nothing.
+        const applied: ForwardingKind[] = [];
+        const putBack = async () => {
+          for (const kind of applied) {
+            const old = before[kind];
+            if (old === null) await store.forwarding.clear(name, number, kind, API_ACTOR);
+            else
+              await store.forwarding.set({ tenant: name, extension: number, kind, target: old }, API_ACTOR);
+          }
+        };
+        for (const kind of FORWARDING_KINDS) {
+          const typed = input.rules[kind];
+          if (typed === undefined) continue;
+          let result: Awaited<ReturnType<typeof setForwarding>>;
+          try {
+            result = await setForwarding(store, tenant, number, kind, typed, API_ACTOR);
+          } catch (err) {
+            await putBack();
+            throw err;
+          }
+          if (!result.ok) {
+            await putBack();
+            throw new ValidationError([refusal(kind, typed ?? "", result.why, number)]);
+          }
+          applied.push(kind);
+        }
+        if (input.noAnswerSeconds !== undefined) {
+          await store.extensions.update(name, number, { noAnswerSeconds: input.noAnswerSeconds });
+        }
+        const e = await extensionOr404(name, number);
+        return forwardingView(await store.forwarding.list(name, number), e);
+      },
+    },
+    {
+      method: "GET",
       url: "/api/v1/tenants/:name/features",
       summary: "The features enabled on request for this tenant",
       schema: { params: S.params.tenant, response: { 200: S.FeatureSwitches } },
@@ -291,13 +433,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/features",
-      summary: "Switch features on or off for this tenant",
+      summary: "Switch features on or off for this tenant (audited)",
       schema: { params: S.params.tenant, body: S.FeatureSwitchesPatch, response: { 200: S.FeatureSwitches } },
       errors: [404],
       async handler(req) {
-        const t = await store.tenants.update(req.params.name, {
-          features: validateFeatureSwitches(req.body),
-        });
+        const t = await store.tenants.update(
+          req.params.name,
+          { features: validateFeatureSwitches(req.body) },
+          API_ACTOR,
+        );
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return t.features;
       },
@@ -342,6 +486,146 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async handler(req, reply) {
         const tenant = await tenantOr404(req.params.name);
         await store.featureCodes.reset(tenant.name);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/policy",
+      summary: "What the tenant may dial through the trunk (forwarded calls included)",
+      schema: { params: S.params.tenant, response: { 200: S.DiallingPolicy } },
+      errors: [404],
+      async handler(req) {
+        return (await tenantOr404(req.params.name)).policy;
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/tenants/:name/policy",
+      summary: "Allow or refuse costly destinations, limit simultaneous outside calls (audited)",
+      schema: { params: S.params.tenant, body: S.DiallingPolicyPatch, response: { 200: S.DiallingPolicy } },
+      errors: [404],
+      async handler(req) {
+        const t = await store.tenants.update(
+          req.params.name,
+          { policy: validatePolicyPatch(req.body) },
+          API_ACTOR,
+        );
+        if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
+        return t.policy;
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/audit",
+      summary: "Who changed forwarding, policy and features, newest first",
+      schema: {
+        params: S.params.tenant,
+        querystring: S.AuditQuery,
+        response: { 200: S.arrayOf(S.AuditEvent) },
+      },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        const limit = validateAuditLimit(req.query.limit);
+        return (await store.audit.list(tenant.name, { limit })).map(auditView);
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/tenants/:name/numbers",
+      summary:
+        "Give the tenant a public number (DID) and say where its calls go; the first is the main number",
+      schema: { params: S.params.tenant, body: S.NewTenantNumber, response: { 201: S.TenantNumber } },
+      errors: [404, 409],
+      async handler(req, reply) {
+        const tenant = await tenantOr404(req.params.name);
+        const input = validateNewNumber(req.body, tenant);
+        await checkDestinationExists(store, tenant.name, input.destination);
+        const n = await store.numbers.add({ tenant: tenant.name, ...input });
+        return reply.code(201).send(numberView(n));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/numbers",
+      summary: "The tenant's public numbers, main number first",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.TenantNumber) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return (await store.numbers.list(tenant.name)).map(numberView);
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name/numbers/:number",
+      summary: "Take a public number (E.164, URL-encoded: %2B41215550100) from the tenant",
+      schema: { params: S.params.number },
+      errors: [404],
+      async handler(req, reply) {
+        const { name, number } = req.params;
+        await tenantOr404(name);
+        if (!(await store.numbers.delete(name, number))) {
+          throw new ApiError(404, "not_found", `number ${number} does not belong to tenant ${name}`);
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/trunks",
+      summary: "Create a SIP trunk to a carrier; the first one is the default",
+      schema: { body: S.NewTrunk, response: { 201: S.Trunk } },
+      errors: [409],
+      async handler(req, reply) {
+        const t = await store.trunks.create(validateNewTrunk(req.body));
+        return reply.code(201).send(trunkView(t, pbx.trunkRegistration?.(t.name)));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/trunks",
+      summary: "List the trunks with their registration state",
+      schema: { response: { 200: S.arrayOf(S.Trunk) } },
+      async handler() {
+        return (await store.trunks.list()).map((t) => trunkView(t, pbx.trunkRegistration?.(t.name)));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/trunks/:name",
+      summary: "Get a trunk (never its password) with its registration state",
+      schema: { params: S.params.trunk, response: { 200: S.Trunk } },
+      errors: [404],
+      async handler(req) {
+        const t = await trunkOr404(req.params.name);
+        return trunkView(t, pbx.trunkRegistration?.(t.name));
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/trunks/:name",
+      summary: "Change a trunk; isDefault true moves the default here; username/password null removes them",
+      schema: { params: S.params.trunk, body: S.TrunkPatch, response: { 200: S.Trunk } },
+      errors: [404, 409],
+      async handler(req) {
+        const current = await trunkOr404(req.params.name);
+        const t = await store.trunks.update(current.name, validateTrunkPatch(req.body, current));
+        if (!t) throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
+        return trunkView(t, pbx.trunkRegistration?.(t.name));
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/trunks/:name",
+      summary: "Delete a trunk; 409 while a tenant names it. The oldest remaining becomes the default",
+      schema: { params: S.params.trunk },
+      errors: [404, 409],
+      async handler(req, reply) {
+        if (!(await store.trunks.delete(req.params.name))) {
+          throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
+        }
         return reply.code(204).send();
       },
     },

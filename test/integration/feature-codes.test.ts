@@ -21,7 +21,6 @@ const collected: string[] = [];
 
 /** A stand-in app on *97 that collects digits the way the voicemail PIN prompt will. */
 async function digitApp(call: CallControl): Promise<void> {
-  await call.answer();
   await call.play(["voicemail.pin.enter"], { bargeIn: true });
   const result = await call.collect({ max: 8, terminators: "#", firstTimeoutMs: 8000, interTimeoutMs: 8000 });
   collected.push(result.digits);
@@ -31,7 +30,6 @@ async function digitApp(call: CallControl): Promise<void> {
 
 /** A stand-in app on *30 that says a word, then hands the caller on to extension 102. */
 async function handOnApp(call: CallControl): Promise<void> {
-  await call.answer();
   await call.play(["generic.please-wait"]);
   await call.bridge({ kind: "extension", number: "102" });
 }

@@ -16,7 +16,6 @@ const phones: SipPhone[] = [];
 const typed: string[] = [];
 
 async function collectDigits(call: CallControl): Promise<void> {
-  await call.answer();
   const r = await call.collect({ max: 8, terminators: "#", firstTimeoutMs: 10000, interTimeoutMs: 5000 });
   typed.push(r.digits);
   await call.play(["generic.thank-you"]);
