@@ -15,7 +15,7 @@ import {
 } from "../store/types.ts";
 import { FakeClock } from "../util/clock.ts";
 import { silentLogger } from "../util/log.ts";
-import type { CallView, PbxView, RegistrationView } from "./pbx-view.ts";
+import type { CallView, PbxView, RegistrationView, TrunkRegistrationView } from "./pbx-view.ts";
 import { buildApi } from "./server.ts";
 
 const TOKEN = "test-admin-token-0123456789";
@@ -25,9 +25,11 @@ let app: FastifyInstance;
 let ready = true;
 const registrations = new Map<string, RegistrationView[]>();
 const calls: CallView[] = [];
+const trunkStates = new Map<string, TrunkRegistrationView>();
 const pbx: PbxView = {
   registrations: async (tenant) => registrations.get(tenant) ?? [],
   calls: () => calls,
+  trunkRegistration: (name) => trunkStates.get(name),
 };
 
 before(async () => {
@@ -441,6 +443,468 @@ describe("features and feature codes", () => {
   });
 });
 
+describe("extension settings", () => {
+  test("call waiting, max calls, no-answer time and caller id: create, patch, shown; bad ones refused", async () => {
+    const created = await call("POST", "/api/v1/tenants/acme/extensions", {
+      number: "110",
+      password: "password-110",
+      displayName: "Reception",
+      callWaiting: true,
+      maxCalls: 4,
+      noAnswerSeconds: 15,
+      callerId: "021 555 01 10",
+    });
+    assert.equal(created.status, 201, created.raw);
+    assert.deepEqual(
+      [created.body.callWaiting, created.body.maxCalls, created.body.noAnswerSeconds, created.body.callerId],
+      [true, 4, 15, "+41215550110"],
+      "a national caller id is read in the tenant's country and stored in E.164",
+    );
+    const patched = await call("PATCH", "/api/v1/tenants/acme/extensions/110", {
+      callWaiting: false,
+      callerId: null,
+    });
+    assert.equal(patched.status, 200, patched.raw);
+    assert.equal(patched.body.callWaiting, false);
+    assert.equal(patched.body.callerId, null);
+    assert.equal(patched.body.maxCalls, 4, "kept");
+    assert.equal((await store.extensions.get("acme", "110"))?.callerId, undefined);
+    const e164 = await call("PATCH", "/api/v1/tenants/acme/extensions/110", { callerId: "+41 21 555 01 11" });
+    assert.equal(e164.body.callerId, "+41215550111");
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ maxCalls: 0 }, /maxCalls/],
+      [{ maxCalls: 11 }, /maxCalls/],
+      [{ noAnswerSeconds: 4 }, /noAnswerSeconds/],
+      [{ noAnswerSeconds: 301 }, /noAnswerSeconds/],
+      [{ callWaiting: "yes" }, /callWaiting/],
+      [{ callerId: "12345" }, /callerId "12345" must be a public phone number/],
+      [{ callerId: "+41 21 abc" }, /callerId/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await call("PATCH", "/api/v1/tenants/acme/extensions/110", body);
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, message, JSON.stringify(body));
+    }
+    assertError(
+      await call("POST", "/api/v1/tenants/acme/extensions", {
+        number: "111",
+        password: "password-111",
+        displayName: "X",
+        callerId: null,
+      }),
+      400,
+      "bad_request",
+    );
+    assert.equal((await store.extensions.get("acme", "110"))?.callerId, "+41215550111", "unchanged");
+    assert.equal(await store.extensions.get("acme", "111"), undefined);
+    await call("DELETE", "/api/v1/tenants/acme/extensions/110");
+  });
+});
+
+describe("trunks", () => {
+  const carrier = {
+    name: "carrier",
+    host: "sip.carrier.example",
+    port: 5060,
+    transport: "udp",
+    username: "acme-trunk",
+    password: "carrier-secret-pw",
+    register: true,
+    numberFormat: "national",
+    inboundAddresses: ["203.0.113.7"],
+  };
+
+  test("create, list, get, patch, delete; never the password; registration from the PBX", async () => {
+    const created = await call("POST", "/api/v1/trunks", carrier);
+    assert.equal(created.status, 201, created.raw);
+    assert.deepEqual(created.body, {
+      name: "carrier",
+      host: "sip.carrier.example",
+      port: 5060,
+      transport: "udp",
+      username: "acme-trunk",
+      hasPassword: true,
+      register: true,
+      numberFormat: "national",
+      inboundAddresses: ["203.0.113.7"],
+      isDefault: true,
+      createdAt: "2026-03-01T09:00:00.000Z",
+      registration: null,
+    });
+    assert.equal((await store.trunks.get("carrier"))?.password, "carrier-secret-pw", "kept for the digest");
+    const backup = await call("POST", "/api/v1/trunks", {
+      name: "backup",
+      host: "192.0.2.50",
+      transport: "tcp",
+    });
+    assert.equal(backup.status, 201, backup.raw);
+    assert.deepEqual(
+      [backup.body.port, backup.body.isDefault, backup.body.hasPassword, backup.body.username],
+      [5060, false, false, null],
+    );
+    assert.deepEqual(backup.body.registration, { state: "disabled" }, "a trunk that does not register");
+
+    trunkStates.set("carrier", {
+      state: "registered",
+      expiresAt: "2026-03-01T09:10:00.000Z",
+      lastStatus: 200,
+    });
+    const list = await call("GET", "/api/v1/trunks");
+    assert.deepEqual(
+      list.body.map((t: { name: string; isDefault: boolean }) => [t.name, t.isDefault]),
+      [
+        ["carrier", true],
+        ["backup", false],
+      ],
+    );
+    assert.deepEqual(list.body[0].registration, {
+      state: "registered",
+      expiresAt: "2026-03-01T09:10:00.000Z",
+      lastStatus: 200,
+    });
+    const one = await call("GET", "/api/v1/trunks/carrier");
+    assert.equal(one.body.registration.state, "registered");
+
+    const moved = await call("PATCH", "/api/v1/trunks/backup", { isDefault: true, port: 5080 });
+    assert.equal(moved.status, 200, moved.raw);
+    assert.deepEqual([moved.body.isDefault, moved.body.port], [true, 5080]);
+    assert.equal((await call("GET", "/api/v1/trunks/carrier")).body.isDefault, false);
+    assertError(await call("PATCH", "/api/v1/trunks/backup", { isDefault: false }), 409, "conflict");
+    const noAuth = await call("PATCH", "/api/v1/trunks/carrier", {
+      register: false,
+      username: null,
+      password: null,
+    });
+    assert.equal(noAuth.status, 200, noAuth.raw);
+    assert.deepEqual([noAuth.body.hasPassword, noAuth.body.username], [false, null]);
+    const again = await call("PATCH", "/api/v1/trunks/carrier", {
+      username: "acme-trunk",
+      password: "another-secret-pw",
+      register: true,
+    });
+    assert.equal(again.body.hasPassword, true);
+    for (const r of [created, list, one, moved, noAuth, again]) {
+      assert.doesNotMatch(r.raw, /secret-pw|"password"/);
+    }
+    trunkStates.clear();
+
+    // A tenant names a trunk; the trunk cannot go while it does.
+    const named = await call("PATCH", "/api/v1/tenants/acme", { trunk: "carrier" });
+    assert.equal(named.status, 200, named.raw);
+    assert.equal(named.body.trunk, "carrier");
+    assert.equal((await call("GET", "/api/v1/tenants/acme")).body.trunk, "carrier");
+    const busy = await call("DELETE", "/api/v1/trunks/carrier");
+    assertError(busy, 409, "conflict");
+    assert.match(busy.body.error.message, /used by tenant acme/);
+    assertError(await call("PATCH", "/api/v1/tenants/acme", { trunk: "nope" }), 409, "conflict");
+    assertError(await call("PATCH", "/api/v1/tenants/acme", { trunk: "Not A Slug" }), 400, "bad_request");
+    assert.equal((await call("PATCH", "/api/v1/tenants/acme", { trunk: null })).body.trunk, null);
+    assert.equal((await call("DELETE", "/api/v1/trunks/carrier")).status, 204);
+    assertError(await call("GET", "/api/v1/trunks/carrier"), 404, "not_found");
+    assertError(await call("DELETE", "/api/v1/trunks/carrier"), 404, "not_found");
+    assertError(await call("PATCH", "/api/v1/trunks/carrier", { port: 5061 }), 404, "not_found");
+    assertError(await call("POST", "/api/v1/trunks", { name: "backup", host: "x.example" }), 409, "conflict");
+  });
+
+  test("400 on bad trunks, naming the problem; nothing created", async () => {
+    const base = { name: "t2", host: "sip.example.net" };
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...base, name: "T2" }, /name/],
+      [{ ...base, host: "not a host" }, /host/],
+      [{ ...base, host: "-bad.example" }, /host/],
+      [{ ...base, port: 0 }, /port/],
+      [{ ...base, port: 65536 }, /port/],
+      [{ ...base, port: "5060" }, /port/],
+      [{ ...base, transport: "tls" }, /transport/],
+      [{ ...base, numberFormat: "local" }, /numberFormat/],
+      [{ ...base, inboundAddresses: ["carrier.example"] }, /inboundAddresses/],
+      [{ ...base, inboundAddresses: "203.0.113.7" }, /inboundAddresses/],
+      [{ ...base, username: "a b", password: "pw" }, /username/],
+      [{ ...base, username: "user" }, /username and password go together/],
+      [{ ...base, register: true }, /register needs a username and a password/],
+      [{ ...base, password: "bad\r\npw", username: "u" }, /password/],
+      [{ ...base, isDefault: "yes" }, /isDefault/],
+      [{ ...base, secret: "x" }, /unknown/],
+      [{ name: "t2" }, /host/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await call("POST", "/api/v1/trunks", body);
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, message, JSON.stringify(body));
+      assert.doesNotMatch(r.raw, /bad\\r/, "a password is never echoed");
+    }
+    assert.equal(await store.trunks.get("t2"), undefined);
+    const v6 = await call("POST", "/api/v1/trunks", {
+      name: "t6",
+      host: "2001:db8::5",
+      inboundAddresses: ["2001:db8::6"],
+    });
+    assert.equal(v6.status, 201, v6.raw);
+    const upper = await call("PATCH", "/api/v1/trunks/t6", { host: "SIP.Example.NET" });
+    assert.equal(upper.body.host, "sip.example.net");
+    assertError(await call("PATCH", "/api/v1/trunks/t6", { register: true }), 400, "bad_request");
+    assertError(await call("PATCH", "/api/v1/trunks/t6", { name: "t7" }), 400, "bad_request");
+    assertError(await call("GET", "/api/v1/trunks/NOT_A_SLUG"), 400, "bad_request");
+    assert.equal((await call("DELETE", "/api/v1/trunks/t6")).status, 204);
+  });
+});
+
+describe("numbers", () => {
+  test("add (national or E.164), list in order, delete; destinations checked; 409 across tenants", async () => {
+    const main = await call("POST", "/api/v1/tenants/acme/numbers", {
+      number: "021 555 01 00",
+      destination: { type: "extension", number: "101" },
+    });
+    assert.equal(main.status, 201, main.raw);
+    assert.deepEqual(main.body, {
+      number: "+41215550100",
+      destination: { type: "extension", number: "101" },
+      createdAt: "2026-03-01T09:00:00.000Z",
+    });
+    const ext = await call("POST", "/api/v1/tenants/acme/numbers", {
+      number: "+41215550199",
+      destination: { type: "external", number: "079 123 12 12" },
+    });
+    assert.equal(ext.status, 201, ext.raw);
+    assert.deepEqual(ext.body.destination, { type: "external", number: "+41791231212" });
+    const hangup = await call("POST", "/api/v1/tenants/acme/numbers", {
+      number: "0041 21 555 01 98",
+      destination: { type: "hangup" },
+    });
+    assert.equal(hangup.status, 201, hangup.raw);
+    assert.equal(hangup.body.number, "+41215550198");
+    assert.deepEqual(
+      (await call("GET", "/api/v1/tenants/acme/numbers")).body.map((n: { number: string }) => n.number),
+      ["+41215550100", "+41215550199", "+41215550198"],
+      "main number first",
+    );
+
+    await call("POST", "/api/v1/tenants", { name: "other", domain: "other.test" });
+    const taken = await call("POST", "/api/v1/tenants/other/numbers", {
+      number: "+41 21 555 01 00",
+      destination: { type: "hangup" },
+    });
+    assertError(taken, 409, "conflict");
+    assert.match(taken.body.error.message, /\+41215550100 already belongs/);
+
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ number: "12345", destination: { type: "hangup" } }, /number "12345" must be a public phone number/],
+      [{ number: "021 555 01 00 ext 5", destination: { type: "hangup" } }, /number/],
+      [
+        { number: "+41215550150", destination: { type: "extension", number: "555" } },
+        /extension 555 does not exist/,
+      ],
+      [
+        { number: "+41215550150", destination: { type: "extension" } },
+        /destination\.number is required for type extension/,
+      ],
+      [{ number: "+41215550150", destination: { type: "external", number: "999" } }, /destination number/],
+      [{ number: "+41215550150", destination: { type: "voicemail" } }, /destination\.type|allowed values/],
+      [{ number: "+41215550150", destination: { type: "hangup", number: "101" } }, /unknown field "number"/],
+      [{ number: "+41215550150" }, /destination/],
+      [{ destination: { type: "hangup" } }, /number/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await call("POST", "/api/v1/tenants/acme/numbers", body);
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, message, JSON.stringify(body));
+    }
+    assert.equal(await store.numbers.find("+41215550150"), undefined, "nothing added");
+    assertError(
+      await call("POST", "/api/v1/tenants/ghost/numbers", {
+        number: "+41215550150",
+        destination: { type: "hangup" },
+      }),
+      404,
+      "not_found",
+    );
+    assertError(await call("GET", "/api/v1/tenants/ghost/numbers"), 404, "not_found");
+
+    assertError(await call("DELETE", "/api/v1/tenants/other/numbers/%2B41215550100"), 404, "not_found");
+    assert.equal((await call("DELETE", "/api/v1/tenants/acme/numbers/%2B41215550198")).status, 204);
+    assertError(await call("DELETE", "/api/v1/tenants/acme/numbers/%2B41215550198"), 404, "not_found");
+    assertError(await call("DELETE", "/api/v1/tenants/acme/numbers/0215550100"), 400, "bad_request");
+    await call("DELETE", "/api/v1/tenants/other");
+  });
+});
+
+describe("forwarding, policy and the audit log", () => {
+  test("GET the rules; PUT sets, keeps (missing) and clears (null); national numbers read in the country", async () => {
+    await call("POST", "/api/v1/tenants/acme/extensions", {
+      number: "103",
+      password: "password-103",
+      displayName: "Carol",
+    });
+    const empty = await call("GET", "/api/v1/tenants/acme/extensions/101/forwarding");
+    assert.equal(empty.status, 200, empty.raw);
+    assert.deepEqual(empty.body, {
+      unconditional: null,
+      busy: null,
+      noAnswer: null,
+      unreachable: null,
+      noAnswerSeconds: 20,
+    });
+    const put = await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", {
+      unconditional: "079 123 12 12",
+      noAnswerSeconds: 30,
+    });
+    assert.equal(put.status, 200, put.raw);
+    assert.deepEqual(put.body, {
+      unconditional: "+41791231212",
+      busy: null,
+      noAnswer: null,
+      unreachable: null,
+      noAnswerSeconds: 30,
+    });
+    assert.equal((await call("GET", "/api/v1/tenants/acme/extensions/101")).body.noAnswerSeconds, 30);
+    const more = await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", {
+      busy: "103",
+      noAnswer: "+41 21 555 01 99",
+    });
+    assert.deepEqual(more.body, {
+      unconditional: "+41791231212",
+      busy: "103",
+      noAnswer: "+41215550199",
+      unreachable: null,
+      noAnswerSeconds: 30,
+    });
+    const cleared = await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", {
+      unconditional: null,
+      unreachable: null,
+    });
+    assert.equal(cleared.body.unconditional, null);
+    assert.equal(cleared.body.busy, "103");
+    assert.deepEqual(
+      (await store.forwarding.list("acme", "101")).map((f) => `${f.kind} ${f.target}`),
+      ["busy 103", "noAnswer +41215550199"],
+    );
+    const events = (await call("GET", "/api/v1/tenants/acme/audit?limit=4")).body;
+    assert.deepEqual(
+      events.map((e: { action: string; subject: string; old: unknown; new: unknown }) => [
+        e.action,
+        e.subject,
+        e.old,
+        e.new,
+      ]),
+      [
+        ["forwarding.clear", "101/unconditional", "+41791231212", null],
+        ["forwarding.set", "101/noAnswer", null, "+41215550199"],
+        ["forwarding.set", "101/busy", null, "103"],
+        ["forwarding.set", "101/unconditional", null, "+41791231212"],
+      ],
+      "one event per rule actually changed, clearing nothing writes nothing",
+    );
+    assert.deepEqual(events[0].actor, { kind: "api", id: "admin" });
+    assert.equal(events[0].at, "2026-03-01T09:00:00.000Z");
+  });
+
+  test("refusals answer 400 naming the rule and the reason, and change nothing", async () => {
+    const before = await store.forwarding.list("acme", "101");
+    const auditBefore = (await store.audit.list("acme", { limit: 1000 })).length;
+    await store.forwarding.set(
+      { tenant: "acme", extension: "103", kind: "unconditional", target: "101" },
+      {
+        kind: "phone",
+        id: "103",
+      },
+    );
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ busy: "0900 123 456" }, /forwarding rule busy: calls to "0900 123 456" are not allowed/],
+      [{ unreachable: "101" }, /forwarding rule unreachable: extension 101 cannot forward to itself/],
+      [
+        { unconditional: "103" },
+        /forwarding rule unconditional: forwarding to "103" would lead back to extension 101/,
+      ],
+      [{ noAnswer: "12" }, /forwarding rule noAnswer: "12" is neither a valid phone number nor an extension/],
+      [{ unconditional: "112" }, /forwarding rule unconditional: calls to "112" are not allowed/],
+      // The first rule is fine, the second refused: the first is put back.
+      [{ unconditional: "+41791231212", busy: "0900 123 456" }, /forwarding rule busy/],
+      [{ noAnswerSeconds: 4 }, /noAnswerSeconds/],
+      [{ busy: 103 }, /busy/],
+      [{ always: "103" }, /unknown|additional/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", body);
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, message, JSON.stringify(body));
+    }
+    assert.deepEqual(await store.forwarding.list("acme", "101"), before);
+    assert.equal((await store.extensions.get("acme", "101"))?.noAnswerSeconds, 30);
+    const events = await store.audit.list("acme", { limit: 3 });
+    assert.deepEqual(
+      events.map((e) => [e.action, e.subject, e.old, e.new]),
+      [
+        ["forwarding.clear", "101/unconditional", "+41791231212", null],
+        ["forwarding.set", "101/unconditional", null, "+41791231212"],
+        ["forwarding.set", "103/unconditional", null, "101"],
+      ],
+      "the put-back is audited too",
+    );
+    assert.equal((await store.audit.list("acme", { limit: 1000 })).length, auditBefore + 3);
+    await store.forwarding.clear("acme", "103", undefined, { kind: "phone", id: "103" });
+    assertError(await call("GET", "/api/v1/tenants/acme/extensions/999/forwarding"), 404, "not_found");
+    assertError(
+      await call("PUT", "/api/v1/tenants/acme/extensions/999/forwarding", { busy: null }),
+      404,
+      "not_found",
+    );
+    assertError(
+      await call("PUT", "/api/v1/tenants/ghost/extensions/101/forwarding", { busy: null }),
+      404,
+      "not_found",
+    );
+  });
+
+  test("policy: GET the defaults, PATCH merges and is audited; the policy decides forwarding targets", async () => {
+    const r = await call("GET", "/api/v1/tenants/acme/policy");
+    assert.equal(r.status, 200, r.raw);
+    assert.deepEqual(r.body, DEFAULT_DIALLING_POLICY);
+    const p = await call("PATCH", "/api/v1/tenants/acme/policy", { premiumRate: true, maxExternalCalls: 8 });
+    assert.equal(p.status, 200, p.raw);
+    assert.deepEqual(p.body, { ...DEFAULT_DIALLING_POLICY, premiumRate: true, maxExternalCalls: 8 });
+    assert.deepEqual((await call("GET", "/api/v1/tenants/acme")).body.policy, p.body);
+    const [event] = await store.audit.list("acme", { limit: 1 });
+    assert.deepEqual(
+      [event.action, event.subject, event.actor, event.old, event.new],
+      ["policy.update", "policy", { kind: "api", id: "admin" }, DEFAULT_DIALLING_POLICY, p.body],
+    );
+    const now = await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", { busy: "0900 123 456" });
+    assert.equal(now.status, 200, now.raw);
+    assert.equal(now.body.busy, "+41900123456");
+    for (const [body, message] of [
+      [{ maxExternalCalls: 1001 }, /maxExternalCalls/],
+      [{ maxExternalCalls: -1 }, /maxExternalCalls/],
+      [{ international: "yes" }, /international/],
+      [{ fax: true }, /unknown|additional/],
+    ] as [Record<string, unknown>, RegExp][]) {
+      const bad = await call("PATCH", "/api/v1/tenants/acme/policy", body);
+      assertError(bad, 400, "bad_request");
+      assert.match(bad.body.error.message, message);
+    }
+    assertError(await call("GET", "/api/v1/tenants/ghost/policy"), 404, "not_found");
+    assertError(await call("PATCH", "/api/v1/tenants/ghost/policy", { premiumRate: true }), 404, "not_found");
+    await call("PATCH", "/api/v1/tenants/acme/policy", { premiumRate: false });
+    await call("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", { busy: null, noAnswer: null });
+  });
+
+  test("audit: features changes named with the API actor, newest first, limit checked", async () => {
+    await call("PATCH", "/api/v1/tenants/acme/features", { schedules: true });
+    const all = await call("GET", "/api/v1/tenants/acme/audit");
+    assert.equal(all.status, 200, all.raw);
+    assert.deepEqual(Object.keys(all.body[0]), ["at", "actor", "action", "subject", "old", "new"]);
+    assert.equal(all.body[0].action, "features.update");
+    assert.equal(all.body[0].old.schedules, false);
+    assert.equal(all.body[0].new.schedules, true);
+    assert.deepEqual(all.body[0].actor, { kind: "api", id: "admin" });
+    const two = await call("GET", "/api/v1/tenants/acme/audit?limit=2");
+    assert.deepEqual(two.body, all.body.slice(0, 2));
+    for (const limit of ["0", "1001", "abc", "-1", "2.5"]) {
+      assertError(await call("GET", `/api/v1/tenants/acme/audit?limit=${limit}`), 400, "bad_request");
+    }
+    assertError(await call("GET", "/api/v1/tenants/ghost/audit"), 404, "not_found");
+  });
+});
+
 describe("live views", () => {
   test("registrations of a tenant and calls come from the PBX view", async () => {
     registrations.set("acme", [
@@ -498,6 +962,19 @@ describe("openapi", () => {
       "PUT /api/v1/tenants/{name}/feature-codes/{action}",
       "DELETE /api/v1/tenants/{name}/feature-codes",
       "GET /api/v1/tenants/{name}/registrations",
+      "GET /api/v1/tenants/{name}/extensions/{number}/forwarding",
+      "PUT /api/v1/tenants/{name}/extensions/{number}/forwarding",
+      "GET /api/v1/tenants/{name}/policy",
+      "PATCH /api/v1/tenants/{name}/policy",
+      "GET /api/v1/tenants/{name}/audit",
+      "POST /api/v1/tenants/{name}/numbers",
+      "GET /api/v1/tenants/{name}/numbers",
+      "DELETE /api/v1/tenants/{name}/numbers/{number}",
+      "POST /api/v1/trunks",
+      "GET /api/v1/trunks",
+      "GET /api/v1/trunks/{name}",
+      "PATCH /api/v1/trunks/{name}",
+      "DELETE /api/v1/trunks/{name}",
       "GET /api/v1/calls",
       "GET /api/v1/openapi.json",
       "GET /health",
@@ -513,6 +990,17 @@ describe("openapi", () => {
     assert.equal(create.parameters[0].name, "name");
     assert.ok(create.responses["201"] && create.responses["409"] && create.responses["401"]);
     assert.deepEqual(doc.paths["/health"].get.security, []);
+    const audit = doc.paths["/api/v1/tenants/{name}/audit"].get;
+    assert.deepEqual(
+      audit.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`),
+      ["path name", "query limit"],
+    );
+    const trunk = doc.components?.schemas ?? {};
+    assert.ok(trunk.Error);
+    const trunkResponse =
+      doc.paths["/api/v1/trunks/{name}"].get.responses["200"].content["application/json"].schema;
+    assert.ok(trunkResponse.properties.hasPassword);
+    assert.equal(trunkResponse.properties.password, undefined, "the password is not part of the view");
     const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap(
       (o) => Object.values(o).map((x) => x.operationId),
     );

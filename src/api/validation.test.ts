@@ -2,13 +2,21 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   checkDomain,
+  checkHost,
   checkPassword,
+  readPublicNumber,
   ValidationError,
+  validateAuditLimit,
   validateExtensionPatch,
   validateFeatureSwitches,
+  validateForwarding,
   validateNewExtension,
+  validateNewNumber,
   validateNewTenant,
+  validateNewTrunk,
+  validatePolicyPatch,
   validateTenantPatch,
+  validateTrunkPatch,
 } from "./validation.ts";
 
 test("new tenant: defaults left to the store, domain lower-cased", () => {
@@ -94,4 +102,190 @@ test("extensions and their patches", () => {
   assert.throws(() => validateExtensionPatch({ ringTimeoutSeconds: 30.5 }, "101"), /ringTimeoutSeconds/);
   assert.deepEqual(validateFeatureSwitches({ voicemail: true }), { voicemail: true });
   assert.throws(() => validateFeatureSwitches({ voicemail: 1 }), /voicemail must be true or false/);
+});
+
+test("public numbers: read in the tenant's country, stored in E.164", () => {
+  for (const typed of [
+    "+41215550100",
+    "+41 21 555 01 00",
+    "021 555 01 00",
+    "0041215550100",
+    "(021) 555-01-00",
+  ]) {
+    assert.equal(readPublicNumber(typed, "CH"), "+41215550100", typed);
+  }
+  assert.equal(readPublicNumber("030 1234567", "DE"), "+49301234567");
+  assert.equal(readPublicNumber("+41215550100"), "+41215550100", "no country: international form only");
+  assert.equal(readPublicNumber("021 555 01 00"), undefined);
+  for (const bad of [
+    "",
+    "12345",
+    "112",
+    "abc",
+    "+41 21 555 01 00 00 00",
+    "1".repeat(40),
+    41215550100,
+    null,
+  ]) {
+    assert.equal(readPublicNumber(bad, "CH"), undefined, String(bad));
+  }
+});
+
+test("extension settings: caller id read in the country; null only on a patch", () => {
+  const ch = { country: "CH" };
+  const e = validateNewExtension(
+    {
+      number: "101",
+      password: "pass-word",
+      displayName: "A",
+      callWaiting: true,
+      maxCalls: 3,
+      callerId: "021 555 01 00",
+    },
+    ch,
+  );
+  assert.deepEqual([e.callWaiting, e.maxCalls, e.callerId], [true, 3, "+41215550100"]);
+  assert.throws(
+    () =>
+      validateNewExtension({
+        number: "101",
+        password: "pass-word",
+        displayName: "A",
+        callerId: "021 555 01 00",
+      }),
+    /callerId .* E\.164/,
+    "without the tenant only E.164",
+  );
+  assert.throws(
+    () =>
+      validateNewExtension({ number: "101", password: "pass-word", displayName: "A", callerId: null }, ch),
+    /callerId may be null only/,
+  );
+  assert.deepEqual(validateExtensionPatch({ callerId: null, noAnswerSeconds: 5 }, "101", ch), {
+    callerId: null,
+    noAnswerSeconds: 5,
+  });
+  assert.throws(
+    () => validateExtensionPatch({ maxCalls: 11, noAnswerSeconds: 301 }, "101", ch),
+    (e: Error) => {
+      assert.ok(e instanceof ValidationError);
+      assert.equal(e.problems.length, 2);
+      return true;
+    },
+  );
+});
+
+test("trunks: host names and IP literals, ports, credentials together, register needs them", () => {
+  for (const ok of ["sip.carrier.example", "192.0.2.1", "2001:db8::1", "localhost"]) {
+    assert.equal(checkHost(ok), undefined, ok);
+  }
+  for (const bad of ["", "not a host", "[2001:db8::1]", "sip.example:5060", "-x.example", 5060]) {
+    assert.notEqual(checkHost(bad), undefined, String(bad));
+  }
+  assert.deepEqual(validateNewTrunk({ name: "carrier", host: "SIP.Carrier.Example" }), {
+    name: "carrier",
+    host: "sip.carrier.example",
+  });
+  assert.deepEqual(
+    validateNewTrunk({
+      name: "c",
+      host: "192.0.2.1",
+      port: 5080,
+      transport: "tcp",
+      username: "user%40x",
+      password: "pw",
+      register: true,
+      numberFormat: "national",
+      inboundAddresses: ["192.0.2.2"],
+      isDefault: true,
+    }),
+    {
+      name: "c",
+      host: "192.0.2.1",
+      port: 5080,
+      transport: "tcp",
+      username: "user%40x",
+      password: "pw",
+      register: true,
+      numberFormat: "national",
+      inboundAddresses: ["192.0.2.2"],
+      isDefault: true,
+    },
+  );
+  assert.throws(() => validateNewTrunk({ name: "c", host: "h.example", register: true }), /register needs/);
+  assert.throws(() => validateNewTrunk({ name: "c", host: "h.example", password: "pw" }), /go together/);
+  assert.throws(() => validateNewTrunk({ name: "c", host: "h.example", port: 70000 }), /port 70000/);
+  try {
+    validateNewTrunk({ name: "c", host: "h.example", username: "u", password: "bad\u0001pw" });
+    assert.fail("should throw");
+  } catch (e) {
+    assert.doesNotMatch((e as Error).message, /bad/, "never echoed");
+  }
+  const current = { register: true, username: "u", password: "p" };
+  assert.throws(() => validateTrunkPatch({ password: null }, current), /go together/);
+  assert.throws(() => validateTrunkPatch({ username: null, password: null }, current), /register needs/);
+  assert.deepEqual(validateTrunkPatch({ username: null, password: null, register: false }, current), {
+    username: null,
+    password: null,
+    register: false,
+  });
+  assert.throws(() => validateTrunkPatch({ name: "x" }), /unknown field "name"/);
+});
+
+test("numbers: destinations of every type, national forms converted", () => {
+  const ch = { country: "CH" };
+  assert.deepEqual(validateNewNumber({ number: "021 555 01 00", destination: { type: "hangup" } }, ch), {
+    number: "+41215550100",
+    destination: { type: "hangup" },
+  });
+  assert.deepEqual(
+    validateNewNumber(
+      { number: "+41215550100", destination: { type: "external", number: "079 123 12 12" } },
+      ch,
+    ).destination,
+    { type: "external", number: "+41791231212" },
+  );
+  assert.deepEqual(
+    validateNewNumber({ number: "+41215550100", destination: { type: "extension", number: "101" } }, ch)
+      .destination,
+    { type: "extension", number: "101" },
+  );
+  for (const destination of [
+    { type: "extension", number: "1" },
+    { type: "extension" },
+    { type: "external", number: "123" },
+    { type: "hangup", number: "101" },
+    { type: "fax" },
+    "hangup",
+    null,
+  ]) {
+    assert.throws(
+      () => validateNewNumber({ number: "+41215550100", destination }, ch),
+      ValidationError,
+      JSON.stringify(destination),
+    );
+  }
+});
+
+test("forwarding, policy, audit limit", () => {
+  assert.deepEqual(validateForwarding({ busy: "079 123 12 12", unconditional: null, noAnswerSeconds: 25 }), {
+    rules: { busy: "079 123 12 12", unconditional: null },
+    noAnswerSeconds: 25,
+  });
+  assert.deepEqual(validateForwarding({}), { rules: {} });
+  assert.throws(() => validateForwarding({ busy: "" }), /busy must be/);
+  assert.throws(() => validateForwarding({ busy: 101 }), /busy must be/);
+  assert.throws(() => validateForwarding({ all: null }), /unknown field "all"/);
+  assert.deepEqual(validatePolicyPatch({ international: true, maxExternalCalls: 0 }), {
+    international: true,
+    maxExternalCalls: 0,
+  });
+  assert.throws(() => validatePolicyPatch({ maxExternalCalls: 1001 }), /maxExternalCalls/);
+  assert.throws(() => validatePolicyPatch({ personal: 1 }), /personal must be true or false/);
+  assert.equal(validateAuditLimit(undefined), undefined);
+  assert.equal(validateAuditLimit("1000"), 1000);
+  for (const bad of ["0", "1001", "x", "", "1e3"]) assert.throws(() => validateAuditLimit(bad), /limit/);
+  assert.deepEqual(validateTenantPatch({ trunk: null }), { trunk: null });
+  assert.deepEqual(validateNewTenant({ name: "a", domain: "a.test", trunk: "carrier" }).trunk, "carrier");
+  assert.throws(() => validateTenantPatch({ trunk: "Bad Name" }), /trunk name/);
 });

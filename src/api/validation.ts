@@ -559,6 +559,10 @@ function validateDestination(
     if (!allowed.includes(key)) problems.push(`destination has unknown field ${JSON.stringify(key)}`);
   }
   if (d.type === "hangup") return { type: "hangup" };
+  if (d.number === undefined) {
+    problems.push(`destination.number is required for type ${d.type}`);
+    return undefined;
+  }
   if (d.type === "extension") {
     const p = checkExtensionNumber(d.number);
     if (p) {

@@ -127,6 +127,141 @@ test("ext add, list, remove; hashes stored, the password nowhere in the output",
   }
 });
 
+test("trunk add, list, remove; the password nowhere in the output; bad input refused", async () => {
+  const t = io();
+  assert.equal(
+    await runCli(
+      [
+        "trunk",
+        "add",
+        "carrier",
+        "SIP.Carrier.Example",
+        "--username",
+        "acme-trunk",
+        "--password",
+        "carrier-secret-pw",
+        "--register",
+        "--national",
+        "--inbound",
+        "203.0.113.7, 203.0.113.8",
+      ],
+      t.io,
+    ),
+    EXIT_OK,
+    t.errors(),
+  );
+  assert.match(
+    t.text(),
+    /trunk carrier created: sip\.carrier\.example:5060 udp, digest as acme-trunk, registers, the default trunk/,
+  );
+  assert.equal(
+    await runCli(["trunk", "add", "backup", "192.0.2.50", "--port", "5080", "--transport", "tcp"], t.io),
+    EXIT_OK,
+    t.errors(),
+  );
+  assert.equal(await runCli(["trunk", "list"], t.io), EXIT_OK);
+  assert.match(
+    t.text(),
+    /^carrier\s+sip\.carrier\.example\s+5060\s+udp\s+national\s+acme-trunk\s+yes\s+yes\s+203\.0\.113\.7,203\.0\.113\.8$/m,
+  );
+  assert.match(t.text(), /^backup\s+192\.0\.2\.50\s+5080\s+tcp\s+e164\s+-\s+no\s+-$/m);
+  assert.doesNotMatch(t.text(), /carrier-secret-pw/);
+  for (const bad of [
+    ["trunk", "add", "Bad", "h.example"],
+    ["trunk", "add", "t3", "not a host"],
+    ["trunk", "add", "t3", "h.example", "--port", "0"],
+    ["trunk", "add", "t3", "h.example", "--port", "soon"],
+    ["trunk", "add", "t3", "h.example", "--transport", "tls"],
+    ["trunk", "add", "t3", "h.example", "--register"],
+    ["trunk", "add", "t3", "h.example", "--username", "u"],
+    ["trunk", "add", "t3", "h.example", "--inbound", "carrier.example"],
+  ]) {
+    assert.equal(await runCli(bad, t.io), EXIT_FAILED, bad.join(" "));
+  }
+  const e = t.errors();
+  for (const word of [
+    /trunk name "Bad"/,
+    /host "not a host"/,
+    /port 0 must be/,
+    /port "soon"/,
+    /transport "tls"/,
+    /register needs a username and a password/,
+    /username and password go together/,
+    /inboundAddresses "carrier\.example"/,
+  ]) {
+    assert.match(e, word);
+  }
+  assert.equal(await runCli(["trunk", "add", "carrier", "x.example"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /trunk carrier already exists/);
+
+  // A trunk a tenant uses cannot go.
+  await runCli(["tenant", "add", "acme", "acme.test"], t.io);
+  const store = openSqliteStore({ dataDir: t.dataDir });
+  await store.tenants.update("acme", { trunk: "backup" });
+  await store.close();
+  assert.equal(await runCli(["trunk", "remove", "backup"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /trunk backup is used by tenant acme/);
+  assert.equal(await runCli(["trunk", "remove", "carrier"], t.io), EXIT_OK);
+  assert.match(t.text(), /trunk carrier removed/);
+  assert.equal(await runCli(["trunk", "remove", "carrier"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /trunk carrier does not exist/);
+  const after = openSqliteStore({ dataDir: t.dataDir });
+  try {
+    assert.deepEqual(
+      (await after.trunks.list()).map((x) => [x.name, x.isDefault]),
+      [["backup", true]],
+      "the remaining trunk became the default",
+    );
+  } finally {
+    await after.close();
+  }
+});
+
+test("number add and list: read in the tenant's country, to an existing extension; unique across tenants", async () => {
+  const t = io();
+  await runCli(["tenant", "add", "acme", "acme.test"], t.io);
+  await runCli(["tenant", "add", "bistro", "bistro.test", "--country", "DE"], t.io);
+  await runCli(["ext", "add", "acme", "101", "--password", "very-secret-1"], t.io);
+  await runCli(["ext", "add", "bistro", "20", "--password", "very-secret-2"], t.io);
+  assert.equal(await runCli(["number", "add", "acme", "021 555 01 00", "101"], t.io), EXIT_OK, t.errors());
+  assert.match(t.text(), /number \+41215550100 added to tenant acme, rings extension 101/);
+  assert.equal(await runCli(["number", "add", "acme", "+41215550199", "101"], t.io), EXIT_OK, t.errors());
+  assert.equal(await runCli(["number", "add", "bistro", "030 1234567", "20"], t.io), EXIT_OK, t.errors());
+  assert.match(t.text(), /number \+49301234567 added to tenant bistro/);
+  assert.equal(await runCli(["number", "list", "acme"], t.io), EXIT_OK);
+  assert.match(t.text(), /^\+41215550100\s+extension 101\s+main$/m);
+  assert.match(t.text(), /^\+41215550199\s+extension 101$/m);
+  for (const bad of [
+    ["number", "add", "acme", "12345", "101"],
+    ["number", "add", "acme", "+41215550150", "555"],
+    ["number", "add", "acme", "+41215550150", "1"],
+    ["number", "add", "bistro", "+41 21 555 01 00", "20"],
+    ["number", "add", "ghost", "+41215550150", "101"],
+  ]) {
+    assert.equal(await runCli(bad, t.io), EXIT_FAILED, bad.join(" "));
+  }
+  const e = t.errors();
+  assert.match(e, /number "12345" must be a public phone number/);
+  assert.match(e, /destination extension 555 does not exist in tenant acme/);
+  assert.match(e, /extension number "1" must be 2 to 6 digits/);
+  assert.match(e, /\+41215550100 already belongs to tenant acme/);
+  assert.match(e, /tenant ghost does not exist/);
+  assert.equal(await runCli(["number", "list", "ghost"], t.io), EXIT_FAILED);
+  const empty = io({ VPBX_DATA_DIR: t.dataDir });
+  await runCli(["tenant", "add", "empty", "empty.test"], empty.io);
+  assert.equal(await runCli(["number", "list", "empty"], empty.io), EXIT_OK);
+  assert.match(empty.text(), /no numbers in tenant empty/);
+  const store = openSqliteStore({ dataDir: t.dataDir });
+  try {
+    assert.deepEqual(
+      (await store.numbers.listAll()).map((n) => `${n.tenant} ${n.number}`),
+      ["acme +41215550100", "acme +41215550199", "bistro +49301234567"],
+    );
+  } finally {
+    await store.close();
+  }
+});
+
 test("usage: unknown commands and options exit 2, --help exits 0", async () => {
   const t = io();
   assert.equal(await runCli([], t.io), EXIT_USAGE);
@@ -138,6 +273,8 @@ test("usage: unknown commands and options exit 2, --help exits 0", async () => {
   assert.equal(await runCli(["tenant", "list", "--color"], t.io), EXIT_USAGE);
   assert.equal(await runCli(["--help"], t.io), EXIT_OK);
   assert.match(t.text(), /vpbx ext add <tenant> <number> --password/);
+  assert.match(t.text(), /vpbx trunk add <name> <host> \[--port 5060\]/);
+  assert.match(t.text(), /vpbx number add <tenant> <number> <extension>/);
   for (const cmd of [
     ["start"],
     ["tenant", "add"],
@@ -146,6 +283,11 @@ test("usage: unknown commands and options exit 2, --help exits 0", async () => {
     ["ext", "add"],
     ["ext", "list"],
     ["ext", "remove"],
+    ["trunk", "add"],
+    ["trunk", "list"],
+    ["trunk", "remove"],
+    ["number", "add"],
+    ["number", "list"],
     ["status"],
   ]) {
     const h = io();

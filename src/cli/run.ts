@@ -1,20 +1,23 @@
 // The `vpbx` command's logic, apart from process plumbing so that tests run
-// it in-process. Tenant and extension commands open the store directly and
-// apply the API's validation rules (src/api/validation.ts), so the CLI and
-// the API refuse the same input with the same words.
+// it in-process. Tenant, extension, trunk and number commands open the store
+// directly and apply the API's validation rules (src/api/validation.ts), so
+// the CLI and the API refuse the same input with the same words.
 import { join, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { extensionView } from "../api/server.ts";
 import {
+  checkDestinationExists,
   checkLanguage,
   ValidationError,
   validateNewExtension,
+  validateNewNumber,
   validateNewTenant,
+  validateNewTrunk,
 } from "../api/validation.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { type Language, type Store, StoreConflict } from "../store/types.ts";
+import { type DestinationSpec, type Language, type Store, StoreConflict } from "../store/types.ts";
 import { type Clock, SystemClock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 
@@ -200,6 +203,123 @@ const COMMANDS: Record<string, Command> = {
       return EXIT_OK;
     },
   },
+  "trunk add": {
+    usage:
+      "vpbx trunk add <name> <host> [--port 5060] [--transport udp|tcp] [--username <user> --password <secret>] [--register] [--national] [--inbound ADDR,ADDR]",
+    summary:
+      "create a SIP trunk to a carrier (the first one is the default); --register keeps a registration alive, --national writes numbers as 0215550100",
+    options: {
+      port: { type: "string" },
+      transport: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
+      register: { type: "boolean" },
+      national: { type: "boolean" },
+      inbound: { type: "string" },
+    },
+    positionals: ["name", "host"],
+    async run({ io, args, values, withStore }) {
+      const port = values.port;
+      const input = validateNewTrunk({
+        name: args[0],
+        host: args[1],
+        ...defined({
+          port: typeof port === "string" ? (/^[0-9]{1,6}$/.test(port) ? Number(port) : port) : undefined,
+          transport: values.transport,
+          username: values.username,
+          password: values.password,
+          register: values.register,
+          numberFormat: values.national ? "national" : undefined,
+          inboundAddresses:
+            typeof values.inbound === "string"
+              ? values.inbound
+                  .split(",")
+                  .map((a) => a.trim())
+                  .filter((a) => a !== "")
+              : undefined,
+        }),
+      });
+      const t = await withStore((s) => s.trunks.create(input));
+      const auth = t.username ? `, digest as ${t.username}` : "";
+      const registers = t.register ? ", registers" : "";
+      const isDefault = t.isDefault ? ", the default trunk" : "";
+      io.out(`trunk ${t.name} created: ${t.host}:${t.port} ${t.transport}${auth}${registers}${isDefault}`);
+      return EXIT_OK;
+    },
+  },
+  "trunk list": {
+    usage: "vpbx trunk list",
+    summary: "list the trunks (never their passwords)",
+    positionals: [],
+    async run({ io, withStore }) {
+      const trunks = await withStore((s) => s.trunks.list());
+      if (trunks.length === 0) io.out("no trunks");
+      const rows = trunks.map((t) => [
+        t.name,
+        t.host,
+        String(t.port),
+        t.transport,
+        t.numberFormat,
+        t.username ?? "-",
+        t.register ? "yes" : "no",
+        t.isDefault ? "yes" : "",
+        t.inboundAddresses.join(",") || "-",
+      ]);
+      table(
+        io,
+        ["NAME", "HOST", "PORT", "TRANSPORT", "FORMAT", "USER", "REGISTER", "DEFAULT", "INBOUND"],
+        rows,
+      );
+      return EXIT_OK;
+    },
+  },
+  "trunk remove": {
+    usage: "vpbx trunk remove <name>",
+    summary: "delete a trunk (refused while a tenant uses it); the oldest remaining becomes the default",
+    positionals: ["name"],
+    async run({ io, args, withStore }) {
+      if (!(await withStore((s) => s.trunks.delete(args[0]))))
+        throw new Failure(`trunk ${args[0]} does not exist`);
+      io.out(`trunk ${args[0]} removed`);
+      return EXIT_OK;
+    },
+  },
+  "number add": {
+    usage: "vpbx number add <tenant> <number> <extension>",
+    summary:
+      "give a tenant a public number (E.164 or as written in its country) that rings an extension; the first is the main number",
+    positionals: ["tenant", "number", "extension"],
+    async run({ io, args, withStore }) {
+      const [tenantName, typed, extension] = args;
+      const n = await withStore(async (s) => {
+        const tenant = await s.tenants.get(tenantName);
+        if (!tenant) throw new Failure(`tenant ${tenantName} does not exist`);
+        const input = validateNewNumber(
+          { number: typed, destination: { type: "extension", number: extension } },
+          tenant,
+        );
+        await checkDestinationExists(s, tenant.name, input.destination);
+        return s.numbers.add({ tenant: tenant.name, ...input });
+      });
+      io.out(`number ${n.number} added to tenant ${n.tenant}, rings ${destination(n.destination)}`);
+      return EXIT_OK;
+    },
+  },
+  "number list": {
+    usage: "vpbx number list <tenant>",
+    summary: "list a tenant's public numbers, the main number first",
+    positionals: ["tenant"],
+    async run({ io, args, withStore }) {
+      const list = await withStore(async (s) => {
+        if (!(await s.tenants.get(args[0]))) throw new Failure(`tenant ${args[0]} does not exist`);
+        return s.numbers.list(args[0]);
+      });
+      if (list.length === 0) io.out(`no numbers in tenant ${args[0]}`);
+      const rows = list.map((n, i) => [n.number, destination(n.destination), i === 0 ? "main" : ""]);
+      table(io, ["NUMBER", "DESTINATION", ""], rows);
+      return EXIT_OK;
+    },
+  },
   "prompts build": {
     usage: "vpbx prompts build [--language fr,de,it,en]",
     summary: "synthesise every voice prompt not cached yet (the server also does it in the background)",
@@ -276,6 +396,10 @@ async function showCalls(io: CliIo, cfg: Config): Promise<void> {
   }
   io.out(`calls: ${calls.length} active`);
   for (const c of calls) io.out(`  ${c.tenant}  ${c.from} -> ${c.to}  ${c.state} since ${c.startedAt}`);
+}
+
+function destination(d: DestinationSpec): string {
+  return d.type === "hangup" ? "nothing (hangs up)" : `${d.type} ${d.number}`;
 }
 
 function plural(n: number, word: string): string {

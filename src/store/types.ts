@@ -134,7 +134,12 @@ export interface Binding {
 }
 
 export type ForwardingKind = "unconditional" | "busy" | "noAnswer" | "unreachable";
-export const FORWARDING_KINDS: readonly ForwardingKind[] = ["unconditional", "busy", "noAnswer", "unreachable"];
+export const FORWARDING_KINDS: readonly ForwardingKind[] = [
+  "unconditional",
+  "busy",
+  "noAnswer",
+  "unreachable",
+];
 
 export interface Forwarding {
   tenant: string;
@@ -203,8 +208,7 @@ export interface Trunk {
   createdAt: string;
 }
 
-export type NewTrunk = Pick<Trunk, "name" | "host"> &
-  Partial<Omit<Trunk, "name" | "host" | "createdAt">>;
+export type NewTrunk = Pick<Trunk, "name" | "host"> & Partial<Omit<Trunk, "name" | "host" | "createdAt">>;
 export type TrunkPatch = Partial<Omit<Trunk, "name" | "createdAt" | "username" | "password">> & {
   username?: string | null;
   password?: string | null;

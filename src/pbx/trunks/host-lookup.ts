@@ -61,7 +61,10 @@ export function trunkTransport(trunk: Trunk): TransportName {
 }
 
 /** Where requests to `trunk` go, resolving its host now. Throws a clear error when it does not resolve. */
-export async function resolveTrunkRemote(trunk: Trunk, lookup: HostLookup = systemLookup): Promise<RemoteAddress> {
+export async function resolveTrunkRemote(
+  trunk: Trunk,
+  lookup: HostLookup = systemLookup,
+): Promise<RemoteAddress> {
   let addresses: string[];
   try {
     addresses = await resolveHost(trunk.host, lookup);

@@ -86,7 +86,10 @@ export class TrunkDirectory {
     if (tenant.trunk !== undefined) {
       const trunk = await this.deps.store.trunks.get(tenant.trunk);
       if (!trunk)
-        this.deps.log.error({ tenant: tenant.name, trunk: tenant.trunk }, "tenant names a trunk that does not exist");
+        this.deps.log.error(
+          { tenant: tenant.name, trunk: tenant.trunk },
+          "tenant names a trunk that does not exist",
+        );
       return trunk;
     }
     const trunks = await this.deps.store.trunks.list();
@@ -156,7 +159,12 @@ export class TrunkDirectory {
         // Keep what we knew: a resolver hiccup must not make a carrier's calls look foreign.
         current.refreshAt = this.deps.clock.now() + Math.min(this.retryMs, this.refreshMs);
         this.deps.log.warn(
-          { trunk, host: key, err: err instanceof Error ? err.message : String(err), kept: current.addresses },
+          {
+            trunk,
+            host: key,
+            err: err instanceof Error ? err.message : String(err),
+            kept: current.addresses,
+          },
           "trunk host lookup failed; keeping the previous addresses",
         );
       } finally {
