@@ -149,6 +149,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       log,
       contactHost: config.publicAddress,
       contactPort: transport.port,
+      remoteOf: (t) => trunks.remoteOf(t),
     });
 
     const pbx = new Pbx({

@@ -2,4 +2,10 @@
 export { Dialog, type DialogRequestOptions, dialogKey, firstContact } from "./dialog.ts";
 export { type BodyOptions, IncomingInvite, type IncomingInviteState } from "./incoming-invite.ts";
 export { type InviteEvents, OutgoingInvite } from "./outgoing-invite.ts";
-export { type InDialogOptions, type InviteOptions, UserAgent, type UserAgentOptions } from "./user-agent.ts";
+export {
+  type AuthenticatedResult,
+  type InDialogOptions,
+  type InviteOptions,
+  UserAgent,
+  type UserAgentOptions,
+} from "./user-agent.ts";
