@@ -45,7 +45,18 @@ export interface PbxDeps {
 }
 
 /** The methods the PBX serves; the UA core's OPTIONS answer and 405s list the same. */
-export const PBX_METHODS = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE", "REFER", "NOTIFY"];
+export const PBX_METHODS = [
+  "INVITE",
+  "ACK",
+  "CANCEL",
+  "BYE",
+  "OPTIONS",
+  "REGISTER",
+  "INFO",
+  "UPDATE",
+  "REFER",
+  "NOTIFY",
+];
 
 /** How a routing ended, for the transferor's NOTIFY. */
 interface Driven {
@@ -77,9 +88,18 @@ export class Pbx implements SessionDelegate {
 
   start(): void {
     const { ua } = this.deps;
-    ua.onInvite = (inv) => this.guard(inv.request, () => this.onInvite(inv), () => inv.pending && inv.reject(500));
+    ua.onInvite = (inv) =>
+      this.guard(
+        inv.request,
+        () => this.onInvite(inv),
+        () => inv.pending && inv.reject(500),
+      );
     ua.onRequest = (req, tx) =>
-      this.guard(req, () => this.onRequest(req, tx), () => tx.respond(createResponse(req, 500)));
+      this.guard(
+        req,
+        () => this.onRequest(req, tx),
+        () => tx.respond(createResponse(req, 500)),
+      );
     ua.onDialogRequest = (req, tx, dialog) => {
       const session = this.dialogs.get(dialog);
       if (session) session.onRequest(dialog, req, tx);
@@ -177,7 +197,12 @@ export class Pbx implements SessionDelegate {
     await this.drive(session, routing, { kind: "destination", destination: did.destination });
   }
 
-  private open(inv: IncomingInvite, tenant: Tenant, log: Logger, from: { extension?: Extension; trunk?: Trunk }): CallSession {
+  private open(
+    inv: IncomingInvite,
+    tenant: Tenant,
+    log: Logger,
+    from: { extension?: Extension; trunk?: Trunk },
+  ): CallSession {
     const caller = from.extension
       ? { number: from.extension.number, displayName: from.extension.displayName || undefined }
       : callerFromTrunk(inv.request, tenant.country);
@@ -211,7 +236,8 @@ export class Pbx implements SessionDelegate {
       if (step.kind === "hangup") last = { answered: false, status: step.status, reason: step.reason };
       const outcome: Outcome = await session.run(step);
       if (outcome.kind === "answered") return { answered: true, status: 200 };
-      if (outcome.kind === "rejected") last = { answered: false, status: outcome.status, reason: outcome.reason };
+      if (outcome.kind === "rejected")
+        last = { answered: false, status: outcome.status, reason: outcome.reason };
       if (isFinal(outcome)) break;
       step = await routing.next(outcome);
     }
@@ -293,14 +319,17 @@ export class Pbx implements SessionDelegate {
 
   private async join(session: CallSession, transfer: Transfer, replaces: string): Promise<void> {
     const [callId, ...params] = replaces.split(";").map((s) => s.trim());
-    const tag = (name: string) => params.find((p) => p.toLowerCase().startsWith(`${name}=`))?.slice(name.length + 1);
+    const tag = (name: string) =>
+      params.find((p) => p.toLowerCase().startsWith(`${name}=`))?.slice(name.length + 1);
     const toTag = tag("to-tag");
     const fromTag = tag("from-tag");
     let found: { dialog: Dialog; session: CallSession } | undefined;
     for (const [dialog, owner] of this.dialogs) {
       if (dialog.callId !== callId || owner === session) continue;
       // From the transferor's side: to-tag is ours, from-tag its own; accept them the other way round too.
-      const ours = (dialog.localTag === toTag && dialog.remoteTag === fromTag) || (dialog.localTag === fromTag && dialog.remoteTag === toTag);
+      const ours =
+        (dialog.localTag === toTag && dialog.remoteTag === fromTag) ||
+        (dialog.localTag === fromTag && dialog.remoteTag === toTag);
       if (ours) found = { dialog, session: owner };
     }
     const other = found?.session;

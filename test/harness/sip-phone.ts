@@ -1524,7 +1524,12 @@ export class IncomingCall extends Call {
   reject(status: number, reason?: string, headers?: HeaderInput): void {
     if (this.finalSent) return;
     this.finalSent = true;
-    this.finalResponse = this.phone.reply(this.request, this.peer, { status, reason, headers }, this.localTag);
+    this.finalResponse = this.phone.reply(
+      this.request,
+      this.peer,
+      { status, reason, headers },
+      this.localTag,
+    );
     this.end({ by: "local", reason: "rejected", status });
   }
 

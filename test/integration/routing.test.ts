@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { getHeader, getHeaders } from "../../src/sip/message/index.ts";
 import { correlate, sine } from "../harness/audio.ts";
-import type { Call, IncomingCall, SipPhone } from "../harness/sip-phone.ts";
+import { type Call, type IncomingCall, SipPhone } from "../harness/sip-phone.ts";
 import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
@@ -22,9 +22,17 @@ const registered = (user: string) => phones.registered(user);
 before(async () => {
   pbx = await startTestPbx();
   await pbx.addTenant("acme", "acme.test");
-  for (const n of ["101", "102", "103", "104"]) await pbx.addExtension("acme", n, `secret-${n}-pw`, `Ext ${n}`);
+  for (const n of ["101", "102", "103", "104"])
+    await pbx.addExtension("acme", n, `secret-${n}-pw`, `Ext ${n}`);
   // The carrier: its own loopback address, so that the PBX tells it from the phones.
-  carrier = await phones.phone("carrier", { localAddress: "127.0.0.2", domain: "carrier.test" });
+  carrier = await SipPhone.create({
+    // Calls from the carrier come from this subscriber of the public network.
+    user: "+41449998877",
+    password: "unused-by-trunks",
+    domain: "carrier.test",
+    server: pbx.sip,
+    localAddress: "127.0.0.2",
+  });
   const trunk = await pbx.api("POST", "/api/v1/trunks", {
     name: "carrier",
     host: "127.0.0.2",
@@ -92,7 +100,7 @@ describe("the trunk", () => {
   test("a call to the company's number (DID) rings its extension, in E.164 or national form", async () => {
     const alice = await registered("101");
     alice.autoAnswer();
-    const call = await carrier.call(`${MAIN}@127.0.0.1`, { headers: { From: "<sip:+41449998877@carrier.test>;tag=c1" } });
+    const call = await carrier.call(`${MAIN}@127.0.0.1`);
     await call.waitFor("answered");
     const incoming = await alice.waitForCall();
     assert.match(getHeader(incoming.request, "From") ?? "", /\+41449998877/);
@@ -121,7 +129,7 @@ describe("forwarding", () => {
     });
     assert.equal(set.status, 200, JSON.stringify(set.body));
     carrier.onIncomingCall = (c) => void c.answer();
-    const call = await carrier.call(`${MAIN}@127.0.0.1`, { headers: { From: "<sip:+41449998877@carrier.test>;tag=c2" } });
+    const call = await carrier.call(`${MAIN}@127.0.0.1`);
     await call.waitFor("answered");
     const forwarded = carrier.incomingCalls.at(-1)!;
     assert.equal(forwarded.request.uri.user, "+41791231212");
@@ -143,7 +151,10 @@ describe("forwarding", () => {
     const busy = await alice.call("101");
     await busy.waitFor("answered");
     const atCarol = await carol.waitForCall();
-    assert.match(getHeader(atCarol.request, "History-Info") ?? "", /sip:101@acme\.test\?Reason=SIP%3Bcause%3D486.*sip:103@acme\.test/);
+    assert.match(
+      getHeader(atCarol.request, "History-Info") ?? "",
+      /sip:101@acme\.test\?Reason=SIP%3Bcause%3D486.*sip:103@acme\.test/,
+    );
     await busy.bye();
 
     assert.equal((await put({ busy: null, noAnswer: "103", noAnswerSeconds: 5 })).status, 200);
@@ -164,12 +175,18 @@ describe("forwarding", () => {
 
   test("forwarding is refused when it would loop back, and changes are in the audit log", async () => {
     assert.equal(
-      (await pbx.api("PUT", "/api/v1/tenants/acme/extensions/102/forwarding", { unconditional: "101" })).status,
+      (await pbx.api("PUT", "/api/v1/tenants/acme/extensions/102/forwarding", { unconditional: "101" }))
+        .status,
       200,
     );
-    const loop = await pbx.api("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", { unconditional: "102" });
+    const loop = await pbx.api("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", {
+      unconditional: "102",
+    });
     assert.equal(loop.status, 400);
-    const audit = await pbx.api<Array<{ action: string; subject: string }>>("GET", "/api/v1/tenants/acme/audit");
+    const audit = await pbx.api<Array<{ action: string; subject: string }>>(
+      "GET",
+      "/api/v1/tenants/acme/audit",
+    );
     assert.ok(audit.body.some((e) => e.action === "forwarding.set" && e.subject === "102/unconditional"));
     await pbx.api("PUT", "/api/v1/tenants/acme/extensions/102/forwarding", { unconditional: null });
   });
@@ -203,7 +220,10 @@ describe("what office phones do", () => {
     await call.waitFor("answered");
     const atAlice = await alice.waitForCall();
     await atAlice.waitForAck();
-    assert.equal((await atAlice.sendRequest("REFER", { headers: { "Refer-To": "<sip:103@acme.test>" } })).status, 202);
+    assert.equal(
+      (await atAlice.sendRequest("REFER", { headers: { "Refer-To": "<sip:103@acme.test>" } })).status,
+      202,
+    );
     const atCarol = await carol.waitForCall();
     await atCarol.waitForAck();
     await atAlice.bye().catch(() => undefined);
@@ -225,7 +245,9 @@ describe("what office phones do", () => {
     await second.waitFor("answered");
     const atCarol = await carol.waitForCall();
     await atCarol.waitForAck();
-    const replaces = encodeURIComponent(`${second.callId};to-tag=${second.remoteTag};from-tag=${second.localTag}`);
+    const replaces = encodeURIComponent(
+      `${second.callId};to-tag=${second.remoteTag};from-tag=${second.localTag}`,
+    );
     const refer = await first.sendRequest("REFER", {
       headers: { "Refer-To": `<sip:103@acme.test?Replaces=${replaces}>` },
     });
@@ -257,7 +279,10 @@ describe("what office phones do", () => {
     const busy = await carol.call("102");
     assert.equal((await busy.waitFor(486, 10000)).status, 486);
 
-    assert.equal((await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { callWaiting: true })).status, 200);
+    assert.equal(
+      (await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { callWaiting: true })).status,
+      200,
+    );
     bob.onIncomingCall = (c: IncomingCall) => c.ring();
     const waiting = await carol.call("102");
     await waiting.waitFor(180);
@@ -274,7 +299,7 @@ describe("what office phones do", () => {
     mobile.autoAnswer({ afterMs: 100 });
     const call = await alice.call("102");
     const ok = await call.waitFor(200);
-    assert.match(getHeader(ok, "P-Asserted-Identity") ?? "", /"Ext 102" <sip:102@acme\.test>/);
+    assert.match(getHeader(ok, "P-Asserted-Identity") ?? "", /^"?Ext 102"? <sip:102@acme\.test>$/);
     const deskCall = await desk.waitForCall();
     await deskCall.waitFor("ended");
     const cancel = desk.requests.find((r) => r.method === "CANCEL");
@@ -287,11 +312,12 @@ describe("the dialling policy", () => {
   test("premium-rate, personal and international numbers are refused with 403 until the provider allows them", async () => {
     const alice = await registered("101");
     carrier.autoAnswer();
+    const before = carrier.incomingCalls.length;
     for (const number of ["0900123456", "0878123456", "0033612345678"]) {
       const call = await alice.call(number);
       assert.equal((await call.waitFor(403, 10000)).status, 403, number);
     }
-    assert.equal(carrier.incomingCalls.length, 0);
+    assert.equal(carrier.incomingCalls.length, before, "nothing reached the carrier");
     const allow = await pbx.api("PATCH", "/api/v1/tenants/acme/policy", { international: true });
     assert.equal(allow.status, 200);
     const abroad = await alice.call("0033612345678");

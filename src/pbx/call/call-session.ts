@@ -9,13 +9,7 @@ import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
 import { MediaEndpoint, type MediaPacer, type PlayItem } from "../../media/endpoint/index.ts";
 import { RtpRelay } from "../../media/rtp/index.ts";
-import {
-  isHold,
-  type MediaDescription,
-  parseAnswer,
-  SdpError,
-  SdpSession,
-} from "../../media/sdp/index.ts";
+import { isHold, type MediaDescription, parseAnswer, SdpError, SdpSession } from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import {
   createResponse,
@@ -146,7 +140,11 @@ export class CallSession implements ActiveCall {
     const r = init.inv.remote;
     this.callerSource = `${r.transport.toLowerCase()}:${r.address}:${r.port}`;
     this.offer = init.inv.request.body.toString("utf8");
-    this.pendingCaller = { party: init.caller, extension: init.callerExtension?.number, trunk: init.callerTrunk };
+    this.pendingCaller = {
+      party: init.caller,
+      extension: init.callerExtension?.number,
+      trunk: init.callerTrunk,
+    };
     init.inv.onCancel = () => {
       this.log.info("caller cancelled");
       void this.finish("caller cancelled");
@@ -211,7 +209,13 @@ export class CallSession implements ActiveCall {
       return false;
     }
     const { party, extension, trunk } = this.pendingCaller;
-    this.caller = new Leg(rtp, new SdpSession(this.deps.media.address, rtp.localPort), party, extension, trunk);
+    this.caller = new Leg(
+      rtp,
+      new SdpSession(this.deps.media.address, rtp.localPort),
+      party,
+      extension,
+      trunk,
+    );
     this.caller.media = media;
     rtp.setRemote(media.address, media.port, media.rtcpPort);
     return true;
@@ -463,7 +467,10 @@ export class CallSession implements ActiveCall {
     leg.held = false;
     this.relay?.setHold(false);
     const offer = leg.sdp.offer({ codecs: [leg.media.codec] });
-    const res = await this.deps.ua.request(leg.dialog, "INVITE", { body: Buffer.from(offer), contentType: SDP });
+    const res = await this.deps.ua.request(leg.dialog, "INVITE", {
+      body: Buffer.from(offer),
+      contentType: SDP,
+    });
     if (res.status >= 300) {
       this.log.info({ status: res.status }, "taking the transferee off hold was refused");
       return;
@@ -482,7 +489,8 @@ export class CallSession implements ActiveCall {
   onRequest(dialog: Dialog, req: SipRequest, tx: ServerTransaction): void {
     const leaving = [...this.leaving].find((l) => l.dialog === dialog);
     if (leaving) return this.onLeavingRequest(leaving, req, tx);
-    const from = this.caller?.dialog === dialog ? this.caller : this.callee?.dialog === dialog ? this.callee : undefined;
+    const from =
+      this.caller?.dialog === dialog ? this.caller : this.callee?.dialog === dialog ? this.callee : undefined;
     if (!from) {
       tx.respond(createResponse(req, 481));
       return;
@@ -706,7 +714,10 @@ export class CallSession implements ActiveCall {
     this.stopRelay();
     if (leg.media?.codec !== caller.media.codec) {
       const offer = leg.sdp.offer({ codecs: [caller.media.codec] });
-      const res = await this.deps.ua.request(leg.dialog, "INVITE", { body: Buffer.from(offer), contentType: SDP });
+      const res = await this.deps.ua.request(leg.dialog, "INVITE", {
+        body: Buffer.from(offer),
+        contentType: SDP,
+      });
       if (res.status >= 300) {
         this.log.warn({ status: res.status }, "joined party refused the codec change");
         this.byeDialog(leg.dialog, "codec change refused");
@@ -822,7 +833,9 @@ export class CallSession implements ActiveCall {
     for (const leg of [this.caller, this.callee, ...this.leaving]) {
       if (leg?.dialog) {
         byes.push(
-          this.deps.ua.request(leg.dialog, "BYE").catch((err: unknown) => this.log.warn({ err }, "BYE failed")),
+          this.deps.ua
+            .request(leg.dialog, "BYE")
+            .catch((err: unknown) => this.log.warn({ err }, "BYE failed")),
         );
       }
     }
@@ -892,7 +905,10 @@ export class CallSession implements ActiveCall {
 /** P-Asserted-Identity of the answering party (RFC 3325 §9.1): the caller's phone shows who answered. */
 function identityOf(party: Party, domain: string): HeaderField {
   const uri = parseUri(`sip:${party.number}@${domain}`);
-  return { name: "P-Asserted-Identity", value: formatNameAddr({ displayName: party.displayName, uri, params: {} }) };
+  return {
+    name: "P-Asserted-Identity",
+    value: formatNameAddr({ displayName: party.displayName, uri, params: {} }),
+  };
 }
 
 /** Refer-To is a name-addr, or (RFC 3515 §2.1) a bare addr-spec that may carry ?Replaces=… */

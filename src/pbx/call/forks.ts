@@ -67,7 +67,9 @@ export class ForkSet {
           fork.response = res;
           if (this.settled) {
             // Answered after another fork won, or after the caller left (§13.2.2.4).
-            this.ua.request(dialog, "BYE").catch((err) => this.log.warn({ err }, "BYE of a late fork failed"));
+            this.ua
+              .request(dialog, "BYE")
+              .catch((err) => this.log.warn({ err }, "BYE of a late fork failed"));
             return;
           }
           this.cancelOthers(fork, [COMPLETED_ELSEWHERE]);

@@ -26,7 +26,7 @@ export interface Diversion {
 /** One fork of a ring step. */
 export type Target =
   | { kind: "device"; extension: string; binding: Binding }
-  | { kind: "trunk"; trunk: Trunk; /** E.164, or a short emergency code as dialled */ number: string };
+  | { kind: "trunk"; trunk: Trunk /** E.164, or a short emergency code as dialled */; number: string };
 
 export interface RingStep {
   kind: "ring";

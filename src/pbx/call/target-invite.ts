@@ -28,7 +28,11 @@ const HISTORY_CAUSE: Record<DiversionReason, number> = {
   deflection: 480,
 };
 
-export async function targetInvite(target: Target, step: RingStep, ctx: TargetContext): Promise<InviteOptions> {
+export async function targetInvite(
+  target: Target,
+  step: RingStep,
+  ctx: TargetContext,
+): Promise<InviteOptions> {
   const remote = await ctx.remoteOf(target);
   const base = { remote, body: Buffer.from(ctx.offer), contentType: "application/sdp" };
   if (target.kind === "device") {
@@ -44,7 +48,8 @@ export async function targetInvite(target: Target, step: RingStep, ctx: TargetCo
   const { trunk } = target;
   const host = trunk.port === 5060 ? trunk.host : `${trunk.host}:${trunk.port}`;
   const dialled = trunkNumber(target.number, trunk, ctx.tenant.country);
-  const callerId = step.from.number === "anonymous" ? undefined : trunkNumber(step.from.number, trunk, ctx.tenant.country);
+  const callerId =
+    step.from.number === "anonymous" ? undefined : trunkNumber(step.from.number, trunk, ctx.tenant.country);
   const from: NameAddr = callerId
     ? { displayName: step.from.displayName, uri: parseUri(`sip:${callerId}@${trunk.host}`), params: {} }
     : { displayName: "Anonymous", uri: parseUri("sip:anonymous@anonymous.invalid"), params: {} };
@@ -100,6 +105,7 @@ export function trunkNumber(number: string, trunk: Pick<Trunk, "numberFormat">, 
   if (!number.startsWith("+")) return number;
   if (trunk.numberFormat === "e164") return number;
   const parsed = parsePhoneNumberFromString(number);
-  if (parsed && parsed.country === country.toUpperCase()) return parsed.formatNational().replace(/[^0-9]/g, "");
+  if (parsed && parsed.country === country.toUpperCase())
+    return parsed.formatNational().replace(/[^0-9]/g, "");
   return `00${number.slice(1)}`;
 }

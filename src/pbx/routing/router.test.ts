@@ -68,7 +68,11 @@ beforeEach(async () => {
       credentials: makeCredentials(n, "acme.test", `secret-${n}-pw`),
     });
   }
-  await store.numbers.add({ tenant: "acme", number: "+41215550100", destination: { type: "extension", number: "101" } });
+  await store.numbers.add({
+    tenant: "acme",
+    number: "+41215550100",
+    destination: { type: "extension", number: "101" },
+  });
   trunk = await store.trunks.create({ name: "carrier", host: "192.0.2.50" });
   registered = new Set(["101", "102", "103"]);
   inCalls = new Map();
@@ -87,7 +91,11 @@ test("a feature code is an app; an extension rings its devices for its ring time
     name: "feature-code",
     args: "*720791231212",
   });
-  const step = ring(await router().begin(await ctx()).first({ kind: "dialled", text: "102" }));
+  const step = ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "102" }),
+  );
   assert.deepEqual(step.callee, { number: "102", displayName: "Ext 102" });
   assert.equal(step.timeoutMs, 30_000);
   assert.deepEqual(
@@ -97,16 +105,25 @@ test("a feature code is an app; an extension rings its devices for its ring time
 });
 
 test("unknown numbers, unreachable and busy extensions without forwarding end with a spoken reason", async () => {
-  assert.deepEqual(await router().begin(await ctx()).first({ kind: "dialled", text: "999" }), {
-    kind: "hangup",
-    status: 404,
-    announcement: "error.number-not-assigned",
-    reason: undefined,
-  });
-  const unreachable = await router().begin(await ctx()).first({ kind: "dialled", text: "104" });
+  assert.deepEqual(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "999" }),
+    {
+      kind: "hangup",
+      status: 404,
+      announcement: "error.number-not-assigned",
+      reason: undefined,
+    },
+  );
+  const unreachable = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "104" });
   assert.equal(unreachable.kind === "hangup" && unreachable.status, 480);
   inCalls.set("102", 1);
-  const busy = await router().begin(await ctx()).first({ kind: "dialled", text: "102" });
+  const busy = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "102" });
   assert.deepEqual(busy.kind === "hangup" && [busy.status, busy.announcement], [486, "call.busy"]);
 });
 
@@ -119,7 +136,10 @@ test("forwarding precedence: unconditional first, then busy, no answer and unrea
   assert.equal(first.timeoutMs, 7000, "no-answer forwarding rings for noAnswerSeconds");
   const afterBusy = ring(await r.next({ kind: "busy" }));
   assert.equal(afterBusy.callee.number, "103");
-  assert.deepEqual(afterBusy.diversions.map((d) => [d.from, d.reason]), [["102", "user-busy"]]);
+  assert.deepEqual(
+    afterBusy.diversions.map((d) => [d.from, d.reason]),
+    [["102", "user-busy"]],
+  );
 
   const r2 = router().begin(await ctx());
   await r2.first({ kind: "dialled", text: "102" });
@@ -127,23 +147,38 @@ test("forwarding precedence: unconditional first, then busy, no answer and unrea
   // 104 has no device: the no-answer target is unreachable, without a rule of its own.
   assert.equal(afterNoAnswer?.kind === "hangup" && afterNoAnswer.status, 480);
 
-  await store.forwarding.set({ tenant: "acme", extension: "102", kind: "unconditional", target: "103" }, ACTOR);
+  await store.forwarding.set(
+    { tenant: "acme", extension: "102", kind: "unconditional", target: "103" },
+    ACTOR,
+  );
   const r3 = router().begin(await ctx());
   assert.equal(ring(await r3.first({ kind: "dialled", text: "102" })).callee.number, "103");
 });
 
 test("unreachable: no device registered goes to the unreachable target at once", async () => {
   await store.forwarding.set({ tenant: "acme", extension: "104", kind: "unreachable", target: "103" }, ACTOR);
-  const step = ring(await router().begin(await ctx()).first({ kind: "dialled", text: "104" }));
+  const step = ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "104" }),
+  );
   assert.equal(step.callee.number, "103");
   assert.equal(step.diversions[0]?.reason, "unavailable");
 });
 
 test("a forwarding loop stops at the first extension seen twice", async () => {
   // Written straight to the store: the API and the codes refuse such loops when they are set.
-  await store.forwarding.set({ tenant: "acme", extension: "102", kind: "unconditional", target: "103" }, ACTOR);
-  await store.forwarding.set({ tenant: "acme", extension: "103", kind: "unconditional", target: "102" }, ACTOR);
-  const step = await router().begin(await ctx()).first({ kind: "dialled", text: "102" });
+  await store.forwarding.set(
+    { tenant: "acme", extension: "102", kind: "unconditional", target: "103" },
+    ACTOR,
+  );
+  await store.forwarding.set(
+    { tenant: "acme", extension: "103", kind: "unconditional", target: "102" },
+    ACTOR,
+  );
+  const step = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "102" });
   assert.equal(step.kind === "hangup" && step.status, 482);
 });
 
@@ -157,9 +192,14 @@ test("the hop limit stops long chains", async () => {
     });
   }
   for (let i = 0; i < 7; i++) {
-    await store.forwarding.set({ tenant: "acme", extension: `20${i}`, kind: "unconditional", target: `20${i + 1}` }, ACTOR);
+    await store.forwarding.set(
+      { tenant: "acme", extension: `20${i}`, kind: "unconditional", target: `20${i + 1}` },
+      ACTOR,
+    );
   }
-  const step = await router().begin(await ctx()).first({ kind: "dialled", text: "200" });
+  const step = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "200" });
   assert.equal(step.kind, "hangup");
   assert.ok(MAX_DIVERSIONS < 7);
 });
@@ -175,19 +215,36 @@ test("a 302 from a device is followed like a number dialled in the company", asy
 test("call waiting: a second call rings until maxCalls", async () => {
   inCalls.set("102", 1);
   await store.extensions.update("acme", "102", { callWaiting: true, maxCalls: 2 });
-  ring(await router().begin(await ctx()).first({ kind: "dialled", text: "102" }));
+  ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "102" }),
+  );
   inCalls.set("102", 2);
-  const busy = await router().begin(await ctx()).first({ kind: "dialled", text: "102" });
+  const busy = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "102" });
   assert.equal(busy.kind === "hangup" && busy.status, 486);
 });
 
 test("public numbers go to the trunk with the company's caller ID; policy and cap refuse", async () => {
-  const step = ring(await router().begin(await ctx()).first({ kind: "dialled", text: "0791231212" }));
-  assert.deepEqual(step.targets.map((t) => t.kind === "trunk" && [t.trunk.name, t.number]), [["carrier", "+41791231212"]]);
+  const step = ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "0791231212" }),
+  );
+  assert.deepEqual(
+    step.targets.map((t) => t.kind === "trunk" && [t.trunk.name, t.number]),
+    [["carrier", "+41791231212"]],
+  );
   assert.equal(step.from.number, "+41215550100");
 
   await store.extensions.update("acme", "101", { callerId: "+41215550101" });
-  const own = ring(await router().begin(await ctx()).first({ kind: "dialled", text: "0791231212" }));
+  const own = ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "0791231212" }),
+  );
   assert.equal(own.from.number, "+41215550101");
 
   for (const [typed, reason] of [
@@ -196,30 +253,49 @@ test("public numbers go to the trunk with the company's caller ID; policy and ca
     ["0033612345678", "international"],
     ["0848123456", "shared-cost"],
   ]) {
-    const refused = await router().begin(await ctx()).first({ kind: "dialled", text: typed! });
+    const refused = await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: typed! });
     assert.equal(refused.kind === "hangup" && refused.status, 403, `${typed} (${reason})`);
   }
   tenant = (await store.tenants.update("acme", { policy: { international: true } }))!;
-  ring(await router().begin(await ctx()).first({ kind: "dialled", text: "0033612345678" }));
+  ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "0033612345678" }),
+  );
 
   outside = tenant.policy.maxExternalCalls;
-  const capped = await router().begin(await ctx()).first({ kind: "dialled", text: "0791231212" });
+  const capped = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "0791231212" });
   assert.equal(capped.kind === "hangup" && capped.status, 403);
   // Emergency calls are never capped.
-  const emergency = ring(await router().begin(await ctx()).first({ kind: "dialled", text: "144" }));
+  const emergency = ring(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "144" }),
+  );
   assert.equal(emergency.targets[0]?.kind === "trunk" && emergency.targets[0].number, "144");
 });
 
 test("forwarded to a public number: the outside caller's own number is shown, with the diversion", async () => {
-  await store.forwarding.set({ tenant: "acme", extension: "101", kind: "unconditional", target: "+41791231212" }, ACTOR);
+  await store.forwarding.set(
+    { tenant: "acme", extension: "101", kind: "unconditional", target: "+41791231212" },
+    ACTOR,
+  );
   const r = router().begin({ tenant, caller: { number: "+41449998877" } });
-  const step = ring(await r.first({ kind: "destination", destination: { type: "extension", number: "101" } }));
+  const step = ring(
+    await r.first({ kind: "destination", destination: { type: "extension", number: "101" } }),
+  );
   assert.equal(step.from.number, "+41449998877");
   assert.deepEqual(step.diversions, [{ from: "101", reason: "unconditional", publicNumber: "+41215550100" }]);
 });
 
 test("without a trunk, a public number is refused with 503", async () => {
   trunk = undefined;
-  const step = await router().begin(await ctx()).first({ kind: "dialled", text: "0791231212" });
+  const step = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "0791231212" });
   assert.equal(step.kind === "hangup" && step.status, 503);
 });

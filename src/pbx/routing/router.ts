@@ -13,7 +13,15 @@
 // Forwarding chains are followed to a hop limit and stop at the first
 // extension seen twice. Later features (voicemail, ring groups, schedules)
 // add rules here and apps beside it, never branches in the session.
-import type { Binding, DestinationSpec, Extension, Forwarding, Store, Tenant, Trunk } from "../../store/types.ts";
+import type {
+  Binding,
+  DestinationSpec,
+  Extension,
+  Forwarding,
+  Store,
+  Tenant,
+  Trunk,
+} from "../../store/types.ts";
 import type { Logger } from "../../util/log.ts";
 import type { BridgeTarget } from "../apps/call-control.ts";
 import type { Diversion, DiversionReason, Outcome, Party, Step } from "../call/steps.ts";
@@ -118,7 +126,8 @@ export class Routing {
       case "redirected":
         return this.redirected(pending, outcome.contacts);
       case "busy":
-        if (pending.kind === "extension") return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
+        if (pending.kind === "extension")
+          return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
         return hangup(486);
       case "unreachable":
         if (pending.kind === "extension") {
@@ -213,12 +222,18 @@ export class Routing {
     // Emergency calls never wait behind the company's cap.
     const capped = destination.class !== "emergency";
     if (capped && this.deps.outsideCallsOf(tenant.name) >= tenant.policy.maxExternalCalls) {
-      this.deps.log.warn({ max: tenant.policy.maxExternalCalls }, "the company's outside calls are at their cap");
+      this.deps.log.warn(
+        { max: tenant.policy.maxExternalCalls },
+        "the company's outside calls are at their cap",
+      );
       return hangup(403, "error.try-again-later", "Too Many Outside Calls");
     }
     const trunk = await this.deps.trunkFor(tenant);
     if (!trunk) {
-      this.deps.log.warn({ number: destination.e164 }, "a call to a public number needs a trunk, and none is configured");
+      this.deps.log.warn(
+        { number: destination.e164 },
+        "a call to a public number needs a trunk, and none is configured",
+      );
       return hangup(503, "error.try-again-later", "No Trunk");
     }
     this.pending = { kind: "external" };
@@ -270,7 +285,9 @@ export class Routing {
       publicNumber: pending.extension.callerId ?? (await this.main()),
     });
     this.deps.log.info({ from: pending.extension.number, to: contact }, "device redirected the call");
-    const extensions = new Set((await this.deps.store.extensions.list(this.ctx.tenant.name)).map((e) => e.number));
+    const extensions = new Set(
+      (await this.deps.store.extensions.list(this.ctx.tenant.name)).map((e) => e.number),
+    );
     try {
       return await this.to(readDestination(contact, this.ctx.tenant, (n) => extensions.has(n)));
     } catch (err) {
