@@ -105,6 +105,34 @@ function probe(address: string, port: number): Promise<number | undefined> {
   });
 }
 
+/** One message of a -trace_msg log: what SIPp sent or received, as it was on the wire. */
+export interface SippTracedMessage {
+  direction: "sent" | "received";
+  /** The whole message (start line, headers, body). */
+  text: string;
+  /** "REGISTER sip:127.0.0.2:5070 SIP/2.0" or "SIP/2.0 401 Unauthorized". */
+  firstLine: string;
+}
+
+/**
+ * Splits a -trace_msg log into its messages. SIPp 3.6.1 writes each as a
+ * line of dashes with a timestamp, then "UDP message received [N] bytes :"
+ * or "UDP message sent (N bytes):", a blank line, and the message.
+ */
+export function parseSippMessages(log: string): SippTracedMessage[] {
+  const out: SippTracedMessage[] = [];
+  for (const chunk of log.split(/^-{20,} \d{4}-\d\d-\d\d [^\n]*\n/m)) {
+    const m = /^\s*(?:UDP|TCP|TLS|SCTP) message (sent|received)[^\n]*\n\r?\n/.exec(chunk);
+    if (!m) continue;
+    const text = chunk
+      .slice(m[0].length)
+      .replace(/\r?\n/g, "\r\n")
+      .replace(/(\r\n)+$/, "\r\n\r\n");
+    out.push({ direction: m[1] as "sent" | "received", text, firstLine: text.split("\r\n", 1)[0] ?? "" });
+  }
+  return out;
+}
+
 /** Parses the last line of a -trace_stat CSV (";"-separated) for the cumulative call totals. */
 export function parseStatCsv(text: string): { successful: number; failed: number } {
   const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);

@@ -488,7 +488,10 @@ export class CallSession implements ActiveCall {
   /** A request inside one of this session's dialogs (the PBX routes it here). */
   onRequest(dialog: Dialog, req: SipRequest, tx: ServerTransaction): void {
     const leaving = [...this.leaving].find((l) => l.dialog === dialog);
-    if (leaving) return this.onLeavingRequest(leaving, req, tx);
+    if (leaving) {
+      this.onLeavingRequest(leaving, req, tx);
+      return;
+    }
     const from =
       this.caller?.dialog === dialog ? this.caller : this.callee?.dialog === dialog ? this.callee : undefined;
     if (!from) {
@@ -502,8 +505,7 @@ export class CallSession implements ActiveCall {
         this.log.info({ party: from.party.number }, "hung up");
         this.delegate.unbindDialog(dialog);
         from.dialog = undefined;
-        if (other?.dialog && other !== this.caller) this.byeDialog(other.dialog, "other side hung up");
-        else if (other?.dialog) this.byeDialog(other.dialog, "other side hung up");
+        if (other?.dialog) this.byeDialog(other.dialog, "other side hung up");
         void this.finish(`${from === this.caller ? "caller" : "callee"} hung up`);
         return;
       case "INVITE":
