@@ -17,7 +17,7 @@ import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
 import { TrunkDirectory, TrunkRegistrations } from "./pbx/trunks/index.ts";
 import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
 import { NonceManager } from "./sip/auth/index.ts";
-import { UserAgent } from "./sip/dialog/index.ts";
+import { UserAgent, type UserAgentDelegate } from "./sip/dialog/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
 import { TransportLayer } from "./sip/transport/index.ts";
 import { openSqliteStore } from "./store/sqlite/index.ts";
@@ -106,6 +106,20 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     stops.unshift(() => transport.close());
     const transactions = new TransactionLayer({ transport, clock, log });
     stops.unshift(() => transactions.close());
+    // The UA core hands requests up to the Pbx, which is built from the UA
+    // further down: this delegate forwards to it. Nothing is awaited between
+    // the two, so no request can come before; if one did, the transaction
+    // layer would log the throw and answer 500.
+    let built: Pbx | undefined;
+    const thePbx = (): Pbx => {
+      if (!built) throw new Error("a request came before the PBX was built");
+      return built;
+    };
+    const toPbx: UserAgentDelegate = {
+      onInvite: (inv) => thePbx().onInvite(inv),
+      onRequest: (req, tx) => thePbx().onRequest(req, tx),
+      onDialogRequest: (req, tx, dialog) => thePbx().onDialogRequest(req, tx, dialog),
+    };
     const ua = new UserAgent({
       transactions,
       clock,
@@ -113,6 +127,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       contactHost: config.publicAddress,
       contactPort: transport.port,
       allow: PBX_METHODS,
+      delegate: toPbx,
     });
     stops.unshift(() => ua.close());
 
@@ -167,7 +182,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       mediaTimeoutMs: config.mediaTimeoutSeconds * 1000,
       recordDir,
     });
-    pbx.start();
+    built = pbx;
     trunkRegistrations.start();
     stops.unshift(() => trunkRegistrations.stop());
 
@@ -187,6 +202,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
             })),
         calls: () => pbx.callViews(),
         trunkRegistration: (name) => trunkRegistrations.state(name),
+        trunksChanged: () => void trunkRegistrations.reconcile(),
       },
       verifyToken: token.verify,
       log,

@@ -37,4 +37,6 @@ export interface PbxView {
    * know it (yet). Optional: a PBX without trunks need not implement it.
    */
   trunkRegistration?(name: string): TrunkRegistrationView | undefined;
+  /** A trunk was added, changed or removed: the PBX registers it (or stops) now, not at its next check. */
+  trunksChanged?(): void;
 }

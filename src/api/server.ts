@@ -580,6 +580,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       errors: [409],
       async handler(req, reply) {
         const t = await store.trunks.create(validateNewTrunk(req.body));
+        pbx.trunksChanged?.();
         return reply.code(201).send(trunkView(t, pbx.trunkRegistration?.(t.name)));
       },
     },
@@ -612,6 +613,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async handler(req) {
         const current = await trunkOr404(req.params.name);
         const t = await store.trunks.update(current.name, validateTrunkPatch(req.body, current));
+        pbx.trunksChanged?.();
         if (!t) throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
         return trunkView(t, pbx.trunkRegistration?.(t.name));
       },
@@ -626,6 +628,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         if (!(await store.trunks.delete(req.params.name))) {
           throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
         }
+        pbx.trunksChanged?.();
         return reply.code(204).send();
       },
     },

@@ -6,7 +6,7 @@
 // transferor. Calls never cross tenants: a phone's call is routed in its
 // own company, a trunk's call in the company that owns the number.
 import type { MediaPacer } from "../media/endpoint/index.ts";
-import type { Dialog, IncomingInvite, UserAgent } from "../sip/dialog/index.ts";
+import type { Dialog, IncomingInvite, UserAgent, UserAgentDelegate } from "../sip/dialog/index.ts";
 import { createResponse, getHeader, newTag, type SipRequest } from "../sip/message/index.ts";
 import type { ServerTransaction } from "../sip/transaction/index.ts";
 import type { RemoteAddress } from "../sip/transport/types.ts";
@@ -65,7 +65,7 @@ interface Driven {
   reason?: string;
 }
 
-export class Pbx implements SessionDelegate {
+export class Pbx implements SessionDelegate, UserAgentDelegate {
   readonly calls = new CallRegistry();
   private readonly dialogs = new Map<Dialog, CallSession>();
   private readonly router: Router;
@@ -86,25 +86,31 @@ export class Pbx implements SessionDelegate {
     });
   }
 
-  start(): void {
-    const { ua } = this.deps;
-    ua.onInvite = (inv) =>
-      this.guard(
-        inv.request,
-        () => this.onInvite(inv),
-        () => inv.pending && inv.reject(500),
-      );
-    ua.onRequest = (req, tx) =>
-      this.guard(
-        req,
-        () => this.onRequest(req, tx),
-        () => tx.respond(createResponse(req, 500)),
-      );
-    ua.onDialogRequest = (req, tx, dialog) => {
-      const session = this.dialogs.get(dialog);
-      if (session) session.onRequest(dialog, req, tx);
-      else tx.respond(createResponse(req, 481));
-    };
+  // --- UserAgentDelegate: what the UA core hands up ------------------------
+
+  /** A new INVITE: a call from a phone or a trunk. A failure is logged and answered 500 while it can be. */
+  onInvite(inv: IncomingInvite): void {
+    this.guard(
+      inv.request,
+      () => this.serveInvite(inv),
+      () => inv.pending && inv.reject(500),
+    );
+  }
+
+  /** A request outside a dialog (REGISTER...). A failure is logged and answered 500. */
+  onRequest(req: SipRequest, tx: ServerTransaction): void {
+    this.guard(
+      req,
+      () => this.serveRequest(req, tx),
+      () => tx.respond(createResponse(req, 500)),
+    );
+  }
+
+  /** A request inside a dialog goes to the session that owns the dialog; 481 when none does (§12.2.2). */
+  onDialogRequest(req: SipRequest, tx: ServerTransaction, dialog: Dialog): void {
+    const session = this.dialogs.get(dialog);
+    if (session) session.onRequest(dialog, req, tx);
+    else tx.respond(createResponse(req, 481));
   }
 
   /** Runs a request handler; a failure is logged with the Call-ID and answered with 500. */
@@ -129,7 +135,7 @@ export class Pbx implements SessionDelegate {
     return this.calls.views();
   }
 
-  private async onRequest(req: SipRequest, tx: ServerTransaction): Promise<void> {
+  private async serveRequest(req: SipRequest, tx: ServerTransaction): Promise<void> {
     if (req.method === "REGISTER") {
       await this.deps.registrar.handle(req, tx);
       return;
@@ -143,7 +149,7 @@ export class Pbx implements SessionDelegate {
     );
   }
 
-  private async onInvite(inv: IncomingInvite): Promise<void> {
+  private async serveInvite(inv: IncomingInvite): Promise<void> {
     const callId = getHeader(inv.request, "Call-ID");
     const log = this.deps.log.child({ callId });
     if (!this.accepting) {

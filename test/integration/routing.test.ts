@@ -122,6 +122,52 @@ describe("the trunk", () => {
   });
 });
 
+describe("a carrier that wants credentials", () => {
+  test("a registering trunk registers with digest at once, and an INVITE challenged with 401 is answered", async () => {
+    const registrar = await SipPhone.create({
+      user: "acme-trunk",
+      password: "carrier-secret-9",
+      domain: "carrier.test",
+      server: pbx.sip,
+      localAddress: "127.0.0.3",
+    });
+    try {
+      registrar.requireAuth = { realm: "carrier.test", password: "carrier-secret-9", status: 401 };
+      const created = await pbx.api("POST", "/api/v1/trunks", {
+        name: "secure",
+        host: "127.0.0.3",
+        port: registrar.localPort,
+        transport: "udp",
+        username: "acme-trunk",
+        password: "carrier-secret-9",
+        register: true,
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await waitUntil(async () => {
+        const t = await pbx.api<{ registration?: { state: string } }>("GET", "/api/v1/trunks/secure");
+        return t.body.registration?.state === "registered";
+      });
+      assert.ok(registrar.authenticated.some((a) => a.method === "REGISTER" && a.username === "acme-trunk"));
+      assert.match(registrar.registrations[0]?.aor ?? "", /sip:acme-trunk@127\.0\.0\.3/);
+
+      assert.equal((await pbx.api("PATCH", "/api/v1/tenants/acme", { trunk: "secure" })).status, 200);
+      const alice = await registered("101");
+      registrar.autoAnswer();
+      const call = await alice.call("0791231212");
+      await call.waitFor("answered");
+      assert.ok(
+        registrar.authenticated.some((a) => a.method === "INVITE"),
+        "the INVITE was authenticated",
+      );
+      await call.bye();
+    } finally {
+      await pbx.api("PATCH", "/api/v1/tenants/acme", { trunk: null });
+      await pbx.api("DELETE", "/api/v1/trunks/secure");
+      await registrar.close();
+    }
+  });
+});
+
 describe("forwarding", () => {
   test("unconditional to a mobile reaches the carrier with the original caller and a Diversion header", async () => {
     const set = await pbx.api("PUT", "/api/v1/tenants/acme/extensions/101/forwarding", {

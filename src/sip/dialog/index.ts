@@ -4,8 +4,10 @@ export { type BodyOptions, IncomingInvite, type IncomingInviteState } from "./in
 export { type InviteEvents, OutgoingInvite } from "./outgoing-invite.ts";
 export {
   type AuthenticatedResult,
+  defaultUserAgentDelegate,
   type InDialogOptions,
   type InviteOptions,
   UserAgent,
+  type UserAgentDelegate,
   type UserAgentOptions,
 } from "./user-agent.ts";

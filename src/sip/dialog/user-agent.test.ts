@@ -15,11 +15,12 @@ import {
 } from "../message/index.ts";
 import type { NameAddr, SipRequest, SipResponse } from "../message/types.ts";
 import { TransactionLayer } from "../transaction/transaction-layer.ts";
+import type { ServerTransaction } from "../transaction/types.ts";
 import { TransportLayer } from "../transport/transport-layer.ts";
 import type { RemoteAddress } from "../transport/types.ts";
 import type { Dialog } from "./dialog.ts";
 import type { IncomingInvite } from "./incoming-invite.ts";
-import { UserAgent } from "./user-agent.ts";
+import { UserAgent, type UserAgentDelegate } from "./user-agent.ts";
 
 const SDP = Buffer.from("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n");
 
@@ -27,10 +28,12 @@ interface Stack {
   transport: TransportLayer;
   transactions: TransactionLayer;
   ua: UserAgent;
+  /** The UA's delegate: a test sets the methods it needs, the others keep the UA core's defaults. */
+  delegate: Partial<UserAgentDelegate>;
   remote: RemoteAddress;
 }
 
-async function stack(clock: FakeClock): Promise<Stack> {
+async function stack(clock: FakeClock, delegate: Partial<UserAgentDelegate> = {}): Promise<Stack> {
   const log = silentLogger();
   const transport = await TransportLayer.listen({
     bind: "127.0.0.1",
@@ -46,11 +49,13 @@ async function stack(clock: FakeClock): Promise<Stack> {
     log,
     contactHost: "127.0.0.1",
     contactPort: transport.port,
+    delegate,
   });
   return {
     transport,
     transactions,
     ua,
+    delegate,
     remote: { transport: "UDP", address: "127.0.0.1", port: transport.port },
   };
 }
@@ -126,7 +131,7 @@ describe("UserAgent over loopback", () => {
   function challengeInvites(opts: { stale?: number[]; onValid?: (inv: IncomingInvite) => void } = {}) {
     const ha1 = computeHa1("MD5", "trunk1", "carrier.test", "pw");
     let attempt = 0;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       attempt++;
       const value = getHeader(inv.request, "Proxy-Authorization");
       const resp = value ? parseAuthorization(value) : null;
@@ -150,7 +155,7 @@ describe("UserAgent over loopback", () => {
   async function establish(): Promise<{ a: Dialog; b: Dialog }> {
     let b: Dialog | undefined;
     let acked = false;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       b = inv.accept({ body: SDP, contentType: "application/sdp" });
       inv.onAck = () => {
         acked = true;
@@ -166,7 +171,7 @@ describe("UserAgent over loopback", () => {
     const statuses: number[] = [];
     let incoming: IncomingInvite | undefined;
     let acked: SipRequest | undefined;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       incoming = inv;
       inv.ringing();
       inv.onAck = (ack) => {
@@ -205,7 +210,7 @@ describe("UserAgent over loopback", () => {
   it("CANCEL before the answer: 200 for the CANCEL, 487 for the INVITE", async () => {
     let cancelled = false;
     let incoming: IncomingInvite | undefined;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       incoming = inv;
       inv.ringing();
       inv.onCancel = () => {
@@ -233,7 +238,7 @@ describe("UserAgent over loopback", () => {
     b.onAck = (x) => {
       ack = x;
     };
-    bob.ua.onDialogRequest = (req, tx, dialog) => {
+    bob.delegate.onDialogRequest = (req, tx, dialog) => {
       reinvite = req;
       bob.ua.acceptReinvite(tx, dialog, { body: SDP, contentType: "application/sdp" });
     };
@@ -265,6 +270,100 @@ describe("UserAgent over loopback", () => {
     assert.equal(res.status, 481);
   });
 
+  it("without a delegate method, declines an INVITE with 480 and refuses MESSAGE with 405 and Allow", async () => {
+    let failure: SipResponse | undefined;
+    call({ onFailure: (r) => (failure = r) });
+    await until(() => failure !== undefined);
+    assert.equal(failure!.status, 480);
+
+    const message: SipRequest = {
+      type: "request",
+      method: "MESSAGE",
+      uri: parseUri(`sip:bob@127.0.0.1:${bob.transport.port}`),
+      headers: [
+        { name: "Max-Forwards", value: "70" },
+        { name: "From", value: "<sip:alice@example.com>;tag=m1" },
+        { name: "To", value: "<sip:bob@example.com>" },
+        { name: "Call-ID", value: "msg-1" },
+        { name: "CSeq", value: "1 MESSAGE" },
+      ],
+      body: Buffer.alloc(0),
+    };
+    const res = await alice.ua.sendRequest(message, bob.remote);
+    assert.equal(res.status, 405);
+    assert.match(getHeader(res, "Allow") ?? "", /INVITE/);
+    assert.ok(getTo(res).params.tag);
+
+    // A method set and then taken away again falls back to the default.
+    let offered = 0;
+    bob.delegate.onInvite = (inv) => {
+      offered++;
+      inv.reject(486);
+    };
+    let busy: SipResponse | undefined;
+    call({ onFailure: (r) => (busy = r) });
+    await until(() => busy !== undefined);
+    assert.equal(busy!.status, 486);
+    bob.delegate.onInvite = undefined;
+    let again: SipResponse | undefined;
+    call({ onFailure: (r) => (again = r) });
+    await until(() => again !== undefined);
+    assert.equal(again!.status, 480);
+    assert.equal(offered, 1);
+  });
+
+  it("calls the delegate's methods on the delegate itself (a class may implement it)", async () => {
+    class Callee implements UserAgentDelegate {
+      readonly seen: string[] = [];
+      onInvite(inv: IncomingInvite): void {
+        this.seen.push("INVITE");
+        inv.reject(603);
+      }
+      onRequest(req: SipRequest, tx: ServerTransaction): void {
+        this.seen.push(req.method);
+        tx.respond(createResponse(req, 202, undefined, { toTag: newTag() }));
+      }
+      onDialogRequest(req: SipRequest, tx: ServerTransaction): void {
+        this.seen.push("in-dialog " + req.method);
+        tx.respond(createResponse(req, 501));
+      }
+    }
+    const callee = new Callee();
+    const carol = await stack(clock, callee);
+    try {
+      let failure: SipResponse | undefined;
+      call(
+        { onFailure: (r) => (failure = r) },
+        {
+          requestUri: parseUri(`sip:carol@127.0.0.1:${carol.transport.port}`),
+          remote: carol.remote,
+        },
+      );
+      await until(() => failure !== undefined);
+      assert.equal(failure!.status, 603);
+      const notify: SipRequest = {
+        type: "request",
+        method: "NOTIFY",
+        uri: parseUri(`sip:carol@127.0.0.1:${carol.transport.port}`),
+        headers: [
+          { name: "Max-Forwards", value: "70" },
+          { name: "From", value: "<sip:alice@example.com>;tag=n1" },
+          { name: "To", value: "<sip:carol@example.com>" },
+          { name: "Call-ID", value: "notify-1" },
+          { name: "CSeq", value: "1 NOTIFY" },
+          { name: "Event", value: "message-summary" },
+        ],
+        body: Buffer.alloc(0),
+      };
+      assert.equal((await alice.ua.sendRequest(notify, carol.remote)).status, 202);
+      assert.deepEqual(callee.seen, ["INVITE", "NOTIFY"]);
+    } finally {
+      carol.ua.close();
+      carol.transactions.close();
+      await carol.transport.close();
+    }
+  });
+
   it("answers OPTIONS outside a dialog itself", async () => {
     const req: SipRequest = {
       type: "request",
@@ -287,7 +386,7 @@ describe("UserAgent over loopback", () => {
   it("retransmits the 2xx until the ACK arrives, then stops", async () => {
     // Alice here is a bare transaction layer that does not ACK by itself.
     let incoming: IncomingInvite | undefined;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       incoming = inv;
       inv.accept({ body: SDP, contentType: "application/sdp" });
     };
@@ -340,7 +439,7 @@ describe("UserAgent over loopback", () => {
 
   it("reports a 2xx never acknowledged after 64·T1", async () => {
     let timedOut = false;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       inv.accept({ body: SDP, contentType: "application/sdp" });
       inv.onAckTimeout = () => {
         timedOut = true;
@@ -480,7 +579,7 @@ describe("UserAgent over loopback", () => {
   it("does not answer a challenge once the call was cancelled", async () => {
     let failure: SipResponse | undefined;
     let invites = 0;
-    bob.ua.onInvite = (inv) => {
+    bob.delegate.onInvite = (inv) => {
       invites++;
       // Challenge only after the caller has asked to cancel (nothing provisional was sent).
       setImmediate(() =>
@@ -507,7 +606,7 @@ describe("UserAgent over loopback", () => {
   it("sendAuthenticated answers a REGISTER's 401 and returns the last request", async () => {
     const ha1 = computeHa1("SHA-256", "trunk1", "carrier.test", "pw");
     const registers: SipRequest[] = [];
-    bob.ua.onRequest = (req, tx) => {
+    bob.delegate.onRequest = (req, tx) => {
       registers.push(req);
       const value = getHeader(req, "Authorization");
       const resp = value ? parseAuthorization(value) : null;

@@ -1,6 +1,7 @@
 // The UA core (RFC 3261 §8, §12-§15) shared by the PBX's B2BUA and its
 // registrar: routes requests to dialogs, answers what needs no policy
-// (481, 500 out of order, OPTIONS, 487 after CANCEL) and drives 2xx/ACK.
+// (481, 500 out of order, OPTIONS, 487 after CANCEL) and drives 2xx/ACK;
+// the rest it hands up to the one delegate given at construction.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import { DigestClient, DigestRetry, type SipCredentials } from "../auth/digest-client.ts";
@@ -41,6 +42,34 @@ export interface UserAgentOptions {
   allow?: string[];
   /** Option tags we implement: Require/Proxy-Require with others get 420 (RFC 3261 §8.2.2.3). */
   supported?: string[];
+  /**
+   * Where the UA core hands up what needs policy. Given once, never
+   * overwritten; a method left out gets the UA core's default (see
+   * `UserAgentDelegate`). Its methods are looked up on each request, so an
+   * object whose fields are reassigned later (a test's) is followed.
+   */
+  delegate?: Partial<UserAgentDelegate>;
+}
+
+/**
+ * What the UA core hands up to its user (SIP.js's UserAgentCoreDelegate):
+ * the requests it cannot answer without policy. One object given at
+ * construction, so that what receives requests is fixed when the UA exists.
+ */
+export interface UserAgentDelegate {
+  /** A new INVITE outside any dialog (§13.3). Default: 480 Temporarily Unavailable. */
+  onInvite(inv: IncomingInvite): void;
+  /**
+   * Every other request outside a dialog (REGISTER, SUBSCRIBE, MESSAGE...);
+   * OPTIONS never comes here, the UA core answers it (§11.2).
+   * Default: 405 with our Allow (§8.2.1).
+   */
+  onRequest(req: SipRequest, tx: ServerTransaction): void;
+  /**
+   * A request inside a known dialog, in CSeq order (§12.2.2). Default: BYE
+   * is answered 200 and the dialog forgotten (§15.1.2), anything else 501.
+   */
+  onDialogRequest(req: SipRequest, tx: ServerTransaction, dialog: Dialog): void;
 }
 
 export interface InviteOptions {
@@ -92,28 +121,6 @@ interface PendingAck {
 }
 
 export class UserAgent implements UasCore, UacCore {
-  /** A new INVITE outside any dialog. The default declines it. */
-  onInvite: (inv: IncomingInvite) => void = (inv) => inv.reject(480);
-  /** Every other request outside a dialog (REGISTER, SUBSCRIBE, MESSAGE...). OPTIONS is answered here. */
-  onRequest: (req: SipRequest, tx: ServerTransaction) => void = (req, tx) => {
-    tx.respond(
-      createResponse(req, 405, undefined, {
-        toTag: newTag(),
-        headers: [{ name: "Allow", value: this.allow }],
-      }),
-    );
-  };
-  /**
-   * A request inside a known dialog, in CSeq order. The default answers BYE
-   * with 200 (and forgets the dialog) and anything else with 501.
-   */
-  onDialogRequest: (req: SipRequest, tx: ServerTransaction, dialog: Dialog) => void = (req, tx, dialog) => {
-    if (req.method === "BYE") {
-      this.forget(dialog);
-      tx.respond(createResponse(req, 200));
-    } else tx.respond(createResponse(req, 501));
-  };
-
   readonly transactions: TransactionLayer;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -121,6 +128,9 @@ export class UserAgent implements UasCore, UacCore {
   private readonly contactPort: number;
   private readonly allow: string;
   private readonly checks: RequestChecks;
+  private readonly delegate: Partial<UserAgentDelegate>;
+  /** What a method the delegate leaves out falls back to. */
+  private readonly defaults: UserAgentDelegate;
   private readonly dialogs = new Map<string, Dialog>();
   /** 2xx sent and not yet acknowledged, per dialog and CSeq. */
   private readonly pendingAcks = new Map<string, PendingAck>();
@@ -137,6 +147,8 @@ export class UserAgent implements UasCore, UacCore {
         : opts.contactHost;
     this.contactPort = opts.contactPort;
     this.allow = (opts.allow ?? DEFAULT_ALLOW).join(", ");
+    this.delegate = opts.delegate ?? {};
+    this.defaults = defaultUserAgentDelegate(this);
     this.checks = new RequestChecks({
       clock: opts.clock,
       agent: this.contactHost,
@@ -147,6 +159,11 @@ export class UserAgent implements UasCore, UacCore {
     this.transactions.onRequest = (req, tx) => this.receiveRequest(req, tx);
     this.transactions.onAck = (ack) => this.receiveAck(ack);
     this.transactions.onStrayResponse = (res) => this.receiveStray(res);
+  }
+
+  /** The methods we list in Allow (OPTIONS answers, 405s), comma-separated. */
+  get allowed(): string {
+    return this.allow;
   }
 
   /** Number of dialogs known (for tests and metrics). */
@@ -404,11 +421,16 @@ export class UserAgent implements UasCore, UacCore {
         tx.respond(createResponse(req, 500, "Out of Order CSeq"));
         return;
       }
-      this.onDialogRequest(req, tx, dialog);
+      const d = this.delegate;
+      if (d.onDialogRequest) d.onDialogRequest(req, tx, dialog);
+      else this.defaults.onDialogRequest(req, tx, dialog);
       return;
     }
     if (req.method === "INVITE") {
-      this.onInvite(new IncomingInvite(this, req, tx));
+      const inv = new IncomingInvite(this, req, tx);
+      const d = this.delegate;
+      if (d.onInvite) d.onInvite(inv);
+      else this.defaults.onInvite(inv);
       return;
     }
     if (req.method === "OPTIONS") {
@@ -426,7 +448,9 @@ export class UserAgent implements UasCore, UacCore {
       );
       return;
     }
-    this.onRequest(req, tx);
+    const d = this.delegate;
+    if (d.onRequest) d.onRequest(req, tx);
+    else this.defaults.onRequest(req, tx);
   }
 
   private receiveAck(ack: SipRequest): void {
@@ -467,6 +491,32 @@ export class UserAgent implements UasCore, UacCore {
       this.log.error({ err }, "TU callback threw");
     }
   }
+}
+
+/**
+ * What the UA core does with a request nobody took: decline an INVITE
+ * (480), refuse another method outside a dialog with 405 and our Allow
+ * (§8.2.1; with a To tag, §8.2.6.2), end a dialog on BYE (§15.1.2) and
+ * answer anything else in it 501. A delegate may call these for the
+ * requests it leaves alone.
+ */
+export function defaultUserAgentDelegate(ua: Pick<UserAgent, "allowed" | "forget">): UserAgentDelegate {
+  return {
+    onInvite: (inv) => inv.reject(480),
+    onRequest: (req, tx) =>
+      tx.respond(
+        createResponse(req, 405, undefined, {
+          toTag: newTag(),
+          headers: [{ name: "Allow", value: ua.allowed }],
+        }),
+      ),
+    onDialogRequest: (req, tx, dialog) => {
+      if (req.method === "BYE") {
+        ua.forget(dialog);
+        tx.respond(createResponse(req, 200));
+      } else tx.respond(createResponse(req, 501));
+    },
+  };
 }
 
 function cseqOf(msg: SipRequest): number {
