@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { getHeader, getHeaders } from "../../src/sip/message/index.ts";
-import { correlate, sine } from "../harness/audio.ts";
+import { correlate, sine, speechFrames } from "../harness/audio.ts";
 import { type Call, type IncomingCall, SipPhone } from "../harness/sip-phone.ts";
 import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
@@ -335,6 +335,17 @@ describe("what office phones do", () => {
     await waiting.cancel();
     await call.bye();
     await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { callWaiting: false });
+  });
+
+  test("a call that fails for a known reason says why in early media before the status", async () => {
+    const { call } = await phones.answeredCall("101", "102");
+    const carol = await registered("103");
+    const busy = await carol.call("102");
+    const early = await busy.waitFor(183, 10000);
+    assert.match(early.body.toString(), /m=audio/);
+    assert.equal((await busy.waitFor(486, 15000)).status, 486);
+    assert.ok(speechFrames(busy.receivedPcm()) > 20, "the busy announcement was spoken");
+    await call.bye();
   });
 
   test("the answer names who answered, and other devices are cancelled as completed elsewhere", async () => {
