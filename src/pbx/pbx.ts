@@ -340,8 +340,14 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     }
     const other = found?.session;
     const replaced = found && other?.legOf(found.dialog);
+    // Only the transferor's own call, in its own company, can be joined: a
+    // guessed or leaked Call-ID must not let a phone take over someone else's call.
+    const own =
+      other?.tenant.name === session.tenant.name &&
+      replaced?.extension !== undefined &&
+      replaced.extension === transfer.transferor.extension;
     const joining = replaced && (other!.caller === replaced ? other!.callee : other!.caller);
-    if (!found || !other || !replaced || !joining?.dialog || other.state !== "answered") {
+    if (!found || !other || !replaced || !own || !joining?.dialog || other.state !== "answered") {
       session.log.info({ replaces }, "attended transfer: no answered call to join");
       transfer.progress(481, "Call Does Not Exist");
       return;

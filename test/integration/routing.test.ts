@@ -307,6 +307,25 @@ describe("what office phones do", () => {
     await atCarol.waitFor("ended");
   });
 
+  test("a phone cannot take over another phone's call with a forged Replaces", async () => {
+    const { call: victim, incoming: atBob } = await phones.answeredCall("101", "102");
+    const { call: mallory } = await phones.answeredCall("104", "103");
+    const replaces = encodeURIComponent(
+      `${victim.callId};to-tag=${victim.remoteTag};from-tag=${victim.localTag}`,
+    );
+    const refer = await mallory.sendRequest("REFER", {
+      headers: { "Refer-To": `<sip:102@acme.test?Replaces=${replaces}>` },
+    });
+    assert.equal(refer.status, 202);
+    await waitUntil(() =>
+      mallory.inDialogRequests.some((r) => r.method === "NOTIFY" && /SIP\/2\.0 481/.test(r.body.toString())),
+    );
+    assert.equal(victim.state, "answered");
+    await talk(victim, atBob);
+    await victim.bye();
+    await mallory.bye();
+  });
+
   test("a phone's 302 is followed to the Contact", async () => {
     const alice = await registered("101");
     const bob = await registered("102");

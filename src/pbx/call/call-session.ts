@@ -295,8 +295,9 @@ export class CallSession implements ActiveCall {
     if (outcome.kind !== "answered" || !leg || this.callee !== leg) {
       if (this.callee !== leg || !leg) this.deps.media.release(rtp);
       if (this.relay && !this.callee) this.stopRelay();
-      if (outcome.kind === "answered") return this.isEnded ? { kind: "caller-gone" } : outcome;
       if (this.isEnded) return { kind: "caller-gone" };
+      // Answered with an SDP we cannot use: the fork was hung up again.
+      if (outcome.kind === "answered") return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
     }
     return outcome;
   }
