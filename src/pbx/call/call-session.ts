@@ -297,7 +297,8 @@ export class CallSession implements ActiveCall {
       if (this.relay && !this.callee) this.stopRelay();
       if (this.isEnded) return { kind: "caller-gone" };
       // Answered with an SDP we cannot use: the fork was hung up again.
-      if (outcome.kind === "answered") return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
+      if (outcome.kind === "answered")
+        return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
     }
     return outcome;
   }
