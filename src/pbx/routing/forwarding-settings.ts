@@ -2,6 +2,7 @@
 // phone dials *72 or the REST API is called: the same number reads the same
 // way, the same policy applies, and every change is audited with who made it.
 import type { Actor, ForwardingKind, Store, Tenant } from "../../store/types.ts";
+import { readInCompany } from "./company-number.ts";
 import { policyRefusal } from "./dialling-policy.ts";
 import { type Destination, InvalidNumber, readDestination, storedTarget } from "./phone-number.ts";
 
@@ -41,10 +42,9 @@ export async function setForwarding(
     await store.forwarding.clear(tenant.name, extension, kind, actor);
     return { ok: true, target: null };
   }
-  const extensions = new Set((await store.extensions.list(tenant.name)).map((e) => e.number));
   let destination: Destination;
   try {
-    destination = readDestination(typed, tenant, (n) => extensions.has(n));
+    destination = await readInCompany(store, tenant, typed);
   } catch (err) {
     if (err instanceof InvalidNumber) return { ok: false, why: "invalid" };
     throw err;

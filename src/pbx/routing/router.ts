@@ -25,8 +25,9 @@ import type {
 import type { Logger } from "../../util/log.ts";
 import type { BridgeTarget } from "../apps/call-control.ts";
 import type { Diversion, DiversionReason, Outcome, Party, Step } from "../call/steps.ts";
+import { readInCompany } from "./company-number.ts";
 import { policyRefusal } from "./dialling-policy.ts";
-import { type Destination, InvalidNumber, readDestination, storedDestination } from "./phone-number.ts";
+import { type Destination, InvalidNumber, storedDestination } from "./phone-number.ts";
 
 /** How many forwardings (and redirects) one call may follow. */
 export const MAX_DIVERSIONS = 5;
@@ -150,10 +151,9 @@ export class Routing {
       if (!this.ctx.callerExtension) return hangup(403, undefined, "Feature Codes Are For Phones");
       return { kind: "app", name: "feature-code", args: text };
     }
-    const extensions = new Set((await this.deps.store.extensions.list(tenant.name)).map((e) => e.number));
     let destination: Destination;
     try {
-      destination = readDestination(text, tenant, (n) => extensions.has(n));
+      destination = await readInCompany(this.deps.store, tenant, text);
     } catch (err) {
       if (!(err instanceof InvalidNumber)) throw err;
       return hangup(404, "error.number-not-assigned");
@@ -285,11 +285,8 @@ export class Routing {
       publicNumber: pending.extension.callerId ?? (await this.main()),
     });
     this.deps.log.info({ from: pending.extension.number, to: contact }, "device redirected the call");
-    const extensions = new Set(
-      (await this.deps.store.extensions.list(this.ctx.tenant.name)).map((e) => e.number),
-    );
     try {
-      return await this.to(readDestination(contact, this.ctx.tenant, (n) => extensions.has(n)));
+      return await this.to(await readInCompany(this.deps.store, this.ctx.tenant, contact));
     } catch (err) {
       if (!(err instanceof InvalidNumber)) throw err;
       return hangup(480);
