@@ -257,6 +257,33 @@ describe("what office phones do", () => {
     await atCarol.waitFor("ended");
   });
 
+  test("blind transfer from the caller's side, and a transfer to a refused number", async () => {
+    const { call, incoming: atBob } = await phones.answeredCall("101", "102");
+    const carol = await registered("103");
+    carol.autoAnswer();
+    assert.equal(
+      (await call.sendRequest("REFER", { headers: { "Refer-To": "<sip:103@acme.test>" } })).status,
+      202,
+    );
+    const atCarol = await carol.waitForCall();
+    await atCarol.waitForAck();
+    await talk(atBob, atCarol);
+    await call.waitFor("ended", 8000);
+
+    // 102 now transfers 103 to a premium-rate number: the company's policy refuses it.
+    const before = carrier.incomingCalls.length;
+    assert.equal(
+      (await atBob.sendRequest("REFER", { headers: { "Refer-To": "<sip:0900123456@acme.test>" } })).status,
+      202,
+    );
+    await waitUntil(
+      () =>
+        atBob.inDialogRequests.some((r) => r.method === "NOTIFY" && /SIP\/2\.0 403/.test(r.body.toString())),
+      10000,
+    );
+    assert.equal(carrier.incomingCalls.length, before, "nothing reached the carrier");
+  });
+
   test("blind transfer of a carrier's call to another extension", async () => {
     const alice = await registered("101");
     const carol = await registered("103");
