@@ -4,7 +4,7 @@
 import type { Actor, ForwardingKind, Store, Tenant } from "../../store/types.ts";
 import { readInCompany } from "./company-number.ts";
 import { policyRefusal } from "./dialling-policy.ts";
-import { type Destination, InvalidNumber, readDestination, storedTarget } from "./phone-number.ts";
+import { type Destination, InvalidNumber, storedTarget } from "./phone-number.ts";
 
 /**
  * invalid: not a number (empty, malformed, unknown short number);
