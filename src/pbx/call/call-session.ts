@@ -7,7 +7,12 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
-import { MediaEndpoint, type MediaPacer, type PlayItem } from "../../media/endpoint/index.ts";
+import {
+  MediaClosedError,
+  MediaEndpoint,
+  type MediaPacer,
+  type PlayItem,
+} from "../../media/endpoint/index.ts";
 import { RtpRelay } from "../../media/rtp/index.ts";
 import { isHold, type MediaDescription, parseAnswer, SdpError, SdpSession } from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
@@ -147,11 +152,11 @@ export class CallSession implements ActiveCall {
     };
     init.inv.onCancel = () => {
       this.log.info("caller cancelled");
-      void this.finish("caller cancelled");
+      this.background(this.finish("caller cancelled"), "finish");
     };
     init.inv.onAckTimeout = () => {
       this.log.warn("caller never acknowledged the answer");
-      void this.terminate("no ACK");
+      this.background(this.terminate("no ACK"), "terminate");
     };
   }
 
@@ -448,7 +453,7 @@ export class CallSession implements ActiveCall {
       this.delegate.unbindDialog(dialog);
       if (this.stateValue !== "answered") {
         this.inv?.reject(488, { reason: "Not Acceptable Here" });
-        void this.finish("callee SDP unusable");
+        this.background(this.finish("callee SDP unusable"), "finish");
       }
       return;
     }
@@ -456,7 +461,7 @@ export class CallSession implements ActiveCall {
     this.inv = undefined;
     this.startRelay(caller.rtp, leg.rtp);
     this.log.info({ callee: leg.party.number }, "call answered");
-    void this.resumeIfHeld(caller);
+    this.background(this.resumeIfHeld(caller), "resumeIfHeld");
   }
 
   /**
@@ -508,15 +513,15 @@ export class CallSession implements ActiveCall {
         this.delegate.unbindDialog(dialog);
         from.dialog = undefined;
         if (other?.dialog) this.byeDialog(other.dialog, "other side hung up");
-        void this.finish(`${from === this.caller ? "caller" : "callee"} hung up`);
+        this.background(this.finish(`${from === this.caller ? "caller" : "callee"} hung up`), "finish");
         return;
       case "INVITE":
       case "UPDATE":
-        if (other?.dialog) void this.relayOffer(from, other, req, tx);
+        if (other?.dialog) this.background(this.relayOffer(from, other, req, tx), "relayOffer");
         else this.answerReoffer(from, req, tx);
         return;
       case "INFO":
-        if (other?.dialog) void this.relayInfo(req, tx, other.dialog);
+        if (other?.dialog) this.background(this.relayInfo(req, tx, other.dialog), "relayInfo");
         else this.takeInfoDigit(req, tx);
         return;
       case "REFER":
@@ -570,7 +575,7 @@ export class CallSession implements ActiveCall {
     );
     if (res.status >= 300) {
       tx.respond(createResponse(req, res.status, res.reason));
-      if (res.status === 408 || res.status === 481) void this.terminate("peer lost");
+      if (res.status === 408 || res.status === 481) this.background(this.terminate("peer lost"), "terminate");
       return;
     }
     let body: Buffer | undefined;
@@ -750,7 +755,7 @@ export class CallSession implements ActiveCall {
       this.callee = undefined;
     }
     if (leg.dialog) this.delegate.unbindDialog(leg.dialog);
-    if (!this.caller) void this.finish("parties moved to another call");
+    if (!this.caller) this.background(this.finish("parties moved to another call"), "finish");
   }
 
   /** The party of this session whose dialog with us is `dialog`. */
@@ -786,8 +791,9 @@ export class CallSession implements ActiveCall {
     const endpoint = this.openEndpoint();
     const loop = () => {
       if (this.endpoint !== endpoint) return;
-      endpoint.play(RINGBACK).then(loop, () => {
-        // Closed when the target answers or the ring step ends: the ringback stops there.
+      endpoint.play(RINGBACK).then(loop, (err: unknown) => {
+        // Closed when the target answers or the ring step ends: that is where the ringback stops.
+        if (!(err instanceof MediaClosedError)) this.log.warn({ err }, "ringback failed");
       });
     };
     loop();
@@ -802,7 +808,7 @@ export class CallSession implements ActiveCall {
       onTimeout: () => {
         if (this.stateValue !== "answered" || !this.callee) return;
         this.log.warn({ mediaTimeoutMs: this.deps.mediaTimeoutMs }, "RTP stopped: hanging up");
-        void this.terminate("media timeout");
+        this.background(this.terminate("media timeout"), "terminate");
       },
     });
   }
@@ -822,6 +828,15 @@ export class CallSession implements ActiveCall {
   }
 
   // --- ending --------------------------------------------------------------
+
+  /**
+   * Work started from a SIP event that nobody awaits: a failure is logged
+   * with the call's id, never left to crash the process as an unhandled
+   * rejection.
+   */
+  private background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.log.error({ err, what }, "call work failed"));
+  }
 
   private byeDialog(dialog: Dialog, why: string): void {
     this.deps.ua.request(dialog, "BYE").then(
