@@ -234,12 +234,21 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
    * Runs the router's steps on the session until one is final: every
    * outcome that is not goes back to the router for the next step.
    */
-  private async drive(session: CallSession, routing: Routing, request: RouteRequest): Promise<Driven> {
+  private async drive(
+    session: CallSession,
+    routing: Routing,
+    request: RouteRequest,
+    opts: { keepOnFailure?: boolean } = {},
+  ): Promise<Driven> {
     let step: Step | undefined = await routing.first(request);
     let last: Driven = { answered: false, status: 480 };
     while (step && !session.isEnded) {
       session.log.info({ step: describeStep(step) }, "step");
-      if (step.kind === "hangup") last = { answered: false, status: step.status, reason: step.reason };
+      if (step.kind === "hangup") {
+        last = { answered: false, status: step.status, reason: step.reason };
+        // A transfer's failure is the transferor's to hear about, not a reason to end the call.
+        if (opts.keepOnFailure) return last;
+      }
       const outcome: Outcome = await session.run(step);
       if (outcome.kind === "answered") return { answered: true, status: 200 };
       if (outcome.kind === "rejected")
@@ -248,7 +257,8 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       step = await routing.next(outcome);
     }
     // An app that returned without handing its caller on leaves nothing to talk to.
-    if (!session.isEnded && !session.callee) await session.terminate("nothing more to do");
+    if (!opts.keepOnFailure && !session.isEnded && !session.callee)
+      await session.terminate("nothing more to do");
     return last;
   }
 
@@ -319,7 +329,10 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       dialledBy: transferor,
       seen: transfer.transferee.extension ? [transfer.transferee.extension] : [],
     });
-    const result = await this.drive(session, routing, { kind: "dialled", text });
+    const result = await this.drive(session, routing, { kind: "dialled", text }, { keepOnFailure: true });
+    // RFC 5589 §6.1: a transfer that fails leaves the transferor its call; then NOTIFY says why.
+    if (!result.answered && !transfer.restore() && !session.isEnded)
+      await session.terminate("transfer failed");
     transfer.progress(result.status, result.reason);
   }
 

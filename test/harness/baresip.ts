@@ -30,6 +30,16 @@ export interface BaresipOptions {
   regint?: number;
   /** Quit after this many seconds whatever happens (a safety net). Default 60. */
   lifetimeSec?: number;
+  /** `-s`: baresip prints every SIP message it sends and receives (see sipMessages()). */
+  sipTrace?: boolean;
+}
+
+/** One SIP message from baresip's `-s` trace. */
+export interface BaresipSipMessage {
+  direction: "sent" | "received";
+  /** Start line and headers (and body), lines joined with CRLF. */
+  text: string;
+  firstLine: string;
 }
 
 export interface BaresipEvent {
@@ -54,6 +64,17 @@ export interface Baresip {
   hangup(): Promise<void>;
   waitForCallEstablished(timeoutMs?: number): Promise<BaresipEvent>;
   waitForCallClosed(timeoutMs?: number): Promise<BaresipEvent>;
+  /**
+   * Blind transfer of the current call (menu command "transfer", baresip
+   * 1.0 has no attended transfer): REFER with Refer-To: <uri>.
+   */
+  transfer(uri: string): Promise<void>;
+  /** Puts the current call on hold (re-INVITE a=sendonly). */
+  hold(): Promise<void>;
+  /** Takes the current call off hold. */
+  resume(): Promise<void>;
+  /** With `sipTrace`: the SIP messages baresip printed so far, oldest first. */
+  sipMessages(): BaresipSipMessage[];
   /** What baresip decoded from the last call's RTP (sndfile dump), empty before any call. */
   receivedWav(): { rate: number; samples: Int16Array };
   /** What baresip encoded and sent in the last call. */
@@ -114,7 +135,9 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     join(dir, "accounts"),
     `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}";regint=${regint};answermode=${opts.answerMode ?? "auto"}\n`,
   );
-  const child: ChildProcess = spawn(bin, ["-f", dir, "-t", String(opts.lifetimeSec ?? 60)], {
+  const args = ["-f", dir, "-t", String(opts.lifetimeSec ?? 60)];
+  if (opts.sipTrace) args.push("-s");
+  const child: ChildProcess = spawn(bin, args, {
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
@@ -245,6 +268,10 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     hangup: () => ok("hangup"),
     waitForCallEstablished: (timeoutMs) => waitForEvent("CALL_ESTABLISHED", timeoutMs),
     waitForCallClosed: (timeoutMs) => waitForEvent("CALL_CLOSED", timeoutMs),
+    transfer: (uri) => ok("transfer", uri),
+    hold: () => ok("hold"),
+    resume: () => ok("resume"),
+    sipMessages: () => parseBaresipTrace(out, sipPort),
     receivedWav: () => readDump(dir, "dec"),
     sentWav: () => readDump(dir, "enc"),
     stop: async () => {
@@ -306,4 +333,24 @@ async function connectCtrl(port: number, output: () => string, exited: Promise<v
     }
   }
   throw new Error(`baresip ctrl_tcp on port ${port} did not come up\n${output().slice(-3000)}`);
+}
+
+/**
+ * Reads baresip 1.0's `-s` trace out of its output: each message is printed
+ * as ESC[36;1m "#", a line "UDP 127.0.0.1:A -> 127.0.0.1:B", the message,
+ * then ESC[;m. Sent when the source is baresip's own SIP port.
+ */
+export function parseBaresipTrace(out: string, sipPort: number): BaresipSipMessage[] {
+  const messages: BaresipSipMessage[] = [];
+  const re = /\x1b\[36;1m#\r?\n(?:UDP|TCP|TLS) (\S+) -> (\S+)\r?\n([\s\S]*?)\x1b\[;m/g;
+  for (const m of out.matchAll(re)) {
+    const text = (m[3] ?? "").replace(/\r?\n/g, "\r\n").replace(/(\r\n)+$/, "");
+    const fromPort = Number((m[1] ?? "").split(":").pop());
+    messages.push({
+      direction: fromPort === sipPort ? "sent" : "received",
+      text,
+      firstLine: text.split("\r\n", 1)[0] ?? "",
+    });
+  }
+  return messages;
 }

@@ -127,10 +127,31 @@ export function parseSippMessages(log: string): SippTracedMessage[] {
     const text = chunk
       .slice(m[0].length)
       .replace(/\r?\n/g, "\r\n")
-      .replace(/(\r\n)+$/, "\r\n\r\n");
+      .replace(/(\r\n)+$/, "");
     out.push({ direction: m[1] as "sent" | "received", text, firstLine: text.split("\r\n", 1)[0] ?? "" });
   }
   return out;
+}
+
+/**
+ * Every value of header `name` (case-insensitive, full name only) in a
+ * traced message, in order; works on baresip's trace messages too.
+ */
+export function sippHeaders(msg: { text: string }, name: string): string[] {
+  const head = msg.text.split("\r\n\r\n", 1)[0] ?? "";
+  const wanted = name.toLowerCase();
+  const out: string[] = [];
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted)
+      out.push(line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+/** The first value of header `name`, or undefined. */
+export function sippHeader(msg: { text: string }, name: string): string | undefined {
+  return sippHeaders(msg, name)[0];
 }
 
 /** Parses the last line of a -trace_stat CSV (";"-separated) for the cumulative call totals. */

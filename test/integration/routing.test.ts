@@ -282,6 +282,11 @@ describe("what office phones do", () => {
       10000,
     );
     assert.equal(carrier.incomingCalls.length, before, "nothing reached the carrier");
+    // RFC 5589 §6.1: the transferor keeps its call.
+    assert.equal(atBob.state, "answered");
+    await talk(atBob, atCarol);
+    await atBob.bye();
+    await atCarol.waitFor("ended");
   });
 
   test("blind transfer of a carrier's call to another extension", async () => {

@@ -93,6 +93,8 @@ export interface Transfer {
   progress(status: number, reason?: string): void;
   /** The transferor leaves the call, the transferee waits for what comes next. */
   handOver(): void;
+  /** After handOver, joins the two again (a failed blind transfer); false when one of them is gone. */
+  restore(): boolean;
 }
 
 export interface SessionInit {
@@ -694,7 +696,28 @@ export class CallSession implements ActiveCall {
       referTo,
       progress: (status, reason) => sendNotify(status, reason ?? reasonPhrase(status), status >= 200),
       handOver: () => this.handOver(from, other),
+      restore: () => this.restore(from, other),
     });
+  }
+
+  /**
+   * A blind transfer that failed: the transferor gets its call back
+   * (RFC 5589 §6.1), before the final NOTIFY tells it why.
+   */
+  private restore(transferor: Leg, transferee: Leg): boolean {
+    if (
+      this.isEnded ||
+      !this.leaving.delete(transferor) ||
+      !transferor.dialog ||
+      this.caller !== transferee
+    ) {
+      return false;
+    }
+    this.closeEndpoint("transfer failed");
+    this.callee = transferor;
+    this.startRelay(transferee.rtp, transferor.rtp);
+    this.log.info({ transferor: transferor.party.number }, "transfer failed: the parties are joined again");
+    return true;
   }
 
   /**
@@ -719,6 +742,8 @@ export class CallSession implements ActiveCall {
     const caller = this.caller;
     if (!caller?.media || !leg.dialog || this.isEnded) return false;
     from.release(leg);
+    // The dialog moves with its party: requests in it (BYE, hold) now belong to this call.
+    this.delegate.bindDialog(leg.dialog, this);
     this.closeEndpoint("joined");
     this.stopRelay();
     if (leg.media?.codec !== caller.media.codec) {
@@ -737,7 +762,6 @@ export class CallSession implements ActiveCall {
       leg.media = media;
       leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
     }
-    this.delegate.bindDialog(leg.dialog, this);
     this.callee = leg;
     this.calleeParty = leg.party;
     this.startRelay(caller.rtp, leg.rtp);
@@ -746,7 +770,10 @@ export class CallSession implements ActiveCall {
     return true;
   }
 
-  /** Gives up a leg to another session (it keeps its dialog and media); this session ends when nobody is left. */
+  /**
+   * Gives up a leg to another session, which binds its dialog to itself (the
+   * UA core keeps the dialog); this session ends when nobody is left.
+   */
   release(leg: Leg): void {
     this.stopRelay();
     if (this.callee === leg) this.callee = undefined;
@@ -754,7 +781,6 @@ export class CallSession implements ActiveCall {
       this.caller = this.callee;
       this.callee = undefined;
     }
-    if (leg.dialog) this.delegate.unbindDialog(leg.dialog);
     if (!this.caller) this.background(this.finish("parties moved to another call"), "finish");
   }
 
