@@ -41,7 +41,16 @@ import type { MediaLegs } from "./media-legs.ts";
 import { SessionCallControl } from "./session-call-control.ts";
 import { canMove, IllegalTransition, type SessionState } from "./session-state.ts";
 import type { SpeechRenderer } from "./speech.ts";
-import type { AppStep, HangupStep, Outcome, Party, RingStep, Step, Target } from "./steps.ts";
+import {
+  type AppStep,
+  type HangupStep,
+  needsAnswer,
+  type Outcome,
+  type Party,
+  type RingStep,
+  type Step,
+  type Target,
+} from "./steps.ts";
 import { targetInvite } from "./target-invite.ts";
 
 const SDP = "application/sdp";
@@ -215,6 +224,11 @@ export class CallSession implements ActiveCall {
       await this.finish("no RTP ports");
       return false;
     }
+    if (this.isEnded) {
+      // The caller cancelled while the port was being opened.
+      this.deps.media.release(rtp);
+      return false;
+    }
     const { party, extension, trunk } = this.pendingCaller;
     this.caller = new Leg(
       rtp,
@@ -231,6 +245,8 @@ export class CallSession implements ActiveCall {
   /** Runs one step of the router's and says how it ended. */
   async run(step: Step): Promise<Outcome> {
     if (this.isEnded || !this.caller) return { kind: "caller-gone" };
+    // The step's precondition (jambonz's tasks): the session answers, never the step itself.
+    if (needsAnswer(step) && !(await this.answer())) return { kind: "caller-gone" };
     switch (step.kind) {
       case "ring":
         return this.ring(step);
@@ -311,7 +327,6 @@ export class CallSession implements ActiveCall {
   }
 
   private async app(step: AppStep): Promise<Outcome> {
-    if (!(await this.answer())) return { kind: "caller-gone" };
     const endpoint = this.openEndpoint();
     const control = new SessionCallControl(this, endpoint, {
       store: this.deps.store,
@@ -372,7 +387,7 @@ export class CallSession implements ActiveCall {
   }
 
   /** Answers the caller's offer with media we terminate (an app, an announcement). */
-  async answer(): Promise<boolean> {
+  private async answer(): Promise<boolean> {
     if (this.isEnded) return false;
     if (this.stateValue === "answered") return true;
     const caller = this.caller!;
