@@ -16,7 +16,7 @@ const registered = (user: string) => phones.registered(user);
 before(async () => {
   pbx = await startTestPbx({ clock, mediaTimeoutSeconds: 60 });
   await pbx.addTenant("acme", "acme.test");
-  for (const n of ["101", "102"]) await pbx.addExtension("acme", n, `secret-${n}-pw`);
+  for (const n of ["101", "102", "103"]) await pbx.addExtension("acme", n, `secret-${n}-pw`);
   const set = await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { ringTimeoutSeconds: 20 });
   assert.equal(set.status, 200);
 });
@@ -72,4 +72,44 @@ test("a call whose RTP stops is hung up after the media timeout, but not while o
   assert.equal((await incoming.waitFor("ended")).reason, "bye");
   const calls = await pbx.api<unknown[]>("GET", "/api/v1/calls");
   assert.deepEqual(calls.body, []);
+});
+
+test("forward on no answer: the call rings for noAnswerSeconds, then goes to the target", async () => {
+  const put = (body: object) => pbx.api("PUT", "/api/v1/tenants/acme/extensions/102/forwarding", body);
+  assert.equal((await put({ noAnswer: "103", noAnswerSeconds: 10 })).status, 200);
+  const alice = await registered("101");
+  const bob = await registered("102");
+  const carol = await registered("103");
+  bob.onIncomingCall = (c) => c.ring();
+  carol.autoAnswer();
+  const call = await alice.call("102");
+  await call.waitFor(180);
+  const ringing = await bob.waitForCall();
+  await pass(9_000);
+  assert.equal(carol.incomingCalls.length, 0, "still ringing 102 before noAnswerSeconds");
+  await pass(2_000);
+  await call.waitFor("answered");
+  assert.equal((await ringing.waitFor("ended")).reason, "cancel");
+  assert.match(
+    carol.incomingCalls[0]!.request.headers.find((h) => h.name === "History-Info")?.value ?? "",
+    /cause%3D408/,
+  );
+  await call.bye();
+  await put({ noAnswer: null });
+});
+
+test("a transferor that does not hang up after the final NOTIFY is hung up by the PBX", async () => {
+  const { call, incoming } = await phones.answeredCall("101", "102");
+  const carol = await registered("103");
+  carol.autoAnswer();
+  const refer = await incoming.sendRequest("REFER", { headers: { "Refer-To": "<sip:103@acme.test>" } });
+  assert.equal(refer.status, 202);
+  const atCarol = await carol.waitForCall();
+  await atCarol.waitForAck();
+  await io();
+  assert.equal(incoming.state, "answered");
+  await pass(5_000);
+  assert.equal((await incoming.waitFor("ended")).reason, "bye");
+  assert.equal(call.state, "answered", "the transferee stays with the target");
+  await call.bye();
 });
