@@ -17,18 +17,40 @@ import { Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import { CallSession, type SessionDelegate, type Transfer } from "./call/call-session.ts";
+import { dialogsOf, type ExtensionDialog, extensionsOf } from "./call/line-state.ts";
 import type { MediaLegs } from "./call/media-legs.ts";
 import type { SessionCallControl } from "./call/session-call-control.ts";
 import type { SpeechRenderer } from "./call/speech.ts";
-import { type AppStep, isFinal, type Outcome, type Step, type Target } from "./call/steps.ts";
+import {
+  type AppStep,
+  isFinal,
+  type Outcome,
+  type PickupStep,
+  type Step,
+  type Target,
+} from "./call/steps.ts";
+import { MessageRelay } from "./messaging/message-relay.ts";
 import type { Registrar } from "./registrar/index.ts";
 import { callerFromTrunk, findNumber } from "./routing/inbound.ts";
 import { type RouteRequest, Router, type Routing } from "./routing/router.ts";
 import type { PhoneAuthenticator } from "./security/index.ts";
 import type { TrunkDirectory } from "./trunks/index.ts";
 
+/** The event room as the PBX uses it (SUBSCRIBE in, lamps out): src/pbx/events. */
+export interface PbxEvents {
+  subscribe(
+    req: SipRequest,
+    tx: ServerTransaction,
+    who: { tenant: Tenant; extension: Extension },
+  ): Promise<void>;
+  onDialogRequest(req: SipRequest, tx: ServerTransaction, dialog: Dialog): boolean;
+  publishDialogs(tenant: string, extension: string, dialogs: ExtensionDialog[]): void;
+}
+
 export interface PbxDeps {
   ua: UserAgent;
+  /** Subscriptions and lamps; without it SUBSCRIBE gets 489. */
+  events?: PbxEvents;
   store: Store;
   registrar: Registrar;
   auth: PhoneAuthenticator;
@@ -66,24 +88,35 @@ interface Driven {
 }
 
 export class Pbx implements SessionDelegate, UserAgentDelegate {
-  readonly calls = new CallRegistry();
+  readonly calls = new CallRegistry<CallSession>();
   private readonly dialogs = new Map<Dialog, CallSession>();
   private readonly router: Router;
+  private readonly messages: MessageRelay;
+  /** The extensions each call concerned when desk phones were last told (BLF). */
+  private readonly shown = new Map<string, { tenant: string; extensions: string[] }>();
   private accepting = true;
 
   constructor(private readonly deps: PbxDeps) {
     this.router = new Router({
       store: deps.store,
-      devices: async (tenant, extension) => {
-        const now = deps.clock.now();
-        return (await deps.registrar.lookup(tenant, extension)).filter((b) => b.expiresAt > now);
-      },
+      devices: (tenant, extension) => this.devices(tenant, extension),
       trunkFor: (tenant) => deps.trunks.forTenant(tenant),
       callsOf: (tenant, extension) => this.calls.callsOf(tenant, extension),
       outsideCallsOf: (tenant) =>
         this.calls.all().filter((c) => c.tenant.name === tenant && c.usesTrunk()).length,
       log: deps.log,
     });
+    this.messages = new MessageRelay({
+      ua: deps.ua,
+      store: deps.store,
+      devices: (tenant, extension) => this.devices(tenant, extension),
+      log: deps.log,
+    });
+  }
+
+  private async devices(tenant: string, extension: string) {
+    const now = this.deps.clock.now();
+    return (await this.deps.registrar.lookup(tenant, extension)).filter((b) => b.expiresAt > now);
   }
 
   // --- UserAgentDelegate: what the UA core hands up ------------------------
@@ -106,11 +139,14 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     );
   }
 
-  /** A request inside a dialog goes to the session that owns the dialog; 481 when none does (§12.2.2). */
+  /**
+   * A request inside a dialog goes to the session that owns the dialog, or
+   * to the event hub for a subscription; 481 when nobody does (§12.2.2).
+   */
   onDialogRequest(req: SipRequest, tx: ServerTransaction, dialog: Dialog): void {
     const session = this.dialogs.get(dialog);
     if (session) session.onRequest(dialog, req, tx);
-    else tx.respond(createResponse(req, 481));
+    else if (!this.deps.events?.onDialogRequest(req, tx, dialog)) tx.respond(createResponse(req, 481));
   }
 
   /** Runs a request handler; a failure is logged with the Call-ID and answered with 500. */
@@ -140,6 +176,10 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       await this.deps.registrar.handle(req, tx);
       return;
     }
+    if (req.method === "MESSAGE" || req.method === "SUBSCRIBE" || req.method === "PUBLISH") {
+      await this.fromPhone(req, tx);
+      return;
+    }
     // §8.2.6.2: a final response outside a dialog carries a To tag of ours.
     tx.respond(
       createResponse(req, 405, undefined, {
@@ -147,6 +187,43 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
         headers: [{ name: "Allow", value: PBX_METHODS.join(", ") }],
       }),
     );
+  }
+
+  /**
+   * What a phone sends besides calls and REGISTER: chat (MESSAGE), lamps
+   * (SUBSCRIBE) and its own presence (PUBLISH). Authenticated like a
+   * REGISTER (401, the same failure counting), in the phone's own company.
+   */
+  private async fromPhone(req: SipRequest, tx: ServerTransaction): Promise<void> {
+    const auth = await this.deps.auth.authenticate(req, tx.remote, "www");
+    if (!auth.ok) {
+      tx.respond(auth.response);
+      return;
+    }
+    const { tenant, extension } = auth;
+    switch (req.method) {
+      case "MESSAGE":
+        await this.messages.relay(req, tx, tenant, extension);
+        return;
+      case "SUBSCRIBE":
+        if (this.deps.events) await this.deps.events.subscribe(req, tx, { tenant, extension });
+        else tx.respond(createResponse(req, 489, undefined, { toTag: newTag() }));
+        return;
+      default: {
+        // RFC 3903: a phone's own presence document. The PBX derives presence from
+        // registrations and calls; the PUBLISH is taken (so the phone stops retrying) and not kept.
+        const expires = Math.min(Number(getHeader(req, "Expires") ?? 3600) || 3600, 3600);
+        tx.respond(
+          createResponse(req, 200, undefined, {
+            toTag: newTag(),
+            headers: [
+              { name: "SIP-ETag", value: newTag() },
+              { name: "Expires", value: String(expires) },
+            ],
+          }),
+        );
+      }
+    }
   }
 
   private async serveInvite(inv: IncomingInvite): Promise<void> {
@@ -288,6 +365,54 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     this.calls.remove(session.id);
   }
 
+  /** Desk phones' lamps follow the calls: every extension the call concerns, before and now. */
+  changed(session: CallSession): void {
+    const events = this.deps.events;
+    const before = this.shown.get(session.id)?.extensions ?? [];
+    const now = session.isEnded ? [] : extensionsOf(session);
+    if (now.length > 0) this.shown.set(session.id, { tenant: session.tenant.name, extensions: now });
+    else this.shown.delete(session.id);
+    if (!events) return;
+    const sessions = this.calls.all();
+    for (const extension of new Set([...before, ...now])) {
+      events.publishDialogs(
+        session.tenant.name,
+        extension,
+        dialogsOf(sessions, session.tenant.name, extension),
+      );
+    }
+  }
+
+  /**
+   * Call pickup: the oldest call ringing at the extension (directed, a BLF
+   * key's `**101`), or anywhere in the company but at the picker's own
+   * phone (group, `*8`), is joined to the picker.
+   */
+  async pickup(session: CallSession, step: PickupStep): Promise<Outcome> {
+    const picker = session.callerExtensionNow();
+    const ringing = this.calls
+      .all()
+      .filter(
+        (c) =>
+          c !== session &&
+          c.tenant.name === session.tenant.name &&
+          !c.isEnded &&
+          c.state !== "answered" &&
+          c.callerExtensionNow() !== picker &&
+          (step.extension
+            ? c.ringingExtensions.includes(step.extension)
+            : c.ringingExtensions.some((e) => e !== picker)),
+      )
+      .sort((a, b) => a.startedAt - b.startedAt);
+    const call = ringing[0];
+    if (!call) {
+      session.log.info({ extension: step.extension ?? "group" }, "pickup: nothing ringing");
+      return { kind: "rejected", status: 480, reason: "Nothing To Pick Up" };
+    }
+    session.log.info({ picked: call.id, extension: step.extension ?? "group" }, "pickup");
+    return session.pickUp(call);
+  }
+
   async remoteOf(target: Target): Promise<RemoteAddress> {
     if (target.kind === "device") {
       const s = target.binding.source;
@@ -385,5 +510,7 @@ function describeStep(step: Step): string {
       return `app ${step.name}`;
     case "hangup":
       return `hangup ${step.status}${step.announcement ? ` after ${step.announcement}` : ""}`;
+    case "pickup":
+      return `pickup ${step.extension ?? "group"}`;
   }
 }

@@ -118,6 +118,12 @@ const CATALOGUE = {
     it: "Il numero selezionato è inesistente.",
     en: "The number you have dialled is not in service.",
   },
+  "pickup.nothing-ringing": {
+    fr: "Il n'y a aucun appel à intercepter.",
+    de: "Es gibt keinen Anruf zum Heranholen.",
+    it: "Non c'è nessuna chiamata da prendere.",
+    en: "There is no call to pick up.",
+  },
   "error.try-again-later": {
     fr: "Le service n'est pas disponible pour le moment. Veuillez réessayer plus tard.",
     de: "Der Dienst ist im Moment nicht verfügbar. Bitte versuchen Sie es später noch einmal.",

@@ -100,6 +100,12 @@ export interface Extension {
   maxCalls: number;
   /** E.164 number shown on outside calls; undefined: the company's main number. */
   callerId?: string;
+  /**
+   * Message waiting (RFC 3842) is sent to the phones of this extension
+   * without their subscribing: a NOTIFY after each registration and each
+   * change of the mailbox, for phones configured without MWI subscription.
+   */
+  mwiUnsolicited: boolean;
   credentials: DigestCredentials;
   createdAt: string;
 }
@@ -108,13 +114,25 @@ export type NewExtension = Pick<Extension, "tenant" | "number" | "displayName" |
   Partial<
     Pick<
       Extension,
-      "language" | "ringTimeoutSeconds" | "noAnswerSeconds" | "callWaiting" | "maxCalls" | "callerId"
+      | "language"
+      | "ringTimeoutSeconds"
+      | "noAnswerSeconds"
+      | "callWaiting"
+      | "maxCalls"
+      | "callerId"
+      | "mwiUnsolicited"
     >
   >;
 export type ExtensionPatch = Partial<
   Pick<
     Extension,
-    "displayName" | "credentials" | "ringTimeoutSeconds" | "noAnswerSeconds" | "callWaiting" | "maxCalls"
+    | "displayName"
+    | "credentials"
+    | "ringTimeoutSeconds"
+    | "noAnswerSeconds"
+    | "callWaiting"
+    | "maxCalls"
+    | "mwiUnsolicited"
   > & { language: Language | null; callerId: string | null }
 >;
 
@@ -131,6 +149,51 @@ export interface Binding {
   /** Where the REGISTER came from: requests go there (symmetric, for NAT). */
   source: { transport: "UDP" | "TCP"; address: string; port: number };
   userAgent?: string;
+}
+
+/**
+ * An event subscription (RFC 6665) as the store keeps it across a restart:
+ * the dialog it lives in (RFC 3261 §12: Call-ID, both tags, URIs, remote
+ * target, route set, both CSeqs) and what it watches. Soft state, like a
+ * binding: phones refresh their subscriptions by themselves.
+ */
+export interface StoredSubscription {
+  /** Ours, unique. */
+  id: string;
+  tenant: string;
+  /** The subscriber's extension. */
+  extension: string;
+  /** The event package: "dialog", "presence", "message-summary". */
+  package: string;
+  /** The Event header's `id` parameter, echoed in every NOTIFY (RFC 6665 §8.2.1). */
+  eventId?: string;
+  /** What is watched, as the Request-URI user said it: "102", "*11". */
+  resource: string;
+  callId: string;
+  /** Our tag (the To tag of our 2xx). */
+  localTag: string;
+  /** The subscriber's From tag. */
+  remoteTag: string;
+  /** The To of the SUBSCRIBE, without tag: the From of our NOTIFYs. */
+  localUri: string;
+  /** The From of the SUBSCRIBE, without tag. */
+  remoteUri: string;
+  /** Where NOTIFYs go (the subscriber's Contact URI). */
+  remoteTarget: string;
+  /** Record-Route of the SUBSCRIBE, in order (name-addrs). */
+  routeSet: string[];
+  /** Our Contact in the dialog. */
+  localContact: string;
+  /** Our CSeq: the last one used by a NOTIFY. */
+  localSeq: number;
+  /** The subscriber's last CSeq. */
+  remoteSeq: number;
+  /** The body version last sent (RFC 4235 §4.1: it keeps rising across a restart). */
+  version: number;
+  /** Where the SUBSCRIBE came from: NOTIFYs go there (symmetric, for NAT). */
+  source: { transport: "UDP" | "TCP"; address: string; port: number };
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
 }
 
 export type ForwardingKind = "unconditional" | "busy" | "noAnswer" | "unreachable";
@@ -238,6 +301,8 @@ export const FEATURE_ACTIONS = [
   "announcement.waiting",
   "announcement.closed",
   "announcement.vacation",
+  "pickup.directed",
+  "pickup.group",
 ] as const;
 export type FeatureAction = (typeof FEATURE_ACTIONS)[number];
 
@@ -262,6 +327,9 @@ export const DEFAULT_FEATURE_CODES: FeatureCode[] = [
   { code: "*31", action: "announcement.waiting" },
   { code: "*32", action: "announcement.closed" },
   { code: "*33", action: "announcement.vacation" },
+  // Not on the users' page: what desk phones' BLF keys dial to pick up a ringing colleague.
+  { code: "**", action: "pickup.directed" },
+  { code: "*8", action: "pickup.group" },
 ];
 
 /** A unique key or a reference would be broken; the API answers 409. */
@@ -305,6 +373,18 @@ export interface BindingRepository {
   list(tenant: string, extension?: string): Promise<Binding[]>;
   listAll(): Promise<Binding[]>;
   /** Deletes bindings with expiresAt <= now; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+export interface SubscriptionRepository {
+  /** Inserts or replaces the subscription with the same id (creation, refresh). StoreConflict when the extension does not exist. */
+  save(subscription: StoredSubscription): Promise<void>;
+  /** After a NOTIFY: our CSeq and the body version it carried. Nothing when the row is gone. */
+  noteSent(id: string, localSeq: number, version: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Subscriptions of one tenant, or of all tenants; expired ones included until purged. */
+  list(tenant?: string): Promise<StoredSubscription[]>;
+  /** Deletes subscriptions with expiresAt <= now; returns how many. */
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -359,6 +439,7 @@ export interface Store {
   tenants: TenantRepository;
   extensions: ExtensionRepository;
   bindings: BindingRepository;
+  subscriptions: SubscriptionRepository;
   forwarding: ForwardingRepository;
   featureCodes: FeatureCodeRepository;
   trunks: TrunkRepository;

@@ -59,8 +59,15 @@ export class SdpSession {
     );
   }
 
-  /** Answers an offer for media we terminate (RFC 3264 §6). Throws SdpError. */
-  answer(offer: string, opts: { direction?: Direction } = {}): { answer: string; media: MediaDescription } {
+  /**
+   * Answers an offer for media we terminate (RFC 3264 §6); `codecs` narrows
+   * our choice for this answer (a call joined to another that already talks
+   * one codec). Throws SdpError.
+   */
+  answer(
+    offer: string,
+    opts: { direction?: Direction; codecs?: G711Codec[] } = {},
+  ): { answer: string; media: MediaDescription } {
     let media: MediaDescription | undefined;
     const answer = this.stamp((sessionVersion) => {
       const r = answerOffer(offer, {
@@ -68,7 +75,7 @@ export class SdpSession {
         port: this.port,
         sessionId: this.sessionId,
         sessionVersion,
-        codecs: this.options.codecs,
+        codecs: opts.codecs ?? this.options.codecs,
         direction: opts.direction,
         current: this.codec,
       });

@@ -30,5 +30,5 @@ export function requiredSwitch(action: FeatureAction): keyof FeatureSwitches | u
 
 /** Actions dialled with a number after the code (*72, *90, *52). */
 export function takesArgument(action: FeatureAction): boolean {
-  return action.endsWith(".enable");
+  return action.endsWith(".enable") || action === "pickup.directed";
 }

@@ -26,10 +26,10 @@ export interface ActiveCall {
   usesTrunk(): boolean;
 }
 
-export class CallRegistry {
-  private readonly calls = new Map<string, ActiveCall>();
+export class CallRegistry<T extends ActiveCall = ActiveCall> {
+  private readonly calls = new Map<string, T>();
 
-  add(call: ActiveCall): void {
+  add(call: T): void {
     this.calls.set(call.id, call);
   }
 
@@ -54,7 +54,7 @@ export class CallRegistry {
     return n;
   }
 
-  all(): ActiveCall[] {
+  all(): T[] {
     return [...this.calls.values()];
   }
 }

@@ -14,7 +14,14 @@ import {
   type PlayItem,
 } from "../../media/endpoint/index.ts";
 import { RtpRelay } from "../../media/rtp/index.ts";
-import { isHold, type MediaDescription, parseAnswer, SdpError, SdpSession } from "../../media/sdp/index.ts";
+import {
+  type G711Codec,
+  isHold,
+  type MediaDescription,
+  parseAnswer,
+  SdpError,
+  SdpSession,
+} from "../../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import {
   createResponse,
@@ -37,6 +44,7 @@ import type { Logger } from "../../util/log.ts";
 import type { ActiveCall, CallView } from "./call-registry.ts";
 import { ForkSet } from "./forks.ts";
 import { Leg } from "./leg.ts";
+import type { LineView } from "./line-state.ts";
 import type { MediaLegs } from "./media-legs.ts";
 import { SessionCallControl } from "./session-call-control.ts";
 import { canMove, IllegalTransition, type SessionState } from "./session-state.ts";
@@ -47,6 +55,7 @@ import {
   needsAnswer,
   type Outcome,
   type Party,
+  type PickupStep,
   type RingStep,
   type Step,
   type Target,
@@ -88,6 +97,10 @@ export interface SessionDelegate {
   remoteOf(target: Target): Promise<RemoteAddress>;
   unbindDialog(dialog: Dialog): void;
   ended(session: CallSession): void;
+  /** Something desk phones show changed: ringing started or stopped, answered, transferred, ended. */
+  changed(session: CallSession): void;
+  /** A pickup step: joins this caller to a call ringing elsewhere, if there is one. */
+  pickup(session: CallSession, step: PickupStep): Promise<Outcome>;
 }
 
 /** A REFER accepted by the session, for the PBX to carry out. */
@@ -117,7 +130,7 @@ export interface SessionInit {
   log: Logger;
 }
 
-export class CallSession implements ActiveCall {
+export class CallSession implements ActiveCall, LineView {
   readonly id = randomUUID();
   readonly tenant: Tenant;
   readonly log: Logger;
@@ -141,6 +154,8 @@ export class CallSession implements ActiveCall {
   private calleeParty: Party | undefined;
   private earlyMedia = false;
   private ringingTrunk = false;
+  /** Extensions whose devices this call rings now (BLF keys blink, pickup may take it). */
+  ringingExtensions: string[] = [];
   private readonly endedWaiters: Array<() => void> = [];
 
   constructor(
@@ -179,6 +194,16 @@ export class CallSession implements ActiveCall {
 
   get isEnded(): boolean {
     return this.stateValue === "ended";
+  }
+
+  /** The calling party's extension now (after a transfer: the transferee's), if it is a phone of the company. */
+  callerExtensionNow(): string | undefined {
+    return this.caller ? this.caller.extension : this.pendingCaller.extension;
+  }
+
+  /** The connected party now, if any. */
+  calleeNow(): { extension?: string; party: Party } | undefined {
+    return this.callee ? { extension: this.callee.extension, party: this.callee.party } : undefined;
   }
 
   /** The caller as shown (its number and name). */
@@ -255,6 +280,8 @@ export class CallSession implements ActiveCall {
       case "hangup":
         await this.hangup(step);
         return { kind: "done" };
+      case "pickup":
+        return this.delegate.pickup(this, step);
     }
   }
 
@@ -285,6 +312,8 @@ export class CallSession implements ActiveCall {
     }
     const pendingLeg = { rtp, sdp };
     this.ringingTrunk = step.targets.some((t) => t.kind === "trunk");
+    this.ringingExtensions = step.targets.flatMap((t) => (t.kind === "device" ? [t.extension] : []));
+    this.delegate.changed(this);
     if (answered) this.playRingback();
     const forks = new ForkSet(this.deps.ua, this.deps.clock, this.log);
     this.forks = forks;
@@ -315,6 +344,8 @@ export class CallSession implements ActiveCall {
     });
     this.forks = undefined;
     this.ringingTrunk = false;
+    this.ringingExtensions = [];
+    this.delegate.changed(this);
     if (outcome.kind !== "answered" || !leg || this.callee !== leg) {
       if (this.callee !== leg || !leg) this.deps.media.release(rtp);
       if (this.relay && !this.callee) this.stopRelay();
@@ -478,6 +509,7 @@ export class CallSession implements ActiveCall {
     this.inv = undefined;
     this.startRelay(caller.rtp, leg.rtp);
     this.log.info({ callee: leg.party.number }, "call answered");
+    this.delegate.changed(this);
     this.background(this.resumeIfHeld(caller), "resumeIfHeld");
   }
 
@@ -732,6 +764,7 @@ export class CallSession implements ActiveCall {
     this.callee = transferor;
     this.startRelay(transferee.rtp, transferor.rtp);
     this.log.info({ transferor: transferor.party.number }, "transfer failed: the parties are joined again");
+    this.delegate.changed(this);
     return true;
   }
 
@@ -744,6 +777,7 @@ export class CallSession implements ActiveCall {
     this.caller = transferee;
     this.callee = undefined;
     this.leaving.add(transferor);
+    this.delegate.changed(this);
   }
 
   // --- transfers that join two calls (attended transfer, RFC 5589 §7) -----
@@ -781,6 +815,7 @@ export class CallSession implements ActiveCall {
     this.calleeParty = leg.party;
     this.startRelay(caller.rtp, leg.rtp);
     this.log.info({ joined: leg.party.number }, "calls joined");
+    this.delegate.changed(this);
     await Promise.all([this.resumeIfHeld(caller), this.resumeIfHeld(leg)]);
     return true;
   }
@@ -797,6 +832,75 @@ export class CallSession implements ActiveCall {
       this.callee = undefined;
     }
     if (!this.caller) this.background(this.finish("parties moved to another call"), "finish");
+  }
+
+  // --- call pickup -----------------------------------------------------------
+
+  /**
+   * Another phone picks this ringing call up: our caller is answered with
+   * `codec` (which the picker talks too), the forks stop as "completed
+   * elsewhere", and the caller's leg goes to the picker's call. This
+   * session is over; undefined when the call is no longer ringing.
+   */
+  async yieldToPickup(codec: G711Codec, picker: Party): Promise<Leg | undefined> {
+    const leg = this.caller;
+    const inv = this.inv;
+    if (!leg || !inv || this.stateValue === "answered" || this.isEnded) return undefined;
+    let answer: string;
+    try {
+      const r = leg.sdp.answer(this.offer, { codecs: [codec] });
+      answer = r.answer;
+      leg.media = r.media;
+      leg.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      return undefined;
+    }
+    this.stopRelay();
+    leg.dialog = inv.accept({
+      body: Buffer.from(answer),
+      contentType: SDP,
+      headers: [identityOf(picker, this.tenant.domain)],
+    });
+    this.caller = undefined;
+    this.inv = undefined;
+    this.forks?.cancel(true);
+    this.log.info({ by: picker.number }, "picked up");
+    await this.finish("picked up");
+    return leg;
+  }
+
+  /** This caller (the picker) takes over the ringing call of `ringing`; resolves "answered" when joined. */
+  async pickUp(ringing: CallSession): Promise<Outcome> {
+    const caller = this.caller!;
+    const codec = commonCodec(this.offer, ringing.offer);
+    if (!codec) return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
+    let answer: string;
+    try {
+      const r = caller.sdp.answer(this.offer, { codecs: [codec] });
+      answer = r.answer;
+      caller.media = r.media;
+      caller.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
+    }
+    const leg = await ringing.yieldToPickup(codec, caller.party);
+    if (!leg?.dialog) return { kind: "rejected", status: 480, reason: "Nothing To Pick Up" };
+    if (this.isEnded) {
+      this.byeDialog(leg.dialog, "picker gone");
+      this.deps.media.release(leg.rtp);
+      return { kind: "caller-gone" };
+    }
+    this.delegate.bindDialog(leg.dialog, this);
+    this.callee = leg;
+    this.calleeParty = leg.party;
+    this.acceptCaller(answer, [identityOf(leg.party, this.tenant.domain)]);
+    this.inv = undefined;
+    this.startRelay(caller.rtp, leg.rtp);
+    this.log.info({ caller: leg.party.number }, "picked up a ringing call");
+    this.delegate.changed(this);
+    return { kind: "answered" };
   }
 
   /** The party of this session whose dialog with us is `dialog`. */
@@ -918,6 +1022,7 @@ export class CallSession implements ActiveCall {
     for (const leg of [...this.leaving]) this.dropLeaving(leg, "call ended");
     this.log.info({ reason, durationMs: this.deps.clock.now() - this.startedAt }, "call ended");
     for (const w of this.endedWaiters.splice(0)) w();
+    this.delegate.changed(this);
     if (this.leaving.size === 0) this.delegate.ended(this);
   }
 
@@ -960,6 +1065,20 @@ export class CallSession implements ActiveCall {
     const callerTrunk = this.caller ? this.caller.trunk : this.pendingCaller.trunk;
     return callerTrunk !== undefined || this.callee?.trunk !== undefined || this.ringingTrunk;
   }
+}
+
+/** The first codec of the picker's offer that the ringing caller offered too (the relay cannot transcode). */
+function commonCodec(pickerOffer: string, ringingOffer: string): G711Codec | undefined {
+  for (const codec of [parseAnswer(pickerOffer).codec, ...(["PCMU", "PCMA"] as const)]) {
+    try {
+      parseAnswer(ringingOffer, [codec]);
+      parseAnswer(pickerOffer, [codec]);
+      return codec;
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+    }
+  }
+  return undefined;
 }
 
 /** P-Asserted-Identity of the answering party (RFC 3325 §9.1): the caller's phone shows who answered. */

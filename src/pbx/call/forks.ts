@@ -94,9 +94,12 @@ export class ForkSet {
     return this.result;
   }
 
-  /** The caller left, or the PBX ends the call: every fork still ringing is cancelled. */
-  cancel(): void {
-    this.cancelOthers(undefined);
+  /**
+   * The caller left, or the PBX ends the call: every fork still ringing is
+   * cancelled ("completed elsewhere" when someone picked the call up).
+   */
+  cancel(completedElsewhere = false): void {
+    this.cancelOthers(undefined, completedElsewhere ? [COMPLETED_ELSEWHERE] : undefined);
     this.settle({ kind: "caller-gone" });
   }
 

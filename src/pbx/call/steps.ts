@@ -54,7 +54,13 @@ export interface HangupStep {
   announcement?: string;
 }
 
-export type Step = RingStep | AppStep | HangupStep;
+/** Answer a call ringing elsewhere in the company: at one extension (directed), or any (group). */
+export interface PickupStep {
+  kind: "pickup";
+  extension?: string;
+}
+
+export type Step = RingStep | AppStep | HangupStep | PickupStep;
 
 /** Does the step need the caller answered before it runs? */
 export function needsAnswer(step: Step): boolean {

@@ -24,6 +24,7 @@ import type {
 } from "../../store/types.ts";
 import type { Logger } from "../../util/log.ts";
 import type { BridgeTarget } from "../apps/call-control.ts";
+import { matchFeatureCode } from "../apps/feature-codes.ts";
 import type { Diversion, DiversionReason, Outcome, Party, Step } from "../call/steps.ts";
 import { readInCompany } from "./company-number.ts";
 import { policyRefusal } from "./dialling-policy.ts";
@@ -73,6 +74,7 @@ export interface CallContext {
 type Pending =
   | { kind: "extension"; extension: Extension; rules: Map<string, string> }
   | { kind: "external" }
+  | { kind: "pickup" }
   | { kind: "other" };
 
 export class Router {
@@ -141,6 +143,8 @@ export class Routing {
         }
         return hangup(480, undefined, "No Answer");
       case "rejected":
+        if (pending.kind === "pickup")
+          return hangup(outcome.status, "pickup.nothing-ringing", outcome.reason);
         return hangup(outcome.status, undefined, outcome.reason);
     }
   }
@@ -149,6 +153,11 @@ export class Routing {
     const { tenant } = this.ctx;
     if (text.startsWith("*")) {
       if (!this.ctx.callerExtension) return hangup(403, undefined, "Feature Codes Are For Phones");
+      const match = matchFeatureCode(text, await this.deps.store.featureCodes.list(tenant.name));
+      if (match?.action === "pickup.group" && match.argument === "") return this.pickup(undefined);
+      if (match?.action === "pickup.directed" && /^[0-9]{1,8}$/.test(match.argument)) {
+        return this.pickup(match.argument);
+      }
       return { kind: "app", name: "feature-code", args: text };
     }
     let destination: Destination;
@@ -159,6 +168,12 @@ export class Routing {
       return hangup(404, "error.number-not-assigned");
     }
     return this.to(destination);
+  }
+
+  /** Call pickup: a BLF key (`**101`) or the group code (`*8`); nothing ringing is said so. */
+  private pickup(extension: string | undefined): Step {
+    this.pending = { kind: "pickup" };
+    return { kind: "pickup", extension };
   }
 
   private async destination(spec: DestinationSpec): Promise<Step> {

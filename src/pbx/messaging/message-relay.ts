@@ -1,0 +1,121 @@
+// SIP MESSAGE between the phones of one company (RFC 3428): the PBX takes
+// the message from an authenticated phone and hands it to every registered
+// device of the extension it is for; the first 2xx is the answer (§7, like
+// a fork), 480 when no device is registered. Never across companies, never
+// to the public network.
+import type { UserAgent } from "../../sip/dialog/index.ts";
+import {
+  createResponse,
+  formatNameAddr,
+  getContentType,
+  getHeader,
+  newCallId,
+  newTag,
+  parseUri,
+  type SipRequest,
+  type SipResponse,
+} from "../../sip/message/index.ts";
+import type { ServerTransaction } from "../../sip/transaction/index.ts";
+import type { Binding, Extension, Store, Tenant } from "../../store/types.ts";
+import type { Logger } from "../../util/log.ts";
+
+/**
+ * RFC 3428 §8: without congestion control a MESSAGE must stay under 1300
+ * bytes; over TCP larger ones are fine, but a chat line needs no more than
+ * this, and a larger body is a way to make us send more than we received.
+ */
+export const MAX_MESSAGE_BYTES = 4096;
+
+/** What phones send as instant messages; anything else gets 415. */
+const IM_TYPES = new Set([
+  "text/plain",
+  "text/html",
+  "message/cpim",
+  "application/im-iscomposing+xml",
+  "message/imdn+xml",
+]);
+
+export interface MessageRelayDeps {
+  ua: UserAgent;
+  store: Store;
+  devices(tenant: string, extension: string): Promise<Binding[]>;
+  log: Logger;
+}
+
+export class MessageRelay {
+  constructor(private readonly deps: MessageRelayDeps) {}
+
+  /** Answers an authenticated MESSAGE from `sender`, relaying it when it is for a colleague. */
+  async relay(req: SipRequest, tx: ServerTransaction, tenant: Tenant, sender: Extension): Promise<void> {
+    const log = this.deps.log.child({ callId: getHeader(req, "Call-ID") });
+    const type = (getContentType(req) ?? "").toLowerCase();
+    if (req.body.length > MAX_MESSAGE_BYTES) {
+      tx.respond(createResponse(req, 413, "Message Too Large", { toTag: newTag() }));
+      return;
+    }
+    if (!IM_TYPES.has(type)) {
+      tx.respond(
+        createResponse(req, 415, undefined, {
+          toTag: newTag(),
+          headers: [{ name: "Accept", value: [...IM_TYPES].join(", ") }],
+        }),
+      );
+      return;
+    }
+    const target = req.uri.user ?? "";
+    const recipient = /^[0-9]{1,8}$/.test(target)
+      ? await this.deps.store.extensions.get(tenant.name, target)
+      : undefined;
+    if (!recipient) {
+      tx.respond(createResponse(req, 404, undefined, { toTag: newTag() }));
+      return;
+    }
+    const devices = await this.deps.devices(tenant.name, recipient.number);
+    if (devices.length === 0) {
+      tx.respond(createResponse(req, 480, undefined, { toTag: newTag() }));
+      return;
+    }
+    const responses = await Promise.all(
+      devices.map((device) => this.deliver(req, type, tenant, sender, recipient, device)),
+    );
+    const ok = responses.find((r) => r.status >= 200 && r.status < 300);
+    const status = ok ? ok.status : (responses.find((r) => r.status >= 400)?.status ?? 480);
+    log.info(
+      { from: sender.number, to: recipient.number, devices: devices.length, status },
+      "message relayed",
+    );
+    tx.respond(createResponse(req, status, undefined, { toTag: newTag() }));
+  }
+
+  private deliver(
+    req: SipRequest,
+    type: string,
+    tenant: Tenant,
+    sender: Extension,
+    recipient: Extension,
+    device: Binding,
+  ): Promise<SipResponse> {
+    const from = formatNameAddr({
+      displayName: sender.displayName || undefined,
+      uri: parseUri(`sip:${sender.number}@${tenant.domain}`),
+      params: { tag: newTag() },
+    });
+    const to = formatNameAddr({ uri: parseUri(`sip:${recipient.number}@${tenant.domain}`), params: {} });
+    const message: SipRequest = {
+      type: "request",
+      method: "MESSAGE",
+      uri: parseUri(device.contact),
+      headers: [
+        { name: "Max-Forwards", value: "70" },
+        { name: "From", value: from },
+        { name: "To", value: to },
+        { name: "Call-ID", value: newCallId() },
+        { name: "CSeq", value: "1 MESSAGE" },
+        { name: "Content-Type", value: getHeader(req, "Content-Type") ?? type },
+      ],
+      body: req.body,
+    };
+    const s = device.source;
+    return this.deps.ua.sendRequest(message, { transport: s.transport, address: s.address, port: s.port });
+  }
+}
