@@ -11,6 +11,7 @@ import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import type { MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
+import { EventHub } from "./pbx/events/index.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
 import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
@@ -141,7 +142,29 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       limiter,
       algorithms: config.digestAlgorithms,
     });
-    const registrar = new Registrar({ store, auth, clock, log });
+    // Subscriptions and the lamps of desk phones (RFC 6665): the registrar
+    // tells it when devices come and go, the PBX when calls change.
+    const events = new EventHub({
+      ua,
+      store,
+      clock,
+      log,
+      contactFor: (remote) => ua.contactFor(remote),
+      devices: async (tenant, extension) =>
+        (await store.bindings.list(tenant, extension)).filter((b) => b.expiresAt > clock.now()),
+      // No mailboxes until voicemail exists: every lamp is off.
+      mailbox: async () => ({ newMessages: 0, oldMessages: 0 }),
+    });
+    const registrar = new Registrar({
+      store,
+      auth,
+      clock,
+      log,
+      listener: {
+        bindingsChanged: (tenant, extension) => events.registrationsChanged(tenant, extension),
+        registered: (binding) => void events.unsolicitedMwi(binding),
+      },
+    });
     registrar.start();
     stops.unshift(() => registrar.stop());
 
@@ -169,6 +192,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
 
     const pbx = new Pbx({
       ua,
+      events,
       store,
       registrar,
       auth,
@@ -183,6 +207,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       recordDir,
     });
     built = pbx;
+    await events.start();
+    stops.unshift(() => events.stop());
     trunkRegistrations.start();
     stops.unshift(() => trunkRegistrations.stop());
 
@@ -203,6 +229,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         calls: () => pbx.callViews(),
         trunkRegistration: (name) => trunkRegistrations.state(name),
         trunksChanged: () => void trunkRegistrations.reconcile(),
+        subscriptions: (tenant) => events.list(tenant),
       },
       verifyToken: token.verify,
       log,

@@ -17,6 +17,11 @@ export type { CallView } from "../pbx/call/call-registry.ts";
 
 import type { CallView } from "../pbx/call/call-registry.ts";
 
+/** An event subscription (RFC 6665) of a phone, as the PBX's event hub lists it. */
+export type { SubscriptionView } from "../pbx/events/types.ts";
+
+import type { SubscriptionView } from "../pbx/events/types.ts";
+
 /** A trunk's outbound registration toward its carrier, as the running PBX keeps it. */
 export interface TrunkRegistrationView {
   state: "disabled" | "registering" | "registered" | "failed";
@@ -39,4 +44,6 @@ export interface PbxView {
   trunkRegistration?(name: string): TrunkRegistrationView | undefined;
   /** A trunk was added, changed or removed: the PBX registers it (or stops) now, not at its next check. */
   trunksChanged?(): void;
+  /** The live event subscriptions (lamps, presence, message waiting) of one tenant. Optional: none without it. */
+  subscriptions?(tenant: string): SubscriptionView[];
 }

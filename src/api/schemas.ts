@@ -89,6 +89,11 @@ const noAnswerSeconds = {
   description: "how long a call rings before forwarding on no answer takes it",
 };
 const callWaiting = { type: "boolean", description: "a second call rings while one is in progress" };
+const mwiUnsolicited = {
+  type: "boolean",
+  description:
+    "message waiting is sent to the phones without their subscribing (after each registration and change)",
+};
 const maxCalls = {
   type: "integer",
   minimum: MAX_CALLS_MIN,
@@ -161,6 +166,7 @@ export const Extension = object(
     callWaiting,
     maxCalls,
     callerId: nullable(e164, "shown on outside calls; null: the company's main number"),
+    mwiUnsolicited,
     createdAt: timestamp,
   },
   [
@@ -172,6 +178,7 @@ export const Extension = object(
     "callWaiting",
     "maxCalls",
     "callerId",
+    "mwiUnsolicited",
     "createdAt",
   ],
 );
@@ -186,6 +193,7 @@ export const NewExtension = object(
     callWaiting,
     maxCalls,
     callerId: typedNumber,
+    mwiUnsolicited,
   },
   ["number", "password", "displayName"],
 );
@@ -198,6 +206,7 @@ export const ExtensionPatch = object({
   callWaiting,
   maxCalls,
   callerId: nullable(typedNumber, "null: the company's main number"),
+  mwiUnsolicited,
 });
 
 export const FeatureCode = object({ code: featureCode, action: featureAction }, ["code", "action"]);
@@ -212,6 +221,21 @@ export const Registration = object(
     userAgent: { type: "string" },
   },
   ["extension", "contact", "expiresAt", "source"],
+);
+
+export const Subscription = object(
+  {
+    extension: { type: "string", description: "the subscriber" },
+    contact: { type: "string", description: "where its NOTIFYs go" },
+    source: { type: "string", description: 'where it subscribed from, e.g. "udp:192.0.2.10:5060"' },
+    package: { type: "string", enum: ["dialog", "presence", "message-summary"] },
+    resource: {
+      type: "string",
+      description: 'what it watches: an extension ("102") or a feature code ("*11")',
+    },
+    expiresAt: timestamp,
+  },
+  ["extension", "contact", "source", "package", "resource", "expiresAt"],
 );
 
 export const Call = object(

@@ -15,7 +15,13 @@ import {
 } from "../store/types.ts";
 import { FakeClock } from "../util/clock.ts";
 import { silentLogger } from "../util/log.ts";
-import type { CallView, PbxView, RegistrationView, TrunkRegistrationView } from "./pbx-view.ts";
+import type {
+  CallView,
+  PbxView,
+  RegistrationView,
+  SubscriptionView,
+  TrunkRegistrationView,
+} from "./pbx-view.ts";
 import { buildApi } from "./server.ts";
 
 const TOKEN = "test-admin-token-0123456789";
@@ -26,10 +32,12 @@ let ready = true;
 const registrations = new Map<string, RegistrationView[]>();
 const calls: CallView[] = [];
 const trunkStates = new Map<string, TrunkRegistrationView>();
+const subscriptionViews = new Map<string, SubscriptionView[]>();
 const pbx: PbxView = {
   registrations: async (tenant) => registrations.get(tenant) ?? [],
   calls: () => calls,
   trunkRegistration: (name) => trunkStates.get(name),
+  subscriptions: (tenant) => subscriptionViews.get(tenant) ?? [],
 };
 
 before(async () => {
@@ -248,6 +256,7 @@ describe("extensions", () => {
       callWaiting: false,
       maxCalls: 2,
       callerId: null,
+      mwiUnsolicited: false,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const stored = await store.extensions.get("acme", "101");
@@ -287,6 +296,7 @@ describe("extensions", () => {
         callWaiting: false,
         maxCalls: 2,
         callerId: null,
+        mwiUnsolicited: false,
         createdAt: undefined,
       },
     );
@@ -498,6 +508,27 @@ describe("extension settings", () => {
     assert.equal((await store.extensions.get("acme", "110"))?.callerId, "+41215550111", "unchanged");
     assert.equal(await store.extensions.get("acme", "111"), undefined);
     await call("DELETE", "/api/v1/tenants/acme/extensions/110");
+  });
+
+  test("unsolicited message waiting: off by default, set on create and by a patch, a boolean only", async () => {
+    const created = await call("POST", "/api/v1/tenants/acme/extensions", {
+      number: "112",
+      password: "password-112",
+      displayName: "Door phone",
+      mwiUnsolicited: true,
+    });
+    assert.equal(created.status, 201, created.raw);
+    assert.equal(created.body.mwiUnsolicited, true);
+    assert.equal((await store.extensions.get("acme", "112"))?.mwiUnsolicited, true);
+    const off = await call("PATCH", "/api/v1/tenants/acme/extensions/112", { mwiUnsolicited: false });
+    assert.equal(off.status, 200, off.raw);
+    assert.equal(off.body.mwiUnsolicited, false);
+    assert.equal((await store.extensions.get("acme", "112"))?.mwiUnsolicited, false);
+    const bad = await call("PATCH", "/api/v1/tenants/acme/extensions/112", { mwiUnsolicited: "yes" });
+    assertError(bad, 400, "bad_request");
+    assert.match(bad.body.error.message, /mwiUnsolicited/);
+    assert.equal((await store.extensions.get("acme", "112"))?.mwiUnsolicited, false, "unchanged");
+    await call("DELETE", "/api/v1/tenants/acme/extensions/112");
   });
 });
 
@@ -933,6 +964,29 @@ describe("live views", () => {
     const c = await call("GET", "/api/v1/calls");
     assert.deepEqual(c.body, calls);
   });
+
+  test("subscriptions of a tenant come from the PBX view; none when the PBX has no event hub", async () => {
+    const view: SubscriptionView = {
+      extension: "101",
+      contact: "sip:101@192.0.2.10:5060",
+      source: "udp:192.0.2.10:5060",
+      package: "dialog",
+      resource: "102",
+      expiresAt: "2026-03-01T10:00:00.000Z",
+    };
+    subscriptionViews.set("acme", [view, { ...view, package: "message-summary", resource: "101" }]);
+    const r = await call("GET", "/api/v1/tenants/acme/subscriptions");
+    assert.equal(r.status, 200, r.raw);
+    assert.deepEqual(r.body, subscriptionViews.get("acme"));
+    assertError(await call("GET", "/api/v1/tenants/ghost/subscriptions"), 404, "not_found");
+    const kept = pbx.subscriptions;
+    delete pbx.subscriptions;
+    try {
+      assert.deepEqual((await call("GET", "/api/v1/tenants/acme/subscriptions")).body, []);
+    } finally {
+      pbx.subscriptions = kept;
+    }
+  });
 });
 
 describe("openapi", () => {
@@ -962,6 +1016,7 @@ describe("openapi", () => {
       "PUT /api/v1/tenants/{name}/feature-codes/{action}",
       "DELETE /api/v1/tenants/{name}/feature-codes",
       "GET /api/v1/tenants/{name}/registrations",
+      "GET /api/v1/tenants/{name}/subscriptions",
       "GET /api/v1/tenants/{name}/extensions/{number}/forwarding",
       "PUT /api/v1/tenants/{name}/extensions/{number}/forwarding",
       "GET /api/v1/tenants/{name}/policy",

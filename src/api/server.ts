@@ -97,6 +97,7 @@ export function extensionView(e: Extension) {
     callWaiting: e.callWaiting,
     maxCalls: e.maxCalls,
     callerId: e.callerId ?? null,
+    mwiUnsolicited: e.mwiUnsolicited,
     createdAt: e.createdAt,
   };
 }
@@ -641,6 +642,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async handler(req) {
         const tenant = await tenantOr404(req.params.name);
         return pbx.registrations(tenant.name);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/subscriptions",
+      summary: "Event subscriptions of this tenant's phones: busy lamps, presence, message waiting",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Subscription) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return pbx.subscriptions?.(tenant.name) ?? [];
       },
     },
     {

@@ -265,9 +265,17 @@ export interface NewExtensionInput {
   maxCalls?: number;
   /** E.164. */
   callerId?: string;
+  /** Message waiting without subscription (RFC 3842). */
+  mwiUnsolicited?: boolean;
 }
 
-const EXTENSION_SETTINGS = ["noAnswerSeconds", "callWaiting", "maxCalls", "callerId"] as const;
+const EXTENSION_SETTINGS = [
+  "noAnswerSeconds",
+  "callWaiting",
+  "maxCalls",
+  "callerId",
+  "mwiUnsolicited",
+] as const;
 
 /**
  * `tenant.country` reads a national caller id ("021 555 01 00"); without a
@@ -301,14 +309,22 @@ function extensionSettings(
   f: Record<string, unknown>,
   tenant: { country: string } | undefined,
   problems: string[],
-): { noAnswerSeconds?: number; callWaiting?: boolean; maxCalls?: number; callerId?: string | null } {
+): {
+  noAnswerSeconds?: number;
+  callWaiting?: boolean;
+  maxCalls?: number;
+  callerId?: string | null;
+  mwiUnsolicited?: boolean;
+} {
   run(problems, f.noAnswerSeconds, checkNoAnswerSeconds, false, "noAnswerSeconds");
   run(problems, f.callWaiting, checkBoolean("callWaiting"), false, "callWaiting");
   run(problems, f.maxCalls, checkMaxCalls, false, "maxCalls");
+  run(problems, f.mwiUnsolicited, checkBoolean("mwiUnsolicited"), false, "mwiUnsolicited");
   const out: ReturnType<typeof extensionSettings> = {};
   if (f.noAnswerSeconds !== undefined) out.noAnswerSeconds = f.noAnswerSeconds as number;
   if (f.callWaiting !== undefined) out.callWaiting = f.callWaiting as boolean;
   if (f.maxCalls !== undefined) out.maxCalls = f.maxCalls as number;
+  if (f.mwiUnsolicited !== undefined) out.mwiUnsolicited = f.mwiUnsolicited as boolean;
   if (f.callerId === null) out.callerId = null;
   else if (f.callerId !== undefined) {
     const e164 = publicNumber(f.callerId, tenant?.country, "callerId", problems);
@@ -328,6 +344,7 @@ export interface ExtensionPatchInput {
   maxCalls?: number;
   /** E.164; null: the company's main number again. */
   callerId?: string | null;
+  mwiUnsolicited?: boolean;
 }
 
 export function validateExtensionPatch(

@@ -1,1 +1,6 @@
-export { type RegisterTransaction, Registrar, type RegistrarOptions } from "./registrar.ts";
+export {
+  type RegisterTransaction,
+  Registrar,
+  type RegistrarListener,
+  type RegistrarOptions,
+} from "./registrar.ts";

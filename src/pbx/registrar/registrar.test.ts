@@ -17,15 +17,18 @@ async function setup(opts: { maxContacts?: number; maxFailures?: number } = {}) 
   const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
   const limiter = new AuthRateLimiter({ clock, log, maxFailures: opts.maxFailures ?? 10 });
   const auth = new PhoneAuthenticator({ store, nonces: new NonceManager({ clock }), clock, log, limiter });
+  const changes: string[] = [];
   const registrar = new Registrar({
     store,
     auth,
     clock,
     log,
     maxContactsPerExtension: opts.maxContacts,
+    listener: {
+      bindingsChanged: (tenant, extension) => changes.push(`${tenant}/${extension}`),
+      registered: () => {},
+    },
   });
-  const changes: string[] = [];
-  registrar.onChange = (tenant, extension) => changes.push(`${tenant}/${extension}`);
   let cseq = 0;
 
   /** Sends one request through the registrar and returns its one response. */

@@ -55,6 +55,15 @@ export interface RegistrarOptions {
   maxContactsPerExtension?: number;
   /** How often expired bindings are deleted from the store. Default 30 s. */
   purgeIntervalMs?: number;
+  /** Who is told about bindings (the lamps of desk phones): given once, here. */
+  listener?: RegistrarListener;
+}
+
+export interface RegistrarListener {
+  /** The bindings of an extension changed (registered, removed, expired; not a plain refresh). */
+  bindingsChanged(tenant: string, extension: string): void;
+  /** A device registered or refreshed its binding (an unsolicited voicemail lamp follows). */
+  registered(binding: Binding): void;
 }
 
 /** One change computed from a REGISTER before anything is written. */
@@ -88,8 +97,7 @@ export class Registrar {
   private timer: Timer | undefined;
   private running = false;
   private purging = false;
-  /** Told after the bindings of an extension changed (registered, refreshed contacts excluded, removed, expired). */
-  onChange?: (tenant: string, extension: string) => void;
+  private readonly listener: RegistrarListener | undefined;
 
   constructor(opts: RegistrarOptions) {
     this.store = opts.store;
@@ -101,6 +109,7 @@ export class Registrar {
     this.defaultExpires = Math.min(opts.defaultExpires ?? 3600, this.maxExpires);
     this.maxContacts = opts.maxContactsPerExtension ?? 10;
     this.purgeIntervalMs = opts.purgeIntervalMs ?? 30_000;
+    this.listener = opts.listener;
   }
 
   /** Answers one REGISTER; never throws. */
@@ -160,14 +169,14 @@ export class Registrar {
     this.timer = undefined;
   }
 
-  /** Deletes expired bindings now and tells onChange about the extensions concerned. */
+  /** Deletes expired bindings now and tells the listener about the extensions concerned. */
   async purge(): Promise<number> {
     if (this.purging) return 0;
     this.purging = true;
     try {
       const now = this.clock.now();
       const touched = new Map<string, [string, string]>();
-      if (this.onChange) {
+      if (this.listener) {
         for (const b of await this.store.bindings.listAll()) {
           if (b.expiresAt <= now) touched.set(`${b.tenant}\u0000${b.extension}`, [b.tenant, b.extension]);
         }
@@ -230,6 +239,8 @@ export class Registrar {
         return this.reply(req, 500, "Server Internal Error");
       }
       this.notify(tenant, extension);
+      for (const c of plan.changes)
+        if (c.kind === "upsert") this.tell((l) => l.registered(c.binding), tenant, extension);
     }
     return this.ok(req, await this.lookup(tenant, extension));
   }
@@ -376,11 +387,15 @@ export class Registrar {
   }
 
   private notify(tenant: string, extension: string): void {
-    if (!this.onChange) return;
+    this.tell((l) => l.bindingsChanged(tenant, extension), tenant, extension);
+  }
+
+  private tell(what: (listener: RegistrarListener) => void, tenant: string, extension: string): void {
+    if (!this.listener) return;
     try {
-      this.onChange(tenant, extension);
+      what(this.listener);
     } catch (err) {
-      this.log.error({ err, tenant, extension }, "registrar onChange listener failed");
+      this.log.error({ err, tenant, extension }, "registrar listener failed");
     }
   }
 }

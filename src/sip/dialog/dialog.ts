@@ -29,6 +29,24 @@ export interface DialogRequestOptions {
   cseq?: number;
 }
 
+/**
+ * Everything a dialog is made of (§12.1): what a TU keeps to rebuild it after
+ * a restart, e.g. a subscription's (RFC 6665 §4.1.2.4) from the store.
+ */
+export interface DialogState {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  localUri: NameAddr;
+  remoteUri: NameAddr;
+  localSeq: number;
+  remoteSeq: number | undefined;
+  remoteTarget: SipUri;
+  routeSet: NameAddr[];
+  localContact: NameAddr;
+  remote: RemoteAddress;
+}
+
 /** Methods that refresh the remote target (RFC 3261 §12.2, RFC 3311 §5.1, RFC 6665 §4.1.2.4). */
 const TARGET_REFRESH = new Set(["INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"]);
 
@@ -147,6 +165,24 @@ export class Dialog {
       routeSet: getRecordRoutes(res).reverse(),
       localContact,
       remote,
+    });
+  }
+
+  /**
+   * A dialog rebuilt from its kept state (see DialogState). The caller must
+   * make sure `localSeq` is not below what the peer has seen from us:
+   * §12.2.1.1 wants our CSeq to keep rising.
+   */
+  static restore(state: DialogState): Dialog {
+    return new Dialog(state.callId, state.localTag, state.remoteTag, {
+      localUri: state.localUri,
+      remoteUri: state.remoteUri,
+      localSeq: state.localSeq,
+      remoteSeq: state.remoteSeq,
+      remoteTarget: state.remoteTarget,
+      routeSet: [...state.routeSet],
+      localContact: state.localContact,
+      remote: { ...state.remote },
     });
   }
 

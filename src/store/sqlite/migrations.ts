@@ -143,6 +143,48 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description:
+      "event subscriptions (RFC 6665) kept across restarts; unsolicited message waiting per extension",
+    up(db) {
+      db.exec(`
+        ALTER TABLE extensions ADD COLUMN mwi_unsolicited INTEGER NOT NULL DEFAULT 0;
+
+        -- One row per subscription dialog: enough to send the next NOTIFY
+        -- after a restart (RFC 3261 §12.1: Call-ID, tags, URIs, remote
+        -- target, route set, CSeqs). Written through the synchronous=NORMAL
+        -- connection, like bindings: phones refresh them by themselves.
+        CREATE TABLE subscriptions (
+          id TEXT PRIMARY KEY,
+          tenant TEXT NOT NULL,
+          extension TEXT NOT NULL,
+          package TEXT NOT NULL,
+          event_id TEXT,
+          resource TEXT NOT NULL,
+          call_id TEXT NOT NULL,
+          local_tag TEXT NOT NULL,
+          remote_tag TEXT NOT NULL,
+          local_uri TEXT NOT NULL,
+          remote_uri TEXT NOT NULL,
+          remote_target TEXT NOT NULL,
+          -- JSON array of name-addrs.
+          route_set TEXT NOT NULL DEFAULT '[]',
+          local_contact TEXT NOT NULL,
+          local_seq INTEGER NOT NULL,
+          remote_seq INTEGER NOT NULL,
+          version INTEGER NOT NULL,
+          transport TEXT NOT NULL,
+          address TEXT NOT NULL,
+          port INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          FOREIGN KEY (tenant, extension) REFERENCES extensions(tenant, number) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX subscriptions_tenant ON subscriptions(tenant, extension);
+        CREATE INDEX subscriptions_expires_at ON subscriptions(expires_at);
+      `);
+    },
+  },
 ];
 
 /** Brings the database to the latest version; returns the version it found. */

@@ -149,6 +149,7 @@ describe("sqlite store", () => {
       noAnswerSeconds: 20,
       callWaiting: false,
       maxCalls: 2,
+      mwiUnsolicited: false,
       credentials: cred("101"),
       createdAt: "2026-01-05T08:00:00.000Z",
     });

@@ -12,6 +12,8 @@
 //   last ones. A binding is soft state that every phone refreshes by itself
 //   (RFC 3261 §10.2.1), and at 2000 REGISTER/s an fsync per commit would
 //   stall the event loop. Any later FULL commit fsyncs those frames too.
+//   Event subscriptions (RFC 6665) are soft state of the same kind and
+//   share that connection.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -53,6 +55,7 @@ import {
   type TrunkRepository,
 } from "../types.ts";
 import { migrate } from "./migrations.ts";
+import { SqliteSubscriptions } from "./sqlite-subscriptions.ts";
 
 export const DEFAULT_TENANT_LANGUAGE: Language = "fr";
 export const DEFAULT_TENANT_TIMEZONE = "Europe/Zurich";
@@ -100,6 +103,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     tenants: new SqliteTenants(settings, iso, audit),
     extensions: new SqliteExtensions(settings, iso),
     bindings: new SqliteBindings(bindingsDb),
+    subscriptions: new SqliteSubscriptions(bindingsDb),
     forwarding: new SqliteForwarding(settings, audit),
     featureCodes: new SqliteFeatureCodes(settings),
     trunks: new SqliteTrunks(settings, iso),
@@ -375,6 +379,7 @@ interface ExtensionRow {
   call_waiting: number;
   max_calls: number;
   caller_id: string | null;
+  mwi_unsolicited: number;
   realm: string;
   ha1_md5: string;
   ha1_sha256: string;
@@ -390,6 +395,7 @@ function toExtension(r: ExtensionRow): Extension {
     noAnswerSeconds: r.no_answer_seconds,
     callWaiting: r.call_waiting !== 0,
     maxCalls: r.max_calls,
+    mwiUnsolicited: r.mwi_unsolicited !== 0,
     credentials: { realm: r.realm, ha1Md5: r.ha1_md5, ha1Sha256: r.ha1_sha256 },
     createdAt: r.created_at,
   };
@@ -409,6 +415,7 @@ function extensionRow(e: Extension): ExtensionRow {
     call_waiting: e.callWaiting ? 1 : 0,
     max_calls: e.maxCalls,
     caller_id: e.callerId ?? null,
+    mwi_unsolicited: e.mwiUnsolicited ? 1 : 0,
     realm: e.credentials.realm,
     ha1_md5: e.credentials.ha1Md5,
     ha1_sha256: e.credentials.ha1Sha256,
@@ -429,9 +436,9 @@ class SqliteExtensions implements ExtensionRepository {
   ) {
     this.insert = db.prepare(
       `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, no_answer_seconds,
-         call_waiting, max_calls, caller_id, realm, ha1_md5, ha1_sha256, created_at)
+         call_waiting, max_calls, caller_id, mwi_unsolicited, realm, ha1_md5, ha1_sha256, created_at)
        VALUES (@tenant, @number, @display_name, @language, @ring_timeout_seconds, @no_answer_seconds,
-         @call_waiting, @max_calls, @caller_id, @realm, @ha1_md5, @ha1_sha256, @created_at)`,
+         @call_waiting, @max_calls, @caller_id, @mwi_unsolicited, @realm, @ha1_md5, @ha1_sha256, @created_at)`,
     );
     this.one = db.prepare<[string, string], ExtensionRow>(
       "SELECT * FROM extensions WHERE tenant = ? AND number = ?",
@@ -442,7 +449,8 @@ class SqliteExtensions implements ExtensionRepository {
     this.write = db.prepare(
       `UPDATE extensions SET display_name = @display_name, language = @language,
        ring_timeout_seconds = @ring_timeout_seconds, no_answer_seconds = @no_answer_seconds,
-       call_waiting = @call_waiting, max_calls = @max_calls, caller_id = @caller_id, realm = @realm,
+       call_waiting = @call_waiting, max_calls = @max_calls, caller_id = @caller_id,
+       mwi_unsolicited = @mwi_unsolicited, realm = @realm,
        ha1_md5 = @ha1_md5, ha1_sha256 = @ha1_sha256 WHERE tenant = @tenant AND number = @number`,
     );
     this.remove = db.prepare("DELETE FROM extensions WHERE tenant = ? AND number = ?");
@@ -457,6 +465,7 @@ class SqliteExtensions implements ExtensionRepository {
       noAnswerSeconds: n.noAnswerSeconds ?? DEFAULT_NO_ANSWER_SECONDS,
       callWaiting: n.callWaiting ?? false,
       maxCalls: n.maxCalls ?? DEFAULT_MAX_CALLS,
+      mwiUnsolicited: n.mwiUnsolicited ?? false,
       credentials: { ...n.credentials },
       createdAt: this.iso(),
     };
@@ -493,6 +502,7 @@ class SqliteExtensions implements ExtensionRepository {
       if (patch.noAnswerSeconds !== undefined) next.noAnswerSeconds = patch.noAnswerSeconds;
       if (patch.callWaiting !== undefined) next.callWaiting = patch.callWaiting;
       if (patch.maxCalls !== undefined) next.maxCalls = patch.maxCalls;
+      if (patch.mwiUnsolicited !== undefined) next.mwiUnsolicited = patch.mwiUnsolicited;
       if (patch.credentials !== undefined) next.credentials = { ...patch.credentials };
       if (patch.language === null) delete next.language;
       else if (patch.language !== undefined) next.language = patch.language;
