@@ -18,7 +18,7 @@ import type { Binding, Store } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
 import { EventHub } from "./event-hub.ts";
-import { Subscriber } from "./subscriber.test-helper.ts";
+import { Subscriber } from "../../../test/harness/subscriber.ts";
 
 function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

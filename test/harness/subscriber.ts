@@ -3,9 +3,10 @@
 // refreshes in the dialog the 2xx made), takes the NOTIFYs of that dialog,
 // answers them as told, and remembers them in order. NOTIFYs may come before
 // the 2xx (§4.1.2.4): the dialog is known to the phone before it subscribes.
-import type { Call, SipPhone } from "../../../test/harness/sip-phone.ts";
-import { getHeader, newBranch, newCallId, newTag, parseUri } from "../../sip/message/index.ts";
-import type { SipRequest, SipResponse } from "../../sip/message/types.ts";
+
+import { getHeader, newBranch, newCallId, newTag, parseUri } from "../../src/sip/message/index.ts";
+import type { SipRequest, SipResponse } from "../../src/sip/message/types.ts";
+import type { Call, SipPhone } from "./sip-phone.ts";
 
 export class Subscriber {
   readonly callId = newCallId();
