@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { SipPhone } from "../../../test/harness/sip-phone.ts";
+import { Subscriber } from "../../../test/harness/subscriber.ts";
 import { UserAgent } from "../../sip/dialog/user-agent.ts";
 import { createResponse, getCSeq, getHeader } from "../../sip/message/index.ts";
 import { TransactionLayer } from "../../sip/transaction/transaction-layer.ts";
@@ -18,7 +19,6 @@ import type { Binding, Store } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
 import { EventHub } from "./event-hub.ts";
-import { Subscriber } from "../../../test/harness/subscriber.ts";
 
 function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
