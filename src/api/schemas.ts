@@ -19,6 +19,8 @@ import {
   NUMBER_FORMATS,
   PASSWORD_MAX,
   PASSWORD_MIN,
+  PICKUP_GROUP_MAX,
+  PICKUP_GROUP_PATTERN,
   POLICY_SWITCHES,
   PORT_MAX,
   PORT_MIN,
@@ -94,6 +96,12 @@ const mwiUnsolicited = {
   description:
     "message waiting is sent to the phones without their subscribing (after each registration and change)",
 };
+const pickupGroup = {
+  type: "string",
+  pattern: PICKUP_GROUP_PATTERN,
+  maxLength: PICKUP_GROUP_MAX,
+  description: "group pickup (*8) takes calls ringing in this group, e.g. sales",
+};
 const maxCalls = {
   type: "integer",
   minimum: MAX_CALLS_MIN,
@@ -167,6 +175,7 @@ export const Extension = object(
     maxCalls,
     callerId: nullable(e164, "shown on outside calls; null: the company's main number"),
     mwiUnsolicited,
+    pickupGroup: nullable(pickupGroup, "group pickup (*8) group; null: the company's default group"),
     createdAt: timestamp,
   },
   [
@@ -179,6 +188,7 @@ export const Extension = object(
     "maxCalls",
     "callerId",
     "mwiUnsolicited",
+    "pickupGroup",
     "createdAt",
   ],
 );
@@ -194,6 +204,7 @@ export const NewExtension = object(
     maxCalls,
     callerId: typedNumber,
     mwiUnsolicited,
+    pickupGroup,
   },
   ["number", "password", "displayName"],
 );
@@ -207,6 +218,7 @@ export const ExtensionPatch = object({
   maxCalls,
   callerId: nullable(typedNumber, "null: the company's main number"),
   mwiUnsolicited,
+  pickupGroup: nullable(pickupGroup, "null: back to the company's default group"),
 });
 
 export const FeatureCode = object({ code: featureCode, action: featureAction }, ["code", "action"]);

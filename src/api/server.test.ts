@@ -257,6 +257,7 @@ describe("extensions", () => {
       maxCalls: 2,
       callerId: null,
       mwiUnsolicited: false,
+      pickupGroup: null,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const stored = await store.extensions.get("acme", "101");
@@ -297,6 +298,7 @@ describe("extensions", () => {
         maxCalls: 2,
         callerId: null,
         mwiUnsolicited: false,
+        pickupGroup: null,
         createdAt: undefined,
       },
     );
@@ -529,6 +531,68 @@ describe("extension settings", () => {
     assert.match(bad.body.error.message, /mwiUnsolicited/);
     assert.equal((await store.extensions.get("acme", "112"))?.mwiUnsolicited, false, "unchanged");
     await call("DELETE", "/api/v1/tenants/acme/extensions/112");
+  });
+
+  test("pickup group: the default (null) unless set, set on create and by a patch, null clears, bad names refused", async () => {
+    const plain = await call("POST", "/api/v1/tenants/acme/extensions", {
+      number: "113",
+      password: "password-113",
+      displayName: "Plain",
+    });
+    assert.equal(plain.status, 201, plain.raw);
+    assert.equal(plain.body.pickupGroup, null);
+    const created = await call("POST", "/api/v1/tenants/acme/extensions", {
+      number: "114",
+      password: "password-114",
+      displayName: "Sales desk",
+      pickupGroup: "sales",
+    });
+    assert.equal(created.status, 201, created.raw);
+    assert.equal(created.body.pickupGroup, "sales");
+    assert.equal((await store.extensions.get("acme", "114"))?.pickupGroup, "sales");
+    assert.equal((await call("GET", "/api/v1/tenants/acme/extensions/114")).body.pickupGroup, "sales");
+    const listed = await call("GET", "/api/v1/tenants/acme/extensions");
+    assert.deepEqual(
+      listed.body
+        .filter((e: { number: string }) => ["113", "114"].includes(e.number))
+        .map((e: { pickupGroup: unknown }) => e.pickupGroup),
+      [null, "sales"],
+    );
+
+    const moved = await call("PATCH", "/api/v1/tenants/acme/extensions/113", { pickupGroup: "floor-2" });
+    assert.equal(moved.status, 200, moved.raw);
+    assert.equal(moved.body.pickupGroup, "floor-2");
+    const renamed = await call("PATCH", "/api/v1/tenants/acme/extensions/113", { displayName: "Renamed" });
+    assert.equal(renamed.body.pickupGroup, "floor-2", "a patch without it keeps the group");
+    const cleared = await call("PATCH", "/api/v1/tenants/acme/extensions/113", { pickupGroup: null });
+    assert.equal(cleared.status, 200, cleared.raw);
+    assert.equal(cleared.body.pickupGroup, null);
+    assert.equal((await store.extensions.get("acme", "113"))?.pickupGroup, undefined);
+
+    for (const bad of ["Sales", "", "a".repeat(33), "sales team", "ventes/2", 7]) {
+      const res = await call("PATCH", "/api/v1/tenants/acme/extensions/114", { pickupGroup: bad });
+      assertError(res, 400, "bad_request");
+      assert.match(res.body.error.message, /pickupGroup/);
+    }
+    assert.equal((await store.extensions.get("acme", "114"))?.pickupGroup, "sales", "unchanged");
+    assertError(
+      await call("POST", "/api/v1/tenants/acme/extensions", {
+        number: "115",
+        password: "password-115",
+        displayName: "X",
+        pickupGroup: null,
+      }),
+      400,
+      "bad_request",
+    );
+    assert.equal(await store.extensions.get("acme", "115"), undefined);
+    assert.equal(
+      (await call("PATCH", "/api/v1/tenants/acme/extensions/114", { pickupGroup: "a".repeat(32) })).body
+        .pickupGroup,
+      "a".repeat(32),
+    );
+    await call("DELETE", "/api/v1/tenants/acme/extensions/113");
+    await call("DELETE", "/api/v1/tenants/acme/extensions/114");
   });
 });
 

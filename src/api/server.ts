@@ -98,6 +98,7 @@ export function extensionView(e: Extension) {
     maxCalls: e.maxCalls,
     callerId: e.callerId ?? null,
     mwiUnsolicited: e.mwiUnsolicited,
+    pickupGroup: e.pickupGroup ?? null,
     createdAt: e.createdAt,
   };
 }

@@ -66,6 +66,9 @@ export const MAX_CALLS_MAX = 10;
 export const MAX_EXTERNAL_CALLS_MAX = 1000;
 export const AUDIT_LIMIT_MAX = 1000;
 export const POLICY_SWITCHES = ["international", "premiumRate", "sharedCost", "personal"] as const;
+/** A pickup group's name: short, lower-case, safe in a URL and a log line ("sales", "floor-2"). */
+export const PICKUP_GROUP_PATTERN = "^[a-z0-9-]{1,32}$";
+export const PICKUP_GROUP_MAX = 32;
 
 /** Input that breaks the rules; `problems` are one sentence each. */
 export class ValidationError extends Error {
@@ -85,6 +88,7 @@ const CODE = re(FEATURE_CODE_PATTERN);
 const TYPED_NUMBER = re(TYPED_NUMBER_PATTERN);
 const SIP_USER = re(SIP_USER_PATTERN);
 const TRUNK_PASSWORD = re(TRUNK_PASSWORD_PATTERN);
+const PICKUP_GROUP = re(PICKUP_GROUP_PATTERN);
 
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 type Check = (value: unknown) => string | undefined;
@@ -219,6 +223,11 @@ export const checkMaxCalls: Check = (v) =>
     ? undefined
     : `maxCalls ${show(v)} must be a whole number from ${MAX_CALLS_MIN} to ${MAX_CALLS_MAX}`;
 
+export const checkPickupGroup: Check = (v) =>
+  typeof v === "string" && PICKUP_GROUP.test(v)
+    ? undefined
+    : `pickupGroup ${show(v)} must be 1 to ${PICKUP_GROUP_MAX} lowercase letters, digits or hyphens`;
+
 const checkBoolean =
   (name: string): Check =>
   (v) =>
@@ -267,6 +276,8 @@ export interface NewExtensionInput {
   callerId?: string;
   /** Message waiting without subscription (RFC 3842). */
   mwiUnsolicited?: boolean;
+  /** Group pickup (`*8`); absent: the company's default group. */
+  pickupGroup?: string;
 }
 
 const EXTENSION_SETTINGS = [
@@ -275,6 +286,7 @@ const EXTENSION_SETTINGS = [
   "maxCalls",
   "callerId",
   "mwiUnsolicited",
+  "pickupGroup",
 ] as const;
 
 /**
@@ -302,6 +314,7 @@ export function validateNewExtension(input: unknown, tenant?: { country: string 
   if (f.language !== undefined) e.language = f.language as Language;
   if (f.ringTimeoutSeconds !== undefined) e.ringTimeoutSeconds = f.ringTimeoutSeconds as number;
   if (settings.callerId === null) problems.push("callerId may be null only when changing an extension");
+  if (settings.pickupGroup === null) problems.push("pickupGroup may be null only when changing an extension");
   return done(problems, { ...e, ...settings } as NewExtensionInput);
 }
 
@@ -315,16 +328,19 @@ function extensionSettings(
   maxCalls?: number;
   callerId?: string | null;
   mwiUnsolicited?: boolean;
+  pickupGroup?: string | null;
 } {
   run(problems, f.noAnswerSeconds, checkNoAnswerSeconds, false, "noAnswerSeconds");
   run(problems, f.callWaiting, checkBoolean("callWaiting"), false, "callWaiting");
   run(problems, f.maxCalls, checkMaxCalls, false, "maxCalls");
   run(problems, f.mwiUnsolicited, checkBoolean("mwiUnsolicited"), false, "mwiUnsolicited");
+  if (f.pickupGroup !== null) run(problems, f.pickupGroup, checkPickupGroup, false, "pickupGroup");
   const out: ReturnType<typeof extensionSettings> = {};
   if (f.noAnswerSeconds !== undefined) out.noAnswerSeconds = f.noAnswerSeconds as number;
   if (f.callWaiting !== undefined) out.callWaiting = f.callWaiting as boolean;
   if (f.maxCalls !== undefined) out.maxCalls = f.maxCalls as number;
   if (f.mwiUnsolicited !== undefined) out.mwiUnsolicited = f.mwiUnsolicited as boolean;
+  if (f.pickupGroup !== undefined) out.pickupGroup = f.pickupGroup as string | null;
   if (f.callerId === null) out.callerId = null;
   else if (f.callerId !== undefined) {
     const e164 = publicNumber(f.callerId, tenant?.country, "callerId", problems);
@@ -345,6 +361,8 @@ export interface ExtensionPatchInput {
   /** E.164; null: the company's main number again. */
   callerId?: string | null;
   mwiUnsolicited?: boolean;
+  /** null: back to the company's default group. */
+  pickupGroup?: string | null;
 }
 
 export function validateExtensionPatch(

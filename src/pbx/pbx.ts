@@ -385,26 +385,60 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
 
   /**
    * Call pickup: the oldest call ringing at the extension (directed, a BLF
-   * key's `**101`), or anywhere in the company but at the picker's own
-   * phone (group, `*8`), is joined to the picker.
+   * key's `**101`, any extension of the company), or at another extension of
+   * the picker's pickup group (group, `*8`), is joined to the picker.
+   * Groups are read from the store now, not from the session's copy, so
+   * that a change through the API counts from the next pickup on.
    */
   async pickup(session: CallSession, step: PickupStep): Promise<Outcome> {
     const picker = session.callerExtensionNow();
-    const ringing = this.calls
+    const pickable = (c: CallSession) =>
+      c !== session &&
+      c.tenant.name === session.tenant.name &&
+      !c.isEnded &&
+      c.state !== "answered" &&
+      c.callerExtensionNow() !== picker;
+    let ringing = this.calls
       .all()
       .filter(
         (c) =>
-          c !== session &&
-          c.tenant.name === session.tenant.name &&
-          !c.isEnded &&
-          c.state !== "answered" &&
-          c.callerExtensionNow() !== picker &&
+          pickable(c) &&
           (step.extension
             ? c.ringingExtensions.includes(step.extension)
             : c.ringingExtensions.some((e) => e !== picker)),
-      )
-      .sort((a, b) => a.startedAt - b.startedAt);
-    const call = ringing[0];
+      );
+    if (!step.extension && ringing.length > 0) {
+      // Group pickup: only calls ringing another extension of the picker's
+      // group. An extension without a group is in the company's default
+      // group (undefined); one gone from the store meanwhile is in none.
+      // Each extension is read once per pickup.
+      const gone = Symbol("no such extension");
+      const groups = new Map<string, Promise<string | undefined | typeof gone>>();
+      const groupOf = (number: string) => {
+        let group = groups.get(number);
+        if (!group) {
+          group = this.deps.store.extensions
+            .get(session.tenant.name, number)
+            .then((e) => (e ? e.pickupGroup : gone));
+          groups.set(number, group);
+        }
+        return group;
+      };
+      // A caller that is no phone of the company (it cannot dial *8) counts in the default group.
+      const own = picker === undefined ? undefined : await groupOf(picker);
+      const keep = await Promise.all(
+        ringing.map(async (c) => {
+          if (own === gone) return false;
+          for (const e of c.ringingExtensions) {
+            if (e !== picker && (await groupOf(e)) === own) return true;
+          }
+          return false;
+        }),
+      );
+      // The store answered asynchronously: a call may have been answered or ended meanwhile.
+      ringing = ringing.filter((c, i) => keep[i] && pickable(c));
+    }
+    const call = ringing.sort((a, b) => a.startedAt - b.startedAt)[0];
     if (!call) {
       session.log.info({ extension: step.extension ?? "group" }, "pickup: nothing ringing");
       return { kind: "rejected", status: 480, reason: "Nothing To Pick Up" };

@@ -106,6 +106,11 @@ export interface Extension {
    * change of the mailbox, for phones configured without MWI subscription.
    */
   mwiUnsolicited: boolean;
+  /**
+   * The pickup group (`*8` picks up calls ringing in the picker's group), a
+   * short name such as "sales"; undefined: the company's default group.
+   */
+  pickupGroup?: string;
   credentials: DigestCredentials;
   createdAt: string;
 }
@@ -121,6 +126,7 @@ export type NewExtension = Pick<Extension, "tenant" | "number" | "displayName" |
       | "maxCalls"
       | "callerId"
       | "mwiUnsolicited"
+      | "pickupGroup"
     >
   >;
 export type ExtensionPatch = Partial<
@@ -133,7 +139,12 @@ export type ExtensionPatch = Partial<
     | "callWaiting"
     | "maxCalls"
     | "mwiUnsolicited"
-  > & { language: Language | null; callerId: string | null }
+  > & {
+    language: Language | null;
+    callerId: string | null;
+    /** null: back to the company's default group. */
+    pickupGroup: string | null;
+  }
 >;
 
 /** Where a REGISTER said an extension's device can be reached (RFC 3261 §10.3). */

@@ -87,6 +87,33 @@ describe("call pickup", () => {
     assert.equal(call.state, "ringing");
     await call.cancel();
   });
+
+  test("*8 picks up only in the picker's pickup group: 103 in sales finds nothing, 104 (default) takes it", async () => {
+    const sales = await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/103", { pickupGroup: "sales" });
+    assert.equal(sales.status, 200);
+    try {
+      const alice = await registered("101");
+      const bob = await registered("102");
+      const carol = await registered("103");
+      const dave = await registered("104");
+      bob.onIncomingCall = (c) => c.ring();
+      const call = await alice.call("102");
+      await call.waitFor(180);
+      const ringing = await bob.waitForCall();
+      const outside = await carol.call("*8");
+      assert.equal((await outside.waitFor(480, 15000)).status, 480);
+      assert.equal(call.state, "ringing", "the call still rings at 102");
+      const pick = await dave.call("*8");
+      await pick.waitFor("answered");
+      await call.waitFor("answered");
+      assert.equal((await ringing.waitFor("ended")).reason, "cancel");
+      await talk(call, pick);
+      await call.bye();
+      await pick.waitFor("ended");
+    } finally {
+      await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/103", { pickupGroup: null });
+    }
+  });
 });
 
 /** A MESSAGE from `phone` to `to`, answering the PBX's challenge (a new CSeq each try, RFC 3261 §22.2). */

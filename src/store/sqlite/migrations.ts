@@ -185,6 +185,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: "pickup group per extension",
+    up(db) {
+      db.exec(`
+        -- NULL: the company's default group (every extension starts there).
+        ALTER TABLE extensions ADD COLUMN pickup_group TEXT;
+      `);
+    },
+  },
 ];
 
 /** Brings the database to the latest version; returns the version it found. */

@@ -479,6 +479,37 @@ describe("sqlite store", () => {
     assert.equal(set?.displayName, "Alice");
   });
 
+  test("extensions: pickup group; the default group (undefined), set, cleared by null, survives re-open", async () => {
+    const alice = await store.extensions.get("acme", "101");
+    assert.equal(alice?.pickupGroup, undefined);
+    assert.equal("pickupGroup" in (alice ?? {}), false);
+    const e = await store.extensions.create({
+      tenant: "acme",
+      number: "102",
+      displayName: "Bob",
+      credentials: cred("102"),
+      pickupGroup: "sales",
+    });
+    assert.equal(e.pickupGroup, "sales");
+    assert.deepEqual(await store.extensions.get("acme", "102"), e);
+    const moved = await store.extensions.update("acme", "101", { pickupGroup: "support" });
+    assert.equal(moved?.pickupGroup, "support");
+    const untouched = await store.extensions.update("acme", "101", { displayName: "Alice B." });
+    assert.equal(untouched?.pickupGroup, "support", "a patch without it keeps the group");
+    const cleared = await store.extensions.update("acme", "101", { pickupGroup: null });
+    assert.equal(cleared?.pickupGroup, undefined);
+    assert.equal("pickupGroup" in (cleared ?? {}), false);
+    assert.deepEqual(await store.extensions.get("acme", "101"), cleared);
+    await store.close();
+    const reopened = openSqliteStore({ dataDir: dir, clock });
+    try {
+      assert.equal((await reopened.extensions.get("acme", "102"))?.pickupGroup, "sales");
+      assert.equal((await reopened.extensions.get("acme", "101"))?.pickupGroup, undefined);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   test("trunks: defaults, the first is the default, isDefault moves it, list in creation order", async () => {
     const first = await store.trunks.create({ name: "carrier", host: "sip.carrier.example" });
     assert.deepEqual(first, {
@@ -836,6 +867,38 @@ describe("migrations", () => {
       ]);
       await store.forwarding.set({ tenant: "acme", extension: "101", kind: "noAnswer", target: "102" }, api);
       assert.equal((await store.audit.list("acme")).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("version 3 data upgrades: extensions are in the default pickup group", async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, "vpbx.sqlite"));
+    try {
+      migrate(db, MIGRATIONS.slice(0, 3));
+      db.prepare(
+        `INSERT INTO tenants (name, domain, language, timezone, country, features, created_at)
+         VALUES ('acme', 'acme.test', 'fr', 'Europe/Zurich', 'CH', '{}', '2025-01-01T00:00:00.000Z')`,
+      ).run();
+      const c = cred("101");
+      db.prepare(
+        `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, realm, ha1_md5, ha1_sha256, created_at)
+         VALUES ('acme', '101', 'Alice', NULL, 30, ?, ?, ?, '2025-01-01T00:00:00.000Z')`,
+      ).run(c.realm, c.ha1Md5, c.ha1Sha256);
+    } finally {
+      db.close();
+    }
+    const store = openSqliteStore({ dataDir: dir, clock });
+    try {
+      const e = await store.extensions.get("acme", "101");
+      assert.equal(e?.pickupGroup, undefined);
+      assert.equal(e?.displayName, "Alice");
+      assert.equal(
+        (await store.extensions.update("acme", "101", { pickupGroup: "sales" }))?.pickupGroup,
+        "sales",
+      );
     } finally {
       await store.close();
     }

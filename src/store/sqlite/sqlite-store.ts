@@ -380,6 +380,7 @@ interface ExtensionRow {
   max_calls: number;
   caller_id: string | null;
   mwi_unsolicited: number;
+  pickup_group: string | null;
   realm: string;
   ha1_md5: string;
   ha1_sha256: string;
@@ -401,6 +402,7 @@ function toExtension(r: ExtensionRow): Extension {
   };
   if (r.language !== null) e.language = r.language as Language;
   if (r.caller_id !== null) e.callerId = r.caller_id;
+  if (r.pickup_group !== null) e.pickupGroup = r.pickup_group;
   return e;
 }
 
@@ -416,6 +418,7 @@ function extensionRow(e: Extension): ExtensionRow {
     max_calls: e.maxCalls,
     caller_id: e.callerId ?? null,
     mwi_unsolicited: e.mwiUnsolicited ? 1 : 0,
+    pickup_group: e.pickupGroup ?? null,
     realm: e.credentials.realm,
     ha1_md5: e.credentials.ha1Md5,
     ha1_sha256: e.credentials.ha1Sha256,
@@ -436,9 +439,10 @@ class SqliteExtensions implements ExtensionRepository {
   ) {
     this.insert = db.prepare(
       `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, no_answer_seconds,
-         call_waiting, max_calls, caller_id, mwi_unsolicited, realm, ha1_md5, ha1_sha256, created_at)
+         call_waiting, max_calls, caller_id, mwi_unsolicited, pickup_group, realm, ha1_md5, ha1_sha256, created_at)
        VALUES (@tenant, @number, @display_name, @language, @ring_timeout_seconds, @no_answer_seconds,
-         @call_waiting, @max_calls, @caller_id, @mwi_unsolicited, @realm, @ha1_md5, @ha1_sha256, @created_at)`,
+         @call_waiting, @max_calls, @caller_id, @mwi_unsolicited, @pickup_group, @realm, @ha1_md5, @ha1_sha256,
+         @created_at)`,
     );
     this.one = db.prepare<[string, string], ExtensionRow>(
       "SELECT * FROM extensions WHERE tenant = ? AND number = ?",
@@ -450,7 +454,7 @@ class SqliteExtensions implements ExtensionRepository {
       `UPDATE extensions SET display_name = @display_name, language = @language,
        ring_timeout_seconds = @ring_timeout_seconds, no_answer_seconds = @no_answer_seconds,
        call_waiting = @call_waiting, max_calls = @max_calls, caller_id = @caller_id,
-       mwi_unsolicited = @mwi_unsolicited, realm = @realm,
+       mwi_unsolicited = @mwi_unsolicited, pickup_group = @pickup_group, realm = @realm,
        ha1_md5 = @ha1_md5, ha1_sha256 = @ha1_sha256 WHERE tenant = @tenant AND number = @number`,
     );
     this.remove = db.prepare("DELETE FROM extensions WHERE tenant = ? AND number = ?");
@@ -471,6 +475,7 @@ class SqliteExtensions implements ExtensionRepository {
     };
     if (n.language) e.language = n.language;
     if (n.callerId) e.callerId = n.callerId;
+    if (n.pickupGroup) e.pickupGroup = n.pickupGroup;
     try {
       this.insert.run(extensionRow(e));
     } catch (err) {
@@ -508,6 +513,8 @@ class SqliteExtensions implements ExtensionRepository {
       else if (patch.language !== undefined) next.language = patch.language;
       if (patch.callerId === null) delete next.callerId;
       else if (patch.callerId !== undefined) next.callerId = patch.callerId;
+      if (patch.pickupGroup === null) delete next.pickupGroup;
+      else if (patch.pickupGroup !== undefined) next.pickupGroup = patch.pickupGroup;
       this.write.run(extensionRow(next));
       return next;
     })();
