@@ -289,7 +289,7 @@ const CASES: Record<string, Case> = {
   dblreq: { section: "3.1.1.8", answer: 401, check: challenge }, // the second request is not read
   semiuri: { section: "3.1.1.9", answer: 200 },
   transports: { section: "3.1.1.10", answer: 200 },
-  mpart01: { section: "3.1.1.11", answer: 405, check: allow }, // MESSAGE is not served
+  mpart01: { section: "3.1.1.11", answer: 401, check: challenge }, // MESSAGE is chat between phones: authenticated first
   unreason: { section: "3.1.1.12", answer: "none" }, // responses to nothing we sent
   noreason: { section: "3.1.1.13", answer: "none" },
   // §3.1.2 invalid messages: 400 where the request can be read far enough to route an answer.
