@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -17,6 +18,8 @@ test("defaults", () => {
   assert.equal(c.logLevel, "info");
   assert.equal(c.mediaTimeoutSeconds, 60);
   assert.deepEqual(c.digestAlgorithms, ["MD5"]);
+  assert.equal(c.smtpUrl, undefined);
+  assert.equal(c.smtpFrom, `vpbx@${hostname() || "localhost"}`);
 });
 
 test("every variable is read", () => {
@@ -30,6 +33,8 @@ test("every variable is read", () => {
     VPBX_LOG_LEVEL: "debug",
     VPBX_MEDIA_TIMEOUT: "30",
     VPBX_DIGEST_ALGORITHMS: "sha-256, md5",
+    VPBX_SMTP_URL: "smtp://vpbx:s3cret@mail.example:587",
+    VPBX_SMTP_FROM: "Voicemail <voicemail@pbx.example.com>",
   });
   assert.deepEqual(c, {
     dataDir: "/var/lib/vpbx",
@@ -42,6 +47,8 @@ test("every variable is read", () => {
     logLevel: "debug",
     mediaTimeoutSeconds: 30,
     digestAlgorithms: ["SHA-256", "MD5"],
+    smtpUrl: "smtp://vpbx:s3cret@mail.example:587",
+    smtpFrom: "Voicemail <voicemail@pbx.example.com>",
   });
   assert.throws(() => loadConfig({ VPBX_DIGEST_ALGORITHMS: "SHA-512" }), /VPBX_DIGEST_ALGORITHMS="SHA-512"/);
   assert.equal(
@@ -91,4 +98,63 @@ test("RTP range edges", () => {
   for (const bad of ["1022-2000", "2000-2000", "3000-2000", "10000-70000", "10000", "a-b"]) {
     assert.throws(() => loadConfig({ VPBX_RTP_PORTS: bad }), ConfigError, bad);
   }
+});
+
+test("SMTP URL and sender", () => {
+  for (const good of [
+    "smtp://mail.example",
+    "smtp://mail.example:25/",
+    "smtps://user%40example.com:p%40ss@mail.example:465",
+    "smtp://127.0.0.1:2525",
+    "smtp://mail.example:587?tls.rejectUnauthorized=false",
+  ]) {
+    assert.equal(loadConfig({ VPBX_SMTP_URL: good }).smtpUrl, good);
+  }
+  for (const bad of [
+    "mail.example:587",
+    "http://mail.example",
+    "smtp://",
+    "smtp://mail.example:99999",
+    "smtp://mail.example/inbox",
+  ]) {
+    assert.throws(
+      () => loadConfig({ VPBX_SMTP_URL: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        /^VPBX_SMTP_URL=".*" is not an SMTP URL: expected smtp:\/\/user:password@host:587/.test(
+          err.message.replace("invalid configuration: ", ""),
+        ),
+      bad,
+    );
+  }
+  for (const good of ["vpbx@pbx.example.com", "Voicemail <vpbx@pbx.example.com>", "vpbx@localhost"]) {
+    assert.equal(loadConfig({ VPBX_SMTP_FROM: good }).smtpFrom, good);
+  }
+  for (const bad of ["vpbx", "vpbx@", "@pbx.example.com", "a b@example.com", "Voicemail <vpbx>", "x@y..z"]) {
+    assert.throws(
+      () => loadConfig({ VPBX_SMTP_FROM: bad }),
+      /VPBX_SMTP_FROM=".*" is not an e-mail address/,
+      bad,
+    );
+  }
+});
+
+test("a wrong SMTP URL is reported without its password", () => {
+  let err: unknown;
+  try {
+    loadConfig({ VPBX_SMTP_URL: "smpt://vpbx:hunter2-secret@mail.example:587" });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.doesNotMatch(err.message, /hunter2/);
+  assert.doesNotMatch(err.message, /\n/);
+  assert.match(err.message, /VPBX_SMTP_URL="smpt:\/\/vpbx:\*\*\*@mail.example:587" is not an SMTP URL/);
+  assert.throws(
+    () => loadConfig({ VPBX_SMTP_URL: "smtp://vpbx:p@ss/w0rd@" }),
+    (e: unknown) => {
+      return e instanceof ConfigError && !/p@ss|w0rd/.test(e.message);
+    },
+  );
 });

@@ -2,7 +2,7 @@
 // one image, configured by its environment). Every problem is collected so
 // that an operator fixes them all in one go, not one per restart.
 import { isIP } from "node:net";
-import { networkInterfaces } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 
 export interface Config {
@@ -20,6 +20,14 @@ export interface Config {
   mediaTimeoutSeconds: number;
   /** Digest algorithms offered to phones, preferred first (RFC 8760 §2.4). */
   digestAlgorithms: Array<"MD5" | "SHA-256">;
+  /**
+   * Where voicemail e-mails go ("smtp://user:pass@mail.example:587",
+   * "smtps://…" for TLS from the first byte); undefined: no mail is sent and
+   * the queued ones wait for it.
+   */
+  smtpUrl?: string;
+  /** The From of voicemail e-mails: "vpbx@pbx.example.com" or "Voicemail <vpbx@pbx.example.com>". */
+  smtpFrom: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -125,6 +133,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const smtpRaw = get("VPBX_SMTP_URL");
+  let smtpUrl: string | undefined;
+  if (smtpRaw !== undefined) {
+    if (isSmtpUrl(smtpRaw)) smtpUrl = smtpRaw;
+    else {
+      // The URL carries the SMTP password: never echo it into a log.
+      problems.push(
+        `VPBX_SMTP_URL=${JSON.stringify(hidePassword(smtpRaw))} is not an SMTP URL: expected smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS), user and password optional`,
+      );
+    }
+  }
+
+  const smtpFrom = get("VPBX_SMTP_FROM") ?? `vpbx@${hostname() || "localhost"}`;
+  if (!isMailbox(smtpFrom)) {
+    problems.push(
+      `VPBX_SMTP_FROM=${JSON.stringify(smtpFrom)} is not an e-mail address: expected e.g. vpbx@pbx.example.com or "Voicemail <vpbx@pbx.example.com>"`,
+    );
+  }
+
   const config: Config = {
     dataDir,
     bind,
@@ -135,7 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     mediaTimeoutSeconds,
     digestAlgorithms,
+    smtpFrom,
   };
+  if (smtpUrl !== undefined) config.smtpUrl = smtpUrl;
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {
     if (adminToken.length < 16) {
@@ -148,6 +177,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** smtp: or smtps:, a host, and a port if one is written (the URL parser checks its range). */
+function isSmtpUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Not a URL at all: the caller reports it with what is expected.
+    return false;
+  }
+  return (
+    (url.protocol === "smtp:" || url.protocol === "smtps:") &&
+    url.hostname !== "" &&
+    (url.pathname === "" || url.pathname === "/")
+  );
+}
+
+/**
+ * "smtp://user:secret@host" → "smtp://user:***@host", also when the rest does
+ * not parse: everything between the first ":" of the userinfo and the last "@"
+ * goes (a password may hold an unencoded "@" or "/").
+ */
+function hidePassword(raw: string): string {
+  const start = raw.indexOf("://");
+  const at = raw.lastIndexOf("@");
+  if (start < 0 || at < start) return raw;
+  const colon = raw.indexOf(":", start + 3);
+  if (colon < 0 || colon > at) return raw;
+  return `${raw.slice(0, colon)}:***${raw.slice(at)}`;
+}
+
+/** An addr-spec (RFC 5322 §3.4.1) alone or in a name-addr: enough to catch a typo, not a full parser. */
+function isMailbox(value: string): boolean {
+  const m = /^(?:[^<>]*<([^<>\s]+)>|([^<>\s]+))$/.exec(value);
+  const addr = m?.[1] ?? m?.[2];
+  return addr !== undefined && /^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)*$/.test(addr);
 }
 
 /** The bind address if it is a concrete one, else the first external IPv4 address, else loopback. */

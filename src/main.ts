@@ -9,6 +9,7 @@ import { MediaPacer } from "./media/endpoint/index.ts";
 import { RtpLeg, RtpPortPool } from "./media/rtp/index.ts";
 import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
+import { voicemailApps } from "./pbx/apps/voicemail/index.ts";
 import type { MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
 import { EventHub } from "./pbx/events/index.ts";
@@ -16,6 +17,8 @@ import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
 import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
 import { TrunkDirectory, TrunkRegistrations } from "./pbx/trunks/index.ts";
+import { VoicemailService } from "./pbx/voicemail/index.ts";
+import { MailSender } from "./pbx/voicemail/mail-sender.ts";
 import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
 import { NonceManager } from "./sip/auth/index.ts";
 import { UserAgent, type UserAgentDelegate } from "./sip/dialog/index.ts";
@@ -152,9 +155,32 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       contactFor: (remote) => ua.contactFor(remote),
       devices: async (tenant, extension) =>
         (await store.bindings.list(tenant, extension)).filter((b) => b.expiresAt > clock.now()),
-      // No mailboxes until voicemail exists: every lamp is off.
-      mailbox: async () => ({ newMessages: 0, oldMessages: 0 }),
+      mailbox: (tenant, extension) => voicemail.counts(tenant, extension),
     });
+    // Mailboxes: a message confirmed to a caller is on disk before the
+    // confirmation; what a crash left half-filed is recovered before calls come.
+    const voicemail = new VoicemailService({
+      store,
+      dataDir: config.dataDir,
+      clock,
+      log,
+      publishMailbox: (tenant, mailbox, counts) => {
+        events.publishMailbox(tenant, mailbox, counts);
+        mail.kick();
+      },
+    });
+    await voicemail.recover();
+    const mail = new MailSender({
+      store,
+      clock,
+      log,
+      smtpUrl: config.smtpUrl,
+      from: config.smtpFrom,
+      audioPath: (message) => voicemail.audioPath(message),
+      removeMessage: (tenant, mailbox, id) => voicemail.remove(tenant, mailbox, id),
+    });
+    mail.start();
+    stops.unshift(() => mail.stop());
     const registrar = new Registrar({
       store,
       auth,
@@ -193,6 +219,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const pbx = new Pbx({
       ua,
       events,
+      voicemail,
       store,
       registrar,
       auth,
@@ -200,7 +227,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       media,
       pacer,
       speech,
-      apps: { ...forwardingApps, ...opts.apps },
+      apps: { ...forwardingApps, ...voicemailApps, ...opts.apps },
       clock,
       log,
       mediaTimeoutMs: config.mediaTimeoutSeconds * 1000,
@@ -230,6 +257,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         trunkRegistration: (name) => trunkRegistrations.state(name),
         trunksChanged: () => void trunkRegistrations.reconcile(),
         subscriptions: (tenant) => events.list(tenant),
+        voicemail: () => voicemail,
       },
       verifyToken: token.verify,
       log,

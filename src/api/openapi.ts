@@ -17,6 +17,10 @@ export interface RouteDoc {
   };
   /** Error statuses the route can answer besides 400 and 401. */
   errors?: number[];
+  /** The 200 answer is a file of this media type (e.g. "audio/wav"), not JSON. */
+  produces?: string;
+  /** The body is a file of this media type (e.g. "audio/wav"), not JSON. */
+  consumes?: string;
 }
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -27,7 +31,9 @@ const DESCRIPTIONS: Record<number, string> = {
   401: "Missing or wrong bearer token",
   404: "Not found",
   409: "Conflict with existing data",
-  503: "Not ready",
+  413: "Body too large",
+  415: "Unsupported body type",
+  503: "Not ready, or the service is not running",
 };
 
 export function buildOpenApi(routes: readonly RouteDoc[], version: string): JsonSchema {
@@ -42,8 +48,14 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
         ...(s.type === "null" ? {} : { content: { "application/json": { schema: s } } }),
       };
     }
+    if (r.produces) {
+      responses["200"] = {
+        description: DESCRIPTIONS[200],
+        content: { [r.produces]: { schema: { type: "string", format: "binary" } } },
+      };
+    }
     const errors = new Set([400, ...(r.public ? [] : [401]), ...(r.errors ?? [])]);
-    if (!r.schema.params && !r.schema.body && !r.schema.querystring) errors.delete(400);
+    if (!r.schema.params && !r.schema.body && !r.schema.querystring && !r.consumes) errors.delete(400);
     for (const status of [...errors].sort()) {
       responses[String(status)] = {
         description: DESCRIPTIONS[status] ?? "",
@@ -70,6 +82,11 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
     if (parameters.length > 0) operation.parameters = parameters;
     if (r.schema.body) {
       operation.requestBody = { required: true, content: { "application/json": { schema: r.schema.body } } };
+    } else if (r.consumes) {
+      operation.requestBody = {
+        required: true,
+        content: { [r.consumes]: { schema: { type: "string", format: "binary" } } },
+      };
     }
     if (r.public) operation.security = [];
     paths[path] ??= {};
@@ -98,6 +115,6 @@ function operationId(r: RouteDoc): string {
     .split("/")
     .filter((w) => w && !w.startsWith(":"))
     .map((w) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : "")));
-  const byParam = r.url.endsWith("/:name") || r.url.endsWith("/:number") ? "One" : "";
+  const byParam = /\/:(name|number|id|kind)$/.test(r.url) ? "One" : "";
   return [r.method.toLowerCase(), ...words.map((w) => w[0].toUpperCase() + w.slice(1)), byParam].join("");
 }

@@ -32,6 +32,11 @@ export interface TrunkRegistrationView {
   lastStatus?: number;
 }
 
+/** The voicemail service, as the API drives it (src/pbx/voicemail/voicemail-admin.ts). */
+export type { VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
+
+import type { VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
+
 export interface PbxView {
   /** Current (unexpired) registrations of one tenant. */
   registrations(tenant: string): Promise<RegistrationView[]>;
@@ -46,4 +51,10 @@ export interface PbxView {
   trunksChanged?(): void;
   /** The live event subscriptions (lamps, presence, message waiting) of one tenant. Optional: none without it. */
   subscriptions?(tenant: string): SubscriptionView[];
+  /**
+   * The running voicemail service: mailbox options, messages, greetings,
+   * PINs, unlock. The same one the voice menus use, so the lamps follow a
+   * change made here. Optional: without it the voicemail routes answer 503.
+   */
+  voicemail?(): VoicemailAdmin | undefined;
 }

@@ -1,6 +1,7 @@
 // JSON schemas of the REST API: Fastify validates requests and serialises
 // responses with them, and the OpenAPI document is built from the very same
 // objects, so the document cannot drift from what the server does.
+import { GREETING_KINDS } from "../pbx/voicemail/voicemail-admin.ts";
 import { DEFAULT_FEATURES, FEATURE_ACTIONS, FORWARDING_KINDS, LANGUAGES } from "../store/types.ts";
 import {
   AUDIT_LIMIT_MAX,
@@ -8,12 +9,16 @@ import {
   DISPLAY_NAME_PATTERN,
   DOMAIN_PATTERN,
   E164_PATTERN,
+  EMAIL_MAX,
+  EMAIL_PATTERN,
   EXTENSION_NUMBER_PATTERN,
   FEATURE_CODE_PATTERN,
   INBOUND_ADDRESSES_MAX,
   MAX_CALLS_MAX,
   MAX_CALLS_MIN,
   MAX_EXTERNAL_CALLS_MAX,
+  MAX_MESSAGE_SECONDS_MAX,
+  MAX_MESSAGE_SECONDS_MIN,
   NO_ANSWER_MAX,
   NO_ANSWER_MIN,
   NUMBER_FORMATS,
@@ -21,6 +26,7 @@ import {
   PASSWORD_MIN,
   PICKUP_GROUP_MAX,
   PICKUP_GROUP_PATTERN,
+  PIN_PATTERN,
   POLICY_SWITCHES,
   PORT_MAX,
   PORT_MIN,
@@ -34,6 +40,7 @@ import {
   TRUNK_PASSWORD_PATTERN,
   TYPED_NUMBER_MAX,
   TYPED_NUMBER_PATTERN,
+  VOICEMAIL_FOLDERS,
 } from "./validation.ts";
 
 export type JsonSchema = Record<string, unknown>;
@@ -148,9 +155,24 @@ export const Tenant = object(
     features: FeatureSwitches,
     policy: DiallingPolicy,
     trunk: nullable(trunkName, "null: the provider's default trunk"),
+    operator: nullable(
+      extensionNumber,
+      "the extension that 0 during a voicemail greeting reaches; null: none",
+    ),
     createdAt: timestamp,
   },
-  ["name", "domain", "language", "timezone", "country", "features", "policy", "trunk", "createdAt"],
+  [
+    "name",
+    "domain",
+    "language",
+    "timezone",
+    "country",
+    "features",
+    "policy",
+    "trunk",
+    "operator",
+    "createdAt",
+  ],
 );
 export const NewTenant = object({ name: tenantName, domain, language, timezone, country, trunk: trunkName }, [
   "name",
@@ -162,6 +184,58 @@ export const TenantPatch = object({
   timezone,
   country,
   trunk: nullable(trunkName, "null: back to the provider's default trunk"),
+  operator: nullable(extensionNumber, "an extension of the tenant; null: none"),
+});
+
+const mailboxFields = {
+  enabled: {
+    type: "boolean",
+    description: "the mailbox takes messages (with the tenant's voicemail feature)",
+  },
+  remoteAccess: {
+    type: "boolean",
+    description:
+      "* during the greeting asks for the PIN (with the tenant's voicemailRemoteAccess feature); off by default",
+  },
+  skipPinOnOwnPhone: { type: "boolean", description: "*97 from the extension's own phone skips the PIN" },
+  email: nullable(
+    { type: "string", pattern: EMAIL_PATTERN, maxLength: EMAIL_MAX },
+    "messages by e-mail, the WAV attached; null: none",
+  ),
+  deleteAfterEmail: { type: "boolean", description: "a message is deleted once its e-mail was sent" },
+  maxMessageSeconds: {
+    type: "integer",
+    minimum: MAX_MESSAGE_SECONDS_MIN,
+    maximum: MAX_MESSAGE_SECONDS_MAX,
+    description: "how long a message may be (default 180)",
+  },
+};
+const generatedPin = {
+  type: "string",
+  pattern: PIN_PATTERN,
+  description: "a PIN chosen by vpbx, shown this once (mailbox enabled without a PIN, or a reset)",
+};
+export const MailboxOptions = object(
+  {
+    ...mailboxFields,
+    hasPin: { type: "boolean", description: "a PIN is set (it is stored hashed and never shown)" },
+    remoteAccessLockedUntil: nullable(
+      timestamp,
+      "remote access locked after wrong PINs until then; null: open",
+    ),
+    pin: generatedPin,
+  },
+  [...Object.keys(mailboxFields), "hasPin", "remoteAccessLockedUntil"],
+);
+export const MailboxOptionsPatch = object({
+  ...mailboxFields,
+  pin: {
+    type: "string",
+    pattern: PIN_PATTERN,
+    writeOnly: true,
+    description:
+      "4 to 10 digits, not trivial (one digit repeated, a run such as 1234, the extension's number)",
+  },
 });
 
 export const Extension = object(
@@ -176,6 +250,7 @@ export const Extension = object(
     callerId: nullable(e164, "shown on outside calls; null: the company's main number"),
     mwiUnsolicited,
     pickupGroup: nullable(pickupGroup, "group pickup (*8) group; null: the company's default group"),
+    voicemail: { ...MailboxOptions, description: "the mailbox's options (never the PIN)" },
     createdAt: timestamp,
   },
   [
@@ -219,7 +294,34 @@ export const ExtensionPatch = object({
   callerId: nullable(typedNumber, "null: the company's main number"),
   mwiUnsolicited,
   pickupGroup: nullable(pickupGroup, "null: back to the company's default group"),
+  voicemail: {
+    ...MailboxOptionsPatch,
+    description: "mailbox options; enabled without a PIN (none set yet) gets a random one, returned once",
+  },
 });
+
+const messageId = {
+  type: "string",
+  pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+};
+const folder = { type: "string", enum: [...VOICEMAIL_FOLDERS] };
+export const VoicemailMessage = object(
+  {
+    id: messageId,
+    folder,
+    callerNumber: {
+      type: "string",
+      description: "as the call showed it (extension or E.164); empty: unknown",
+    },
+    callerName: { type: ["string", "null"] },
+    receivedAt: timestamp,
+    durationMs: { type: "integer", minimum: 0 },
+  },
+  ["id", "folder", "callerNumber", "callerName", "receivedAt", "durationMs"],
+);
+export const VoicemailMessagePatch = object({ folder }, ["folder"]);
+export const VoicemailMessagesQuery = object({ folder });
+export const PinReset = object({ pin: generatedPin }, ["pin"]);
 
 export const FeatureCode = object({ code: featureCode, action: featureAction }, ["code", "action"]);
 export const FeatureCodeBody = object({ code: featureCode }, ["code"]);
@@ -346,10 +448,10 @@ export const TrunkPatch = object({
 });
 
 const destinationDoc =
-  '{"type":"extension","number":"101"}, {"type":"external","number":"+41791231212"} or {"type":"hangup"}';
+  '{"type":"extension","number":"101"}, {"type":"external","number":"+41791231212"}, {"type":"voicemail","number":"101"} or {"type":"hangup"}';
 export const Destination = object(
   {
-    type: { type: "string", enum: ["extension", "external", "hangup"] },
+    type: { type: "string", enum: ["extension", "external", "voicemail", "hangup"] },
     number: { type: "string", maxLength: TYPED_NUMBER_MAX, description: "not with hangup" },
   },
   ["type"],
@@ -436,4 +538,9 @@ export const params = {
   featureCode: object({ name: tenantName, action: featureAction }, ["name", "action"]),
   trunk: object({ name: trunkName }, ["name"]),
   number: object({ name: tenantName, number: e164 }, ["name", "number"]),
+  message: object({ name: tenantName, number: extensionNumber, id: messageId }, ["name", "number", "id"]),
+  greeting: object(
+    { name: tenantName, number: extensionNumber, kind: { type: "string", enum: [...GREETING_KINDS] } },
+    ["name", "number", "kind"],
+  ),
 };

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
+import { concat, silence, speechLike } from "../../test/harness/audio.ts";
+import { readWav, writeWav } from "../media/codec/wav.ts";
+import type { MailboxCounts } from "../pbx/voicemail/voicemail.ts";
+import { VoicemailService } from "../pbx/voicemail/voicemail-service.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
 import {
@@ -28,6 +32,9 @@ const TOKEN = "test-admin-token-0123456789";
 const root = mkdtempSync(join(tmpdir(), "vpbx-api-"));
 let store: Store;
 let app: FastifyInstance;
+const clock = new FakeClock(Date.UTC(2026, 2, 1, 9, 0, 0));
+let voicemail: VoicemailService | undefined;
+const published: { tenant: string; mailbox: string; counts: MailboxCounts }[] = [];
 let ready = true;
 const registrations = new Map<string, RegistrationView[]>();
 const calls: CallView[] = [];
@@ -38,10 +45,18 @@ const pbx: PbxView = {
   calls: () => calls,
   trunkRegistration: (name) => trunkStates.get(name),
   subscriptions: (tenant) => subscriptionViews.get(tenant) ?? [],
+  voicemail: () => voicemail,
 };
 
 before(async () => {
-  store = openSqliteStore({ dataDir: root, clock: new FakeClock(Date.UTC(2026, 2, 1, 9, 0, 0)) });
+  store = openSqliteStore({ dataDir: root, clock });
+  voicemail = new VoicemailService({
+    store,
+    dataDir: root,
+    clock,
+    log: silentLogger(),
+    publishMailbox: (tenant, mailbox, counts) => published.push({ tenant, mailbox, counts }),
+  });
   app = buildApi({ store, pbx, verifyToken: (t) => t === TOKEN, log: silentLogger(), isReady: () => ready });
   await app.ready();
 });
@@ -50,6 +65,18 @@ after(async () => {
   await store.close();
   rmSync(root, { recursive: true, force: true });
 });
+
+/** What an extension whose mailbox was never configured shows. */
+const MAILBOX_OFF = {
+  enabled: false,
+  hasPin: false,
+  remoteAccess: false,
+  skipPinOnOwnPhone: false,
+  email: null,
+  deleteAfterEmail: false,
+  maxMessageSeconds: 180,
+  remoteAccessLockedUntil: null,
+};
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 async function call(method: Method, url: string, body?: unknown, token: string | null = TOKEN) {
@@ -137,6 +164,7 @@ describe("tenants", () => {
       features: DEFAULT_FEATURES,
       policy: DEFAULT_DIALLING_POLICY,
       trunk: null,
+      operator: null,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const other = await call("POST", "/api/v1/tenants", {
@@ -258,6 +286,7 @@ describe("extensions", () => {
       callerId: null,
       mwiUnsolicited: false,
       pickupGroup: null,
+      voicemail: MAILBOX_OFF,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const stored = await store.extensions.get("acme", "101");
@@ -299,6 +328,7 @@ describe("extensions", () => {
         callerId: null,
         mwiUnsolicited: false,
         pickupGroup: null,
+        voicemail: MAILBOX_OFF,
         createdAt: undefined,
       },
     );
@@ -794,7 +824,8 @@ describe("numbers", () => {
         /destination\.number is required for type extension/,
       ],
       [{ number: "+41215550150", destination: { type: "external", number: "999" } }, /destination number/],
-      [{ number: "+41215550150", destination: { type: "voicemail" } }, /destination\.type|allowed values/],
+      [{ number: "+41215550150", destination: { type: "voicemail" } }, /destination\.number is required/],
+      [{ number: "+41215550150", destination: { type: "ringgroup", number: "1" } }, /destination\.type|allowed values/],
       [{ number: "+41215550150", destination: { type: "hangup", number: "101" } }, /unknown field "number"/],
       [{ number: "+41215550150" }, /destination/],
       [{ destination: { type: "hangup" } }, /number/],
@@ -1000,6 +1031,329 @@ describe("forwarding, policy and the audit log", () => {
   });
 });
 
+describe("voicemail", () => {
+  const base = "/api/v1/tenants/acme/extensions";
+  const speech = (ms: number) => {
+    const path = join(root, `rec-${ms}-${clock.now()}.wav`);
+    writeFileSync(path, writeWav(concat(silence(200), speechLike(ms), silence(300)), 8000));
+    return path;
+  };
+  const upload = (url: string, body: Buffer | string, type = "audio/wav", token = TOKEN) =>
+    app.inject({
+      method: "PUT",
+      url,
+      payload: body,
+      headers: { authorization: `Bearer ${token}`, "content-type": type },
+    });
+
+  before(async () => {
+    await store.tenants.update("acme", { features: { voicemail: true, voicemailRemoteAccess: true } });
+    for (const number of ["201", "202", "203"]) {
+      const r = await call("POST", `${base}`, {
+        number,
+        password: `password-${number}`,
+        displayName: `VM ${number}`,
+      });
+      assert.equal(r.status, 201, r.raw);
+    }
+  });
+
+  test("PATCH sets the mailbox's options; GET shows them, never the PIN or its hash", async () => {
+    const body = {
+      voicemail: {
+        enabled: true,
+        pin: "4826",
+        remoteAccess: false,
+        email: null,
+        skipPinOnOwnPhone: false,
+        deleteAfterEmail: false,
+        maxMessageSeconds: 180,
+      },
+    };
+    const r = await call("PATCH", `${base}/201`, body);
+    assert.equal(r.status, 200, r.raw);
+    assert.deepEqual(r.body.voicemail, { ...MAILBOX_OFF, enabled: true, hasPin: true });
+    assert.equal(await voicemail?.verifyPin("acme", "201", "4826"), true);
+    const got = await call("GET", `${base}/201`);
+    assert.deepEqual(got.body.voicemail, r.body.voicemail);
+    const more = await call("PATCH", `${base}/201`, {
+      displayName: "Alice VM",
+      voicemail: {
+        remoteAccess: true,
+        email: "alice@example.ch",
+        maxMessageSeconds: 60,
+        deleteAfterEmail: true,
+      },
+    });
+    assert.equal(more.status, 200, more.raw);
+    assert.equal(more.body.displayName, "Alice VM");
+    assert.deepEqual(more.body.voicemail, {
+      ...MAILBOX_OFF,
+      enabled: true,
+      hasPin: true,
+      remoteAccess: true,
+      email: "alice@example.ch",
+      deleteAfterEmail: true,
+      maxMessageSeconds: 60,
+    });
+    const cleared = await call("PATCH", `${base}/201`, { voicemail: { email: null } });
+    assert.equal(cleared.body.voicemail.email, null);
+    for (const x of [r, got, more, cleared]) assert.doesNotMatch(x.raw, /4826|scrypt|pinHash/);
+    const audit = (await store.audit.list("acme", { limit: 1 }))[0];
+    assert.equal(audit.action, "voicemail.update");
+    assert.deepEqual(audit.actor, { kind: "api", id: "admin" });
+  });
+
+  test("trivial or malformed PINs and bad options are refused (400) and change nothing", async () => {
+    const before = (await call("GET", `${base}/201`)).body;
+    for (const [voicemailBody, pattern] of [
+      [{ pin: "1234" }, /too easy to guess/],
+      [{ pin: "9876" }, /too easy to guess/],
+      [{ pin: "0000" }, /too easy to guess/],
+      [{ pin: "201201" }, /too easy to guess/],
+      [{ pin: "12" }, /pin/],
+      [{ pin: 4826 }, /pin/],
+      [{ email: "not an address" }, /email/],
+      [{ email: "a@b.ch\r\nBcc: x@y.ch" }, /email/],
+      [{ maxMessageSeconds: 5 }, /maxMessageSeconds/],
+      [{ enabled: "yes" }, /enabled/],
+      [{ pinHash: "scrypt$00$11" }, /pinHash/],
+      [null, /voicemail/],
+    ] as [unknown, RegExp][]) {
+      const r = await call("PATCH", `${base}/201`, { displayName: "Changed", voicemail: voicemailBody });
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, pattern);
+      assert.doesNotMatch(r.body.error.message, /1234|9876|201201/, "the PIN is not echoed");
+    }
+    assert.deepEqual((await call("GET", `${base}/201`)).body, before);
+    assert.equal(await voicemail?.verifyPin("acme", "201", "4826"), true);
+  });
+
+  test("a mailbox enabled without a PIN gets a random one, shown once; pin-reset gives another", async () => {
+    const r = await call("PATCH", `${base}/202`, { voicemail: { enabled: true } });
+    assert.equal(r.status, 200, r.raw);
+    const pin = r.body.voicemail.pin;
+    assert.match(pin, /^[0-9]{6}$/);
+    assert.equal(r.body.voicemail.hasPin, true);
+    assert.equal(await voicemail?.verifyPin("acme", "202", pin), true);
+    assert.equal((await call("GET", `${base}/202`)).body.voicemail.pin, undefined, "never again");
+    const again = await call("PATCH", `${base}/202`, { voicemail: { enabled: true } });
+    assert.equal(again.body.voicemail.pin, undefined);
+
+    const reset = await call("POST", `${base}/202/voicemail/pin-reset`);
+    assert.equal(reset.status, 200, reset.raw);
+    assert.match(reset.body.pin, /^[0-9]{6}$/);
+    assert.equal(await voicemail?.verifyPin("acme", "202", reset.body.pin), true);
+    assertError(await call("POST", `${base}/999/voicemail/pin-reset`), 404, "not_found");
+  });
+
+  test("messages: list, metadata, audio streamed, moved between folders (lamp follows), deleted", async () => {
+    const tenant = await store.tenants.get("acme");
+    assert.ok(tenant, "tenant");
+    const first = await voicemail?.deposit(
+      tenant,
+      "201",
+      { path: speech(3000), durationMs: 3500 },
+      {
+        number: "+41791231212",
+        name: "Bob",
+      },
+    );
+    clock.tick(1000);
+    const second = await voicemail?.deposit(
+      tenant,
+      "201",
+      { path: speech(3000), durationMs: 3500 },
+      { number: "203" },
+    );
+    assert.ok(first && second, "two messages");
+    const list = await call("GET", `${base}/201/voicemail/messages`);
+    assert.equal(list.status, 200, list.raw);
+    assert.deepEqual(list.body, [
+      {
+        id: first.id,
+        folder: "new",
+        callerNumber: "+41791231212",
+        callerName: "Bob",
+        receivedAt: first.receivedAt,
+        durationMs: first.durationMs,
+      },
+      {
+        id: second.id,
+        folder: "new",
+        callerNumber: "203",
+        callerName: null,
+        receivedAt: second.receivedAt,
+        durationMs: second.durationMs,
+      },
+    ]);
+    assert.equal((await call("GET", `${base}/201/voicemail/messages/${first.id}`)).body.callerName, "Bob");
+
+    const audio = await app.inject({
+      method: "GET",
+      url: `${base}/201/voicemail/messages/${first.id}/audio`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(audio.statusCode, 200);
+    assert.equal(audio.headers["content-type"], "audio/wav");
+    assert.deepEqual(audio.rawPayload, readFileSync(voicemail?.audioPath(first) as string));
+    assert.equal(readWav(audio.rawPayload).sampleRate, 8000);
+
+    published.length = 0;
+    const moved = await call("PATCH", `${base}/201/voicemail/messages/${first.id}`, { folder: "old" });
+    assert.equal(moved.status, 200, moved.raw);
+    assert.equal(moved.body.folder, "old");
+    assert.deepEqual(published.at(-1), {
+      tenant: "acme",
+      mailbox: "201",
+      counts: { newMessages: 1, oldMessages: 1 },
+    });
+    assert.deepEqual(
+      (await call("GET", `${base}/201/voicemail/messages?folder=old`)).body.map((m: { id: string }) => m.id),
+      [first.id],
+    );
+    assert.deepEqual(
+      (await call("GET", `${base}/201/voicemail/messages`)).body.map((m: { id: string }) => m.id),
+      [second.id, first.id],
+      "new first",
+    );
+    assertError(
+      await call("PATCH", `${base}/201/voicemail/messages/${first.id}`, { folder: "trash" }),
+      400,
+      "bad_request",
+    );
+    assertError(await call("GET", `${base}/201/voicemail/messages?folder=trash`), 400, "bad_request");
+
+    const del = await call("DELETE", `${base}/201/voicemail/messages/${first.id}`);
+    assert.equal(del.status, 204);
+    assert.ok(!existsSync(voicemail?.audioPath(first) as string), "audio deleted");
+    assert.deepEqual(published.at(-1)?.counts, { newMessages: 1, oldMessages: 0 });
+    assertError(await call("DELETE", `${base}/201/voicemail/messages/${first.id}`), 404, "not_found");
+    assertError(await call("GET", `${base}/201/voicemail/messages/${first.id}`), 404, "not_found");
+    assertError(await call("GET", `${base}/201/voicemail/messages/${first.id}/audio`), 404, "not_found");
+    assertError(await call("GET", `${base}/202/voicemail/messages/${second.id}`), 404, "not_found");
+    assertError(await call("GET", `${base}/201/voicemail/messages/not-a-uuid`), 400, "bad_request");
+    assertError(await call("GET", `${base}/999/voicemail/messages`), 404, "not_found");
+    assertError(
+      await call("GET", "/api/v1/tenants/ghost/extensions/201/voicemail/messages"),
+      404,
+      "not_found",
+    );
+  });
+
+  test("greetings: upload (any WAV, kept at 8 kHz), download, delete; bad uploads refused", async () => {
+    const url = `${base}/201/voicemail/greetings/unavailable`;
+    assertError(await call("GET", url), 404, "not_found");
+    const put = await upload(url, writeWav(speechLike(1500, 16000), 16000));
+    assert.equal(put.statusCode, 204, put.body);
+    const got = await app.inject({ method: "GET", url, headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(got.statusCode, 200);
+    assert.equal(got.headers["content-type"], "audio/wav");
+    const wav = readWav(got.rawPayload);
+    assert.equal(wav.sampleRate, 8000);
+    assert.equal(wav.samples.length, 12000);
+    assert.equal(
+      await voicemail?.greeting("acme", "201", "unavailable"),
+      join(root, "voicemail", "acme", "201", "greeting-unavailable.wav"),
+    );
+
+    const json = await app.inject({
+      method: "PUT",
+      url,
+      payload: { audio: "x" },
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(json.statusCode, 415, json.body);
+    const garbage = await upload(url, Buffer.from("RIFF....WAVEjunk"));
+    assert.equal(garbage.statusCode, 400, garbage.body);
+    assert.match(JSON.parse(garbage.body).error.message, /not a WAV file/);
+    const silent = await upload(url, writeWav(silence(1000), 8000));
+    assert.equal(silent.statusCode, 400, silent.body);
+    const huge = await upload(url, Buffer.alloc(17 * 1024 * 1024));
+    assert.equal(huge.statusCode, 413, huge.body);
+    assert.equal(JSON.parse(huge.body).error.code, "payload_too_large");
+    assertError(await call("GET", `${base}/201/voicemail/greetings/party`), 400, "bad_request");
+    assert.equal(
+      readWav(readFileSync(join(root, "voicemail", "acme", "201", "greeting-unavailable.wav"))).samples
+        .length,
+      12000,
+      "refused uploads change nothing",
+    );
+
+    assert.equal((await call("DELETE", url)).status, 204);
+    assertError(await call("DELETE", url), 404, "not_found");
+    assertError(await call("GET", url), 404, "not_found");
+  });
+
+  test("a lockout shows on the extension; unlock lifts it (audited)", async () => {
+    const tenant = await store.tenants.get("acme");
+    assert.ok(tenant, "tenant");
+    const caller = { number: "+41795555555", source: "udp:203.0.113.9:5060" };
+    for (let i = 0; i < 5; i++)
+      assert.equal(await voicemail?.tryRemotePin(tenant, "201", "0598", caller), "wrong");
+    const locked = (await call("GET", `${base}/201`)).body.voicemail;
+    assert.equal(locked.remoteAccessLockedUntil, new Date(clock.now() + 3600_000).toISOString());
+    const r = await call("POST", `${base}/201/voicemail/unlock`);
+    assert.equal(r.status, 200, r.raw);
+    assert.equal(r.body.remoteAccessLockedUntil, null);
+    assert.equal(await voicemail?.remoteAccess(tenant, "201", caller), true);
+    assert.equal((await store.audit.list("acme", { limit: 1 }))[0].action, "voicemail.unlock");
+    assertError(await call("POST", `${base}/999/voicemail/unlock`), 404, "not_found");
+  });
+
+  test("without the voicemail service: 503, and a PATCH with voicemail changes nothing", async () => {
+    const kept = voicemail;
+    voicemail = undefined;
+    try {
+      const r = await call("PATCH", `${base}/203`, { displayName: "Nope", voicemail: { enabled: true } });
+      assertError(r, 503, "unavailable");
+      assert.equal((await call("GET", `${base}/203`)).body.displayName, "VM 203");
+      assertError(await call("GET", `${base}/203/voicemail/messages`), 503, "unavailable");
+      assertError(await call("POST", `${base}/203/voicemail/pin-reset`), 503, "unavailable");
+      assert.equal((await call("PATCH", `${base}/203`, { displayName: "Fine" })).status, 200);
+    } finally {
+      voicemail = kept;
+    }
+  });
+
+  test("deleting an extension removes its mailbox's files", async () => {
+    await call("POST", base, { number: "204", password: "password-204", displayName: "VM 204" });
+    await call("PATCH", `${base}/204`, { voicemail: { enabled: true, pin: "5937" } });
+    const tenant = await store.tenants.get("acme");
+    assert.ok(tenant, "tenant");
+    const m = await voicemail?.deposit(
+      tenant,
+      "204",
+      { path: speech(3000), durationMs: 3500 },
+      { number: "201" },
+    );
+    assert.ok(m, "a message");
+    assert.ok(existsSync(join(root, "voicemail", "acme", "204")), "mailbox on disk");
+    assert.equal((await call("DELETE", `${base}/204`)).status, 204);
+    assert.ok(!existsSync(join(root, "voicemail", "acme", "204")), "mailbox removed");
+    assert.equal(await store.voicemail.getMessage("acme", "204", m.id), undefined);
+  });
+
+  test("tenant operator: an extension of the tenant, or null; shown on the tenant", async () => {
+    const set = await call("PATCH", "/api/v1/tenants/acme", { operator: "201" });
+    assert.equal(set.status, 200, set.raw);
+    assert.equal(set.body.operator, "201");
+    assert.equal((await call("GET", "/api/v1/tenants/acme")).body.operator, "201");
+    const unknown = await call("PATCH", "/api/v1/tenants/acme", { operator: "999", language: "de" });
+    assertError(unknown, 400, "bad_request");
+    assert.match(unknown.body.error.message, /operator 999 is not an extension of tenant acme/);
+    assert.equal(
+      (await call("GET", "/api/v1/tenants/acme")).body.language,
+      "fr",
+      "a refused patch changes nothing",
+    );
+    assertError(await call("PATCH", "/api/v1/tenants/acme", { operator: "abc" }), 400, "bad_request");
+    assertError(await call("PATCH", "/api/v1/tenants/ghost", { operator: "201" }), 404, "not_found");
+    const cleared = await call("PATCH", "/api/v1/tenants/acme", { operator: null });
+    assert.equal(cleared.body.operator, null);
+  });
+});
+
 describe("live views", () => {
   test("registrations of a tenant and calls come from the PBX view", async () => {
     registrations.set("acme", [
@@ -1095,6 +1449,16 @@ describe("openapi", () => {
       "PATCH /api/v1/trunks/{name}",
       "DELETE /api/v1/trunks/{name}",
       "GET /api/v1/calls",
+      "GET /api/v1/tenants/{name}/extensions/{number}/voicemail/messages",
+      "GET /api/v1/tenants/{name}/extensions/{number}/voicemail/messages/{id}",
+      "GET /api/v1/tenants/{name}/extensions/{number}/voicemail/messages/{id}/audio",
+      "PATCH /api/v1/tenants/{name}/extensions/{number}/voicemail/messages/{id}",
+      "DELETE /api/v1/tenants/{name}/extensions/{number}/voicemail/messages/{id}",
+      "GET /api/v1/tenants/{name}/extensions/{number}/voicemail/greetings/{kind}",
+      "PUT /api/v1/tenants/{name}/extensions/{number}/voicemail/greetings/{kind}",
+      "DELETE /api/v1/tenants/{name}/extensions/{number}/voicemail/greetings/{kind}",
+      "POST /api/v1/tenants/{name}/extensions/{number}/voicemail/unlock",
+      "POST /api/v1/tenants/{name}/extensions/{number}/voicemail/pin-reset",
       "GET /api/v1/openapi.json",
       "GET /health",
     ]) {
@@ -1124,5 +1488,17 @@ describe("openapi", () => {
       (o) => Object.values(o).map((x) => x.operationId),
     );
     assert.equal(new Set(ids).size, ids.length, "operation ids are unique");
+    const vm = "/api/v1/tenants/{name}/extensions/{number}/voicemail";
+    assert.deepEqual(Object.keys(doc.paths[`${vm}/messages/{id}/audio`].get.responses["200"].content), [
+      "audio/wav",
+    ]);
+    assert.deepEqual(Object.keys(doc.paths[`${vm}/greetings/{kind}`].put.requestBody.content), ["audio/wav"]);
+    const extension = doc.paths["/api/v1/tenants/{name}/extensions/{number}"];
+    const shown = extension.get.responses["200"].content["application/json"].schema.properties.voicemail;
+    assert.equal(shown.properties.pinHash, undefined, "never the hash");
+    assert.ok(
+      extension.patch.requestBody.content["application/json"].schema.properties.voicemail.properties.pin,
+      "pin",
+    );
   });
 });

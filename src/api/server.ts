@@ -5,6 +5,10 @@
 // known time zones and countries, weak passwords, phone numbers read in the
 // tenant's country), shared with the CLI. Forwarding targets are read and
 // checked by the PBX's own setForwarding, the same code a phone's *72 runs.
+// Mailboxes are changed through the running voicemail service (PbxView.voicemail),
+// the one the voice menus use, so that a phone's lamp follows an API change.
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -13,6 +17,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { type ForwardingRefusal, setForwarding } from "../pbx/routing/forwarding-settings.ts";
+import { InvalidGreeting, type VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import {
   type Actor,
@@ -22,11 +27,14 @@ import {
   FORWARDING_KINDS,
   type Forwarding,
   type ForwardingKind,
+  type GreetingKind,
+  type MailboxSettings,
   type Store,
   StoreConflict,
   type Tenant,
   type TenantNumber,
   type Trunk,
+  type VoicemailMessage,
 } from "../store/types.ts";
 import type { Logger } from "../util/log.ts";
 import { ApiError, codeForStatus, errorBody } from "./errors.ts";
@@ -41,6 +49,7 @@ import {
   validateFeatureCode,
   validateFeatureSwitches,
   validateForwarding,
+  validateMessagePatch,
   validateNewExtension,
   validateNewNumber,
   validateNewTenant,
@@ -50,10 +59,16 @@ import {
   validateTrunkPatch,
 } from "./validation.ts";
 
-export const API_VERSION = "1.1.0";
+export const API_VERSION = "1.2.0";
 /** Who the audit log names for a change made through the API: the one admin token. */
 export const API_ACTOR: Actor = { kind: "api", id: "admin" };
 const OPENAPI_URL = "/api/v1/openapi.json";
+/** An uploaded greeting may be this large (90 s of 44.1 kHz 16-bit stereo fits). */
+export const GREETING_MAX_BYTES = 16 * 1024 * 1024;
+/** The media types a greeting upload may declare (RFC 2361 and common practice). */
+const WAV_TYPES = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"];
+/** What a mailbox that was never configured shows (the store's defaults). */
+const DEFAULT_MAILBOX_SECONDS = 180;
 
 export interface ApiDeps {
   store: Store;
@@ -82,7 +97,41 @@ export function tenantView(t: Tenant) {
     features: t.features,
     policy: t.policy,
     trunk: t.trunk ?? null,
+    operator: t.operator ?? null,
     createdAt: t.createdAt,
+  };
+}
+
+/**
+ * What the API shows of a mailbox: never the PIN or its hash (`hasPin`
+ * says whether one is set); `pin` only when vpbx has just chosen one.
+ */
+export function voicemailView(
+  settings: MailboxSettings | undefined,
+  lockedUntil?: number,
+  generatedPin?: string,
+) {
+  return {
+    enabled: settings?.enabled ?? false,
+    hasPin: settings?.pinHash !== undefined,
+    remoteAccess: settings?.remoteAccess ?? false,
+    skipPinOnOwnPhone: settings?.skipPinOnOwnPhone ?? false,
+    email: settings?.email ?? null,
+    deleteAfterEmail: settings?.deleteAfterEmail ?? false,
+    maxMessageSeconds: settings?.maxMessageSeconds ?? DEFAULT_MAILBOX_SECONDS,
+    remoteAccessLockedUntil: lockedUntil === undefined ? null : new Date(lockedUntil).toISOString(),
+    ...(generatedPin === undefined ? {} : { pin: generatedPin }),
+  };
+}
+
+export function voicemailMessageView(m: VoicemailMessage) {
+  return {
+    id: m.id,
+    folder: m.folder,
+    callerNumber: m.callerNumber,
+    callerName: m.callerName ?? null,
+    receivedAt: m.receivedAt,
+    durationMs: m.durationMs,
   };
 }
 
@@ -194,6 +243,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   // JSON only: a text/plain body is refused (415) rather than half-parsed.
   app.removeContentTypeParser("text/plain");
+  // Except greeting uploads: a WAV file as it is, up to its own limit.
+  app.addContentTypeParser(
+    WAV_TYPES,
+    { parseAs: "buffer", bodyLimit: GREETING_MAX_BYTES },
+    (_req, body, done) => done(null, body),
+  );
 
   const tenantOr404 = async (name: string): Promise<Tenant> => {
     const t = await store.tenants.get(name);
@@ -209,6 +264,53 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const e = await store.extensions.get(tenant, number);
     if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${tenant}`);
     return e;
+  };
+  const voicemailOr503 = (): VoicemailAdmin => {
+    const service = pbx.voicemail?.();
+    if (!service) throw new ApiError(503, "unavailable", "voicemail is not running on this server");
+    return service;
+  };
+  /** The tenant and the extension must exist (404), and the voicemail service run (503). */
+  const mailboxOr404 = async (tenant: string, number: string) => {
+    await tenantOr404(tenant);
+    await extensionOr404(tenant, number);
+    return voicemailOr503();
+  };
+  const messageOr404 = async (vm: VoicemailAdmin, tenant: string, number: string, id: string) => {
+    const m = await vm.message(tenant, number, id);
+    if (!m)
+      throw new ApiError(404, "not_found", `message ${id} is not in mailbox ${number} of tenant ${tenant}`);
+    return m;
+  };
+  /** An extension with its mailbox's options. */
+  const extensionWithVoicemail = async (e: Extension, generatedPin?: string) => {
+    const settings = await store.voicemail.settings(e.tenant, e.number);
+    const lockedUntil = await pbx.voicemail?.()?.remoteLockedUntil(e.tenant, e.number);
+    return { ...extensionView(e), voicemail: voicemailView(settings, lockedUntil, generatedPin) };
+  };
+  /** Removes the audio of a deleted extension or tenant; the deletion stands even when this fails. */
+  const forgetAudio = async (req: FastifyRequest, tenant: string, number?: string) => {
+    try {
+      await pbx.voicemail?.()?.forget(tenant, number);
+    } catch (err) {
+      req.log.error({ err, tenant, extension: number }, "removing the voicemail files failed");
+    }
+  };
+  /** Streams a WAV file; 404 naming `what` when it is missing. */
+  const sendWav = async (reply: FastifyReply, path: string, what: string, filename: string) => {
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT")
+        throw new ApiError(404, "not_found", `${what} is missing`);
+      throw err;
+    }
+    return reply
+      .header("content-type", "audio/wav")
+      .header("content-length", size)
+      .header("content-disposition", `attachment; filename="${filename}"`)
+      .send(createReadStream(path));
   };
 
   const routes: Route[] = [
@@ -267,13 +369,23 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
-      summary: "Change a tenant's domain, language, time zone, country or trunk (null: the default trunk)",
+      summary:
+        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk) or voicemail operator (an extension, or null)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
         // Extensions keep the realm of their stored digests: phones keep
         // working, and move to the new realm when their password changes.
-        const t = await store.tenants.update(req.params.name, validateTenantPatch(req.body), API_ACTOR);
+        const patch = validateTenantPatch(req.body);
+        if (typeof patch.operator === "string") {
+          await tenantOr404(req.params.name);
+          if (!(await store.extensions.get(req.params.name, patch.operator))) {
+            throw new ValidationError([
+              `operator ${patch.operator} is not an extension of tenant ${req.params.name}`,
+            ]);
+          }
+        }
+        const t = await store.tenants.update(req.params.name, patch, API_ACTOR);
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return tenantView(t);
       },
@@ -288,6 +400,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         if (!(await store.tenants.delete(req.params.name))) {
           throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         }
+        await forgetAudio(req, req.params.name);
         return reply.code(204).send();
       },
     },
@@ -305,7 +418,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           tenant: tenant.name,
           credentials: makeCredentials(input.number, tenant.domain, password),
         });
-        return reply.code(201).send(extensionView(e));
+        return reply.code(201).send(await extensionWithVoicemail(e));
       },
     },
     {
@@ -316,41 +429,49 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       errors: [404],
       async handler(req) {
         const tenant = await tenantOr404(req.params.name);
-        return (await store.extensions.list(tenant.name)).map(extensionView);
+        const all = await store.extensions.list(tenant.name);
+        return Promise.all(all.map((e) => extensionWithVoicemail(e)));
       },
     },
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number",
-      summary: "Get an extension",
+      summary: "Get an extension with its mailbox's options (never a password or PIN)",
       schema: { params: S.params.extension, response: { 200: S.Extension } },
       errors: [404],
       async handler(req) {
-        return extensionView(await extensionOr404(req.params.name, req.params.number));
+        return extensionWithVoicemail(await extensionOr404(req.params.name, req.params.number));
       },
     },
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/extensions/:number",
-      summary: "Change an extension; a new password is hashed in the tenant's current domain",
+      summary:
+        "Change an extension and its mailbox (voicemail); a new password is hashed in the tenant's current domain; a mailbox enabled without a PIN gets one, returned once",
       schema: { params: S.params.extension, body: S.ExtensionPatch, response: { 200: S.Extension } },
-      errors: [404],
+      errors: [404, 503],
       async handler(req) {
         const { name, number } = req.params;
         const tenant = await tenantOr404(name);
         await extensionOr404(name, number);
-        const { password, ...input } = validateExtensionPatch(req.body, number, tenant);
+        const { password, voicemail, ...input } = validateExtensionPatch(req.body, number, tenant);
+        // Everything is checked before anything changes.
+        const service = voicemail === undefined ? undefined : voicemailOr503();
         const patch: ExtensionPatch = { ...input };
         if (password !== undefined) patch.credentials = makeCredentials(number, tenant.domain, password);
         const e = await store.extensions.update(name, number, patch);
         if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
-        return extensionView(e);
+        let generatedPin: string | undefined;
+        if (service && voicemail) {
+          generatedPin = (await service.configure(name, number, voicemail, API_ACTOR)).generatedPin;
+        }
+        return extensionWithVoicemail(e, generatedPin);
       },
     },
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/extensions/:number",
-      summary: "Delete an extension with its registrations and forwardings",
+      summary: "Delete an extension with its registrations, forwardings and mailbox (messages included)",
       schema: { params: S.params.extension },
       errors: [404],
       async handler(req, reply) {
@@ -358,6 +479,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         if (!(await store.extensions.delete(name, number))) {
           throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
         }
+        await forgetAudio(req, name, number);
         return reply.code(204).send();
       },
     },
@@ -420,6 +542,169 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         }
         const e = await extensionOr404(name, number);
         return forwardingView(await store.forwarding.list(name, number), e);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages",
+      summary: "The mailbox's messages: new ones first, then saved (old) ones, oldest first in each",
+      schema: {
+        params: S.params.extension,
+        querystring: S.VoicemailMessagesQuery,
+        response: { 200: S.arrayOf(S.VoicemailMessage) },
+      },
+      errors: [404, 503],
+      async handler(req) {
+        const { name, number } = req.params;
+        const vm = await mailboxOr404(name, number);
+        const folder = req.query.folder;
+        const all = await vm.messages(name, number);
+        return all.filter((m) => folder === undefined || m.folder === folder).map(voicemailMessageView);
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      summary: "One message's metadata",
+      schema: { params: S.params.message, response: { 200: S.VoicemailMessage } },
+      errors: [404, 503],
+      async handler(req) {
+        const { name, number, id } = req.params;
+        const vm = await mailboxOr404(name, number);
+        return voicemailMessageView(await messageOr404(vm, name, number, id));
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id/audio",
+      summary: "A message's audio (WAV, 8 kHz, 16-bit mono), streamed",
+      schema: { params: S.params.message },
+      produces: "audio/wav",
+      errors: [404, 503],
+      async handler(req, reply) {
+        const { name, number, id } = req.params;
+        const vm = await mailboxOr404(name, number);
+        const m = await messageOr404(vm, name, number, id);
+        return sendWav(reply, vm.audioPath(m), `the audio of message ${id}`, `${id}.wav`);
+      },
+    },
+    {
+      method: "PATCH",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      summary: 'Move a message to "new" or "old" (saved); the message-waiting lamp follows',
+      schema: {
+        params: S.params.message,
+        body: S.VoicemailMessagePatch,
+        response: { 200: S.VoicemailMessage },
+      },
+      errors: [404, 503],
+      async handler(req) {
+        const { name, number, id } = req.params;
+        const vm = await mailboxOr404(name, number);
+        const { folder } = validateMessagePatch(req.body);
+        const m = await vm.setFolder(name, number, id, folder);
+        if (!m)
+          throw new ApiError(404, "not_found", `message ${id} is not in mailbox ${number} of tenant ${name}`);
+        return voicemailMessageView(m);
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      summary: "Delete a message and its audio; the message-waiting lamp follows",
+      schema: { params: S.params.message },
+      errors: [404, 503],
+      async handler(req, reply) {
+        const { name, number, id } = req.params;
+        const vm = await mailboxOr404(name, number);
+        if (!(await vm.removeMessage(name, number, id))) {
+          throw new ApiError(404, "not_found", `message ${id} is not in mailbox ${number} of tenant ${name}`);
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      summary: "A recorded greeting (unavailable, busy or name) as WAV; 404 when none is recorded",
+      schema: { params: S.params.greeting },
+      produces: "audio/wav",
+      errors: [404, 503],
+      async handler(req, reply) {
+        const { name, number, kind } = req.params;
+        const vm = await mailboxOr404(name, number);
+        const path = await vm.greeting(name, number, kind as GreetingKind);
+        if (!path) throw new ApiError(404, "not_found", `mailbox ${number} has no ${kind} greeting`);
+        return sendWav(reply, path, `the ${kind} greeting`, `greeting-${kind}.wav`);
+      },
+    },
+    {
+      method: "PUT",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      summary: `Upload a greeting: a WAV file (Content-Type: audio/wav, any rate, at most ${GREETING_MAX_BYTES / 1024 / 1024} MiB), kept at 8 kHz at the prompts' loudness`,
+      schema: { params: S.params.greeting },
+      consumes: "audio/wav",
+      errors: [404, 413, 415, 503],
+      async handler(req, reply) {
+        const { name, number, kind } = req.params;
+        const vm = await mailboxOr404(name, number);
+        if (!Buffer.isBuffer(req.body)) {
+          throw new ApiError(
+            415,
+            "unsupported_media_type",
+            "a greeting is a WAV file: send it with Content-Type: audio/wav",
+          );
+        }
+        try {
+          await vm.uploadGreeting(name, number, kind as GreetingKind, req.body);
+        } catch (err) {
+          if (err instanceof InvalidGreeting) throw new ValidationError([err.message]);
+          throw err;
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      summary: "Delete a greeting: callers hear the default one again",
+      schema: { params: S.params.greeting },
+      errors: [404, 503],
+      async handler(req, reply) {
+        const { name, number, kind } = req.params;
+        const vm = await mailboxOr404(name, number);
+        if (!(await vm.deleteGreeting(name, number, kind as GreetingKind))) {
+          throw new ApiError(404, "not_found", `mailbox ${number} has no ${kind} greeting`);
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/unlock",
+      summary: "Lift a lockout of remote access after wrong PINs (and of the callers it locked); audited",
+      schema: { params: S.params.extension, response: { 200: S.MailboxOptions } },
+      errors: [404, 503],
+      async handler(req) {
+        const { name, number } = req.params;
+        const vm = await mailboxOr404(name, number);
+        await vm.unlock(name, number, API_ACTOR);
+        return voicemailView(
+          await store.voicemail.settings(name, number),
+          await vm.remoteLockedUntil(name, number),
+        );
+      },
+    },
+    {
+      method: "POST",
+      url: "/api/v1/tenants/:name/extensions/:number/voicemail/pin-reset",
+      summary: "Give the mailbox a new random PIN, returned this once; audited",
+      schema: { params: S.params.extension, response: { 200: S.PinReset } },
+      errors: [404, 503],
+      async handler(req) {
+        const { name, number } = req.params;
+        const vm = await mailboxOr404(name, number);
+        return { pin: await vm.resetPin(name, number, API_ACTOR) };
       },
     },
     {
@@ -520,7 +805,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/audit",
-      summary: "Who changed forwarding, policy and features, newest first",
+      summary: "Who changed forwarding, policy, features and mailboxes (PINs only as changed), newest first",
       schema: {
         params: S.params.tenant,
         querystring: S.AuditQuery,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   checkDomain,
+  checkEmail,
   checkHost,
   checkPassword,
   readPublicNumber,
@@ -10,6 +11,8 @@ import {
   validateExtensionPatch,
   validateFeatureSwitches,
   validateForwarding,
+  validateMailboxOptions,
+  validateMessagePatch,
   validateNewExtension,
   validateNewNumber,
   validateNewTenant,
@@ -288,4 +291,74 @@ test("forwarding, policy, audit limit", () => {
   assert.deepEqual(validateTenantPatch({ trunk: null }), { trunk: null });
   assert.deepEqual(validateNewTenant({ name: "a", domain: "a.test", trunk: "carrier" }).trunk, "carrier");
   assert.throws(() => validateTenantPatch({ trunk: "Bad Name" }), /trunk name/);
+});
+
+test("voicemail options: the PIN checked against the extension, never echoed; e-mail, length, folder", () => {
+  assert.deepEqual(
+    validateMailboxOptions(
+      {
+        enabled: true,
+        pin: "4826",
+        remoteAccess: false,
+        email: null,
+        skipPinOnOwnPhone: true,
+        maxMessageSeconds: 180,
+      },
+      "101",
+    ),
+    {
+      enabled: true,
+      pin: "4826",
+      remoteAccess: false,
+      email: null,
+      skipPinOnOwnPhone: true,
+      maxMessageSeconds: 180,
+    },
+  );
+  for (const pin of ["1234", "4321", "0123", "5555", "101101", "8901"]) {
+    assert.throws(
+      () => validateMailboxOptions({ pin }, "101"),
+      (err: Error) => /too easy/.test(err.message) && !err.message.includes(pin),
+      pin,
+    );
+  }
+  for (const pin of ["123", "12345678901", "12 34", 1234, null]) {
+    assert.throws(() => validateMailboxOptions({ pin }, "101"), /voicemail.pin must be 4 to 10 digits/);
+  }
+  assert.throws(() => validateMailboxOptions({ maxMessageSeconds: 601 }, "101"), /maxMessageSeconds/);
+  assert.throws(() => validateMailboxOptions({ pinHash: "x" }, "101"), /unknown field "pinHash"/);
+  assert.throws(() => validateMailboxOptions([], "101"), /voicemail must be an object/);
+  assert.deepEqual(validateExtensionPatch({ voicemail: { enabled: false } }, "101"), {
+    voicemail: { enabled: false },
+  });
+  assert.throws(() => validateExtensionPatch({ voicemail: { pin: "1111" } }, "101"), ValidationError);
+
+  for (const ok of ["alice@example.ch", "a.b+vm@mail.example.co.uk", "x_y@a-b.ch"])
+    assert.equal(checkEmail(ok), undefined, ok);
+  for (const bad of [
+    "alice",
+    "alice@",
+    "@example.ch",
+    "a b@example.ch",
+    "a@example",
+    "a@b.ch\r\nBcc: c@d.ch",
+    "<a@b.ch>",
+    `${"a".repeat(65)}@b.ch`,
+  ]) {
+    assert.match(checkEmail(bad) ?? "", /voicemail.email/, bad);
+  }
+
+  assert.deepEqual(validateMessagePatch({ folder: "old" }), { folder: "old" });
+  assert.throws(() => validateMessagePatch({ folder: "trash" }), /folder "trash" must be one of new, old/);
+  assert.throws(() => validateMessagePatch({ folder: "new", x: 1 }), /unknown field "x"/);
+});
+
+test("tenant patch: operator is an extension number or null", () => {
+  assert.deepEqual(validateTenantPatch({ operator: "100" }), { operator: "100" });
+  assert.deepEqual(validateTenantPatch({ operator: null }), { operator: null });
+  assert.throws(
+    () => validateTenantPatch({ operator: "1" }),
+    /operator: extension number "1" must be 2 to 6 digits/,
+  );
+  assert.throws(() => validateTenantPatch({ operator: 100 }), /operator/);
 });

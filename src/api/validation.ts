@@ -7,6 +7,8 @@ import { isIP } from "node:net";
 import { isSupportedCountry } from "libphonenumber-js";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { IANAZone } from "luxon";
+import { checkPin, PIN_MAX_DIGITS, PIN_MIN_DIGITS } from "../pbx/voicemail/pin.ts";
+import type { MailboxOptionsInput } from "../pbx/voicemail/voicemail-admin.ts";
 import { FEATURE_CODE_PATTERN, isFeatureAction } from "../store/feature-code-table.ts";
 import {
   DEFAULT_DIALLING_POLICY,
@@ -24,6 +26,7 @@ import {
   type Store,
   type TenantPatch,
   type TrunkPatch,
+  type VoicemailFolder,
 } from "../store/types.ts";
 
 export { FEATURE_CODE_PATTERN };
@@ -69,6 +72,19 @@ export const POLICY_SWITCHES = ["international", "premiumRate", "sharedCost", "p
 /** A pickup group's name: short, lower-case, safe in a URL and a log line ("sales", "floor-2"). */
 export const PICKUP_GROUP_PATTERN = "^[a-z0-9-]{1,32}$";
 export const PICKUP_GROUP_MAX = 32;
+/** A mailbox PIN as typed: digits only (checkPin says whether it is too easy). */
+export const PIN_PATTERN = `^[0-9]{${PIN_MIN_DIGITS},${PIN_MAX_DIGITS}}$`;
+/**
+ * An e-mail address for voicemail (RFC 5321 §4.1.2 mailbox, without quoted
+ * local parts or address literals): no spaces, control characters or header
+ * punctuation, so it can go into a mail header as it is.
+ */
+export const EMAIL_PATTERN =
+  '^[^\\u0000-\\u0020\\u007f@"<>(),;:\\\\\\[\\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$';
+export const EMAIL_MAX = 254;
+export const MAX_MESSAGE_SECONDS_MIN = 10;
+export const MAX_MESSAGE_SECONDS_MAX = 600;
+export const VOICEMAIL_FOLDERS: readonly VoicemailFolder[] = ["new", "old"];
 
 /** Input that breaks the rules; `problems` are one sentence each. */
 export class ValidationError extends Error {
@@ -89,6 +105,7 @@ const TYPED_NUMBER = re(TYPED_NUMBER_PATTERN);
 const SIP_USER = re(SIP_USER_PATTERN);
 const TRUNK_PASSWORD = re(TRUNK_PASSWORD_PATTERN);
 const PICKUP_GROUP = re(PICKUP_GROUP_PATTERN);
+const EMAIL = re(EMAIL_PATTERN);
 
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 type Check = (value: unknown) => string | undefined;
@@ -195,21 +212,28 @@ export function validateNewTenant(input: unknown): NewTenant {
   return done(problems, t);
 }
 
-/** `trunk`: a trunk's name, or null to return to the provider's default trunk. */
+/**
+ * `trunk`: a trunk's name, or null to return to the provider's default trunk.
+ * `operator`: an extension number (whether it exists is checked against the
+ * store by the caller), or null for none.
+ */
 export function validateTenantPatch(input: unknown): Omit<TenantPatch, "features" | "policy"> {
   const problems: string[] = [];
-  const f = fields(input, ["domain", "language", "timezone", "country", "trunk"], problems);
+  const f = fields(input, ["domain", "language", "timezone", "country", "trunk", "operator"], problems);
   run(problems, f.domain, checkDomain, false, "domain");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.timezone, checkTimezone, false, "timezone");
   run(problems, f.country, checkCountry, false, "country");
   if (f.trunk !== null) run(problems, f.trunk, checkTrunkName, false, "trunk");
+  if (f.operator !== null)
+    run(problems, f.operator, (v) => prefixed("operator", checkExtensionNumber(v)), false, "operator");
   const p: TenantPatch = {};
   if (f.domain !== undefined) p.domain = String(f.domain).toLowerCase();
   if (f.language !== undefined) p.language = f.language as Language;
   if (f.timezone !== undefined) p.timezone = f.timezone as string;
   if (f.country !== undefined) p.country = f.country as string;
   if (f.trunk !== undefined) p.trunk = f.trunk as string | null;
+  if (f.operator !== undefined) p.operator = f.operator as string | null;
   return done(problems, p);
 }
 
@@ -363,6 +387,8 @@ export interface ExtensionPatchInput {
   mwiUnsolicited?: boolean;
   /** null: back to the company's default group. */
   pickupGroup?: string | null;
+  /** The mailbox's options (the PIN in clear, checked: never trivial). */
+  voicemail?: MailboxOptionsInput;
 }
 
 export function validateExtensionPatch(
@@ -373,7 +399,7 @@ export function validateExtensionPatch(
   const problems: string[] = [];
   const f = fields(
     input,
-    ["password", "displayName", "language", "ringTimeoutSeconds", ...EXTENSION_SETTINGS],
+    ["password", "displayName", "language", "ringTimeoutSeconds", ...EXTENSION_SETTINGS, "voicemail"],
     problems,
   );
   run(problems, f.password, (v) => checkPassword(v, number), false, "password");
@@ -386,7 +412,84 @@ export function validateExtensionPatch(
   if (f.displayName !== undefined) p.displayName = f.displayName as string;
   if (f.language !== undefined) p.language = f.language as Language | null;
   if (f.ringTimeoutSeconds !== undefined) p.ringTimeoutSeconds = f.ringTimeoutSeconds as number;
+  if (f.voicemail !== undefined) p.voicemail = mailboxOptions(f.voicemail, number, problems);
   return done(problems, { ...p, ...settings });
+}
+
+// Voicemail.
+
+const prefixed = (name: string, problem: string | undefined) =>
+  problem === undefined ? undefined : problem.startsWith(name) ? problem : `${name}: ${problem}`;
+
+/** Never echoes the PIN: the message could reach a log. */
+export function checkMailboxPin(v: unknown, mailbox: string): string | undefined {
+  if (typeof v !== "string" || !re(PIN_PATTERN).test(v)) {
+    return `voicemail.pin must be ${PIN_MIN_DIGITS} to ${PIN_MAX_DIGITS} digits`;
+  }
+  return checkPin(v, mailbox) === "ok"
+    ? undefined
+    : "voicemail.pin is too easy to guess (one digit repeated, a run up or down such as 3456 or 6543, or the extension's number): choose another";
+}
+
+export const checkEmail: Check = (v) =>
+  typeof v === "string" && v.length <= EMAIL_MAX && EMAIL.test(v)
+    ? undefined
+    : `voicemail.email ${show(v)} must be an e-mail address such as alice@example.ch`;
+
+export const checkMaxMessageSeconds: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= MAX_MESSAGE_SECONDS_MIN && (v as number) <= MAX_MESSAGE_SECONDS_MAX
+    ? undefined
+    : `voicemail.maxMessageSeconds ${show(v)} must be a whole number of seconds from ${MAX_MESSAGE_SECONDS_MIN} to ${MAX_MESSAGE_SECONDS_MAX}`;
+
+const MAILBOX_OPTIONS = [
+  "enabled",
+  "pin",
+  "remoteAccess",
+  "skipPinOnOwnPhone",
+  "email",
+  "deleteAfterEmail",
+  "maxMessageSeconds",
+] as const;
+
+function mailboxOptions(input: unknown, mailbox: string, problems: string[]): MailboxOptionsInput {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    problems.push("voicemail must be an object");
+    return {};
+  }
+  const f = input as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!(MAILBOX_OPTIONS as readonly string[]).includes(key)) {
+      problems.push(`voicemail has unknown field ${JSON.stringify(key)}`);
+    }
+  }
+  for (const name of ["enabled", "remoteAccess", "skipPinOnOwnPhone", "deleteAfterEmail"] as const) {
+    run(problems, f[name], checkBoolean(`voicemail.${name}`), false, name);
+  }
+  run(problems, f.pin, (v) => checkMailboxPin(v, mailbox), false, "pin");
+  if (f.email !== null) run(problems, f.email, checkEmail, false, "email");
+  run(problems, f.maxMessageSeconds, checkMaxMessageSeconds, false, "maxMessageSeconds");
+  const out: MailboxOptionsInput = {};
+  for (const key of MAILBOX_OPTIONS) {
+    if (f[key] !== undefined) (out as Record<string, unknown>)[key] = f[key];
+  }
+  return out;
+}
+
+/** A mailbox's options on their own (the PIN checked against `mailbox`, the extension's number). */
+export function validateMailboxOptions(input: unknown, mailbox: string): MailboxOptionsInput {
+  const problems: string[] = [];
+  const out = mailboxOptions(input, mailbox, problems);
+  return done(problems, out);
+}
+
+/** `{"folder":"new"|"old"}` of a message. */
+export function validateMessagePatch(input: unknown): { folder: VoicemailFolder } {
+  const problems: string[] = [];
+  const f = fields(input, ["folder"], problems);
+  if (!(VOICEMAIL_FOLDERS as readonly unknown[]).includes(f.folder)) {
+    problems.push(`folder ${show(f.folder)} must be one of ${VOICEMAIL_FOLDERS.join(", ")}`);
+  }
+  return done(problems, { folder: f.folder as VoicemailFolder });
 }
 
 export function validateFeatureSwitches(input: unknown): Partial<FeatureSwitches> {
@@ -572,7 +675,7 @@ export function validateNewNumber(input: unknown, tenant: { country: string }): 
   return done(problems, { number: number as string, destination: destination as DestinationSpec });
 }
 
-const DESTINATION_TYPES = ["extension", "external", "hangup"] as const;
+const DESTINATION_TYPES = ["extension", "external", "voicemail", "hangup"] as const;
 
 function validateDestination(
   input: unknown,
@@ -598,25 +701,25 @@ function validateDestination(
     problems.push(`destination.number is required for type ${d.type}`);
     return undefined;
   }
-  if (d.type === "extension") {
+  if (d.type === "extension" || d.type === "voicemail") {
     const p = checkExtensionNumber(d.number);
     if (p) {
       problems.push(`destination ${p}`);
       return undefined;
     }
-    return { type: "extension", number: d.number as string };
+    return { type: d.type, number: d.number as string };
   }
   const e164 = publicNumber(d.number, tenant.country, "destination number", problems);
   return e164 === undefined ? undefined : { type: "external", number: e164 };
 }
 
-/** An extension destination must be an extension of the same tenant (a ValidationError, 400). */
+/** An extension (or mailbox) destination must be an extension of the same tenant (a ValidationError, 400). */
 export async function checkDestinationExists(
   store: Store,
   tenant: string,
   destination: DestinationSpec,
 ): Promise<void> {
-  if (destination.type !== "extension") return;
+  if (destination.type !== "extension" && destination.type !== "voicemail") return;
   if (!(await store.extensions.get(tenant, destination.number))) {
     throw new ValidationError([
       `destination extension ${destination.number} does not exist in tenant ${tenant}`,

@@ -15,6 +15,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
+import { leaveMessage } from "./apps/voicemail/index.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import { CallSession, type SessionDelegate, type Transfer } from "./call/call-session.ts";
 import { dialogsOf, type ExtensionDialog, extensionsOf } from "./call/line-state.ts";
@@ -35,6 +36,7 @@ import { callerFromTrunk, findNumber } from "./routing/inbound.ts";
 import { type RouteRequest, Router, type Routing } from "./routing/router.ts";
 import type { PhoneAuthenticator } from "./security/index.ts";
 import type { TrunkDirectory } from "./trunks/index.ts";
+import type { Voicemail } from "./voicemail/voicemail.ts";
 
 /** The event room as the PBX uses it (SUBSCRIBE in, lamps out): src/pbx/events. */
 export interface PbxEvents {
@@ -49,6 +51,8 @@ export interface PbxEvents {
 
 export interface PbxDeps {
   ua: UserAgent;
+  /** Mailboxes (src/pbx/voicemail). */
+  voicemail: Voicemail;
   /** Subscriptions and lamps; without it SUBSCRIBE gets 489. */
   events?: PbxEvents;
   store: Store;
@@ -102,6 +106,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       devices: (tenant, extension) => this.devices(tenant, extension),
       trunkFor: (tenant) => deps.trunks.forTenant(tenant),
       callsOf: (tenant, extension) => this.calls.callsOf(tenant, extension),
+      mailboxOpen: async (tenant, extension) => (await deps.voicemail.open(tenant, extension)) !== undefined,
       outsideCallsOf: (tenant) =>
         this.calls.all().filter((c) => c.tenant.name === tenant && c.usesTrunk()).length,
       log: deps.log,
@@ -212,7 +217,9 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       default: {
         // RFC 3903: a phone's own presence document. The PBX derives presence from
         // registrations and calls; the PUBLISH is taken (so the phone stops retrying) and not kept.
-        const expires = Math.min(Number(getHeader(req, "Expires") ?? 3600) || 3600, 3600);
+        // Expires: 0 withdraws the document (a phone shutting down): it is answered 0.
+        const asked = Number(getHeader(req, "Expires") ?? 3600);
+        const expires = Number.isFinite(asked) && asked >= 0 ? Math.min(Math.floor(asked), 3600) : 3600;
         tx.respond(
           createResponse(req, 200, undefined, {
             toTag: newTag(),
@@ -293,6 +300,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       { tenant, inv, caller, callerExtension: from.extension, callerTrunk: from.trunk, log },
       {
         ua: this.deps.ua,
+        voicemail: this.deps.voicemail,
         media: this.deps.media,
         pacer: this.deps.pacer,
         speech: this.deps.speech,
@@ -344,7 +352,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
   async runApp(session: CallSession, step: AppStep, control: SessionCallControl): Promise<Outcome> {
     try {
       if (step.name === "feature-code") await dispatchFeatureCode(control, step.args, this.deps.apps);
-      else throw new Error(`no app ${step.name}`);
+      else await leaveMessage(control, step.args, step.reason ?? "unavailable");
     } catch (err) {
       if (!(err instanceof Hangup)) throw err;
     }

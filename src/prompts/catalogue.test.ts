@@ -45,6 +45,16 @@ test("the catalogue covers the whole help page", () => {
     "voicemail.you-have",
     "voicemail.menu.main",
     "voicemail.menu.message",
+    "voicemail.menu.options",
+    "voicemail.menu.recording",
+    "voicemail.help",
+    "voicemail.message.number",
+    "voicemail.greeting.default.busy",
+    "voicemail.greeting.title.unavailable",
+    "voicemail.greeting.title.busy",
+    "voicemail.name.record",
+    "voicemail.pin.trivial",
+    "voicemail.pin.invalid",
     "voicemail.envelope.received",
     "voicemail.message.deleted",
     "voicemail.message.saved",
@@ -86,13 +96,28 @@ test("the catalogue covers the whole help page", () => {
   for (const id of required) assert.ok(isPromptId(id), `missing prompt ${id}`);
 });
 
+/** The words for the star and hash keys, as each language says them on the phone. */
+const STAR: Record<string, RegExp> = { fr: /étoile/, de: /Sterntaste/, it: /asterisco/, en: /star/ };
+const HASH: Record<string, RegExp> = { fr: /dièse/, de: /Rautetaste/, it: /cancelletto/, en: /hash/ };
+
 test("menus name the keys that the help page and the voicemail menu use", () => {
   for (const lang of LANGUAGES) {
+    // The Asterisk/FreePBX layout: 1 listen, 0 options, * help, # exit.
     const main = promptText("voicemail.menu.main", lang);
-    for (const key of ["1", "2", "3"]) assert.ok(main.includes(key), `main menu ${lang} lacks ${key}`);
+    for (const key of ["1", "0"]) assert.ok(main.includes(key), `main menu ${lang} lacks ${key}`);
+    assert.match(main, STAR[lang], `main menu ${lang} lacks the star key`);
+    assert.match(main, HASH[lang], `main menu ${lang} lacks the hash key`);
     const message = promptText("voicemail.menu.message", lang);
-    for (const key of ["7", "9", "4", "6", "5"])
+    for (const key of ["3", "4", "5", "6", "7", "9"])
       assert.ok(message.includes(key), `message menu ${lang} lacks ${key}`);
+    const options = promptText("voicemail.menu.options", lang);
+    for (const key of ["1", "2", "3", "4"]) assert.ok(options.includes(key), `options ${lang} lack ${key}`);
+    assert.match(options, STAR[lang], `options ${lang} lack the way back`);
+    const recording = promptText("voicemail.menu.recording", lang);
+    for (const key of ["1", "2", "3"]) assert.ok(recording.includes(key), `review ${lang} lacks ${key}`);
+    const help = promptText("voicemail.help", lang);
+    for (const key of ["0", "1", "2", "3", "4", "5", "6", "7", "9"])
+      assert.ok(help.includes(key), `help ${lang} lacks ${key}`);
     const announcement = promptText("announcement.menu", lang);
     for (const key of ["1", "2", "3"]) assert.ok(announcement.includes(key));
   }

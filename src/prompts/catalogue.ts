@@ -202,10 +202,22 @@ const CATALOGUE = {
     en: "The two PINs do not match.",
   },
   "voicemail.pin.invalid": {
-    fr: "Ce code PIN n'est pas valable.",
-    de: "Dieser PIN-Code ist ungültig.",
-    it: "Questo codice PIN non è valido.",
-    en: "This PIN is not valid.",
+    fr: "Ce code PIN n'est pas valable. Il doit comporter de 4 à 10 chiffres.",
+    de: "Dieser PIN-Code ist ungültig. Er muss aus 4 bis 10 Ziffern bestehen.",
+    it: "Questo codice PIN non è valido. Deve essere composto da 4 a 10 cifre.",
+    en: "This PIN is not valid. It must have 4 to 10 digits.",
+  },
+  "voicemail.pin.trivial": {
+    fr: "Ce code PIN est trop facile à deviner. Évitez un seul chiffre répété, une suite de chiffres et le numéro de votre poste.",
+    de: "Dieser PIN-Code ist zu leicht zu erraten. Vermeiden Sie eine wiederholte Ziffer, eine Zahlenfolge und Ihre eigene interne Nummer.",
+    it: "Questo codice PIN è troppo facile da indovinare. Eviti una sola cifra ripetuta, una sequenza di cifre e il numero del suo interno.",
+    en: "This PIN is too easy to guess. Avoid one digit repeated, a run of digits and your own extension number.",
+  },
+  "voicemail.pin.unchanged": {
+    fr: "Votre code PIN n'a pas été modifié.",
+    de: "Ihr PIN-Code wurde nicht geändert.",
+    it: "Il suo codice PIN non è stato modificato.",
+    en: "Your PIN has not been changed.",
   },
   "voicemail.pin.changed": {
     fr: "Votre code PIN a été modifié.",
@@ -263,11 +275,31 @@ const CATALOGUE = {
     it: "Non ha nessun messaggio.",
     en: "You have no messages.",
   },
+  // The Asterisk/FreePBX layout that voicemail users know: 1 listen, 0 options, * help, # exit.
   "voicemail.menu.main": {
-    fr: "Pour écouter vos messages, tapez 1. Pour gérer votre message d'accueil, tapez 2. Pour changer votre code PIN, tapez 3. Pour terminer, raccrochez.",
-    de: "Um Ihre Nachrichten abzuhören, drücken Sie die 1. Um Ihre Begrüssung zu verwalten, drücken Sie die 2. Um Ihren PIN-Code zu ändern, drücken Sie die 3. Zum Beenden legen Sie einfach auf.",
-    it: "Per ascoltare i messaggi, prema 1. Per gestire il messaggio di benvenuto, prema 2. Per cambiare il codice PIN, prema 3. Per terminare, riagganci.",
-    en: "To listen to your messages, press 1. To manage your greeting, press 2. To change your PIN, press 3. To finish, simply hang up.",
+    fr: "Pour écouter vos messages, tapez 1. Pour les options de votre boîte vocale, tapez 0. Pour l'aide, tapez étoile. Pour terminer, tapez dièse.",
+    de: "Um Ihre Nachrichten abzuhören, drücken Sie die 1. Für die Einstellungen Ihrer Sprachbox drücken Sie die 0. Für Hilfe drücken Sie die Sterntaste. Zum Beenden drücken Sie die Rautetaste.",
+    it: "Per ascoltare i messaggi, prema 1. Per le opzioni della casella vocale, prema 0. Per l'aiuto, prema asterisco. Per terminare, prema cancelletto.",
+    en: "To listen to your messages, press 1. For your mailbox options, press 0. For help, press star. To finish, press the hash key.",
+  },
+  "voicemail.menu.options": {
+    fr: "Pour enregistrer votre message d'accueil en cas d'absence, tapez 1. Pour enregistrer votre message d'accueil lorsque vous êtes en ligne, tapez 2. Pour enregistrer votre nom, tapez 3. Pour changer votre code PIN, tapez 4. Pour revenir au menu principal, tapez étoile.",
+    de: "Um Ihre Begrüssung bei Abwesenheit aufzunehmen, drücken Sie die 1. Für Ihre Begrüssung, wenn Sie telefonieren, die 2. Für Ihren Namen die 3. Um Ihren PIN-Code zu ändern, die 4. Zurück zum Hauptmenü mit der Sterntaste.",
+    it: "Per registrare il messaggio di benvenuto in caso di assenza, prema 1. Per registrare il messaggio di benvenuto quando è al telefono, prema 2. Per registrare il suo nome, prema 3. Per cambiare il codice PIN, prema 4. Per tornare al menu principale, prema asterisco.",
+    en: "To record your greeting for when you are away, press 1. To record your greeting for when you are on another call, press 2. To record your name, press 3. To change your PIN, press 4. To go back to the main menu, press star.",
+  },
+  // After every recording the owner makes (greetings, name).
+  "voicemail.menu.recording": {
+    fr: "Pour accepter cet enregistrement, tapez 1. Pour l'écouter, tapez 2. Pour le réenregistrer, tapez 3. Pour annuler, tapez étoile.",
+    de: "Um diese Aufnahme zu übernehmen, drücken Sie die 1. Um sie anzuhören, die 2. Um sie neu aufzunehmen, die 3. Zum Abbrechen die Sterntaste.",
+    it: "Per accettare questa registrazione, prema 1. Per ascoltarla, prema 2. Per registrarla di nuovo, prema 3. Per annullare, prema asterisco.",
+    en: "To accept this recording, press 1. To listen to it, press 2. To record it again, press 3. To cancel, press star.",
+  },
+  "voicemail.help": {
+    fr: "Dans le menu principal, tapez 1 pour écouter vos messages, 0 pour les options de votre boîte vocale et dièse pour terminer. Pendant ou après un message, tapez 5 pour le réécouter, 4 pour le message précédent, 6 pour le message suivant, 7 pour l'effacer, 9 pour le sauvegarder et 3 pour la date, l'heure et le numéro de l'appelant. Dans les options, tapez 1 pour le message d'accueil en cas d'absence, 2 pour celui lorsque vous êtes en ligne, 3 pour votre nom et 4 pour changer votre code PIN.",
+    de: "Im Hauptmenü drücken Sie die 1, um Ihre Nachrichten abzuhören, die 0 für die Einstellungen Ihrer Sprachbox und die Rautetaste zum Beenden. Während oder nach einer Nachricht drücken Sie die 5, um sie nochmals anzuhören, die 4 für die vorherige, die 6 für die nächste Nachricht, die 7 zum Löschen, die 9 zum Speichern und die 3 für Datum, Uhrzeit und Nummer des Anrufers. In den Einstellungen drücken Sie die 1 für die Begrüssung bei Abwesenheit, die 2 für die Begrüssung, wenn Sie telefonieren, die 3 für Ihren Namen und die 4, um Ihren PIN-Code zu ändern.",
+    it: "Nel menu principale, prema 1 per ascoltare i messaggi, 0 per le opzioni della casella vocale e cancelletto per terminare. Durante o dopo un messaggio, prema 5 per riascoltarlo, 4 per il messaggio precedente, 6 per il successivo, 7 per cancellarlo, 9 per salvarlo e 3 per la data, l'ora e il numero del chiamante. Nelle opzioni, prema 1 per il messaggio di benvenuto in caso di assenza, 2 per quello quando è al telefono, 3 per il suo nome e 4 per cambiare il codice PIN.",
+    en: "In the main menu, press 1 to listen to your messages, 0 for your mailbox options and the hash key to finish. During or after a message, press 5 to hear it again, 4 for the previous message, 6 for the next one, 7 to delete it, 9 to save it and 3 for the date, time and caller's number. In the options, press 1 for your greeting for when you are away, 2 for the one for when you are on another call, 3 for your name and 4 to change your PIN.",
   },
   // "Message reçu" + sayDate + "à" + sayTime + "du numéro" + sayDigits (see sayMessageEnvelope).
   "voicemail.envelope.received": {
@@ -285,10 +317,17 @@ const CATALOGUE = {
     en: "from a withheld number",
   },
   "voicemail.menu.message": {
-    fr: "Pour effacer ce message, tapez 7. Pour le sauvegarder, tapez 9. Pour le réécouter, tapez 5. Pour le message précédent, tapez 4. Pour le message suivant, tapez 6.",
-    de: "Um diese Nachricht zu löschen, drücken Sie die 7. Um sie zu speichern, die 9. Um sie nochmals anzuhören, die 5. Für die vorherige Nachricht die 4, für die nächste Nachricht die 6.",
-    it: "Per cancellare questo messaggio, prema 7. Per salvarlo, prema 9. Per riascoltarlo, prema 5. Per il messaggio precedente, prema 4. Per il messaggio successivo, prema 6.",
-    en: "To delete this message, press 7. To save it, press 9. To hear it again, press 5. For the previous message, press 4. For the next message, press 6.",
+    fr: "Pour réécouter ce message, tapez 5. Pour le message précédent, tapez 4. Pour le message suivant, tapez 6. Pour effacer ce message, tapez 7. Pour le sauvegarder, tapez 9. Pour la date, l'heure et le numéro de l'appelant, tapez 3. Pour l'aide, tapez étoile. Pour terminer, tapez dièse.",
+    de: "Um diese Nachricht nochmals anzuhören, drücken Sie die 5. Für die vorherige Nachricht die 4, für die nächste Nachricht die 6. Um sie zu löschen, die 7. Um sie zu speichern, die 9. Für Datum, Uhrzeit und Nummer des Anrufers die 3. Für Hilfe drücken Sie die Sterntaste, zum Beenden die Rautetaste.",
+    it: "Per riascoltare questo messaggio, prema 5. Per il messaggio precedente, prema 4. Per il messaggio successivo, prema 6. Per cancellarlo, prema 7. Per salvarlo, prema 9. Per la data, l'ora e il numero del chiamante, prema 3. Per l'aiuto, prema asterisco. Per terminare, prema cancelletto.",
+    en: "To hear this message again, press 5. For the previous message, press 4. For the next message, press 6. To delete it, press 7. To save it, press 9. For the date, time and caller's number, press 3. For help, press star. To finish, press the hash key.",
+  },
+  // "Message numéro" + sayNumber, before each message.
+  "voicemail.message.number": {
+    fr: "Message numéro",
+    de: "Nachricht Nummer",
+    it: "Messaggio numero",
+    en: "Message number",
   },
   "voicemail.message.deleted": {
     fr: "Message effacé.",
@@ -326,6 +365,36 @@ const CATALOGUE = {
     it: "Registri il messaggio di benvenuto dopo il segnale acustico. Prema cancelletto quando ha finito.",
     en: "Record your greeting after the tone. Press the hash key when you have finished.",
   },
+  "voicemail.greeting.title.unavailable": {
+    fr: "Message d'accueil en cas d'absence.",
+    de: "Begrüssung bei Abwesenheit.",
+    it: "Messaggio di benvenuto in caso di assenza.",
+    en: "Greeting for when you are away.",
+  },
+  "voicemail.greeting.title.busy": {
+    fr: "Message d'accueil lorsque vous êtes en ligne.",
+    de: "Begrüssung, wenn Sie telefonieren.",
+    it: "Messaggio di benvenuto quando è al telefono.",
+    en: "Greeting for when you are on another call.",
+  },
+  "voicemail.name.record": {
+    fr: "Après le bip, dites votre nom. Tapez dièse lorsque vous avez terminé.",
+    de: "Sprechen Sie Ihren Namen nach dem Signalton. Drücken Sie die Rautetaste, wenn Sie fertig sind.",
+    it: "Dica il suo nome dopo il segnale acustico. Prema cancelletto quando ha finito.",
+    en: "Say your name after the tone. Press the hash key when you have finished.",
+  },
+  "voicemail.name.saved": {
+    fr: "Votre nom est enregistré.",
+    de: "Ihr Name wurde gespeichert.",
+    it: "Il suo nome è stato salvato.",
+    en: "Your name has been saved.",
+  },
+  "voicemail.recording.too-short": {
+    fr: "L'enregistrement est trop court.",
+    de: "Die Aufnahme ist zu kurz.",
+    it: "La registrazione è troppo breve.",
+    en: "The recording is too short.",
+  },
   "voicemail.greeting.saved": {
     fr: "Votre message d'accueil est enregistré.",
     de: "Ihre Begrüssung wurde gespeichert.",
@@ -338,7 +407,8 @@ const CATALOGUE = {
     it: "Il messaggio di benvenuto predefinito è stato ripristinato.",
     en: "The standard greeting has been restored.",
   },
-  // "La personne du poste" + sayDigits(extension) + "n'est pas disponible...".
+  // "La personne du poste" + sayDigits(extension) + "n'est pas disponible" (or "est en ligne");
+  // the recorded name takes the place of the first two.
   "voicemail.greeting.default.extension": {
     fr: "La personne du poste",
     de: "Die Person mit der internen Nummer",
@@ -350,6 +420,12 @@ const CATALOGUE = {
     de: "ist nicht erreichbar. Bitte hinterlassen Sie eine Nachricht nach dem Signalton.",
     it: "non è disponibile. Lasci un messaggio dopo il segnale acustico.",
     en: "is not available. Please leave a message after the tone.",
+  },
+  "voicemail.greeting.default.busy": {
+    fr: "est en ligne. Veuillez laisser un message après le bip.",
+    de: "telefoniert gerade. Bitte hinterlassen Sie eine Nachricht nach dem Signalton.",
+    it: "è al telefono. Lasci un messaggio dopo il segnale acustico.",
+    en: "is on another call. Please leave a message after the tone.",
   },
   "voicemail.greeting.default.generic": {
     fr: "Votre correspondant n'est pas disponible. Veuillez laisser un message après le bip.",

@@ -59,6 +59,8 @@ export interface Tenant {
   policy: DiallingPolicy;
   /** The trunk of its outside calls; undefined: the provider's default trunk. */
   trunk?: string;
+  /** The extension that `0` during a voicemail greeting reaches; undefined: none. */
+  operator?: string;
   createdAt: string;
 }
 
@@ -69,6 +71,8 @@ export type TenantPatch = Partial<Pick<Tenant, "domain" | "language" | "timezone
   policy?: Partial<DiallingPolicy>;
   /** null: back to the default trunk. */
   trunk?: string | null;
+  /** null: no operator. */
+  operator?: string | null;
 };
 
 /**
@@ -256,6 +260,8 @@ export interface AuditEvent {
 export type DestinationSpec =
   | { type: "extension"; number: string }
   | { type: "external"; number: string }
+  /** The extension's mailbox, straight away (it must take messages). */
+  | { type: "voicemail"; number: string }
   | { type: "hangup" };
 
 /** A provider-level SIP trunk to the public network. */
@@ -358,8 +364,9 @@ export interface TenantRepository {
   getByDomain(domain: string): Promise<Tenant | undefined>;
   list(): Promise<Tenant[]>;
   /**
-   * Undefined when there is no such tenant; StoreConflict on a taken domain
-   * or an unknown trunk. A change of policy or features is audited with `actor`.
+   * Undefined when there is no such tenant; StoreConflict on a taken domain,
+   * an unknown trunk or an operator that is not an extension of the tenant.
+   * A change of policy or features is audited with `actor`.
    */
   update(name: string, patch: TenantPatch, actor?: Actor): Promise<Tenant | undefined>;
   /** Removes the tenant and everything that belongs to it. */
@@ -446,6 +453,126 @@ export interface FeatureCodeRepository {
   reset(tenant: string): Promise<void>;
 }
 
+/** A mailbox's options (one per extension); the PIN is kept only as a scrypt hash. */
+export interface MailboxSettings {
+  tenant: string;
+  /** The extension number. */
+  mailbox: string;
+  enabled: boolean;
+  /** "scrypt$<salt hex>$<hash hex>"; undefined until a PIN is set. */
+  pinHash?: string;
+  /** `*` during the greeting asks for the PIN (with the tenant's voicemailRemoteAccess on too). */
+  remoteAccess: boolean;
+  /** `*97` from the mailbox's own registered phone skips the PIN. */
+  skipPinOnOwnPhone: boolean;
+  /** Messages by e-mail (WAV attached); undefined: none. */
+  email?: string;
+  deleteAfterEmail: boolean;
+  /** How long a message may be, seconds (default 180). */
+  maxMessageSeconds: number;
+}
+
+export type MailboxSettingsPatch = Partial<
+  Omit<MailboxSettings, "tenant" | "mailbox" | "email" | "pinHash"> & {
+    email: string | null;
+    pinHash: string;
+  }
+>;
+
+export type VoicemailFolder = "new" | "old";
+
+export interface VoicemailMessage {
+  /** Ours, unique (a UUID): also the audio file's name. */
+  id: string;
+  tenant: string;
+  mailbox: string;
+  folder: VoicemailFolder;
+  callerNumber: string;
+  callerName?: string;
+  /** ISO time the caller started speaking. */
+  receivedAt: string;
+  durationMs: number;
+}
+
+export type GreetingKind = "unavailable" | "busy" | "name";
+
+/** A voicemail e-mail waiting for the SMTP server (retried until it accepts). */
+export interface QueuedMail {
+  id: number;
+  tenant: string;
+  mailbox: string;
+  messageId: string;
+  to: string;
+  attempts: number;
+  /** Milliseconds since the epoch: not before. */
+  nextAttemptAt: number;
+  lastError?: string;
+}
+
+/** Wrong PINs of remote access, counted across calls (kept in the store: a restart forgets nothing). */
+export interface PinFailure {
+  tenant: string;
+  mailbox: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** The caller's number and source address, for the lock and the log. */
+  caller: string;
+  source: string;
+}
+
+export interface VoicemailRepository {
+  /** Undefined when the extension has no mailbox row yet (voicemail off). */
+  settings(tenant: string, mailbox: string): Promise<MailboxSettings | undefined>;
+  /**
+   * Creates the row with defaults when missing; StoreConflict when the
+   * extension does not exist. With `actor` the change is audited in the same
+   * transaction ("voicemail.update"; the PIN shows only as changed, never its hash).
+   */
+  updateSettings(
+    tenant: string,
+    mailbox: string,
+    patch: MailboxSettingsPatch,
+    actor?: Actor,
+  ): Promise<MailboxSettings>;
+  /**
+   * StoreConflict when the id exists or the extension does not. With `mail`
+   * the e-mail is queued in the same transaction: a committed message is
+   * never without its e-mail.
+   */
+  addMessage(message: VoicemailMessage, mail?: { to: string; nextAttemptAt: number }): Promise<void>;
+  getMessage(tenant: string, mailbox: string, id: string): Promise<VoicemailMessage | undefined>;
+  /** Oldest first (by receivedAt). */
+  listMessages(tenant: string, mailbox: string, folder?: VoicemailFolder): Promise<VoicemailMessage[]>;
+  setFolder(tenant: string, mailbox: string, id: string, folder: VoicemailFolder): Promise<boolean>;
+  deleteMessage(tenant: string, mailbox: string, id: string): Promise<boolean>;
+  /** Every message id of every mailbox (start-up recovery compares them with the files). */
+  allMessageIds(): Promise<Set<string>>;
+  recordPinFailure(failure: PinFailure): Promise<void>;
+  /** Failures since `since` for the mailbox. */
+  pinFailures(tenant: string, mailbox: string, since: number): Promise<PinFailure[]>;
+  /**
+   * Failures anywhere in the tenant by any of these callers: a number
+   * (PinFailure.caller) or a source address (PinFailure.source).
+   */
+  callerPinFailures(tenant: string, callers: readonly string[], since: number): Promise<PinFailure[]>;
+  /** Remote access locked until (ms) — undefined when not locked (the caller compares with its clock). */
+  lockedUntil(tenant: string, mailbox: string): Promise<number | undefined>;
+  lock(tenant: string, mailbox: string, until: number): Promise<void>;
+  /**
+   * Locks callers (numbers or source addresses) out of remote access to every
+   * mailbox of the tenant, on behalf of `mailbox`: its unlock lifts them too.
+   */
+  lockCallers(tenant: string, mailbox: string, callers: readonly string[], until: number): Promise<void>;
+  /** The latest end of a lock of any of these callers in the tenant; undefined when none. */
+  callerLockedUntil(tenant: string, callers: readonly string[]): Promise<number | undefined>;
+  /** The provider's unlock: the lock, the caller locks set on its behalf and the counted failures go. */
+  unlock(tenant: string, mailbox: string): Promise<void>;
+  queueMail(mail: Omit<QueuedMail, "id" | "attempts" | "lastError">): Promise<void>;
+  dueMail(now: number, limit: number): Promise<QueuedMail[]>;
+  mailSent(id: number): Promise<void>;
+  mailFailed(id: number, nextAttemptAt: number, error: string): Promise<void>;
+}
+
 export interface Store {
   tenants: TenantRepository;
   extensions: ExtensionRepository;
@@ -456,5 +583,6 @@ export interface Store {
   trunks: TrunkRepository;
   numbers: NumberRepository;
   audit: AuditRepository;
+  voicemail: VoicemailRepository;
   close(): Promise<void>;
 }

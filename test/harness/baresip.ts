@@ -32,6 +32,43 @@ export interface BaresipOptions {
   lifetimeSec?: number;
   /** `-s`: baresip prints every SIP message it sends and receives (see sipMessages()). */
   sipTrace?: boolean;
+  /**
+   * Application modules loaded after ctrl_tcp, in this order: "contact.so"
+   * (address book, `message` command), "presence.so" (subscribes to the
+   * contacts marked `;presence=p2p`; needs contact.so before it), "mwi.so"
+   * (subscribes to message-summary after each successful REGISTER).
+   */
+  modules?: string[];
+  /**
+   * Lines of the `contacts` file, e.g. `"Bob" <sip:102@acme.test>;presence=p2p`;
+   * the first is the current contact (the target of message()). Written
+   * (empty by default) whenever contact.so is loaded, so that baresip does
+   * not write its template with contacts on the Internet.
+   */
+  contacts?: string[];
+  /** Extra `;name=value` parameters of the account line, e.g. "mwi=no". */
+  accountParams?: string;
+  /**
+   * Loads the cons.so UI on a free TCP port and reads it: what baresip
+   * shows a user (a received MESSAGE above all, which baresip 1.0 neither
+   * logs nor reports as a ctrl_tcp event) lands in consoleOutput().
+   */
+  console?: boolean;
+}
+
+/** A contact as the `contacts` command lists it, with its presence as baresip sees it. */
+export interface BaresipContact {
+  /** "sip:102@acme.test". */
+  uri: string;
+  /** baresip 1.0's words: "Unknown", "Online", "Busy", "Offline"; "" without presence.so. */
+  presence: string;
+}
+
+/** A MESSAGE baresip received and printed (menu.so's message handler). */
+export interface BaresipReceivedMessage {
+  /** The sender's URI as baresip printed it. */
+  from: string;
+  text: string;
 }
 
 /** One SIP message from baresip's `-s` trace. */
@@ -75,6 +112,18 @@ export interface Baresip {
   resume(): Promise<void>;
   /** With `sipTrace`: the SIP messages baresip printed so far, oldest first. */
   sipMessages(): BaresipSipMessage[];
+  /** With contact.so: the address book and each contact's presence (`contacts` command). */
+  contacts(): Promise<BaresipContact[]>;
+  /** Waits until contact `uri` shows `presence` ("Online", "Offline", "Busy", "Unknown"). */
+  waitForPresence(uri: string, presence: string, timeoutMs?: number): Promise<void>;
+  /** With contact.so: sends `text` in a SIP MESSAGE to the current contact (the first of `contacts`). */
+  message(text: string): Promise<void>;
+  /** With `console`: the MESSAGEs baresip received so far, oldest first (as its UI printed them). */
+  receivedMessages(): BaresipReceivedMessage[];
+  /** Waits until a received MESSAGE carries `text`. */
+  waitForMessage(text: string, timeoutMs?: number): Promise<BaresipReceivedMessage>;
+  /** With `console`: everything the cons.so UI printed so far. */
+  consoleOutput(): string;
   /** What baresip decoded from the last call's RTP (sndfile dump), empty before any call. */
   receivedWav(): { rate: number; samples: Int16Array };
   /** What baresip encoded and sent in the last call. */
@@ -103,6 +152,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   const sipPort = opts.sipPort ?? (await freeUdpPort());
   const ctrlPort = opts.ctrlPort ?? (await freeTcpPort());
   const rtpBase = await freeUdpPort("127.0.0.1", true);
+  const consPort = opts.console ? await freeTcpPort() : undefined;
   const source = opts.audioSource ?? join(dir, "source.wav");
   if (!opts.audioSource) writeFileSync(source, encodeWav(speechLike(4000)));
   // stdio.so is left out: it needs a terminal on fd 0 and fails under a test runner.
@@ -126,15 +176,22 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
       "module_app menu.so",
       "module_app ctrl_tcp.so",
       `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      ...(opts.modules ?? []).map((m) => `module_app ${m}`),
+      // cons.so is a UI module ("module", not "module_app"); without
+      // cons_listen it would take the fixed port 5555.
+      ...(consPort === undefined ? [] : ["module cons.so", `cons_listen 127.0.0.1:${consPort}`]),
       `rtp_ports ${rtpBase}-${rtpBase + 9}`,
       "",
     ].join("\n"),
   );
   const regint = opts.regint ?? 60;
+  const extraParams = opts.accountParams ? `;${opts.accountParams.replace(/^;/, "")}` : "";
   writeFileSync(
     join(dir, "accounts"),
-    `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}";regint=${regint};answermode=${opts.answerMode ?? "auto"}\n`,
+    `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}";regint=${regint};answermode=${opts.answerMode ?? "auto"}${extraParams}\n`,
   );
+  if (opts.contacts || opts.modules?.includes("contact.so"))
+    writeFileSync(join(dir, "contacts"), (opts.contacts ?? []).map((l) => `${l}\n`).join(""));
   const args = ["-f", dir, "-t", String(opts.lifetimeSec ?? 60)];
   if (opts.sipTrace) args.push("-s");
   const child: ChildProcess = spawn(bin, args, {
@@ -154,8 +211,19 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   });
 
   let ctrl: Socket;
+  let cons: Socket | undefined;
+  let consoleText = "";
   try {
     ctrl = await connectCtrl(ctrlPort, () => out, exited);
+    if (consPort !== undefined) {
+      cons = await connectCtrl(consPort, () => out, exited);
+      cons.on("data", (d) => {
+        consoleText += d;
+      });
+      cons.on("error", (e) => {
+        consoleText += `\n[console socket: ${e.message}]\n`;
+      });
+    }
   } catch (e) {
     if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     rmSync(dir, { recursive: true, force: true });
@@ -272,12 +340,44 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     hold: () => ok("hold"),
     resume: () => ok("resume"),
     sipMessages: () => parseBaresipTrace(out, sipPort),
+    contacts: async () => parseContacts((await command("contacts")).data),
+    waitForPresence: async (uri, presence, timeoutMs = 5000) => {
+      // baresip 1.0 raises no event when a contact's presence changes: poll the list.
+      const deadline = Date.now() + timeoutMs;
+      let seen: BaresipContact[] = [];
+      for (;;) {
+        seen = parseContacts((await command("contacts")).data);
+        if (seen.some((c) => c.uri === uri && c.presence === presence)) return;
+        if (Date.now() > deadline)
+          throw new Error(
+            `baresip: ${uri} not ${presence} within ${timeoutMs} ms (contacts: ${JSON.stringify(seen)})\n${describe()}`,
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    message: (text) => ok("message", text),
+    receivedMessages: () => parseReceivedMessages(consoleText),
+    waitForMessage: async (text, timeoutMs = 5000) => {
+      if (!cons) throw new Error("baresip: start it with { console: true } to read received messages");
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const got = parseReceivedMessages(consoleText).find((m) => m.text === text);
+        if (got) return got;
+        if (Date.now() > deadline)
+          throw new Error(
+            `baresip: no MESSAGE "${text}" within ${timeoutMs} ms\nconsole:\n${consoleText.slice(-2000)}\n${describe()}`,
+          );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    consoleOutput: () => consoleText,
     receivedWav: () => readDump(dir, "dec"),
     sentWav: () => readDump(dir, "enc"),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       ctrl.destroy();
+      cons?.destroy();
       if (child.exitCode === null && child.pid !== undefined) {
         try {
           process.kill(-child.pid, "SIGTERM");
@@ -297,6 +397,34 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Strips the colour escape sequences baresip puts in its listings. */
+function plain(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/**
+ * Reads the `contacts` listing of baresip 1.0: a title line, then one line
+ * per contact, with presence.so its presence right-aligned in 20 columns
+ * (coloured), the display name and `<uri>`; the current contact is marked
+ * with ">".
+ */
+export function parseContacts(listing: string): BaresipContact[] {
+  const contacts: BaresipContact[] = [];
+  for (const line of plain(listing).split(/\r?\n/)) {
+    const m = /^\s*>?\s*(?:(Unknown|Online|Offline|Busy)\s)?.*<([^>]+)>/.exec(line);
+    if (m) contacts.push({ presence: m[1] ?? "", uri: m[2] ?? "" });
+  }
+  return contacts;
+}
+
+/** Reads received MESSAGEs out of the console: baresip 1.0's menu prints each as `PEER: "TEXT"`. */
+export function parseReceivedMessages(text: string): BaresipReceivedMessage[] {
+  const out: BaresipReceivedMessage[] = [];
+  for (const m of plain(text).matchAll(/^\r?([^\s:"]+:[^\s"]+): "([\s\S]*?)"\r?$/gm))
+    out.push({ from: m[1] ?? "", text: m[2] ?? "" });
+  return out;
 }
 
 /** The newest sndfile dump of one direction ("dec": received, "enc": sent). */

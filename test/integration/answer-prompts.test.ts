@@ -30,6 +30,7 @@ test("the answer prompts of the companies' languages are in the cache when start
     logLevel: "silent",
     mediaTimeoutSeconds: 60,
     digestAlgorithms: ["MD5"],
+    smtpFrom: "vpbx@test.invalid",
   };
   const vpbx = await startVpbx(config, {
     log: createLogger("silent"),

@@ -54,6 +54,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     logLevel: process.env.VPBX_TEST_LOG ?? "silent",
     mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,
     digestAlgorithms: ["MD5"],
+    smtpFrom: "vpbx@test.invalid",
   };
   const vpbx = await startVpbx(config, {
     clock: opts.clock,

@@ -6,6 +6,7 @@
 import type { Actor, Extension, Language, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { Voicemail } from "../voicemail/voicemail.ts";
 
 /**
  * Something to say. A string is a prompt id of the catalogue; the objects
@@ -72,6 +73,8 @@ export interface CallControl {
   readonly actor: Actor;
   readonly language: Language;
   readonly store: Store;
+  /** Mailboxes: messages, greetings, PINs (src/pbx/voicemail). */
+  readonly voicemail: Voicemail;
   readonly clock: Clock;
   readonly log: Logger;
   play(items: Speech[], opts?: { bargeIn?: boolean }): Promise<"done" | "interrupted">;

@@ -41,6 +41,7 @@ import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Extension, Store, Tenant, Trunk } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { Voicemail } from "../voicemail/voicemail.ts";
 import type { ActiveCall, CallView } from "./call-registry.ts";
 import { ForkSet } from "./forks.ts";
 import { Leg } from "./leg.ts";
@@ -72,6 +73,7 @@ const RINGBACK: PlayItem[] = [
 
 export interface SessionDeps {
   ua: UserAgent;
+  voicemail: Voicemail;
   media: MediaLegs;
   pacer: MediaPacer;
   speech: SpeechRenderer;
@@ -169,7 +171,11 @@ export class CallSession implements ActiveCall, LineView {
     this.callerExtension = init.callerExtension;
     this.startedAt = deps.clock.now();
     const r = init.inv.remote;
-    this.callerSource = `${r.transport.toLowerCase()}:${r.address}:${r.port}`;
+    // A trunk's address is the carrier's, shared by every outside caller: never
+    // something to lock out or hand to fail2ban, so it is not given as the source.
+    this.callerSource = init.callerTrunk
+      ? `trunk:${init.callerTrunk.name}`
+      : `${r.transport.toLowerCase()}:${r.address}:${r.port}`;
     this.offer = init.inv.request.body.toString("utf8");
     this.pendingCaller = {
       party: init.caller,
@@ -361,6 +367,7 @@ export class CallSession implements ActiveCall, LineView {
     const endpoint = this.openEndpoint();
     const control = new SessionCallControl(this, endpoint, {
       store: this.deps.store,
+      voicemail: this.deps.voicemail,
       clock: this.deps.clock,
       speech: this.deps.speech,
       recordPath: () => join(this.deps.recordDir, `${this.id}-${this.deps.clock.now().toFixed(0)}.wav`),

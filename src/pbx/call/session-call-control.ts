@@ -16,6 +16,7 @@ import {
   type RecordResult,
   type Speech,
 } from "../apps/call-control.ts";
+import type { Voicemail } from "../voicemail/voicemail.ts";
 import type { SpeechRenderer } from "./speech.ts";
 
 /** What the session knows of its caller, as an app needs it. */
@@ -32,6 +33,7 @@ export interface AppCaller {
 
 export interface SessionCallControlDeps {
   store: Store;
+  voicemail: Voicemail;
   clock: Clock;
   speech: SpeechRenderer;
   /** A fresh path for a recording. */
@@ -72,6 +74,10 @@ export class SessionCallControl implements CallControl {
 
   get store(): Store {
     return this.deps.store;
+  }
+
+  get voicemail(): Voicemail {
+    return this.deps.voicemail;
   }
 
   get clock(): Clock {

@@ -41,9 +41,11 @@ export interface RingStep {
 
 export interface AppStep {
   kind: "app";
-  /** "feature-code" runs the dispatcher on `args`. */
-  name: string;
+  /** "feature-code" runs the dispatcher on `args` (what was dialled); "voicemail" takes a message for mailbox `args`. */
+  name: "feature-code" | "voicemail";
   args: string;
+  /** For voicemail: which greeting the caller hears. */
+  reason?: "unavailable" | "busy";
 }
 
 export interface HangupStep {

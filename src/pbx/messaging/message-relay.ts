@@ -75,11 +75,24 @@ export class MessageRelay {
       tx.respond(createResponse(req, 480, undefined, { toTag: newTag() }));
       return;
     }
-    const responses = await Promise.all(
-      devices.map((device) => this.deliver(req, type, tenant, sender, recipient, device)),
-    );
-    const ok = responses.find((r) => r.status >= 200 && r.status < 300);
-    const status = ok ? ok.status : (responses.find((r) => r.status >= 400)?.status ?? 480);
+    // RFC 3428 §7 like a fork: the first 2xx is the answer; otherwise the most telling failure once all answered.
+    const status = await new Promise<number>((resolve) => {
+      const failures: number[] = [];
+      for (const device of devices) {
+        this.deliver(req, type, tenant, sender, recipient, device).then(
+          (res) => {
+            if (res.status >= 200 && res.status < 300) resolve(res.status);
+            else failures.push(res.status);
+            if (failures.length === devices.length) resolve(failures.find((s) => s >= 400) ?? 480);
+          },
+          (err: unknown) => {
+            log.warn({ err, contact: device.contact }, "message delivery failed");
+            failures.push(500);
+            if (failures.length === devices.length) resolve(480);
+          },
+        );
+      }
+    });
     log.info(
       { from: sender.number, to: recipient.number, devices: devices.length, status },
       "message relayed",
@@ -112,6 +125,11 @@ export class MessageRelay {
         { name: "Call-ID", value: newCallId() },
         { name: "CSeq", value: "1 MESSAGE" },
         { name: "Content-Type", value: getHeader(req, "Content-Type") ?? type },
+        // A compressed body (linphone's read receipts) says so, or the other phone reads bytes.
+        ...["Content-Encoding"].flatMap((name) => {
+          const value = getHeader(req, name);
+          return value ? [{ name, value }] : [];
+        }),
       ],
       body: req.body,
     };

@@ -136,10 +136,12 @@ export class Registrar {
         tx.respond(this.reply(req, 403, "Forbidden"));
         return;
       }
-      const res = await this.serialised(`${tenant}\u0000${extension}`, () =>
+      const { response, registered } = await this.serialised(`${tenant}\u0000${extension}`, () =>
         this.update(req, tx.remote, tenant, extension),
       );
-      tx.respond(res);
+      tx.respond(response);
+      // After the 200: what the listener sends the phone (its voicemail lamp) must not overtake it.
+      for (const binding of registered) this.tell((l) => l.registered(binding), tenant, extension);
     } catch (err) {
       this.log.error({ err, callId: safeCallId(req) }, "register failed");
       try {
@@ -222,12 +224,14 @@ export class Registrar {
     remote: RemoteAddress,
     tenant: string,
     extension: string,
-  ): Promise<SipResponse> {
+  ): Promise<{ response: SipResponse; registered: Binding[] }> {
     let plan: { changes: Change[]; current: Binding[] };
     try {
       plan = await this.plan(req, remote, tenant, extension);
     } catch (err) {
-      if (err instanceof RegisterRejection) return this.reply(req, err.status, err.reason, err.headers);
+      if (err instanceof RegisterRejection) {
+        return { response: this.reply(req, err.status, err.reason, err.headers), registered: [] };
+      }
       throw err;
     }
     if (plan.changes.length > 0) {
@@ -236,13 +240,12 @@ export class Registrar {
       } catch (err) {
         this.log.error({ err, tenant, extension }, "binding update failed, rolled back");
         await this.restore(tenant, extension, plan.current);
-        return this.reply(req, 500, "Server Internal Error");
+        return { response: this.reply(req, 500, "Server Internal Error"), registered: [] };
       }
       this.notify(tenant, extension);
-      for (const c of plan.changes)
-        if (c.kind === "upsert") this.tell((l) => l.registered(c.binding), tenant, extension);
     }
-    return this.ok(req, await this.lookup(tenant, extension));
+    const registered = plan.changes.flatMap((c) => (c.kind === "upsert" ? [c.binding] : []));
+    return { response: this.ok(req, await this.lookup(tenant, extension)), registered };
   }
 
   private async plan(

@@ -21,6 +21,8 @@ let trunk: Trunk | undefined;
 let registered: Set<string>;
 let inCalls: Map<string, number>;
 let outside: number;
+/** Extensions whose mailbox takes messages. */
+let mailboxes: Set<string>;
 
 function binding(extension: string): Binding {
   return {
@@ -41,6 +43,7 @@ function router(): Router {
     trunkFor: async () => trunk,
     callsOf: (_t, ext) => inCalls.get(ext) ?? 0,
     outsideCallsOf: () => outside,
+    mailboxOpen: async (_t, ext) => mailboxes.has(ext),
     log: silentLogger(),
   };
   return new Router(deps);
@@ -77,6 +80,7 @@ beforeEach(async () => {
   registered = new Set(["101", "102", "103"]);
   inCalls = new Map();
   outside = 0;
+  mailboxes = new Set();
 });
 
 afterEach(async () => {
@@ -298,4 +302,48 @@ test("without a trunk, a public number is refused with 503", async () => {
     .begin(await ctx())
     .first({ kind: "dialled", text: "0791231212" });
   assert.equal(step.kind === "hangup" && step.status, 503);
+});
+
+test("voicemail takes busy, unanswered and unreachable calls when no forwarding does", async () => {
+  mailboxes.add("102");
+  mailboxes.add("104");
+  inCalls.set("102", 1);
+  assert.deepEqual(
+    await router()
+      .begin(await ctx())
+      .first({ kind: "dialled", text: "102" }),
+    {
+      kind: "app",
+      name: "voicemail",
+      args: "102",
+      reason: "busy",
+    },
+  );
+  inCalls.clear();
+  const r = router().begin(await ctx());
+  ring(await r.first({ kind: "dialled", text: "102" }));
+  assert.deepEqual(await r.next({ kind: "no-answer" }), {
+    kind: "app",
+    name: "voicemail",
+    args: "102",
+    reason: "unavailable",
+  });
+  const unreachable = await router()
+    .begin(await ctx())
+    .first({ kind: "dialled", text: "104" });
+  assert.equal(unreachable.kind === "app" && unreachable.reason, "unavailable");
+  // A forwarding rule wins over the mailbox.
+  await store.forwarding.set({ tenant: "acme", extension: "102", kind: "noAnswer", target: "103" }, ACTOR);
+  const f = router().begin(await ctx());
+  ring(await f.first({ kind: "dialled", text: "102" }));
+  assert.equal(ring(await f.next({ kind: "no-answer" })).callee.number, "103");
+  // A number can lead straight to a mailbox; a closed one is unreachable.
+  const direct = await router()
+    .begin({ tenant, caller: { number: "+41449998877" } })
+    .first({ kind: "destination", destination: { type: "voicemail", number: "102" } });
+  assert.equal(direct.kind === "app" && direct.name, "voicemail");
+  const closed = await router()
+    .begin({ tenant, caller: { number: "+41449998877" } })
+    .first({ kind: "destination", destination: { type: "voicemail", number: "103" } });
+  assert.equal(closed.kind === "hangup" && closed.status, 480);
 });

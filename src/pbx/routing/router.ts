@@ -46,6 +46,8 @@ export interface RouterDeps {
   callsOf(tenant: string, extension: string): number;
   /** Calls of the company through a trunk now (ringing or answered). */
   outsideCallsOf(tenant: string): number;
+  /** Whether the extension's mailbox takes messages (the company's voicemail on, the mailbox enabled). */
+  mailboxOpen(tenant: Tenant, extension: string): Promise<boolean>;
   log: Logger;
 }
 
@@ -129,19 +131,23 @@ export class Routing {
       case "redirected":
         return this.redirected(pending, outcome.contacts);
       case "busy":
-        if (pending.kind === "extension")
-          return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
-        return hangup(486);
-      case "unreachable":
-        if (pending.kind === "extension") {
-          return this.divert(pending, "unreachable", "unavailable", hangup(480, "call.unreachable"));
-        }
-        return hangup(480);
-      case "no-answer":
-        if (pending.kind === "extension") {
-          return this.divert(pending, "noAnswer", "no-answer", hangup(480, undefined, "No Answer"));
-        }
-        return hangup(480, undefined, "No Answer");
+        if (pending.kind !== "extension") return hangup(486);
+        return this.divert(
+          pending,
+          "busy",
+          "user-busy",
+          await this.mailboxOr(pending, "busy", hangup(486, "call.busy")),
+        );
+      case "unreachable": {
+        if (pending.kind !== "extension") return hangup(480);
+        const otherwise = await this.mailboxOr(pending, "unavailable", hangup(480, "call.unreachable"));
+        return this.divert(pending, "unreachable", "unavailable", otherwise);
+      }
+      case "no-answer": {
+        if (pending.kind !== "extension") return hangup(480, undefined, "No Answer");
+        const otherwise = await this.mailboxOr(pending, "unavailable", hangup(480, undefined, "No Answer"));
+        return this.divert(pending, "noAnswer", "no-answer", otherwise);
+      }
       case "rejected":
         if (pending.kind === "pickup")
           return hangup(outcome.status, "pickup.nothing-ringing", outcome.reason);
@@ -182,6 +188,10 @@ export class Routing {
         return this.to({ kind: "extension", number: spec.number });
       case "external":
         return this.to(storedDestination(spec.number, this.ctx.tenant));
+      case "voicemail":
+        if (await this.deps.mailboxOpen(this.ctx.tenant, spec.number))
+          return voicemail(spec.number, "unavailable");
+        return hangup(480, "call.unreachable");
       case "hangup":
         return hangup(480);
     }
@@ -209,11 +219,21 @@ export class Routing {
     }
     const calls = this.deps.callsOf(tenant.name, number);
     if ((calls > 0 && !extension.callWaiting) || calls >= extension.maxCalls) {
-      return this.divert(pending, "busy", "user-busy", hangup(486, "call.busy"));
+      return this.divert(
+        pending,
+        "busy",
+        "user-busy",
+        await this.mailboxOr(pending, "busy", hangup(486, "call.busy")),
+      );
     }
     const devices = await this.deps.devices(tenant.name, number);
     if (devices.length === 0) {
-      return this.divert(pending, "unreachable", "unavailable", hangup(480, "call.unreachable"));
+      return this.divert(
+        pending,
+        "unreachable",
+        "unavailable",
+        await this.mailboxOr(pending, "unavailable", hangup(480, "call.unreachable")),
+      );
     }
     this.pending = pending;
     const seconds = rules.has("noAnswer") ? extension.noAnswerSeconds : extension.ringTimeoutSeconds;
@@ -260,6 +280,13 @@ export class Routing {
       from: await this.callerIdOutside(),
       diversions: [...this.diversions],
     };
+  }
+
+  /** The extension's mailbox when it takes messages (and no forwarding took the call), else `otherwise`. */
+  private async mailboxOr(pending: Pending, reason: "busy" | "unavailable", otherwise: Step): Promise<Step> {
+    if (pending.kind !== "extension") return otherwise;
+    if (!(await this.deps.mailboxOpen(this.ctx.tenant, pending.extension.number))) return otherwise;
+    return voicemail(pending.extension.number, reason);
   }
 
   /**
@@ -332,6 +359,10 @@ export class Routing {
 
 function rulesOf(forwardings: Forwarding[]): Map<string, string> {
   return new Map(forwardings.map((f) => [f.kind, f.target]));
+}
+
+function voicemail(mailbox: string, reason: "busy" | "unavailable"): Step {
+  return { kind: "app", name: "voicemail", args: mailbox, reason };
 }
 
 function hangup(status: number, announcement?: string, reason?: string): Step {

@@ -12,3 +12,4 @@ export {
   type SqliteStore,
   type SqliteStoreOptions,
 } from "./sqlite-store.ts";
+export { type AuditWriter, DEFAULT_MAX_MESSAGE_SECONDS, SqliteVoicemail } from "./sqlite-voicemail.ts";

@@ -195,6 +195,97 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description:
+      "voicemail: mailboxes, messages, PIN failures and locks, the e-mail queue; an operator per tenant",
+    up(db) {
+      db.exec(`
+        -- The extension that 0 during a greeting reaches. No foreign key (a
+        -- composite one would SET NULL the tenant's name too): the trigger
+        -- below clears it when that extension goes.
+        ALTER TABLE tenants ADD COLUMN operator TEXT;
+        CREATE TRIGGER extensions_clear_operator AFTER DELETE ON extensions
+        BEGIN
+          UPDATE tenants SET operator = NULL WHERE name = OLD.tenant AND operator = OLD.number;
+        END;
+
+        -- One row per extension whose mailbox was ever configured. Settings
+        -- grade: written through the synchronous=FULL connection.
+        CREATE TABLE mailboxes (
+          tenant TEXT NOT NULL,
+          mailbox TEXT NOT NULL,
+          enabled INTEGER NOT NULL DEFAULT 0,
+          -- "scrypt$<salt hex>$<hash hex>"; the PIN itself is never stored.
+          pin_hash TEXT,
+          remote_access INTEGER NOT NULL DEFAULT 0,
+          skip_pin_on_own_phone INTEGER NOT NULL DEFAULT 0,
+          email TEXT,
+          delete_after_email INTEGER NOT NULL DEFAULT 0,
+          max_message_seconds INTEGER NOT NULL DEFAULT 180,
+          PRIMARY KEY (tenant, mailbox),
+          FOREIGN KEY (tenant, mailbox) REFERENCES extensions(tenant, number) ON DELETE CASCADE
+        ) STRICT;
+
+        -- A message's audio is <dataDir>/voicemail/<tenant>/<mailbox>/<id>.wav,
+        -- committed on disk before its row (start-up recovers a file without a row).
+        CREATE TABLE voicemail_messages (
+          id TEXT PRIMARY KEY,
+          tenant TEXT NOT NULL,
+          mailbox TEXT NOT NULL,
+          folder TEXT NOT NULL CHECK (folder IN ('new', 'old')),
+          caller_number TEXT NOT NULL,
+          caller_name TEXT,
+          received_at TEXT NOT NULL,
+          duration_ms INTEGER NOT NULL,
+          FOREIGN KEY (tenant, mailbox) REFERENCES extensions(tenant, number) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX voicemail_messages_mailbox ON voicemail_messages(tenant, mailbox, folder, received_at);
+
+        -- Wrong PINs of remote access, counted across calls and restarts.
+        CREATE TABLE pin_failures (
+          id INTEGER PRIMARY KEY,
+          tenant TEXT NOT NULL,
+          mailbox TEXT NOT NULL,
+          at INTEGER NOT NULL,
+          caller TEXT NOT NULL,
+          source TEXT NOT NULL,
+          FOREIGN KEY (tenant, mailbox) REFERENCES extensions(tenant, number) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX pin_failures_mailbox ON pin_failures(tenant, mailbox, at);
+        CREATE INDEX pin_failures_caller ON pin_failures(tenant, caller, at);
+        CREATE INDEX pin_failures_source ON pin_failures(tenant, source, at);
+
+        -- Locks of remote access: subject '' is the mailbox itself; any other
+        -- subject is a caller (number or source address) locked out of the
+        -- whole tenant on behalf of this mailbox (its unlock lifts them).
+        CREATE TABLE mailbox_locks (
+          tenant TEXT NOT NULL,
+          mailbox TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          until INTEGER NOT NULL,
+          PRIMARY KEY (tenant, mailbox, subject),
+          FOREIGN KEY (tenant, mailbox) REFERENCES extensions(tenant, number) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX mailbox_locks_subject ON mailbox_locks(tenant, subject);
+
+        -- Voicemail e-mails until the SMTP server accepts them; a deleted
+        -- message takes its pending e-mail with it.
+        CREATE TABLE mail_queue (
+          id INTEGER PRIMARY KEY,
+          tenant TEXT NOT NULL,
+          mailbox TEXT NOT NULL,
+          message_id TEXT NOT NULL REFERENCES voicemail_messages(id) ON DELETE CASCADE,
+          to_address TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          last_error TEXT
+        ) STRICT;
+        CREATE INDEX mail_queue_due ON mail_queue(next_attempt_at);
+        CREATE INDEX mail_queue_message ON mail_queue(message_id);
+      `);
+    },
+  },
 ];
 
 /** Brings the database to the latest version; returns the version it found. */

@@ -14,6 +14,8 @@
 //   stall the event loop. Any later FULL commit fsyncs those frames too.
 //   Event subscriptions (RFC 6665) are soft state of the same kind and
 //   share that connection.
+// Voicemail (mailboxes, messages, PIN failures and locks, the e-mail queue)
+// is settings-grade: a message confirmed to a caller is never lost.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -56,6 +58,7 @@ import {
 } from "../types.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteSubscriptions } from "./sqlite-subscriptions.ts";
+import { SqliteVoicemail } from "./sqlite-voicemail.ts";
 
 export const DEFAULT_TENANT_LANGUAGE: Language = "fr";
 export const DEFAULT_TENANT_TIMEZONE = "Europe/Zurich";
@@ -108,6 +111,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     featureCodes: new SqliteFeatureCodes(settings),
     trunks: new SqliteTrunks(settings, iso),
     numbers: new SqliteNumbers(settings, iso),
+    // Messages are settings-grade: confirmed to a caller, never lost.
+    voicemail: new SqliteVoicemail(settings, audit),
     audit,
     async close() {
       if (closed) return;
@@ -150,6 +155,7 @@ interface TenantRow {
   features: string;
   policy: string;
   trunk: string | null;
+  operator: string | null;
   created_at: string;
 }
 
@@ -207,6 +213,7 @@ function toTenant(r: TenantRow): Tenant {
     createdAt: r.created_at,
   };
   if (r.trunk !== null) t.trunk = r.trunk;
+  if (r.operator !== null) t.operator = r.operator;
   return t;
 }
 
@@ -219,6 +226,7 @@ class SqliteTenants implements TenantRepository {
   private readonly all;
   private readonly write;
   private readonly remove;
+  private readonly extensionExists;
 
   constructor(
     private readonly db: Database.Database,
@@ -226,15 +234,19 @@ class SqliteTenants implements TenantRepository {
     private readonly audit: SqliteAudit,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO tenants (name, domain, language, timezone, country, features, policy, trunk, created_at)
-       VALUES (@name, @domain, @language, @timezone, @country, @features, @policy, @trunk, @created_at)`,
+      `INSERT INTO tenants (name, domain, language, timezone, country, features, policy, trunk, operator, created_at)
+       VALUES (@name, @domain, @language, @timezone, @country, @features, @policy, @trunk, @operator, @created_at)`,
+    );
+    this.extensionExists = db.prepare<[string, string], { one: number }>(
+      "SELECT 1 AS one FROM extensions WHERE tenant = ? AND number = ?",
     );
     this.byName = db.prepare<[string], TenantRow>("SELECT * FROM tenants WHERE name = ?");
     this.byDomain = db.prepare<[string], TenantRow>("SELECT * FROM tenants WHERE domain = ?");
     this.all = db.prepare<[], TenantRow>("SELECT * FROM tenants ORDER BY name");
     this.write = db.prepare(
       `UPDATE tenants SET domain = @domain, language = @language, timezone = @timezone,
-       country = @country, features = @features, policy = @policy, trunk = @trunk WHERE name = @name`,
+       country = @country, features = @features, policy = @policy, trunk = @trunk, operator = @operator
+       WHERE name = @name`,
     );
     this.remove = db.prepare("DELETE FROM tenants WHERE name = ?");
   }
@@ -315,6 +327,13 @@ class SqliteTenants implements TenantRepository {
       if (limit !== undefined) next.policy.maxExternalCalls = limit;
       if (patch.trunk === null) delete next.trunk;
       else if (patch.trunk !== undefined) next.trunk = patch.trunk;
+      if (patch.operator === null) delete next.operator;
+      else if (patch.operator !== undefined) {
+        if (!this.extensionExists.get(name, patch.operator)) {
+          throw new StoreConflict(`operator ${patch.operator} is not an extension of tenant ${name}`);
+        }
+        next.operator = patch.operator;
+      }
       try {
         this.write.run(tenantRow(next));
       } catch (err) {
@@ -350,8 +369,9 @@ class SqliteTenants implements TenantRepository {
   }
 
   async delete(name: string): Promise<boolean> {
-    // ON DELETE CASCADE takes the extensions, and through them bindings and
-    // forwarding; and the numbers and the audit log.
+    // ON DELETE CASCADE takes the extensions, and through them bindings,
+    // forwarding, mailboxes and their messages; and the numbers and the
+    // audit log. (The audio files are the voicemail service's to remove.)
     return this.remove.run(name).changes > 0;
   }
 }
@@ -366,6 +386,7 @@ function tenantRow(t: Tenant) {
     features: JSON.stringify(t.features),
     policy: JSON.stringify(t.policy),
     trunk: t.trunk ?? null,
+    operator: t.operator ?? null,
   };
 }
 
@@ -965,7 +986,11 @@ function toNumber(r: NumberRow): TenantNumber {
 /** A stored destination that cannot be read hangs up rather than ringing somewhere unintended. */
 function readDestinationSpec(json: string): DestinationSpec {
   const d = readJson(json, "number destination") as Record<string, unknown> | undefined;
-  if (d && (d.type === "extension" || d.type === "external") && typeof d.number === "string") {
+  if (
+    d &&
+    (d.type === "extension" || d.type === "external" || d.type === "voicemail") &&
+    typeof d.number === "string"
+  ) {
     return { type: d.type, number: d.number };
   }
   if (d?.type !== "hangup") process.emitWarning(`vpbx: unknown number destination ${json}, read as hangup`);

@@ -9,6 +9,8 @@ import { type CallerStep, ScriptedCall } from "./scripted-call.ts";
 
 export interface AppFixture {
   store: Store;
+  /** The store's data directory (voicemail audio lives under it). */
+  dataDir: string;
   tenant: Tenant;
   /** Closes the store and opens the same files again, as a restart would. */
   reopen(): Promise<void>;
@@ -38,6 +40,7 @@ export async function appFixture(): Promise<AppFixture> {
     get store() {
       return store;
     },
+    dataDir: dir,
     async reopen() {
       await store.close();
       store = openSqliteStore({ dataDir: dir });

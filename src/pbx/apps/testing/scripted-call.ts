@@ -1,10 +1,14 @@
 // A CallControl with no sockets: the test scripts what the caller types and
 // reads back what the app said and did. Every app's voice menu is unit-tested
 // through this; the same app runs over real RTP in the integration tests.
-import { isPromptId } from "../../../prompts/index.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeWav } from "../../../media/codec/wav.ts";
+import { fragmentText, isPromptId } from "../../../prompts/index.ts";
 import type { Actor, Extension, Language, Store, Tenant } from "../../../store/types.ts";
 import { type Clock, FakeClock } from "../../../util/clock.ts";
 import { type Logger, silentLogger } from "../../../util/log.ts";
+import type { Voicemail } from "../../voicemail/voicemail.ts";
 import {
   type BridgeTarget,
   type CallControl,
@@ -16,8 +20,31 @@ import {
   type Speech,
 } from "../call-control.ts";
 
-/** What the caller does next: type digits (answering the next collect or recording), or hang up. */
-export type CallerStep = { type: string } | { hangup: true } | { speak: number /* ms of audio to record */ };
+/**
+ * What the caller does next: type digits (answering the next collect), press
+ * keys while a prompt plays (`interrupt`: ends the next play that allows
+ * barge-in, the keys wait for the next collect, as on the real endpoint),
+ * speak (answering the next record: that many ms of sound, ended by `#`
+ * unless `end` says otherwise; "hangup" resolves the record, then the call is
+ * gone), or hang up.
+ */
+export type CallerStep =
+  | { type: string }
+  | { interrupt: string }
+  | { hangup: true }
+  | { speak: number; end?: "terminator" | "silence" | "hangup" };
+
+export interface ScriptedCallOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Recordings become real WAV files here (a tone as long as the speech); else fake paths. */
+  recordDir?: string;
+  voicemail?: Voicemail;
+  /** The caller's number when it is not the extension's (an outside caller). */
+  caller?: string;
+  /** Where the call comes from ("udp:203.0.113.5:5062"). */
+  source?: string;
+}
 
 export type CallEvent =
   | { op: "play"; items: Speech[] }
@@ -32,22 +59,28 @@ export class ScriptedCall implements CallControl {
   readonly log: Logger;
   readonly caller: string;
   readonly actor: Actor;
+  readonly voicemail: Voicemail;
   readonly language: Language;
   private ended = false;
   private readonly steps: CallerStep[];
+  /** Keys pressed during a prompt, waiting for the next collect. */
+  private typeAhead = "";
+  private readonly recordDir: string | undefined;
 
   constructor(
     readonly tenant: Tenant,
     readonly extension: Extension | undefined,
     readonly store: Store,
     script: CallerStep[] = [],
-    opts: { clock?: Clock; log?: Logger; recordDir?: string } = {},
+    opts: ScriptedCallOptions = {},
   ) {
+    this.voicemail = opts.voicemail ?? noVoicemail;
     this.steps = [...script];
     this.clock = opts.clock ?? new FakeClock();
     this.log = opts.log ?? silentLogger();
-    this.caller = extension?.number ?? "anonymous";
-    this.actor = { kind: "phone", id: this.caller, source: "udp:192.0.2.10:5062" };
+    this.recordDir = opts.recordDir;
+    this.caller = opts.caller ?? extension?.number ?? "anonymous";
+    this.actor = { kind: "phone", id: this.caller, source: opts.source ?? "udp:192.0.2.10:5062" };
     this.language = extension?.language ?? tenant.language;
   }
 
@@ -64,19 +97,40 @@ export class ScriptedCall implements CallControl {
     if (this.ended) throw new Hangup("the call has ended");
   }
 
-  async play(items: Speech[]): Promise<"done" | "interrupted"> {
+  /** Script steps not used by the app (a test may check that the app read everything). */
+  get unusedSteps(): readonly CallerStep[] {
+    return this.steps;
+  }
+
+  async play(items: Speech[], opts: { bargeIn?: boolean } = {}): Promise<"done" | "interrupted"> {
     this.live();
     for (const item of items) {
-      if (typeof item === "string" && !isPromptId(item))
+      if (typeof item === "string" && !isPromptId(item) && fragmentText(item, this.language) === undefined)
         throw new Error(`no prompt ${item} in the catalogue`);
     }
+    // As on the endpoint: a key already waiting ends a barge-in prompt before a sound of it is heard.
+    if (opts.bargeIn && this.typeAhead !== "") return "interrupted";
     this.events.push({ op: "play", items });
+    const next = this.steps[0];
+    if (opts.bargeIn && next && "interrupt" in next) {
+      this.steps.shift();
+      this.typeAhead += next.interrupt;
+      return "interrupted";
+    }
     return "done";
   }
 
   async collect(opts: CollectOptions): Promise<CollectResult> {
     this.live();
-    const step = this.steps.shift();
+    let step: CallerStep | undefined;
+    if (this.typeAhead !== "") {
+      step = { type: this.typeAhead };
+      this.typeAhead = "";
+    } else {
+      step = this.steps.shift();
+      // Keys pressed during a prompt that could not be interrupted are read now.
+      if (step && "interrupt" in step) step = { type: step.interrupt };
+    }
     if (!step || "hangup" in step) return this.hangupNow();
     if (!("type" in step)) throw new Error("script expected digits for collect");
     let digits = "";
@@ -102,12 +156,18 @@ export class ScriptedCall implements CallControl {
     const step = this.steps.shift();
     if (!step || "hangup" in step) return this.hangupNow();
     if (!("speak" in step)) throw new Error("script expected speech for record");
+    const durationMs = Math.min(step.speak, opts.maxSeconds * 1000);
+    const name = `recording-${this.events.length}.wav`;
+    const path = this.recordDir ? join(this.recordDir, name) : `/scripted/${name}`;
+    if (this.recordDir) writeFileSync(path, writeWav(tone(durationMs), 8000));
     const result: RecordResult = {
-      path: `/scripted/recording-${this.events.length}.wav`,
-      durationMs: Math.min(step.speak, opts.maxSeconds * 1000),
-      reason: step.speak >= opts.maxSeconds * 1000 ? "max" : "terminator",
+      path,
+      durationMs,
+      reason: step.speak >= opts.maxSeconds * 1000 ? "max" : (step.end ?? "terminator"),
     };
     this.events.push({ op: "record", opts, result });
+    // The endpoint keeps what was said before a hang-up: record resolves, everything after rejects.
+    if (result.reason === "hangup") this.ended = true;
     return result;
   }
 
@@ -128,3 +188,20 @@ export class ScriptedCall implements CallControl {
     throw new Hangup();
   }
 }
+
+/** A voice-like 440 Hz tone at a speaking level, 8 kHz. */
+function tone(ms: number): Int16Array {
+  const samples = new Int16Array(Math.round(ms * 8));
+  for (let i = 0; i < samples.length; i++)
+    samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
+  return samples;
+}
+
+/** A test that drives voicemail gives the real service (over its store); any other use is a mistake in the test. */
+const noVoicemail: Voicemail = new Proxy({} as Voicemail, {
+  get(_target, name) {
+    return () => {
+      throw new Error(`this scripted call has no voicemail (called ${String(name)}): pass opts.voicemail`);
+    };
+  },
+});
