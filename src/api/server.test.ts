@@ -825,7 +825,10 @@ describe("numbers", () => {
       ],
       [{ number: "+41215550150", destination: { type: "external", number: "999" } }, /destination number/],
       [{ number: "+41215550150", destination: { type: "voicemail" } }, /destination\.number is required/],
-      [{ number: "+41215550150", destination: { type: "ringgroup", number: "1" } }, /destination\.type|allowed values/],
+      [
+        { number: "+41215550150", destination: { type: "ringgroup", number: "1" } },
+        /destination\.type|allowed values/,
+      ],
       [{ number: "+41215550150", destination: { type: "hangup", number: "101" } }, /unknown field "number"/],
       [{ number: "+41215550150" }, /destination/],
       [{ destination: { type: "hangup" } }, /number/],
