@@ -1,6 +1,6 @@
 // The composition root: reads nothing itself, builds every room from the
 // configuration, wires them together, and takes them down again in order.
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
@@ -80,6 +80,12 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
   let started = false;
   const recordDir = join(config.dataDir, "recordings", "tmp");
   mkdirSync(recordDir, { recursive: true });
+  // Recordings of calls that a stop cut short: nobody was told they were kept
+  // (a voicemail is confirmed only once it is filed), so they go.
+  const leftovers = readdirSync(recordDir);
+  for (const name of leftovers) rmSync(join(recordDir, name), { force: true, recursive: true });
+  if (leftovers.length > 0)
+    log.info({ count: leftovers.length }, "unfinished recordings of the last run removed");
 
   const store = openSqliteStore({ dataDir: config.dataDir, clock });
   const stops: Array<() => Promise<void> | void> = [() => store.close()];

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { newBranch, newCallId, newTag, parseUri } from "../../src/sip/message/index.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import { speechLike } from "../harness/audio.ts";
+import { type Call, SipPhone } from "../harness/sip-phone.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ENTRY = {
@@ -574,3 +575,90 @@ describe("stopping with a phone that no longer answers", () => {
     assert.match(server.stdout, /not every BYE was answered in time/);
   });
 });
+
+describe("a voicemail confirmed to the caller survives a crash", () => {
+  test("SIGKILL right after a message was left: after the restart it is there exactly once; one cut short leaves nothing behind", async () => {
+    const s = await setup();
+    const adminToken = "process-test-admin-token-0123456789";
+    const env = { ...s.env, VPBX_ADMIN_TOKEN: adminToken };
+    const send = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${s.httpPort}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    let server = await startServer("bin", env);
+    await send("POST", "/api/v1/tenants", { name: "acme", domain: "acme.test" });
+    for (const n of ["101", "102"]) {
+      await send("POST", "/api/v1/tenants/acme/extensions", {
+        number: n,
+        password: `secret-${n}-pw`,
+        displayName: `Ext ${n}`,
+      });
+    }
+    await send("PATCH", "/api/v1/tenants/acme/features", { voicemail: true });
+    await send("PATCH", "/api/v1/tenants/acme/extensions/102", { voicemail: { enabled: true, pin: "4826" } });
+    const alice = await phone(s, "101");
+    assert.equal((await alice.register({ expires: 300 })).status, 200);
+
+    // 102 has no phone registered: the call goes to its mailbox. The caller speaks, then hangs up.
+    const call = await alice.call("102");
+    await call.waitFor("answered", 20_000);
+    await waitForRecording(call);
+    await call.playAudio(speechLike(2500));
+    await call.bye();
+    await waitForLog(server, /"msg":"voicemail message filed"|"msg":"voicemail message left"/);
+    server.proc.kill("SIGKILL");
+    await server.exit();
+
+    server = await startServer("bin", env);
+    const listed = (await send("GET", "/api/v1/tenants/acme/extensions/102/voicemail/messages")) as unknown[];
+    assert.equal(listed.length, 1, "the message is there exactly once");
+
+    // Killed while the caller is still speaking: nothing was confirmed, nothing half-filed remains.
+    assert.equal((await alice.register({ expires: 300 })).status, 200);
+    const cut = await alice.call("102");
+    await cut.waitFor("answered", 20_000);
+    await waitForRecording(cut);
+    void cut.playAudio(speechLike(3000));
+    await new Promise((r) => setTimeout(r, 1000));
+    server.proc.kill("SIGKILL");
+    await server.exit();
+    server = await startServer("bin", env);
+    const after = (await send("GET", "/api/v1/tenants/acme/extensions/102/voicemail/messages")) as unknown[];
+    assert.equal(after.length, 1, "still exactly the one message");
+    assert.deepEqual(await readdir(join(s.dataDir, "recordings", "tmp")), []);
+    server.proc.kill("SIGTERM");
+    await server.exit();
+  });
+});
+
+/** The greeting and its beep are over (no packet for 700 ms after sound). */
+async function waitForRecording(call: Call): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let packets = 0;
+  let quietSince = 0;
+  for (;;) {
+    const now = call.received.length;
+    if (now !== packets) {
+      packets = now;
+      quietSince = 0;
+    } else if (packets > 0) {
+      quietSince ||= Date.now();
+      if (Date.now() - quietSince > 700) return;
+    }
+    if (Date.now() > deadline) throw new Error("the greeting never ended");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitForLog(server: Vpbx, re: RegExp): Promise<void> {
+  await server.waitForStdout(re, 10_000);
+}
