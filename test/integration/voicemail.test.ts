@@ -6,6 +6,7 @@
 // through a harness carrier on 127.0.0.2.
 import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
+import { SMTPServer } from "smtp-server";
 import { concat, correlate, silence, speechLike } from "../harness/audio.ts";
 import { type Call, SipPhone } from "../harness/sip-phone.ts";
 import { Subscriber } from "../harness/subscriber.ts";
@@ -14,6 +15,9 @@ import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
 let carrier: SipPhone;
+/** What the in-process mail server received (raw messages). */
+const mails: string[] = [];
+let smtp: SMTPServer;
 const phones = new Phones(() => pbx.sip);
 const registered = (user: string) => phones.registered(user);
 const PIN = "4826";
@@ -27,7 +31,21 @@ interface MessageView {
 }
 
 before(async () => {
-  pbx = await startTestPbx();
+  smtp = new SMTPServer({
+    logger: false,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    onData(stream, _session, done) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        mails.push(Buffer.concat(chunks).toString("latin1"));
+        done();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+  const smtpPort = (smtp.server.address() as { port: number }).port;
+  pbx = await startTestPbx({ smtpUrl: `smtp://127.0.0.1:${smtpPort}` });
   await pbx.addTenant("acme", "acme.test");
   for (const n of ["101", "102", "103"]) await pbx.addExtension("acme", n, `secret-${n}-pw`, `Ext ${n}`);
   assert.equal((await pbx.api("PATCH", "/api/v1/tenants/acme/features", { voicemail: true })).status, 200);
@@ -67,6 +85,7 @@ before(async () => {
 after(async () => {
   await carrier.close();
   await pbx.stop();
+  await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
 
 afterEach(() => phones.cleanup());
@@ -156,11 +175,20 @@ test("busy: the caller leaves a message; the lamp lights; the owner hears it bac
   await lamp.subscribe(0);
 });
 
-test("unreachable: with no phone registered the call goes to the mailbox", async () => {
+test("unreachable: with no phone registered the call goes to the mailbox, and the message is mailed", async () => {
   await clearMailbox();
+  const set = await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", {
+    voicemail: { email: "bob@acme.example" },
+  });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
   const alice = await registered("101");
   await leave(await alice.call("102"), speechLike(2000));
   await waitUntil(async () => (await messages()).length === 1);
+  await waitUntil(() => mails.length === 1);
+  assert.match(mails[0]!, /^To: bob@acme\.example/m);
+  assert.match(mails[0]!, /Content-Type: audio\/wav/i);
+  assert.match(mails[0]!, /101/);
+  await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { voicemail: { email: null } });
 });
 
 test("a message of less than a second of sound is discarded", async () => {

@@ -34,6 +34,8 @@ export interface TestPbxOptions {
   httpPort?: number;
   /** How many RTP port pairs the PBX may use (default 200). */
   rtpPairs?: number;
+  /** The mail server of voicemail e-mails (default: none). */
+  smtpUrl?: string;
 }
 
 /** Prompts synthesised once for every test run, not once per test. */
@@ -55,6 +57,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,
     digestAlgorithms: ["MD5"],
     smtpFrom: "vpbx@test.invalid",
+    smtpUrl: opts.smtpUrl,
   };
   const vpbx = await startVpbx(config, {
     clock: opts.clock,
