@@ -144,8 +144,23 @@ function freeTcpPort(): Promise<number> {
   });
 }
 
-/** Starts baresip and connects to its ctrl_tcp port. */
+/**
+ * Starts baresip and connects to its ctrl_tcp port. baresip binds its SIP
+ * port over UDP, TCP and (one up) TLS; a free UDP port may be taken for the
+ * others by a test running beside: then it is tried again on fresh ports.
+ */
 export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBaresipOnce(opts);
+    } catch (err) {
+      const portClash = err instanceof Error && /Address already in use/.test(err.message);
+      if (!portClash || opts.sipPort !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   const bin = requireTool("baresip");
   if (!bin) throw new Error("baresip is not installed (check requireTool('baresip') first and skip)");
   const dir = mkdtempSync(join(tmpdir(), "vpbx-baresip-"));
