@@ -6,13 +6,13 @@
 // NOTIFY. Resources are looked up in the subscriber's own company only.
 import { Dialog, firstContact } from "../../sip/dialog/dialog.ts";
 import {
+  createRequest,
   createResponse,
   formatNameAddr,
   formatUri,
   getExpires,
   getHeader,
   getHeaders,
-  newCallId,
   newTag,
   parseNameAddr,
   parseUri,
@@ -625,16 +625,11 @@ export class EventHub {
     const account = partyUri(extension, tenant.domain);
     const remote: RemoteAddress = { ...binding.source };
     const body = Buffer.from(messageSummaryText({ account, ...counts }), "utf8");
-    const req: SipRequest = {
-      type: "request",
-      method: "NOTIFY",
-      uri: parseUri(binding.contact),
+    const accountUri = parseUri(account);
+    const req = createRequest("NOTIFY", parseUri(binding.contact), {
+      from: { uri: accountUri, params: {} },
+      to: { uri: accountUri, params: {} },
       headers: [
-        { name: "Max-Forwards", value: "70" },
-        { name: "From", value: `<${account}>;tag=${newTag()}` },
-        { name: "To", value: `<${account}>` },
-        { name: "Call-ID", value: newCallId() },
-        { name: "CSeq", value: "1 NOTIFY" },
         { name: "Contact", value: formatNameAddr(this.deps.contactFor(remote)) },
         { name: "Event", value: "message-summary" },
         // As Asterisk does for unsolicited MWI: phones take it like a NOTIFY of a subscription.
@@ -642,7 +637,7 @@ export class EventHub {
         { name: "Content-Type", value: MESSAGE_SUMMARY_TYPE },
       ],
       body,
-    };
+    });
     const res: SipResponse = await this.deps.ua.sendRequest(req, remote);
     this.deps.log.debug(
       { callId: getHeader(req, "Call-ID"), tenant: tenant.name, extension, status: res.status },

@@ -5,11 +5,10 @@
 // to the public network.
 import type { UserAgent } from "../../sip/dialog/index.ts";
 import {
+  createRequest,
   createResponse,
-  formatNameAddr,
   getContentType,
   getHeader,
-  newCallId,
   newTag,
   parseUri,
   type SipRequest,
@@ -108,22 +107,14 @@ export class MessageRelay {
     recipient: Extension,
     device: Binding,
   ): Promise<SipResponse> {
-    const from = formatNameAddr({
-      displayName: sender.displayName || undefined,
-      uri: parseUri(`sip:${sender.number}@${tenant.domain}`),
-      params: { tag: newTag() },
-    });
-    const to = formatNameAddr({ uri: parseUri(`sip:${recipient.number}@${tenant.domain}`), params: {} });
-    const message: SipRequest = {
-      type: "request",
-      method: "MESSAGE",
-      uri: parseUri(device.contact),
+    const message = createRequest("MESSAGE", parseUri(device.contact), {
+      from: {
+        displayName: sender.displayName || undefined,
+        uri: parseUri(`sip:${sender.number}@${tenant.domain}`),
+        params: {},
+      },
+      to: { uri: parseUri(`sip:${recipient.number}@${tenant.domain}`), params: {} },
       headers: [
-        { name: "Max-Forwards", value: "70" },
-        { name: "From", value: from },
-        { name: "To", value: to },
-        { name: "Call-ID", value: newCallId() },
-        { name: "CSeq", value: "1 MESSAGE" },
         { name: "Content-Type", value: getHeader(req, "Content-Type") ?? type },
         // A compressed body (linphone's read receipts) says so, or the other phone reads bytes.
         ...["Content-Encoding"].flatMap((name) => {
@@ -132,7 +123,7 @@ export class MessageRelay {
         }),
       ],
       body: req.body,
-    };
+    });
     const s = device.source;
     return this.deps.ua.sendRequest(message, { transport: s.transport, address: s.address, port: s.port });
   }

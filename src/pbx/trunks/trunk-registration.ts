@@ -18,14 +18,13 @@
 import { DigestClient } from "../../sip/auth/digest-client.ts";
 import type { UserAgent } from "../../sip/dialog/user-agent.ts";
 import {
+  createRequest,
   formatNameAddr,
   getContacts,
   getCSeq,
   getExpires,
   getHeader,
-  type HeaderField,
   newCallId,
-  newTag,
   type SipRequest,
   type SipResponse,
   type SipUri,
@@ -452,17 +451,17 @@ export class TrunkRegistrations {
       headers: {},
     };
     reg.cseq++;
-    const headers: HeaderField[] = [
-      { name: "Max-Forwards", value: "70" },
-      { name: "From", value: formatNameAddr({ uri: aor, params: { tag: newTag() } }) },
-      { name: "To", value: formatNameAddr({ uri: aor, params: {} }) },
-      { name: "Call-ID", value: reg.callId },
-      { name: "CSeq", value: `${reg.cseq} REGISTER` },
-      { name: "Contact", value: formatNameAddr({ uri: contact, params: {} }) },
-      { name: "Expires", value: String(expires) },
-      { name: "User-Agent", value: "vpbx" },
-    ];
-    return { type: "request", method: "REGISTER", uri: requestUri, headers, body: Buffer.alloc(0) };
+    return createRequest("REGISTER", requestUri, {
+      from: { uri: aor, params: {} },
+      to: { uri: aor, params: {} },
+      callId: reg.callId,
+      cseq: reg.cseq,
+      headers: [
+        { name: "Contact", value: formatNameAddr({ uri: contact, params: {} }) },
+        { name: "Expires", value: String(expires) },
+        { name: "User-Agent", value: "vpbx" },
+      ],
+    });
   }
 
   /** Waits for `p` at most `ms` of the clock; on timeout calls `onTimeout` and resolves. */

@@ -2,8 +2,8 @@
 // branch (§8.1.1.7), tags (§19.3) and Call-IDs (§8.1.1.4).
 
 import { randomFillSync } from "node:crypto";
-import { parseNameAddr } from "./name-addr.ts";
-import type { HeaderField, SipRequest, SipResponse } from "./types.ts";
+import { formatNameAddr, parseNameAddr } from "./name-addr.ts";
+import type { HeaderField, NameAddr, SipRequest, SipResponse, SipUri } from "./types.ts";
 
 const REASONS: Record<number, string> = {
   100: "Trying",
@@ -157,4 +157,40 @@ export function newTag(): string {
 /** A globally unique Call-ID: 128 random bits (§8.1.1.4). */
 export function newCallId(): string {
   return randomHex(16);
+}
+
+/**
+ * A request outside any dialog (RFC 3261 §8.1.1): Max-Forwards, From with a
+ * fresh tag, To without one, Call-ID, CSeq, then the caller's headers. The
+ * transaction layer adds the Via when it sends it.
+ */
+export function createRequest(
+  method: string,
+  uri: SipUri,
+  opts: {
+    from: NameAddr;
+    to: NameAddr;
+    callId?: string;
+    cseq?: number;
+    headers?: HeaderField[];
+    body?: Buffer;
+  },
+): SipRequest {
+  return {
+    type: "request",
+    method,
+    uri,
+    headers: [
+      { name: "Max-Forwards", value: "70" },
+      {
+        name: "From",
+        value: formatNameAddr({ ...opts.from, params: { ...opts.from.params, tag: newTag() } }),
+      },
+      { name: "To", value: formatNameAddr(opts.to) },
+      { name: "Call-ID", value: opts.callId ?? newCallId() },
+      { name: "CSeq", value: `${opts.cseq ?? 1} ${method}` },
+      ...(opts.headers ?? []),
+    ],
+    body: opts.body ?? Buffer.alloc(0),
+  };
 }

@@ -1,6 +1,6 @@
 // The SIP message room: parse and serialise SIP (RFC 3261 §7, §25).
 
-export { createResponse, newBranch, newCallId, newTag, reasonPhrase } from "./build.ts";
+export { createRequest, createResponse, newBranch, newCallId, newTag, reasonPhrase } from "./build.ts";
 export { StreamFramer, type StreamLimits } from "./framer.ts";
 export {
   addHeader,
