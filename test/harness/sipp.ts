@@ -4,9 +4,9 @@
 // said when one fails.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { requireTool } from "./tools.ts";
 
@@ -354,4 +354,70 @@ async function waitForBind(port: number, address: string): Promise<void> {
     if ((await probe(address, port)) === undefined) return;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A copy of `scenario`, written into `dir`, in which every play_pcap_audio
+ * of one of SIPp's RFC 4733 captures (`dtmf_2833_*.pcap`) plays a copy of
+ * its own, renumbered so that the keys of the scenario make one RTP stream
+ * as a phone sends it: each key a later timestamp (RFC 4733 §2.5.1.3: the
+ * timestamp names the event) and sequence numbers that go on from the key
+ * before (RFC 3550 §5.1). The captures as shipped carry fixed numbers: the
+ * same digit twice is one event retransmitted, and numbers jump backwards
+ * from one file to the next. Returns the path of the copy.
+ */
+export function renumberDtmfPcaps(scenario: string, dir: string): string {
+  let seq = 1000;
+  let key = 0;
+  const text = readFileSync(scenarioPath(scenario), "utf8").replace(
+    /play_pcap_audio="([^"]*\/dtmf_2833_([0-9a-z]+)\.pcap)"/g,
+    (_match, file: string, name: string) => {
+      key++;
+      const out = join(dir, `key-${String(key).padStart(2, "0")}-${name}.pcap`);
+      // Two seconds of the 8 kHz clock between keys: every key a new, later event.
+      const { bytes, nextSeq } = renumberRtp(readFileSync(file), seq, 8000 * 2 * key);
+      writeFileSync(out, bytes);
+      seq = nextSeq;
+      return `play_pcap_audio="${out}"`;
+    },
+  );
+  const copy = join(dir, basename(scenarioPath(scenario)));
+  writeFileSync(copy, text);
+  return copy;
+}
+
+/**
+ * A pcap (Ethernet or Linux cooked, IPv4 or IPv6, UDP, RTP) whose RTP
+ * packets get sequence numbers from `firstSeq` on (keeping their gaps) and
+ * all the timestamp `timestamp` (one RFC 4733 event). SIPp recomputes the UDP
+ * checksum when it sends, so it is left as it is.
+ */
+function renumberRtp(pcap: Buffer, firstSeq: number, timestamp: number): { bytes: Buffer; nextSeq: number } {
+  const bytes = Buffer.from(pcap);
+  const magic = bytes.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  if (!le && bytes.readUInt32BE(0) !== 0xa1b2c3d4 && bytes.readUInt32BE(0) !== 0xa1b23c4d)
+    throw new Error("not a pcap file");
+  const u32 = (o: number) => (le ? bytes.readUInt32LE(o) : bytes.readUInt32BE(o));
+  const link = u32(20);
+  const ipAt = link === 1 ? 14 : link === 113 ? 16 : -1;
+  if (ipAt < 0) throw new Error(`pcap link type ${link} is neither Ethernet nor Linux cooked`);
+  let base: number | undefined;
+  let nextSeq = firstSeq;
+  for (let at = 24; at + 16 <= bytes.length; ) {
+    const caplen = u32(at + 8);
+    const pkt = at + 16;
+    at = pkt + caplen;
+    const ip = pkt + ipAt;
+    const udp = (bytes[ip]! >> 4 === 6 ? 40 : (bytes[ip]! & 0x0f) * 4) + ip;
+    const rtp = udp + 8;
+    if (rtp + 12 > at) continue;
+    const original = bytes.readUInt16BE(rtp + 2);
+    base ??= original;
+    const renumbered = (firstSeq + ((original - base) & 0xffff)) & 0xffff;
+    bytes.writeUInt16BE(renumbered, rtp + 2);
+    bytes.writeUInt32BE(timestamp >>> 0, rtp + 4);
+    nextSeq = (renumbered + 1) & 0xffff;
+  }
+  return { bytes, nextSeq };
 }

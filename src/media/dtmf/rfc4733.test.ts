@@ -62,6 +62,18 @@ describe("telephone-event payload (§2.3)", () => {
 });
 
 describe("TelephoneEventReceiver", () => {
+  it("tells a late copy of an older event from a restarted stream by the sequence numbers", () => {
+    const rx = new TelephoneEventReceiver();
+    assert.equal(rx.push(85760, payload(10, true, 800), 0, 4, 5000), "*");
+    // A late packet of an earlier event: timestamp and sequence both a little behind.
+    assert.equal(rx.push(84000, payload(4, true, 800), 0, 4, 4990), null);
+    // A sender replaying captured events (SIPp's pcaps): the timestamp goes back, the sequence
+    // jumps far back, or forward: each is a new key press.
+    assert.equal(rx.push(40000, payload(4, true, 800), 0, 4, 1200), "4");
+    assert.equal(rx.push(30000, payload(8, true, 800), 0, 4, 1201), "8");
+    assert.equal(rx.push(30000, payload(8, true, 800), 0, 4, 1202), null, "its retransmitted end");
+  });
+
   it("reports a digit once through start, updates and three end packets", () => {
     const rx = new TelephoneEventReceiver();
     const got = [160, 320, 480, 640].map((d) => rx.push(1000, payload(5, false, d)));

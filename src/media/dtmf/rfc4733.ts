@@ -58,6 +58,11 @@ export function writeTelephoneEvent(out: Uint8Array, offset: number, ev: Telepho
 
 /** How far back (timestamp units, 8 kHz) a packet is still taken for a late copy of a past event. */
 const STALE_WINDOW = 8000 * 30;
+/**
+ * RFC 3550 §A.1: a sequence number this far behind the last one is not a
+ * late packet but a restarted stream (a sender replaying captured events).
+ */
+const MAX_MISORDER = 100;
 /** A segment this close to the 16-bit duration limit may be continued by a new segment (§2.5.1.3). */
 const SEGMENT_FULL = 0xffff - 8000;
 
@@ -71,7 +76,10 @@ const SEGMENT_FULL = 0xffff - 8000;
  * three end retransmissions (§2.5.1.4) carry the same timestamp and are
  * ignored. Timestamps are compared in 32-bit serial arithmetic so that the
  * wrap-around at 2^32 is a step forward, and a late copy of an older event
- * (reordering) is not taken for a new one.
+ * (reordering) is not taken for a new one. A packet is late only when its
+ * sequence number is behind too, and not by more than RFC 3550's misorder
+ * limit: an event whose timestamp goes back while the stream restarted is a
+ * new key press.
  */
 export class TelephoneEventReceiver {
   private hasLast = false;
@@ -79,9 +87,18 @@ export class TelephoneEventReceiver {
   private lastEvent = -1;
   private lastEnded = false;
   private lastDuration = 0;
+  private lastSequence: number | undefined;
 
   /** Returns the digit when this packet starts a new DTMF event, null otherwise. */
-  push(timestamp: number, payload: Uint8Array, offset = 0, length = payload.length - offset): string | null {
+  push(
+    timestamp: number,
+    payload: Uint8Array,
+    offset = 0,
+    length = payload.length - offset,
+    sequence?: number,
+  ): string | null {
+    const previousSequence = this.lastSequence;
+    if (sequence !== undefined) this.lastSequence = sequence & 0xffff;
     const ev = parseTelephoneEvent(payload, offset, length);
     if (!ev) return null;
     const ts = timestamp >>> 0;
@@ -96,7 +113,7 @@ export class TelephoneEventReceiver {
         }
         return null;
       }
-      if (delta < 0 && delta > -STALE_WINDOW) return null;
+      if (delta < 0 && delta > -STALE_WINDOW && isLate(sequence, previousSequence)) return null;
       // §2.5.1.3: an event longer than the duration field can express goes
       // on in a new segment whose timestamp is where the previous one ended.
       if (
@@ -118,6 +135,7 @@ export class TelephoneEventReceiver {
   /** Forgets the last event, e.g. when the remote SSRC changes. */
   reset(): void {
     this.hasLast = false;
+    this.lastSequence = undefined;
     this.lastEvent = -1;
     this.lastEnded = false;
     this.lastDuration = 0;
@@ -130,6 +148,13 @@ export class TelephoneEventReceiver {
     this.lastEnded = ev.end;
     this.lastDuration = ev.duration;
   }
+}
+
+/** Behind the last packet by at most MAX_MISORDER (or no sequence numbers to tell). */
+function isLate(sequence: number | undefined, previous: number | undefined): boolean {
+  if (sequence === undefined || previous === undefined) return true;
+  const behind = (previous - (sequence & 0xffff)) & 0xffff;
+  return behind > 0 && behind <= MAX_MISORDER;
 }
 
 export interface TelephoneEventPacket {

@@ -505,7 +505,7 @@ export class MediaEndpoint {
     if (this.telephoneEventPt !== undefined && h.payloadType === this.telephoneEventPt) {
       this.counters.eventPacketsReceived++;
       this.rfc4733Seen = true;
-      const digit = this.receiver.push(h.timestamp, buf, h.payloadOffset, h.payloadLength);
+      const digit = this.receiver.push(h.timestamp, buf, h.payloadOffset, h.payloadLength, h.sequence);
       if (digit) this.receiveDigit(digit, h.timestamp);
       return;
     }
