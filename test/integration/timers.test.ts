@@ -113,3 +113,31 @@ test("a transferor that does not hang up after the final NOTIFY is hung up by th
   assert.equal(call.state, "answered", "the transferee stays with the target");
   await call.bye();
 });
+
+test("no answer within the ring timeout goes to the mailbox when it takes messages", async () => {
+  assert.equal((await pbx.api("PATCH", "/api/v1/tenants/acme/features", { voicemail: true })).status, 200);
+  const mailbox = await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", {
+    voicemail: { enabled: true, pin: "4826" },
+  });
+  assert.equal(mailbox.status, 200, JSON.stringify(mailbox.body));
+  try {
+    const alice = await registered("101");
+    const bob = await registered("102");
+    bob.onIncomingCall = (c) => c.ring();
+    const call = await alice.call("102");
+    await call.waitFor(180);
+    const ringing = await bob.waitForCall();
+    await pass(19_000);
+    assert.equal(call.state, "ringing", "still ringing before the timeout");
+    await pass(2_000);
+    await call.waitFor("answered");
+    assert.equal((await ringing.waitFor("ended")).reason, "cancel");
+    // The greeting plays on the PBX's clock.
+    await pass(2_000, 100);
+    assert.ok(call.received.length > 10, `the greeting is heard (${call.received.length} packets)`);
+    await call.bye();
+  } finally {
+    await pbx.api("PATCH", "/api/v1/tenants/acme/extensions/102", { voicemail: { enabled: false } });
+    await pbx.api("PATCH", "/api/v1/tenants/acme/features", { voicemail: false });
+  }
+});
