@@ -156,9 +156,10 @@ export class CallSession implements ActiveCall, LineView {
   private calleeParty: Party | undefined;
   private earlyMedia = false;
   private ringingTrunk = false;
+  /** Who calls, until the caller's leg exists (prepare). */
+  private readonly pendingCaller: Pick<Leg, "party" | "extension" | "trunk">;
   /** Extensions whose devices this call rings now (BLF keys blink, pickup may take it). */
   ringingExtensions: string[] = [];
-  private readonly endedWaiters: Array<() => void> = [];
 
   constructor(
     init: SessionInit,
@@ -192,8 +193,6 @@ export class CallSession implements ActiveCall, LineView {
     };
   }
 
-  private readonly pendingCaller: Pick<Leg, "party" | "extension" | "trunk">;
-
   get state(): SessionState {
     return this.stateValue;
   }
@@ -215,11 +214,6 @@ export class CallSession implements ActiveCall, LineView {
   /** The caller as shown (its number and name). */
   get callerParty(): Party {
     return this.caller?.party ?? this.pendingCaller.party;
-  }
-
-  /** The caller's trunk, when the call came from the public network. */
-  get callerTrunk() {
-    return this.caller?.trunk ?? this.pendingCaller.trunk;
   }
 
   private move(to: SessionState): void {
@@ -1028,15 +1022,8 @@ export class CallSession implements ActiveCall, LineView {
     }
     for (const leg of [...this.leaving]) this.dropLeaving(leg, "call ended");
     this.log.info({ reason, durationMs: this.deps.clock.now() - this.startedAt }, "call ended");
-    for (const w of this.endedWaiters.splice(0)) w();
     this.delegate.changed(this);
     if (this.leaving.size === 0) this.delegate.ended(this);
-  }
-
-  /** Resolves when the session has ended. */
-  whenEnded(): Promise<void> {
-    if (this.isEnded) return Promise.resolve();
-    return new Promise((r) => this.endedWaiters.push(r));
   }
 
   // --- views ---------------------------------------------------------------
