@@ -14,7 +14,8 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { newBranch, newCallId, newTag, parseUri } from "../../src/sip/message/index.ts";
 import { speechLike } from "../harness/audio.ts";
-import { type Call, SipPhone } from "../harness/sip-phone.ts";
+import { SipPhone } from "../harness/sip-phone.ts";
+import { untilQuietAfterSound } from "../support/prompt-end.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ENTRY = {
@@ -611,7 +612,7 @@ describe("a voicemail confirmed to the caller survives a crash", () => {
     // 102 has no phone registered: the call goes to its mailbox. The caller speaks, then hangs up.
     const call = await alice.call("102");
     await call.waitFor("answered", 20_000);
-    await waitForRecording(call);
+    await untilQuietAfterSound(call, 30_000);
     await call.playAudio(speechLike(2500));
     await call.bye();
     await waitForLog(server, /"msg":"voicemail message filed"|"msg":"voicemail message left"/);
@@ -626,7 +627,7 @@ describe("a voicemail confirmed to the caller survives a crash", () => {
     assert.equal((await alice.register({ expires: 300 })).status, 200);
     const cut = await alice.call("102");
     await cut.waitFor("answered", 20_000);
-    await waitForRecording(cut);
+    await untilQuietAfterSound(cut, 30_000);
     void cut.playAudio(speechLike(3000));
     await new Promise((r) => setTimeout(r, 1000));
     server.proc.kill("SIGKILL");
@@ -639,25 +640,6 @@ describe("a voicemail confirmed to the caller survives a crash", () => {
     await server.exit();
   });
 });
-
-/** The greeting and its beep are over (no packet for 700 ms after sound). */
-async function waitForRecording(call: Call): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let packets = 0;
-  let quietSince = 0;
-  for (;;) {
-    const now = call.received.length;
-    if (now !== packets) {
-      packets = now;
-      quietSince = 0;
-    } else if (packets > 0) {
-      quietSince ||= Date.now();
-      if (Date.now() - quietSince > 700) return;
-    }
-    if (Date.now() > deadline) throw new Error("the greeting never ended");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function waitForLog(server: Vpbx, re: RegExp): Promise<void> {
   await server.waitForStdout(re, 10_000);

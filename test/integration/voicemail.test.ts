@@ -11,6 +11,7 @@ import { concat, correlate, silence, speechLike } from "../harness/audio.ts";
 import { type Call, SipPhone } from "../harness/sip-phone.ts";
 import { Subscriber } from "../harness/subscriber.ts";
 import { Phones } from "../support/phones.ts";
+import { untilQuietAfterSound } from "../support/prompt-end.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
@@ -108,33 +109,6 @@ async function leave(call: Call, speech: Int16Array): Promise<void> {
   await untilQuietAfterSound(call);
   await call.playAudio(concat(speech, silence(300)));
   await call.bye();
-}
-
-/**
- * The greeting and the beep are over: sound was heard, then 700 ms of
- * silence or of no packets at all (while it records, the PBX sends nothing).
- */
-async function untilQuietAfterSound(call: Call, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let heard = false;
-  let quietSince = 0;
-  let packets = call.received.length;
-  for (;;) {
-    const pcm = call.receivedPcm();
-    const tail = pcm.subarray(Math.max(0, pcm.length - 800));
-    const arriving = call.received.length !== packets;
-    packets = call.received.length;
-    const loud = arriving && tail.some((s) => Math.abs(s) > 1500);
-    if (loud) {
-      heard = true;
-      quietSince = 0;
-    } else if (heard) {
-      quietSince ||= Date.now();
-      if (Date.now() - quietSince > 700) return;
-    }
-    if (Date.now() > deadline) throw new Error(`the greeting never ended (${packets} packets)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test("busy: the caller leaves a message; the lamp lights; the owner hears it back with *97", async () => {

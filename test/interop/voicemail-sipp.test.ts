@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { after, afterEach, before, test } from "node:test";
 import { TelephoneEventReceiver } from "../../src/media/dtmf/index.ts";
 import { speechLike } from "../harness/audio.ts";
-import { type Call, SipPhone } from "../harness/sip-phone.ts";
+import { SipPhone } from "../harness/sip-phone.ts";
 import {
   freeUdpPort,
   parseSippMessages,
@@ -28,6 +28,7 @@ import {
   scenarioPath,
 } from "../harness/sipp.ts";
 import { requireTool } from "../harness/tools.ts";
+import { untilQuietAfterSound } from "../support/prompt-end.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 const CARRIER = "127.0.0.2";
@@ -125,32 +126,6 @@ async function leaveMessage(): Promise<MessageView> {
   const [message] = await messages();
   assert.equal(message!.folder, "new");
   return message!;
-}
-
-/**
- * The greeting and the beep are over: sound was heard, then 700 ms of
- * silence or of no packets at all (while it records, the PBX sends nothing).
- */
-async function untilQuietAfterSound(call: Call, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let heard = false;
-  let quietSince = 0;
-  let packets = call.received.length;
-  for (;;) {
-    const pcm = call.receivedPcm();
-    const tail = pcm.subarray(Math.max(0, pcm.length - 800));
-    const arriving = call.received.length !== packets;
-    packets = call.received.length;
-    if (arriving && tail.some((s) => Math.abs(s) > 1500)) {
-      heard = true;
-      quietSince = 0;
-    } else if (heard) {
-      quietSince ||= Date.now();
-      if (Date.now() - quietSince > 700) return;
-    }
-    if (Date.now() > deadline) throw new Error(`the greeting never ended (${packets} packets)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
