@@ -7,11 +7,14 @@ import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
 import { RtpLeg, RtpPortPool } from "./media/rtp/index.ts";
+import { companyApps } from "./pbx/apps/company/index.ts";
 import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import { voicemailApps } from "./pbx/apps/voicemail/index.ts";
 import type { MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
+import { CompanyAudioFiles } from "./pbx/company/company-audio.ts";
+import { CompanyService } from "./pbx/company/company-service.ts";
 import { EventHub } from "./pbx/events/index.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
@@ -222,10 +225,28 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       remoteOf: (t) => trunks.remoteOf(t),
     });
 
+    // The company's schedule, call flow and own audio: the override's end
+    // is re-armed (or an override that ended while we were down is dropped)
+    // and the *11/*20 lamps set before calls come.
+    const company = new CompanyService({
+      store,
+      clock,
+      log,
+      lamps: events,
+      audio: new CompanyAudioFiles({
+        store,
+        dataDir: config.dataDir,
+        log,
+        speak: (text, language) => prompts.speak(text, language),
+      }),
+    });
+    stops.unshift(() => company.close());
+
     const pbx = new Pbx({
       ua,
       events,
       voicemail,
+      company,
       store,
       registrar,
       auth,
@@ -233,7 +254,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       media,
       pacer,
       speech,
-      apps: { ...forwardingApps, ...voicemailApps, ...opts.apps },
+      apps: { ...forwardingApps, ...voicemailApps, ...companyApps, ...opts.apps },
       clock,
       log,
       mediaTimeoutMs: config.mediaTimeoutSeconds * 1000,
@@ -242,12 +263,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     built = pbx;
     await events.start();
     stops.unshift(() => events.stop());
+    await company.start();
     trunkRegistrations.start();
     stops.unshift(() => trunkRegistrations.stop());
 
     let ready = true;
     const api = buildApi({
       store,
+      company,
       pbx: {
         registrations: async (tenant) =>
           (await store.bindings.list(tenant))

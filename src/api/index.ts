@@ -1,4 +1,11 @@
 export { ADMIN_TOKEN_FILE, type AdminToken, resolveAdminToken } from "./admin-token.ts";
+export {
+  COMPANY_AUDIO_MAX_BYTES,
+  companyAudioView,
+  ringGroupView,
+  scheduleAdvanceView,
+  scheduleStateView,
+} from "./company-routes.ts";
 export { ApiError, type ErrorBody, errorBody } from "./errors.ts";
 export type {
   CallView,

@@ -12,6 +12,7 @@ export interface RouteDoc {
   schema: {
     params?: JsonSchema;
     querystring?: JsonSchema;
+    /** A JSON schema, or `{content: {<media type>: {schema}}}` (Fastify checks the body of those types only). */
     body?: JsonSchema;
     response?: Record<number, JsonSchema>;
   };
@@ -19,8 +20,8 @@ export interface RouteDoc {
   errors?: number[];
   /** The 200 answer is a file of this media type (e.g. "audio/wav"), not JSON. */
   produces?: string;
-  /** The body is a file of this media type (e.g. "audio/wav"), not JSON. */
-  consumes?: string;
+  /** The body is a file of these media types (e.g. "audio/wav"), besides any JSON body of `schema.body`. */
+  consumes?: string | string[];
 }
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -80,14 +81,14 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
       })),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
-    if (r.schema.body) {
-      operation.requestBody = { required: true, content: { "application/json": { schema: r.schema.body } } };
-    } else if (r.consumes) {
-      operation.requestBody = {
-        required: true,
-        content: { [r.consumes]: { schema: { type: "string", format: "binary" } } },
-      };
+    const content: Record<string, unknown> = {};
+    const body = r.schema.body;
+    if (body?.content) Object.assign(content, body.content);
+    else if (body) content["application/json"] = { schema: body };
+    for (const type of typeof r.consumes === "string" ? [r.consumes] : (r.consumes ?? [])) {
+      content[type] = { schema: { type: "string", format: "binary" } };
     }
+    if (Object.keys(content).length > 0) operation.requestBody = { required: true, content };
     if (r.public) operation.security = [];
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = operation;
@@ -115,6 +116,6 @@ function operationId(r: RouteDoc): string {
     .split("/")
     .filter((w) => w && !w.startsWith(":"))
     .map((w) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : "")));
-  const byParam = /\/:(name|number|id|kind)$/.test(r.url) ? "One" : "";
+  const byParam = /\/:(name|number|id|kind|group)$/.test(r.url) ? "One" : "";
   return [r.method.toLowerCase(), ...words.map((w) => w[0].toUpperCase() + w.slice(1)), byParam].join("");
 }

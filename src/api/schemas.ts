@@ -1,10 +1,35 @@
 // JSON schemas of the REST API: Fastify validates requests and serialises
 // responses with them, and the OpenAPI document is built from the very same
 // objects, so the document cannot drift from what the server does.
+
+import { MAX_EXCEPTIONS, MAX_MODES, MAX_WEEKLY_RANGES } from "../pbx/company/schedule.ts";
 import { GREETING_KINDS } from "../pbx/voicemail/voicemail-admin.ts";
-import { DEFAULT_FEATURES, FEATURE_ACTIONS, FORWARDING_KINDS, LANGUAGES } from "../store/types.ts";
+import {
+  ANNOUNCEMENT_KINDS,
+  DEFAULT_FEATURES,
+  DESTINATION_TYPES,
+  FEATURE_ACTIONS,
+  FORWARDING_KINDS,
+  LANGUAGES,
+  MAX_DESTINATION_DEPTH,
+  WEEKDAYS,
+} from "../store/types.ts";
+import {
+  AUDIO_TEXT_MAX,
+  LABEL_MAX,
+  LABEL_PATTERN,
+  MEMBER_TIMEOUT_MAX,
+  MEMBER_TIMEOUT_MIN,
+  MODE_NAME_MAX,
+  MODE_NAME_PATTERN,
+  RING_GROUP_MEMBERS_MAX,
+  RING_GROUP_STRATEGIES,
+  RING_GROUP_TIMEOUT_MAX,
+  RING_GROUP_TIMEOUT_MIN,
+} from "./company-validation.ts";
 import {
   AUDIT_LIMIT_MAX,
+  COMPANY_CODE_EXTENSIONS_MAX,
   COUNTRY_PATTERN,
   DISPLAY_NAME_PATTERN,
   DOMAIN_PATTERN,
@@ -30,6 +55,8 @@ import {
   POLICY_SWITCHES,
   PORT_MAX,
   PORT_MIN,
+  RING_GROUP_NAME_MAX,
+  RING_GROUP_NAME_PATTERN,
   RING_TIMEOUT_MAX,
   RING_TIMEOUT_MIN,
   SIP_USER_PATTERN,
@@ -41,6 +68,8 @@ import {
   TYPED_NUMBER_MAX,
   TYPED_NUMBER_PATTERN,
   VOICEMAIL_FOLDERS,
+  WAITING_SECONDS_MAX,
+  WAITING_SECONDS_MIN,
 } from "./validation.ts";
 
 export type JsonSchema = Record<string, unknown>;
@@ -109,6 +138,13 @@ const pickupGroup = {
   maxLength: PICKUP_GROUP_MAX,
   description: "group pickup (*8) takes calls ringing in this group, e.g. sales",
 };
+const waitingSeconds = {
+  type: "integer",
+  minimum: WAITING_SECONDS_MIN,
+  maximum: WAITING_SECONDS_MAX,
+  description:
+    "seconds a caller of the inbound flow waits before the waiting announcement, and between its repeats (default 30)",
+};
 const maxCalls = {
   type: "integer",
   minimum: MAX_CALLS_MIN,
@@ -159,6 +195,17 @@ export const Tenant = object(
       extensionNumber,
       "the extension that 0 during a voicemail greeting reaches; null: none",
     ),
+    waitingSeconds,
+    companyCodes: object(
+      {
+        extensions: nullable(
+          { type: "array", items: extensionNumber },
+          "who may dial *20, *11 and *30-*33; null: every extension",
+        ),
+        pin: { type: "boolean", description: "a PIN is asked (it is stored hashed and never shown)" },
+      },
+      ["extensions", "pin"],
+    ),
     createdAt: timestamp,
   },
   [
@@ -171,6 +218,8 @@ export const Tenant = object(
     "policy",
     "trunk",
     "operator",
+    "waitingSeconds",
+    "companyCodes",
     "createdAt",
   ],
 );
@@ -185,6 +234,27 @@ export const TenantPatch = object({
   country,
   trunk: nullable(trunkName, "null: back to the provider's default trunk"),
   operator: nullable(extensionNumber, "an extension of the tenant; null: none"),
+  waitingSeconds,
+  companyCodes: object({
+    extensions: nullable(
+      {
+        type: "array",
+        maxItems: COMPANY_CODE_EXTENSIONS_MAX,
+        uniqueItems: true,
+        items: extensionNumber,
+      },
+      "only these extensions may dial *20, *11 and *30-*33; null: every extension; missing: unchanged",
+    ),
+    pin: nullable(
+      {
+        type: "string",
+        pattern: PIN_PATTERN,
+        writeOnly: true,
+        description: "4 to 10 digits, not trivial (one digit repeated, a run such as 1234)",
+      },
+      "asked before the company-wide codes; null: none; missing: unchanged",
+    ),
+  }),
 });
 
 const mailboxFields = {
@@ -448,18 +518,41 @@ export const TrunkPatch = object({
 });
 
 const destinationDoc =
-  '{"type":"extension","number":"101"}, {"type":"external","number":"+41791231212"}, {"type":"voicemail","number":"101"} or {"type":"hangup"}';
-export const Destination = object(
-  {
-    type: { type: "string", enum: ["extension", "external", "voicemail", "hangup"] },
-    number: { type: "string", maxLength: TYPED_NUMBER_MAX, description: "not with hangup" },
-  },
-  ["type"],
-);
-export const TenantNumber = object(
-  { number: e164, destination: { ...Destination, description: destinationDoc }, createdAt: timestamp },
-  ["number", "destination", "createdAt"],
-);
+  '{"type":"extension","number":"101"}, {"type":"external","number":"+41791231212"}, {"type":"voicemail","number":"101"}, {"type":"ring-group","name":"shop"}, {"type":"announcement","announcement":"closed","then":<destination>}, {"type":"inbound-flow"} or {"type":"hangup"}';
+/**
+ * A destination, with `then` nested down to MAX_DESTINATION_DEPTH levels.
+ * Below that, `then` is left open here so that validation.ts refuses the
+ * nesting in its own words, naming the path.
+ */
+function destination(depth: number): JsonSchema {
+  return object(
+    {
+      type: { type: "string", enum: [...DESTINATION_TYPES] },
+      number: {
+        type: "string",
+        maxLength: TYPED_NUMBER_MAX,
+        description: "extension and voicemail: an extension number; external: a public number",
+      },
+      name: { type: "string", maxLength: RING_GROUP_NAME_MAX, description: "ring-group: the group's name" },
+      announcement: {
+        type: "string",
+        enum: [...ANNOUNCEMENT_KINDS],
+        description: "announcement: which of the company's announcements is said",
+      },
+      then:
+        depth < MAX_DESTINATION_DEPTH
+          ? { ...destination(depth + 1), description: "announcement: where the call goes after it" }
+          : { description: `refused: destinations nest at most ${MAX_DESTINATION_DEPTH} deep` },
+    },
+    ["type"],
+  );
+}
+export const Destination = { ...destination(1), description: destinationDoc };
+export const TenantNumber = object({ number: e164, destination: Destination, createdAt: timestamp }, [
+  "number",
+  "destination",
+  "createdAt",
+]);
 export const NewTenantNumber = object(
   {
     number: typedNumber,
@@ -523,6 +616,208 @@ export const AuditQuery = object({
   },
 });
 
+const ringGroupName = {
+  type: "string",
+  pattern: RING_GROUP_NAME_PATTERN,
+  maxLength: RING_GROUP_NAME_MAX,
+  description: "slug, unique in the tenant",
+};
+const ringGroupFields = {
+  members: {
+    type: "array",
+    minItems: 1,
+    maxItems: RING_GROUP_MEMBERS_MAX,
+    uniqueItems: true,
+    items: extensionNumber,
+    description: "extensions of the tenant, in the order a sequential group rings them",
+  },
+  strategy: {
+    type: "string",
+    enum: [...RING_GROUP_STRATEGIES],
+    description: "ring every member at once, or one after the other (default simultaneous)",
+  },
+  timeout: {
+    type: "integer",
+    minimum: RING_GROUP_TIMEOUT_MIN,
+    maximum: RING_GROUP_TIMEOUT_MAX,
+    description: "seconds the group rings in all before the fallback takes the call",
+  },
+  memberTimeout: {
+    type: "integer",
+    minimum: MEMBER_TIMEOUT_MIN,
+    maximum: MEMBER_TIMEOUT_MAX,
+    description: "seconds each member rings in a sequential group",
+  },
+  fallback: {
+    ...Destination,
+    description: `where an unanswered call goes; not back to this group. ${destinationDoc}`,
+  },
+};
+export const RingGroup = object({ name: ringGroupName, ...ringGroupFields, createdAt: timestamp }, [
+  "name",
+  "members",
+  "strategy",
+  "timeout",
+  "memberTimeout",
+  "fallback",
+  "createdAt",
+]);
+export const NewRingGroup = object({ name: ringGroupName, ...ringGroupFields }, ["name", "members"]);
+export const RingGroupPatch = object(ringGroupFields);
+
+/**
+ * Mode and state names, times, days and dates carry no pattern here: the
+ * API's checks (schedule.ts's scheduleProblems for the schedule) name the
+ * entry at fault in words ("weekly[1].to: 12:00 is not after from (13:30)").
+ */
+const modeName = {
+  type: "string",
+  maxLength: MODE_NAME_MAX,
+  description: "a mode's name: a lowercase letter, then lowercase letters, digits or hyphens",
+};
+const label = {
+  type: "string",
+  pattern: LABEL_PATTERN,
+  maxLength: LABEL_MAX,
+  description: "what the confirmation and the console say; default: the name",
+};
+const timeOfDay = (description: string) => ({ type: "string", maxLength: 5, description });
+const ScheduleMode = object({ label, destination: Destination }, ["destination"]);
+const WeeklyRange = object(
+  {
+    days: {
+      type: "array",
+      minItems: 1,
+      maxItems: WEEKDAYS.length,
+      items: { type: "string", enum: [...WEEKDAYS] },
+      description: "each day once",
+    },
+    from: timeOfDay("HH:MM (00:00 to 23:59) in the tenant's time zone"),
+    to: timeOfDay('HH:MM after from; "24:00" is the end of the day'),
+    mode: { ...modeName, description: "one of the modes" },
+  },
+  ["days", "from", "to", "mode"],
+);
+const ScheduleException = object(
+  {
+    date: { type: "string", maxLength: 10, description: "YYYY-MM-DD in the tenant's time zone" },
+    mode: { ...modeName, description: "one of the modes" },
+    from: timeOfDay("with to: part of the day only (HH:MM); without: the whole day"),
+    to: timeOfDay('HH:MM after from; "24:00" is the end of the day'),
+  },
+  ["date", "mode"],
+);
+const scheduleFields = {
+  modes: {
+    type: "object",
+    minProperties: 1,
+    maxProperties: MAX_MODES,
+    additionalProperties: ScheduleMode,
+    description: `modes by name (${MODE_NAME_PATTERN}), e.g. {"open":{"destination":{"type":"ring-group","name":"shop"}}}; a destination must not lead back to the inbound flow`,
+  },
+  default: { ...modeName, description: "the mode outside every range: one of the modes" },
+  weekly: {
+    type: "array",
+    maxItems: MAX_WEEKLY_RANGES,
+    items: WeeklyRange,
+    description: "weekly ranges; two ranges must not overlap on a day",
+  },
+  exceptions: {
+    type: "array",
+    maxItems: MAX_EXCEPTIONS,
+    items: ScheduleException,
+    description:
+      "dated exceptions (holidays, closures); they take precedence over the weekly ranges; two on one date must not overlap",
+  },
+};
+export const Schedule = object(scheduleFields, ["modes", "default", "weekly", "exceptions"]);
+export const SchedulePut = object(scheduleFields, ["modes", "default"]);
+
+const zonedTime = { type: "string", format: "date-time", description: "ISO 8601 in the tenant's time zone" };
+export const ScheduleState = object(
+  {
+    mode: modeName,
+    label: { type: "string" },
+    overridden: { type: "boolean", description: "*20 forced the mode" },
+    until: nullable(zonedTime, "when the mode now ends; null: not within the next weeks"),
+    next: {
+      ...object({ at: zonedTime, mode: modeName }, ["at", "mode"]),
+      type: ["object", "null"],
+      description: "the schedule's next transition (ignoring an override); null: none ahead",
+    },
+  },
+  ["mode", "label", "overridden", "until", "next"],
+);
+export const ScheduleAdvance = object(
+  {
+    kind: {
+      type: "string",
+      enum: ["overridden", "cancelled", "no-transition"],
+      description:
+        "overridden: the next mode is forced until the transition after it; cancelled: an override was active and the schedule rules again; no-transition: nothing to force",
+    },
+    mode: { ...modeName, description: "overridden: the forced mode" },
+    label: { type: "string" },
+    until: { ...zonedTime, description: "overridden: when the schedule takes over again" },
+    state: { ...ScheduleState, description: "cancelled: the schedule's mode now" },
+  },
+  ["kind"],
+);
+
+const CallFlowState = object({
+  label,
+  destination: { ...Destination, description: "where the inbound flow goes; none: on to the schedule" },
+});
+export const CallFlow = object(
+  {
+    state: { ...modeName, description: "the state now: one of states" },
+    states: {
+      type: "object",
+      minProperties: 2,
+      maxProperties: 2,
+      additionalProperties: CallFlowState,
+      description: `exactly two states by name (${MODE_NAME_PATTERN}); the first is the normal one (*11 lamp off); a destination must not lead back to the inbound flow`,
+    },
+  },
+  ["state", "states"],
+);
+export const CallFlowView = object(
+  {
+    state: modeName,
+    label: { type: "string" },
+    normal: { type: "boolean", description: "the first state: the inbound flow goes on to the schedule" },
+  },
+  ["state", "label", "normal"],
+);
+
+export const CompanyAudio = object(
+  {
+    kind: { type: "string", enum: [...ANNOUNCEMENT_KINDS, "music"] },
+    custom: { type: "boolean", description: "false: the default prompt plays (music: the ringback tone)" },
+    source: {
+      type: ["string", "null"],
+      enum: ["recording", "upload", "text", null],
+      description: "recorded on a phone (*30-*33), uploaded, or made from text",
+    },
+    text: { type: ["string", "null"], description: "the text it was made from" },
+    durationMs: { type: ["integer", "null"], minimum: 0 },
+    updatedAt: nullable(timestamp),
+  },
+  ["kind", "custom", "source", "text", "durationMs", "updatedAt"],
+);
+export const AudioText = object(
+  {
+    text: {
+      type: "string",
+      minLength: 1,
+      maxLength: AUDIO_TEXT_MAX,
+      description: "said by speech synthesis",
+    },
+    language: { ...language, description: "default: the tenant's language" },
+  },
+  ["text"],
+);
+
 export const ErrorBody = object(
   { error: object({ code: { type: "string" }, message: { type: "string" } }, ["code", "message"]) },
   ["error"],
@@ -539,6 +834,11 @@ export const params = {
   trunk: object({ name: trunkName }, ["name"]),
   number: object({ name: tenantName, number: e164 }, ["name", "number"]),
   message: object({ name: tenantName, number: extensionNumber, id: messageId }, ["name", "number", "id"]),
+  ringGroup: object({ name: tenantName, group: ringGroupName }, ["name", "group"]),
+  announcement: object(
+    { name: tenantName, kind: { type: "string", description: "welcome, waiting, closed or vacation" } },
+    ["name", "kind"],
+  ),
   greeting: object(
     { name: tenantName, number: extensionNumber, kind: { type: "string", enum: [...GREETING_KINDS] } },
     ["name", "number", "kind"],

@@ -6,6 +6,9 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { concat, silence, speechLike } from "../../test/harness/audio.ts";
 import { readWav, writeWav } from "../media/codec/wav.ts";
+import { convertAudio } from "../pbx/company/audio-conversion.ts";
+import { CompanyAudioFiles } from "../pbx/company/company-audio.ts";
+import { CompanyService } from "../pbx/company/company-service.ts";
 import type { MailboxCounts } from "../pbx/voicemail/voicemail.ts";
 import { VoicemailService } from "../pbx/voicemail/voicemail-service.ts";
 import { makeCredentials } from "../store/credentials.ts";
@@ -57,7 +60,22 @@ before(async () => {
     log: silentLogger(),
     publishMailbox: (tenant, mailbox, counts) => published.push({ tenant, mailbox, counts }),
   });
-  app = buildApi({ store, pbx, verifyToken: (t) => t === TOKEN, log: silentLogger(), isReady: () => ready });
+  const audio = new CompanyAudioFiles({
+    store,
+    dataDir: root,
+    log: silentLogger(),
+    speak: async () => new Int16Array(8000),
+    convert: convertAudio,
+  });
+  const company = new CompanyService({ store, clock, log: silentLogger(), audio });
+  app = buildApi({
+    store,
+    pbx,
+    company,
+    verifyToken: (t) => t === TOKEN,
+    log: silentLogger(),
+    isReady: () => ready,
+  });
   await app.ready();
 });
 after(async () => {
@@ -165,6 +183,8 @@ describe("tenants", () => {
       policy: DEFAULT_DIALLING_POLICY,
       trunk: null,
       operator: null,
+      waitingSeconds: 30,
+      companyCodes: { extensions: null, pin: false },
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const other = await call("POST", "/api/v1/tenants", {
@@ -823,7 +843,10 @@ describe("numbers", () => {
         { number: "+41215550150", destination: { type: "extension" } },
         /destination\.number is required for type extension/,
       ],
-      [{ number: "+41215550150", destination: { type: "external", number: "999" } }, /destination number/],
+      [
+        { number: "+41215550150", destination: { type: "external", number: "999" } },
+        /destination\.number "999" must be a public phone number/,
+      ],
       [{ number: "+41215550150", destination: { type: "voicemail" } }, /destination\.number is required/],
       [
         { number: "+41215550150", destination: { type: "ringgroup", number: "1" } },
@@ -1267,6 +1290,16 @@ describe("voicemail", () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     assert.equal(json.statusCode, 415, json.body);
+    for (const type of ["audio/mpeg", "application/octet-stream"]) {
+      // The company's announcements take these; a greeting stays WAV.
+      const other = await app.inject({
+        method: "PUT",
+        url,
+        payload: Buffer.from("ID3 not a wav"),
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": type },
+      });
+      assert.equal(other.statusCode, 415, other.body);
+    }
     const garbage = await upload(url, Buffer.from("RIFF....WAVEjunk"));
     assert.equal(garbage.statusCode, 400, garbage.body);
     assert.match(JSON.parse(garbage.body).error.message, /not a WAV file/);

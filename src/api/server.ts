@@ -6,7 +6,9 @@
 // tenant's country), shared with the CLI. Forwarding targets are read and
 // checked by the PBX's own setForwarding, the same code a phone's *72 runs.
 // Mailboxes are changed through the running voicemail service (PbxView.voicemail),
-// the one the voice menus use, so that a phone's lamp follows an API change.
+// the one the voice menus use, so that a phone's lamp follows an API change;
+// likewise the company's schedule, call flow and audio go through the running
+// Company service (company-routes.ts).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import Fastify, {
@@ -16,7 +18,9 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
+import type { Company } from "../pbx/company/company.ts";
 import { type ForwardingRefusal, setForwarding } from "../pbx/routing/forwarding-settings.ts";
+import { hashPin } from "../pbx/voicemail/pin.ts";
 import { InvalidGreeting, type VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import {
@@ -33,13 +37,16 @@ import {
   StoreConflict,
   type Tenant,
   type TenantNumber,
+  type TenantPatch,
   type Trunk,
   type VoicemailMessage,
 } from "../store/types.ts";
 import type { Logger } from "../util/log.ts";
+import { COMPANY_AUDIO_MAX_BYTES, companyRoutes, refreshCompany } from "./company-routes.ts";
 import { ApiError, codeForStatus, errorBody } from "./errors.ts";
-import { buildOpenApi, type RouteDoc } from "./openapi.ts";
+import { buildOpenApi } from "./openapi.ts";
 import type { PbxView, TrunkRegistrationView } from "./pbx-view.ts";
+import type { Route } from "./route.ts";
 import * as S from "./schemas.ts";
 import {
   checkDestinationExists,
@@ -67,24 +74,19 @@ const OPENAPI_URL = "/api/v1/openapi.json";
 export const GREETING_MAX_BYTES = 16 * 1024 * 1024;
 /** The media types a greeting upload may declare (RFC 2361 and common practice). */
 const WAV_TYPES = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"];
+/** Other audio a company's announcements take (MP3, RFC 3003), or bytes whose format is sniffed. */
+const OTHER_AUDIO_TYPES = ["audio/mpeg", "application/octet-stream"];
 /** What a mailbox that was never configured shows (the store's defaults). */
 const DEFAULT_MAILBOX_SECONDS = 180;
 
 export interface ApiDeps {
   store: Store;
   pbx: PbxView;
+  /** The running company service: schedule state, `*20`/`*11` from the API, company audio, lamps. */
+  company: Company;
   verifyToken: (token: string) => boolean;
   log: Logger;
   isReady: () => boolean;
-}
-
-type Params = Record<string, string>;
-type Query = Record<string, string | undefined>;
-interface Route extends RouteDoc {
-  handler(
-    req: FastifyRequest<{ Params: Params; Body: unknown; Querystring: Query }>,
-    reply: FastifyReply,
-  ): Promise<unknown>;
 }
 
 export function tenantView(t: Tenant) {
@@ -98,6 +100,12 @@ export function tenantView(t: Tenant) {
     policy: t.policy,
     trunk: t.trunk ?? null,
     operator: t.operator ?? null,
+    waitingSeconds: t.waitingSeconds,
+    // Never the PIN's hash: only whether one is asked.
+    companyCodes: {
+      extensions: t.companyCodes.extensions ?? null,
+      pin: t.companyCodes.pinHash !== undefined,
+    },
     createdAt: t.createdAt,
   };
 }
@@ -243,10 +251,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   // JSON only: a text/plain body is refused (415) rather than half-parsed.
   app.removeContentTypeParser("text/plain");
-  // Except greeting uploads: a WAV file as it is, up to its own limit.
+  // Except audio uploads: the file as it is, up to its own limit (an
+  // announcement route raises it with its own bodyLimit).
   app.addContentTypeParser(
     WAV_TYPES,
     { parseAs: "buffer", bodyLimit: GREETING_MAX_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser(
+    OTHER_AUDIO_TYPES,
+    { parseAs: "buffer", bodyLimit: COMPANY_AUDIO_MAX_BYTES },
     (_req, body, done) => done(null, body),
   );
 
@@ -370,20 +384,41 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
       summary:
-        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk) or voicemail operator (an extension, or null)",
+        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, or who may dial the company-wide codes (extensions, PIN)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
         // Extensions keep the realm of their stored digests: phones keep
         // working, and move to the new realm when their password changes.
-        const patch = validateTenantPatch(req.body);
-        if (typeof patch.operator === "string") {
-          await tenantOr404(req.params.name);
-          if (!(await store.extensions.get(req.params.name, patch.operator))) {
-            throw new ValidationError([
-              `operator ${patch.operator} is not an extension of tenant ${req.params.name}`,
-            ]);
+        const { companyCodes, ...input } = validateTenantPatch(req.body);
+        const current = await tenantOr404(req.params.name);
+        const missing: string[] = [];
+        if (
+          typeof input.operator === "string" &&
+          !(await store.extensions.get(current.name, input.operator))
+        ) {
+          missing.push(`operator ${input.operator} is not an extension of tenant ${current.name}`);
+        }
+        for (const [i, n] of (companyCodes?.extensions ?? []).entries()) {
+          if (!(await store.extensions.get(current.name, n))) {
+            missing.push(`companyCodes.extensions[${i}] ${n} is not an extension of tenant ${current.name}`);
           }
+        }
+        if (missing.length > 0) throw new ValidationError(missing);
+        const patch: TenantPatch = { ...input };
+        if (companyCodes) {
+          // Replaces the whole rule: a missing key keeps what was there.
+          const extensions =
+            companyCodes.extensions === undefined ? current.companyCodes.extensions : companyCodes.extensions;
+          const pinHash =
+            companyCodes.pin === undefined
+              ? current.companyCodes.pinHash
+              : companyCodes.pin === null
+                ? null
+                : await hashPin(companyCodes.pin);
+          patch.companyCodes = {};
+          if (extensions) patch.companyCodes.extensions = extensions;
+          if (pinHash) patch.companyCodes.pinHash = pinHash;
         }
         const t = await store.tenants.update(req.params.name, patch, API_ACTOR);
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
@@ -401,6 +436,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         }
         await forgetAudio(req, req.params.name);
+        // Its override's timer stops, its lamps go dark, its announcements and music go.
+        try {
+          await deps.company.forgetTenant(req.params.name);
+        } catch (err) {
+          req.log.error(
+            { err, tenant: req.params.name },
+            "forgetting the company's schedule and audio failed",
+          );
+        }
         return reply.code(204).send();
       },
     },
@@ -648,7 +692,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async handler(req, reply) {
         const { name, number, kind } = req.params;
         const vm = await mailboxOr404(name, number);
-        if (!Buffer.isBuffer(req.body)) {
+        const type = (req.headers["content-type"] ?? "").split(";", 1)[0].trim().toLowerCase();
+        if (!Buffer.isBuffer(req.body) || !WAV_TYPES.includes(type)) {
           throw new ApiError(
             415,
             "unsupported_media_type",
@@ -761,6 +806,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           (req.body as { code?: unknown }).code,
         );
         await store.featureCodes.set(tenant.name, action, code);
+        // A lamp of *11 or *20 follows its code: the old one goes dark, the new one shows the state.
+        await refreshCompany(deps.company, req, tenant.name);
         return store.featureCodes.list(tenant.name);
       },
     },
@@ -773,6 +820,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async handler(req, reply) {
         const tenant = await tenantOr404(req.params.name);
         await store.featureCodes.reset(tenant.name);
+        await refreshCompany(deps.company, req, tenant.name);
         return reply.code(204).send();
       },
     },
@@ -941,6 +989,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         return pbx.subscriptions?.(tenant.name) ?? [];
       },
     },
+    ...companyRoutes({
+      store,
+      company: deps.company,
+      actor: API_ACTOR,
+      tenantOr404,
+      sendWav,
+    }),
     {
       method: "GET",
       url: "/api/v1/calls",
@@ -997,6 +1052,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: r.method,
       url: r.url,
       schema: r.schema,
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       handler: r.handler as (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
     });
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { DEFAULT_DIALLING_POLICY } from "../store/types.ts";
 import {
   checkDomain,
   checkEmail,
@@ -236,7 +237,7 @@ test("trunks: host names and IP literals, ports, credentials together, register 
 });
 
 test("numbers: destinations of every type, national forms converted", () => {
-  const ch = { country: "CH" };
+  const ch = { country: "CH", policy: DEFAULT_DIALLING_POLICY };
   assert.deepEqual(validateNewNumber({ number: "021 555 01 00", destination: { type: "hangup" } }, ch), {
     number: "+41215550100",
     destination: { type: "hangup" },

@@ -7,12 +7,17 @@ import { isIP } from "node:net";
 import { isSupportedCountry } from "libphonenumber-js";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { IANAZone } from "luxon";
+import { type PolicyRefusal, policyRefusal } from "../pbx/routing/dialling-policy.ts";
+import { storedDestination } from "../pbx/routing/phone-number.ts";
 import { checkPin, PIN_MAX_DIGITS, PIN_MIN_DIGITS } from "../pbx/voicemail/pin.ts";
 import type { MailboxOptionsInput } from "../pbx/voicemail/voicemail-admin.ts";
 import { FEATURE_CODE_PATTERN, isFeatureAction } from "../store/feature-code-table.ts";
 import {
+  ANNOUNCEMENT_KINDS,
+  type AnnouncementKind,
   DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURES,
+  DESTINATION_TYPES,
   type DestinationSpec,
   type DiallingPolicy,
   type FeatureAction,
@@ -21,9 +26,11 @@ import {
   type ForwardingKind,
   LANGUAGES,
   type Language,
+  MAX_DESTINATION_DEPTH,
   type NewTenant,
   type NewTrunk,
   type Store,
+  type Tenant,
   type TenantPatch,
   type TrunkPatch,
   type VoicemailFolder,
@@ -212,14 +219,92 @@ export function validateNewTenant(input: unknown): NewTenant {
   return done(problems, t);
 }
 
+/** Seconds before the waiting announcement of the inbound flow, and between its repeats. */
+export const WAITING_SECONDS_MIN = 10;
+export const WAITING_SECONDS_MAX = 300;
+/** How many extensions the company-wide codes may be restricted to. */
+export const COMPANY_CODE_EXTENSIONS_MAX = 1000;
+
+/** Who may dial the company-wide codes, as the API takes it: the PIN in clear (hashed before it is stored). */
+export interface CompanyCodesInput {
+  /** null: every extension again; missing: unchanged. Whether they exist is checked against the store. */
+  extensions?: string[] | null;
+  /** null: no PIN; missing: unchanged. */
+  pin?: string | null;
+}
+
+export type TenantPatchInput = Omit<TenantPatch, "features" | "policy" | "companyCodes"> & {
+  companyCodes?: CompanyCodesInput;
+};
+
+export const checkWaitingSeconds: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= WAITING_SECONDS_MIN && (v as number) <= WAITING_SECONDS_MAX
+    ? undefined
+    : `waitingSeconds ${show(v)} must be a whole number of seconds from ${WAITING_SECONDS_MIN} to ${WAITING_SECONDS_MAX}`;
+
+/**
+ * Never echoes the PIN. The rules of a mailbox PIN (not one digit repeated,
+ * not a run such as 1234): the codes it guards switch the whole company's
+ * calls to voicemail.
+ */
+export function checkCompanyPin(v: unknown): string | undefined {
+  if (typeof v !== "string" || !re(PIN_PATTERN).test(v)) {
+    return `companyCodes.pin must be ${PIN_MIN_DIGITS} to ${PIN_MAX_DIGITS} digits`;
+  }
+  return checkPin(v, "") === "ok"
+    ? undefined
+    : "companyCodes.pin is too easy to guess (one digit repeated, or a run up or down such as 3456 or 6543): choose another";
+}
+
+function companyCodes(input: unknown, problems: string[]): CompanyCodesInput {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    problems.push('companyCodes must be an object such as {"extensions":["101"],"pin":null}');
+    return {};
+  }
+  const f = input as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (key !== "extensions" && key !== "pin")
+      problems.push(`companyCodes has unknown field ${JSON.stringify(key)}`);
+  }
+  const out: CompanyCodesInput = {};
+  if (f.extensions === null) out.extensions = null;
+  else if (f.extensions !== undefined) {
+    const list = f.extensions;
+    if (!Array.isArray(list) || list.length > COMPANY_CODE_EXTENSIONS_MAX) {
+      problems.push(
+        `companyCodes.extensions must be a list of at most ${COMPANY_CODE_EXTENSIONS_MAX} extension numbers, or null for every extension`,
+      );
+    } else {
+      list.forEach((n, i) => {
+        if (checkExtensionNumber(n))
+          problems.push(`companyCodes.extensions[${i}] ${show(n)} must be 2 to 6 digits`);
+        else if (list.indexOf(n) !== i)
+          problems.push(`companyCodes.extensions[${i}] ${show(n)} is listed twice`);
+      });
+      out.extensions = [...(list as string[])];
+    }
+  }
+  if (f.pin === null) out.pin = null;
+  else if (f.pin !== undefined) {
+    const p = checkCompanyPin(f.pin);
+    if (p) problems.push(p);
+    out.pin = f.pin as string;
+  }
+  return out;
+}
+
 /**
  * `trunk`: a trunk's name, or null to return to the provider's default trunk.
  * `operator`: an extension number (whether it exists is checked against the
- * store by the caller), or null for none.
+ * store by the caller), or null for none. `companyCodes`: see CompanyCodesInput.
  */
-export function validateTenantPatch(input: unknown): Omit<TenantPatch, "features" | "policy"> {
+export function validateTenantPatch(input: unknown): TenantPatchInput {
   const problems: string[] = [];
-  const f = fields(input, ["domain", "language", "timezone", "country", "trunk", "operator"], problems);
+  const f = fields(
+    input,
+    ["domain", "language", "timezone", "country", "trunk", "operator", "waitingSeconds", "companyCodes"],
+    problems,
+  );
   run(problems, f.domain, checkDomain, false, "domain");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.timezone, checkTimezone, false, "timezone");
@@ -227,13 +312,16 @@ export function validateTenantPatch(input: unknown): Omit<TenantPatch, "features
   if (f.trunk !== null) run(problems, f.trunk, checkTrunkName, false, "trunk");
   if (f.operator !== null)
     run(problems, f.operator, (v) => prefixed("operator", checkExtensionNumber(v)), false, "operator");
-  const p: TenantPatch = {};
+  run(problems, f.waitingSeconds, checkWaitingSeconds, false, "waitingSeconds");
+  const p: TenantPatchInput = {};
   if (f.domain !== undefined) p.domain = String(f.domain).toLowerCase();
   if (f.language !== undefined) p.language = f.language as Language;
   if (f.timezone !== undefined) p.timezone = f.timezone as string;
   if (f.country !== undefined) p.country = f.country as string;
   if (f.trunk !== undefined) p.trunk = f.trunk as string | null;
   if (f.operator !== undefined) p.operator = f.operator as string | null;
+  if (f.waitingSeconds !== undefined) p.waitingSeconds = f.waitingSeconds as number;
+  if (f.companyCodes !== undefined) p.companyCodes = companyCodes(f.companyCodes, problems);
   return done(problems, p);
 }
 
@@ -660,10 +748,11 @@ export interface NewNumberInput {
 
 /**
  * A public number of a tenant and where its calls go, read in the tenant's
- * country. Whether an extension destination exists is checked against the
- * store with checkDestinationExists.
+ * country (an external destination also passes its dialling policy).
+ * Whether the extensions and ring groups it names exist is checked against
+ * the store with checkDestinationExists.
  */
-export function validateNewNumber(input: unknown, tenant: { country: string }): NewNumberInput {
+export function validateNewNumber(input: unknown, tenant: DestinationTenant): NewNumberInput {
   const problems: string[] = [];
   const f = fields(input, ["number", "destination"], problems);
   let number: string | undefined;
@@ -671,60 +760,170 @@ export function validateNewNumber(input: unknown, tenant: { country: string }): 
   else number = publicNumber(f.number, tenant.country, "number", problems);
   let destination: DestinationSpec | undefined;
   if (f.destination === undefined) problems.push("destination is required");
-  else destination = validateDestination(f.destination, tenant, problems);
+  else destination = validateDestination(f.destination, "destination", tenant, problems);
   return done(problems, { number: number as string, destination: destination as DestinationSpec });
 }
 
-const DESTINATION_TYPES = ["extension", "external", "voicemail", "hangup"] as const;
+// Destinations: one reading for every place a call can be sent (public
+// numbers, ring group fallbacks, schedule modes, call flow states), so that
+// each refuses the same things with the same words, naming the field.
 
-function validateDestination(
+/** What reading a destination needs of its tenant: the country (national numbers) and the dialling policy. */
+export type DestinationTenant = Pick<Tenant, "country" | "policy">;
+
+/** A ring group's name: a short slug, unique in the tenant ("shop", "floor-2"). */
+export const RING_GROUP_NAME_PATTERN = "^[a-z0-9][a-z0-9-]{0,31}$";
+export const RING_GROUP_NAME_MAX = 32;
+const RING_GROUP_NAME = re(RING_GROUP_NAME_PATTERN);
+
+const DESTINATION_FIELDS: Record<DestinationSpec["type"], readonly string[]> = {
+  extension: ["type", "number"],
+  external: ["type", "number"],
+  voicemail: ["type", "number"],
+  "ring-group": ["type", "name"],
+  announcement: ["type", "announcement", "then"],
+  "inbound-flow": ["type"],
+  hangup: ["type"],
+};
+
+/** The words of a dialling policy's refusal, as the tenant's provider would switch it on. */
+const POLICY_WORDS: Record<PolicyRefusal, string> = {
+  international: "calls abroad",
+  premiumRate: "premium-rate numbers",
+  sharedCost: "shared-cost numbers",
+  personal: "personal numbers",
+};
+
+export const checkRingGroupName: Check = (v) =>
+  typeof v === "string" && RING_GROUP_NAME.test(v)
+    ? undefined
+    : `ring group name ${show(v)} must be 1 to ${RING_GROUP_NAME_MAX} lowercase letters, digits or hyphens, not starting with a hyphen`;
+
+/**
+ * Reads one destination at `path` (e.g. "modes.open.destination"): pushes a
+ * problem naming the offending field ("modes.open.destination.then.number")
+ * and returns undefined when it is not a destination. An external number is
+ * read in the tenant's country, stored in E.164, and must pass the tenant's
+ * dialling policy (a number's calls forwarded to a premium-rate line cost the
+ * company like a call made from its phones). `announcement.then` nests at
+ * most MAX_DESTINATION_DEPTH destinations deep, counting this one.
+ */
+export function validateDestination(
   input: unknown,
-  tenant: { country: string },
+  path: string,
+  tenant: DestinationTenant,
   problems: string[],
+  depth = 1,
 ): DestinationSpec | undefined {
   const d = input as Record<string, unknown> | null;
-  if (
-    d === null ||
-    typeof d !== "object" ||
-    Array.isArray(d) ||
-    !DESTINATION_TYPES.includes(d.type as "hangup")
-  ) {
-    problems.push(`destination.type must be one of ${DESTINATION_TYPES.join(", ")}`);
+  if (d === null || typeof d !== "object" || Array.isArray(d)) {
+    problems.push(`${path} must be a destination such as {"type":"extension","number":"101"}`);
     return undefined;
   }
-  const allowed = d.type === "hangup" ? ["type"] : ["type", "number"];
+  if (!(DESTINATION_TYPES as readonly unknown[]).includes(d.type)) {
+    problems.push(`${path}.type must be one of ${DESTINATION_TYPES.join(", ")}`);
+    return undefined;
+  }
+  const type = d.type as DestinationSpec["type"];
+  const before = problems.length;
   for (const key of Object.keys(d)) {
-    if (!allowed.includes(key)) problems.push(`destination has unknown field ${JSON.stringify(key)}`);
+    if (!DESTINATION_FIELDS[type].includes(key))
+      problems.push(`${path} has unknown field ${JSON.stringify(key)}`);
   }
-  if (d.type === "hangup") return { type: "hangup" };
-  if (d.number === undefined) {
-    problems.push(`destination.number is required for type ${d.type}`);
-    return undefined;
-  }
-  if (d.type === "extension" || d.type === "voicemail") {
-    const p = checkExtensionNumber(d.number);
-    if (p) {
-      problems.push(`destination ${p}`);
-      return undefined;
+  const required = (key: string) => {
+    if (d[key] !== undefined) return true;
+    problems.push(`${path}.${key} is required for type ${type}`);
+    return false;
+  };
+  const ok = <T extends DestinationSpec>(value: T) => (problems.length === before ? value : undefined);
+  switch (type) {
+    case "hangup":
+    case "inbound-flow":
+      return ok({ type });
+    case "extension":
+    case "voicemail": {
+      if (!required("number")) return undefined;
+      const p = checkExtensionNumber(d.number);
+      if (p) problems.push(`${path}.number: ${p}`);
+      return ok({ type, number: d.number as string });
     }
-    return { type: d.type, number: d.number as string };
+    case "external": {
+      if (!required("number")) return undefined;
+      const e164 = publicNumber(d.number, tenant.country, `${path}.number`, problems);
+      if (e164 === undefined) return undefined;
+      const refusal = policyRefusal(tenant.policy, storedDestination(e164, tenant));
+      if (refusal !== undefined) {
+        problems.push(
+          `${path}.number ${e164} is refused by the tenant's dialling policy (${POLICY_WORDS[refusal]} are not allowed)`,
+        );
+      }
+      return ok({ type, number: e164 });
+    }
+    case "ring-group": {
+      if (!required("name")) return undefined;
+      const p = checkRingGroupName(d.name);
+      if (p) problems.push(`${path}.name: ${p}`);
+      return ok({ type, name: d.name as string });
+    }
+    case "announcement": {
+      const hasKind = required("announcement");
+      const hasThen = required("then");
+      if (hasKind && !(ANNOUNCEMENT_KINDS as readonly unknown[]).includes(d.announcement)) {
+        problems.push(
+          `${path}.announcement ${show(d.announcement)} must be one of ${ANNOUNCEMENT_KINDS.join(", ")}`,
+        );
+      }
+      if (!hasThen) return undefined;
+      if (depth >= MAX_DESTINATION_DEPTH) {
+        problems.push(
+          `${path}.then nests too deep: destinations go at most ${MAX_DESTINATION_DEPTH} deep (an announcement, then another, then where the call goes)`,
+        );
+        return undefined;
+      }
+      const then = validateDestination(d.then, `${path}.then`, tenant, problems, depth + 1);
+      if (then === undefined) return undefined;
+      return ok({ type, announcement: d.announcement as AnnouncementKind, then });
+    }
   }
-  const e164 = publicNumber(d.number, tenant.country, "destination number", problems);
-  return e164 === undefined ? undefined : { type: "external", number: e164 };
 }
 
-/** An extension (or mailbox) destination must be an extension of the same tenant (a ValidationError, 400). */
+/**
+ * The extensions (also a mailbox's) and ring groups that a destination names,
+ * down its announcements, must exist in the tenant: one problem per missing
+ * one, naming the destination's path.
+ */
+export async function destinationReferenceProblems(
+  store: Store,
+  tenant: string,
+  destination: DestinationSpec,
+  path: string,
+): Promise<string[]> {
+  switch (destination.type) {
+    case "extension":
+    case "voicemail":
+      return (await store.extensions.get(tenant, destination.number))
+        ? []
+        : [`${path} extension ${destination.number} does not exist in tenant ${tenant}`];
+    case "ring-group":
+      return (await store.ringGroups.get(tenant, destination.name))
+        ? []
+        : [`${path} ring group ${destination.name} does not exist in tenant ${tenant}`];
+    case "announcement":
+      return destinationReferenceProblems(store, tenant, destination.then, `${path}.then`);
+    default:
+      return [];
+  }
+}
+
+/** The extensions and ring groups a destination names must exist in the tenant (a ValidationError, 400). */
 export async function checkDestinationExists(
   store: Store,
   tenant: string,
   destination: DestinationSpec,
+  path = "destination",
 ): Promise<void> {
-  if (destination.type !== "extension" && destination.type !== "voicemail") return;
-  if (!(await store.extensions.get(tenant, destination.number))) {
-    throw new ValidationError([
-      `destination extension ${destination.number} does not exist in tenant ${tenant}`,
-    ]);
-  }
+  const problems = await destinationReferenceProblems(store, tenant, destination, path);
+  if (problems.length > 0) throw new ValidationError(problems);
 }
 
 // Forwarding and dialling policy.

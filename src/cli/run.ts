@@ -399,7 +399,18 @@ async function showCalls(io: CliIo, cfg: Config): Promise<void> {
 }
 
 function destination(d: DestinationSpec): string {
-  return d.type === "hangup" ? "nothing (hangs up)" : `${d.type} ${d.number}`;
+  switch (d.type) {
+    case "hangup":
+      return "nothing (hangs up)";
+    case "ring-group":
+      return `ring-group ${d.name}`;
+    case "announcement":
+      return `announcement ${d.announcement} → ${destination(d.then)}`;
+    case "inbound-flow":
+      return "inbound-flow";
+    default:
+      return `${d.type} ${d.number}`;
+  }
 }
 
 function plural(n: number, word: string): string {

@@ -30,6 +30,7 @@ import {
   type Step,
   type Target,
 } from "./call/steps.ts";
+import type { Company } from "./company/company.ts";
 import { MessageRelay } from "./messaging/message-relay.ts";
 import type { Registrar } from "./registrar/index.ts";
 import { callerFromTrunk, findNumber } from "./routing/inbound.ts";
@@ -63,6 +64,8 @@ export interface PbxDeps {
   pacer: MediaPacer;
   speech: SpeechRenderer;
   apps: AppRegistry;
+  /** The company's schedule, call flow and audio (the inbound flow, `*20`, `*11`, `*30`-`*33`). */
+  company: Company;
   clock: Clock;
   log: Logger;
   mediaTimeoutMs: number;
@@ -109,6 +112,8 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       mailboxOpen: async (tenant, extension) => (await deps.voicemail.open(tenant, extension)) !== undefined,
       outsideCallsOf: (tenant) =>
         this.calls.all().filter((c) => c.tenant.name === tenant && c.usesTrunk()).length,
+      company: deps.company,
+      now: () => deps.clock.now(),
       log: deps.log,
     });
     this.messages = new MessageRelay({
@@ -261,6 +266,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       tenant,
       caller: { number: extension.number, displayName: extension.displayName || undefined },
       callerExtension: extension,
+      log,
     });
     await this.drive(session, routing, { kind: "dialled", text: dialled });
   }
@@ -283,7 +289,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     log.info({ trunk: trunk.name, tenant: tenant.name, did: did.number, from: caller.number }, "trunk call");
     const session = this.open(inv, tenant, log, { trunk });
     if (!(await session.prepare())) return;
-    const routing = this.router.begin({ tenant, caller });
+    const routing = this.router.begin({ tenant, caller, log });
     await this.drive(session, routing, { kind: "destination", destination: did.destination });
   }
 
@@ -301,6 +307,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       {
         ua: this.deps.ua,
         voicemail: this.deps.voicemail,
+        company: this.deps.company,
         media: this.deps.media,
         pacer: this.deps.pacer,
         speech: this.deps.speech,
@@ -495,6 +502,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       caller: transfer.transferee.party,
       dialledBy: transferor,
       seen: transfer.transferee.extension ? [transfer.transferee.extension] : [],
+      log: session.log,
     });
     const result = await this.drive(session, routing, { kind: "dialled", text }, { keepOnFailure: true });
     // RFC 5589 §6.1: a transfer that fails leaves the transferor its call; then NOTIFY says why.
@@ -554,5 +562,7 @@ function describeStep(step: Step): string {
       return `hangup ${step.status}${step.announcement ? ` after ${step.announcement}` : ""}`;
     case "pickup":
       return `pickup ${step.extension ?? "group"}`;
+    case "play":
+      return "play";
   }
 }

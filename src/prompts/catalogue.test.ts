@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LANGUAGES } from "../store/types.ts";
+import { LANGUAGES, type Language } from "../store/types.ts";
 import { isPromptId, PROMPT_IDS, promptText, UnknownPrompt } from "./catalogue.ts";
 import { fragmentIds } from "./words.ts";
 
@@ -71,7 +71,20 @@ test("the catalogue covers the whole help page", () => {
     "schedule.mode.closed",
     "schedule.mode.open",
     "schedule.mode.lunch",
-    "schedule.back-to-normal-at",
+    "schedule.switched.until",
+    "schedule.switched.until-tomorrow",
+    "schedule.switched.until-day",
+    "schedule.switched.at",
+    "schedule.override-cancelled",
+    "schedule.not-configured",
+    "callflow.mode.normal",
+    "company.codes.not-allowed",
+    "company.pin.enter",
+    "company.pin.wrong",
+    "company.pin.too-many-attempts",
+    "announcement.default-restored",
+    "announcement.already-default",
+    "announcement.playing-default",
     "callflow.switched",
     "callflow.mode.day",
     "callflow.mode.night",
@@ -120,6 +133,69 @@ test("menus name the keys that the help page and the voicemail menu use", () => 
       assert.ok(help.includes(key), `help ${lang} lacks ${key}`);
     const announcement = promptText("announcement.menu", lang);
     for (const key of ["1", "2", "3"]) assert.ok(announcement.includes(key));
+    assert.match(announcement, HASH[lang], `announcement menu ${lang} lacks the way out`);
+  }
+});
+
+/** The spoken sentence of a list of ids and words, as the `*20` confirmation strings them together. */
+const sentence = (lang: Language, ...ids: string[]) => ids.map((id) => promptText(id, lang)).join(" ");
+
+test("the *20 confirmations read as one sentence in every language, parts in the same order", () => {
+  // mode, "until", time: the app strings them in this order whatever the language.
+  const expected: Record<Language, string[]> = {
+    fr: [
+      "Le mode fermé est activé jusqu'à treize heures",
+      "Le mode ouvert est activé jusqu'à demain à huit heures",
+      "Le mode pause de midi est activé jusqu'à lundi à huit heures",
+    ],
+    de: [
+      "Der Modus geschlossen ist jetzt aktiv bis dreizehn Uhr",
+      "Der Modus geöffnet ist jetzt aktiv bis morgen um acht Uhr",
+      "Der Modus Mittagspause ist jetzt aktiv bis Montag um acht Uhr",
+    ],
+    it: [
+      "La modalità chiuso è ora attiva fino alle ore tredici",
+      "La modalità aperto è ora attiva fino a domani alle ore otto",
+      "La modalità pausa pranzo è ora attiva fino a lunedì alle ore otto",
+    ],
+    en: [
+      "The schedule is now in closed mode until one p.m.",
+      "The schedule is now in open mode until tomorrow at eight a.m.",
+      "The schedule is now in lunch break mode until Monday at eight a.m.",
+    ],
+  };
+  const time: Record<Language, { one: string[]; eight: string[] }> = {
+    fr: { one: ["number.13", "time.hours"], eight: ["number.8", "time.hours"] },
+    de: { one: ["number.13", "time.oclock"], eight: ["number.8", "time.oclock"] },
+    it: { one: ["number.13"], eight: ["number.8"] },
+    en: { one: ["number.1", "time.pm"], eight: ["number.8", "time.am"] },
+  };
+  for (const lang of LANGUAGES) {
+    const t = time[lang];
+    assert.deepEqual(
+      [
+        sentence(lang, "schedule.switched", "schedule.mode.closed", "schedule.switched.until", ...t.one),
+        sentence(
+          lang,
+          "schedule.switched",
+          "schedule.mode.open",
+          "schedule.switched.until-tomorrow",
+          ...t.eight,
+        ),
+        sentence(
+          lang,
+          "schedule.switched",
+          "schedule.mode.lunch",
+          "schedule.switched.until-day",
+          "weekday.1",
+          "schedule.switched.at",
+          ...t.eight,
+        ),
+      ],
+      expected[lang],
+    );
+    assert.ok(promptText("schedule.override-cancelled", lang).length > 0);
+    assert.ok(promptText("callflow.switched", lang).length > 0);
   }
 });
 

@@ -446,29 +446,67 @@ const CATALOGUE = {
     en: "The voicemail box of the person you are calling is full. Please call again later.",
   },
 
-  // Schedules (*20): "L'horaire passe maintenant au mode suivant :" + mode, then "back at" + sayTime.
-  "schedule.switched": {
-    fr: "L'horaire passe maintenant au mode suivant :",
-    de: "Die Zeitsteuerung wechselt jetzt in den nächsten Modus:",
-    it: "L'orario passa ora alla modalità successiva:",
-    en: "The schedule now switches to the next mode:",
+  // Who may dial the company-wide codes (*20, *11, *30 to *33): listed phones, and a PIN when set.
+  "company.codes.not-allowed": {
+    fr: "Ce téléphone ne peut pas modifier les réglages de la société.",
+    de: "Mit diesem Telefon können die Einstellungen des Unternehmens nicht geändert werden.",
+    it: "Da questo telefono non è possibile modificare le impostazioni dell'azienda.",
+    en: "This phone may not change the company's settings.",
   },
+  "company.pin.enter": {
+    fr: "Veuillez entrer le code PIN de la société, suivi de la touche dièse.",
+    de: "Bitte geben Sie den PIN-Code des Unternehmens ein, gefolgt von der Rautetaste.",
+    it: "Inserisca il codice PIN dell'azienda, seguito dal tasto cancelletto.",
+    en: "Please enter the company PIN, followed by the hash key.",
+  },
+  "company.pin.wrong": {
+    fr: "Code PIN incorrect.",
+    de: "Falscher PIN-Code.",
+    it: "Codice PIN errato.",
+    en: "Incorrect PIN.",
+  },
+  "company.pin.too-many-attempts": {
+    fr: "Trop de tentatives erronées. Au revoir.",
+    de: "Zu viele Fehlversuche. Auf Wiederhören.",
+    it: "Troppi tentativi errati. Arrivederci.",
+    en: "Too many failed attempts. Goodbye.",
+  },
+
+  // Schedules (*20). A forced mode: "schedule.switched" + the mode + "schedule.switched.until" +
+  // the time ("Le mode fermé est activé jusqu'à treize heures trente"); tomorrow: "...until-tomorrow"
+  // + the time; later: "...until-day" + the weekday (and date) + "schedule.switched.at" + the time.
+  "schedule.switched": { fr: "Le mode", de: "Der Modus", it: "La modalità", en: "The schedule is now in" },
+  "schedule.switched.until": {
+    fr: "est activé jusqu'à",
+    de: "ist jetzt aktiv bis",
+    it: "è ora attiva fino alle ore",
+    en: "mode until",
+  },
+  "schedule.switched.until-tomorrow": {
+    fr: "est activé jusqu'à demain à",
+    de: "ist jetzt aktiv bis morgen um",
+    it: "è ora attiva fino a domani alle ore",
+    en: "mode until tomorrow at",
+  },
+  "schedule.switched.until-day": {
+    fr: "est activé jusqu'à",
+    de: "ist jetzt aktiv bis",
+    it: "è ora attiva fino a",
+    en: "mode until",
+  },
+  "schedule.switched.at": { fr: "à", de: "um", it: "alle ore", en: "at" },
+  // *20 again while a mode is forced: + the mode the schedule gives now.
+  "schedule.override-cancelled": {
+    fr: "L'horaire normal est rétabli. Mode actuel :",
+    de: "Die normale Zeitsteuerung gilt wieder. Aktueller Modus:",
+    it: "L'orario normale è ripristinato. Modalità attuale:",
+    en: "The normal schedule applies again. Current mode:",
+  },
+  // Modes without an entry here are said by their label, synthesised.
   "schedule.mode.open": { fr: "ouvert", de: "geöffnet", it: "aperto", en: "open" },
   "schedule.mode.closed": { fr: "fermé", de: "geschlossen", it: "chiuso", en: "closed" },
   "schedule.mode.lunch": { fr: "pause de midi", de: "Mittagspause", it: "pausa pranzo", en: "lunch break" },
   "schedule.mode.vacation": { fr: "vacances", de: "Ferien", it: "vacanze", en: "holiday" },
-  "schedule.back-to-normal-at": {
-    fr: "Retour au fonctionnement normal à",
-    de: "Zurück zum Normalbetrieb um",
-    it: "Ritorno al funzionamento normale alle ore",
-    en: "Back to normal operation at",
-  },
-  "schedule.back-to-normal-tomorrow-at": {
-    fr: "Retour au fonctionnement normal demain à",
-    de: "Zurück zum Normalbetrieb morgen um",
-    it: "Ritorno al funzionamento normale domani alle ore",
-    en: "Back to normal operation tomorrow at",
-  },
   "schedule.not-configured": {
     fr: "Aucun horaire n'est configuré.",
     de: "Es ist keine Zeitsteuerung eingerichtet.",
@@ -476,13 +514,14 @@ const CATALOGUE = {
     en: "No schedule has been set up.",
   },
 
-  // Call flow control (*11): "Le flux d'appel est maintenant en mode" + mode.
+  // Call flow control (*11): "Le flux d'appel est maintenant en mode" + the state (catalogue or label).
   "callflow.switched": {
     fr: "Le flux d'appel est maintenant en mode",
     de: "Die Anrufsteuerung ist jetzt im Modus",
     it: "Il flusso di chiamata è ora in modalità",
-    en: "The call flow is now in",
+    en: "The call flow is now set to",
   },
+  "callflow.mode.normal": { fr: "normal", de: "Normalbetrieb", it: "normale", en: "normal mode" },
   "callflow.mode.day": { fr: "jour", de: "Tag", it: "giorno", en: "day mode" },
   "callflow.mode.night": { fr: "nuit", de: "Nacht", it: "notte", en: "night mode" },
   "callflow.mode.vacation": { fr: "vacances", de: "Ferien", it: "vacanze", en: "holiday mode" },
@@ -514,10 +553,10 @@ const CATALOGUE = {
     en: "Holiday message.",
   },
   "announcement.menu": {
-    fr: "Pour l'écouter, tapez 1. Pour en enregistrer un nouveau, tapez 2. Pour rétablir le message par défaut, tapez 3.",
-    de: "Um sie anzuhören, drücken Sie die 1. Um eine neue aufzunehmen, die 2. Um die Standardansage wiederherzustellen, die 3.",
-    it: "Per ascoltarlo, prema 1. Per registrarne uno nuovo, prema 2. Per ripristinare il messaggio predefinito, prema 3.",
-    en: "To listen to it, press 1. To record a new one, press 2. To restore the standard message, press 3.",
+    fr: "Pour l'écouter, tapez 1. Pour en enregistrer un nouveau, tapez 2. Pour rétablir le message par défaut, tapez 3. Pour terminer, tapez dièse.",
+    de: "Um sie anzuhören, drücken Sie die 1. Um eine neue aufzunehmen, die 2. Um die Standardansage wiederherzustellen, die 3. Zum Beenden drücken Sie die Rautetaste.",
+    it: "Per ascoltarlo, prema 1. Per registrarne uno nuovo, prema 2. Per ripristinare il messaggio predefinito, prema 3. Per terminare, prema cancelletto.",
+    en: "To listen to it, press 1. To record a new one, press 2. To restore the standard message, press 3. To finish, press the hash key.",
   },
   "announcement.record": {
     fr: "Après le bip, enregistrez le nouveau message. Tapez dièse lorsque vous avez terminé.",
@@ -536,6 +575,12 @@ const CATALOGUE = {
     de: "Die Standardansage ist wieder aktiv.",
     it: "Il messaggio predefinito è stato ripristinato.",
     en: "The standard message has been restored.",
+  },
+  "announcement.already-default": {
+    fr: "Le message par défaut est déjà actif.",
+    de: "Die Standardansage ist bereits aktiv.",
+    it: "Il messaggio predefinito è già attivo.",
+    en: "The standard message is already in use.",
   },
   "announcement.playing-default": {
     fr: "Aucun message personnalisé n'est enregistré. Voici le message par défaut.",

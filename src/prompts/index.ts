@@ -9,7 +9,12 @@ import { fragmentIds } from "./words.ts";
 
 export { isPromptId, PROMPT_IDS, type PromptId, promptText, UnknownPrompt } from "./catalogue.ts";
 export { activeRms, normalise, trimSilence } from "./levels.ts";
-export { PromptLibrary, type PromptLibraryOptions, type PromptLibraryStats } from "./prompt-cache.ts";
+export {
+  MAX_SPOKEN_TEXT,
+  PromptLibrary,
+  type PromptLibraryOptions,
+  type PromptLibraryStats,
+} from "./prompt-cache.ts";
 export {
   type DateLike,
   type Gender,
@@ -21,6 +26,8 @@ export {
   sayMessageEnvelope,
   sayNumber,
   sayTime,
+  sayWeekday,
+  sayWeekdayDate,
 } from "./say.ts";
 export { PROMPT_SAMPLE_RATE, SYNTH_VERSION, type Synth, Synthesizer, VOICES } from "./synthesizer.ts";
 export { fragmentIds, fragmentText } from "./words.ts";

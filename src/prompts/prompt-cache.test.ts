@@ -9,7 +9,7 @@ import { silentLogger } from "../util/log.ts";
 import { UnknownPrompt } from "./catalogue.ts";
 import { buildPromptCache } from "./index.ts";
 import { activeRms } from "./levels.ts";
-import { PromptLibrary } from "./prompt-cache.ts";
+import { MAX_SPOKEN_TEXT, PromptLibrary } from "./prompt-cache.ts";
 import type { Synth } from "./synthesizer.ts";
 
 const dirs: string[] = [];
@@ -211,4 +211,38 @@ test("tenants without their own recording share one copy of the audio", async ()
   library.invalidate("a");
   assert.equal(await library.get("digit.3", "en", "b"), arrays[0]);
   await library.close();
+});
+
+test("free text is synthesised once, cached on disk by its text like the catalogue, and checked", async () => {
+  const dataDir = await tempDir();
+  const synth = new FakeSynth();
+  const library = new PromptLibrary({ dataDir, log: silentLogger(), synth });
+  const first = await library.speak("Fermé pour inventaire", "fr");
+  assert.equal(first.length, "Fermé pour inventaire".length * 80);
+  // Spaces collapsed: the same text, the same audio, from memory.
+  assert.equal(await library.speak("  Fermé   pour\ninventaire ", "fr"), first);
+  assert.equal(synth.calls.length, 1);
+  assert.equal(library.stats.memoryHits, 1);
+  // A label that says what a catalogue prompt says shares the prompt's file.
+  await library.speak("Au revoir.", "fr");
+  await library.get("generic.goodbye", "fr");
+  assert.deepEqual(synth.calls, ["fr:Fermé pour inventaire", "fr:Au revoir."]);
+  assert.equal((await readdir(join(dataDir, "prompts", "fr"))).length, 2);
+  // A tenant's override invalidation leaves free text in memory.
+  library.invalidate("acme");
+  await library.speak("Fermé pour inventaire", "fr");
+  assert.equal(library.stats.memoryHits, 2);
+  await assert.rejects(library.speak("", "fr"), RangeError);
+  await assert.rejects(library.speak(" \n ", "fr"), RangeError);
+  await assert.rejects(library.speak("x".repeat(MAX_SPOKEN_TEXT + 1), "fr"), RangeError);
+  await library.close();
+
+  // A new process finds the file: no synthesis.
+  const synth2 = new FakeSynth();
+  const library2 = new PromptLibrary({ dataDir, log: silentLogger(), synth: synth2 });
+  assert.deepEqual(await library2.speak("Fermé pour inventaire", "fr"), first);
+  assert.equal(synth2.calls.length, 0);
+  assert.equal(library2.stats.cacheFileHits, 1);
+  await library2.close();
+  await assert.rejects(library2.speak("Fermé", "fr"), /closed/);
 });

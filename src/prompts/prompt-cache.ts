@@ -46,6 +46,9 @@ export interface PromptLibraryStats {
   synthesized: number;
 }
 
+/** The longest free text that `speak` takes, in characters (code points, spaces collapsed). */
+export const MAX_SPOKEN_TEXT = 1000;
+
 // Ids and tenant slugs become path components: only plain names pass.
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
@@ -78,8 +81,29 @@ export class PromptLibrary {
    * other callers: read it, never write to it.
    */
   get(id: string, language: Language, tenant?: string): Promise<Int16Array> {
+    return this.cached(`${tenant ?? ""}\n${language}\n${id}`, () => this.load(id, language, tenant));
+  }
+
+  /**
+   * 8 kHz mono PCM of free text (a schedule mode's own label, an
+   * announcement typed in the console), synthesised once and cached on
+   * disk beside the catalogue prompts, by the same hash of text and voice:
+   * a label that says what a catalogue prompt says shares its file. Spaces
+   * are collapsed first. Rejects with RangeError on empty text or text
+   * longer than MAX_SPOKEN_TEXT characters. The array is shared: read it only.
+   */
+  speak(text: string, language: Language): Promise<Int16Array> {
+    const clean = typeof text === "string" ? text.replace(/\s+/g, " ").trim() : "";
+    if (clean === "") return Promise.reject(new RangeError("no text to speak"));
+    if ([...clean].length > MAX_SPOKEN_TEXT)
+      return Promise.reject(new RangeError(`text to speak is longer than ${MAX_SPOKEN_TEXT} characters`));
+    // "\0" starts no tenant's key, so invalidate(tenant) leaves free text alone.
+    return this.cached(`\0text\n${language}\n${clean}`, () => this.loadCacheOrSynthesize(clean, language));
+  }
+
+  /** The in-memory LRU in front of `load`; concurrent requests for one key share one load. */
+  private cached(key: string, load: () => Promise<Int16Array>): Promise<Int16Array> {
     if (this.closed) return Promise.reject(new Error("prompt library is closed"));
-    const key = `${tenant ?? ""}\n${language}\n${id}`;
     const hit = this.lru.get(key);
     if (hit) {
       this.stats.memoryHits++;
@@ -87,9 +111,9 @@ export class PromptLibrary {
       this.lru.set(key, hit);
       return Promise.resolve(hit);
     }
-    let load = this.loading.get(key);
-    if (!load) {
-      load = this.load(id, language, tenant).then(
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = load().then(
         (samples) => {
           this.loading.delete(key);
           this.remember(key, samples);
@@ -100,9 +124,9 @@ export class PromptLibrary {
           throw err;
         },
       );
-      this.loading.set(key, load);
+      this.loading.set(key, loading);
     }
-    return load;
+    return loading;
   }
 
   /** The audio of each part, in order; a pause becomes that much silence. */
@@ -182,6 +206,11 @@ export class PromptLibrary {
         return global;
       }
     }
+    return this.loadCacheOrSynthesize(text, language);
+  }
+
+  /** The synthesis cache file of a text, else espeak-ng (then the file is written). */
+  private async loadCacheOrSynthesize(text: string, language: Language): Promise<Int16Array> {
     const path = this.cachePath(text, language);
     const cached = await this.readCacheFile(path);
     if (cached) {

@@ -11,6 +11,8 @@ import {
   sayMessageEnvelope,
   sayNumber,
   sayTime,
+  sayWeekday,
+  sayWeekdayDate,
 } from "./say.ts";
 
 /** What a listener hears: the texts joined, "|" for a pause. */
@@ -156,6 +158,20 @@ test("dates", () => {
   assert.throws(() => sayDate({ year: 2026, month: 13, day: 1 }, "fr"), RangeError);
 });
 
+test("weekdays, and a weekday with its date for a day more than a week ahead", () => {
+  assert.equal(heard(sayWeekday(1, "fr"), "fr"), "lundi");
+  assert.equal(heard(sayWeekday(7, "de"), "de"), "Sonntag");
+  assert.equal(heard(sayWeekday(3, "it"), "it"), "mercoledì");
+  assert.equal(heard(sayWeekday(5, "en"), "en"), "Friday");
+  assert.throws(() => sayWeekday(0, "fr"), RangeError);
+  assert.throws(() => sayWeekday(8, "fr"), RangeError);
+  const d = { year: 2026, month: 3, day: 3 };
+  assert.equal(heard(sayWeekdayDate(2, d, "fr"), "fr"), "mardi | le trois mars");
+  assert.equal(heard(sayWeekdayDate(2, d, "de"), "de"), "Dienstag | den dritten März");
+  assert.equal(heard(sayWeekdayDate(2, d, "it"), "it"), "martedì | il tre marzo");
+  assert.equal(heard(sayWeekdayDate(2, d, "en"), "en"), "Tuesday | the third of March");
+});
+
 test("voicemail counts agree in number and gender", () => {
   assert.equal(
     heard(sayMessageCounts(3, 1, "fr"), "fr"),
@@ -201,6 +217,7 @@ test("every part that say* produces exists in its language", () => {
     for (let h = 0; h < 24; h++) for (let m = 0; m < 60; m += 7) all.push(...sayTime(h, m, lang));
     for (let mo = 1; mo <= 12; mo++)
       for (let d = 1; d <= 31; d++) all.push(...sayDate({ year: 2026, month: mo, day: d }, lang));
+    for (let w = 1; w <= 7; w++) all.push(...sayWeekdayDate(w, { year: 2026, month: 3, day: w }, lang));
     all.push(
       ...sayDigits("+41 79 123 45 67 *#", lang),
       ...sayMessageCounts(5, 1, lang),

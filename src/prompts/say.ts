@@ -202,6 +202,28 @@ export function sayDate(date: DateLike, lang: Language, opts: { withYear?: boole
   return parts;
 }
 
+/** Pause between a weekday and its date ("lundi, le trois mars"). */
+const WEEKDAY_PAUSE_MS = 150;
+
+/** A day of the week, 1 = Monday (ISO 8601, as luxon's `weekday`). */
+export function sayWeekday(weekday: number, _lang: Language): PromptPart[] {
+  if (!Number.isInteger(weekday) || weekday < 1 || weekday > 7)
+    throw new RangeError(`invalid weekday ${weekday}`);
+  return [`weekday.${weekday}`];
+}
+
+/**
+ * A weekday and its date, for a day too far ahead for the weekday alone:
+ * "lundi, le trois mars", "Montag, den dritten März", "lunedì, il tre
+ * marzo", "Monday, the third of March".
+ */
+export function sayWeekdayDate(weekday: number, date: DateLike, lang: Language): PromptPart[] {
+  const parts: PromptPart[] = [...sayWeekday(weekday, lang), { silenceMs: WEEKDAY_PAUSE_MS }];
+  if (lang === "de") parts.push("date.article");
+  parts.push(...sayDate(date, lang));
+  return parts;
+}
+
 /**
  * The voicemail welcome count: "Vous avez trois nouveaux messages et un
  * message sauvegardé", with the agreement of each language ("aucun nouveau

@@ -2,9 +2,10 @@
 // thread (synth-worker.ts). The worker starts on the first request, is
 // unreferenced while idle so it never keeps the process alive, and is
 // replaced if it dies; requests then in flight fail instead of hanging.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Language } from "../store/types.ts";
 import type { Logger } from "../util/log.ts";
+import { startTypeScriptWorker } from "../util/typescript-worker.ts";
 import type { SynthRequest, SynthResponse } from "./synth-worker.ts";
 
 /** The telephone rate every prompt is produced at. */
@@ -141,16 +142,7 @@ export class Synthesizer implements Synth {
   }
 }
 
-/**
- * Starts synth-worker.ts. The project runs TypeScript through tsx, whose
- * loader a worker does not inherit when it was registered through the API
- * (bin/vpbx.js) and which `execArgv: ["--import", "tsx"]` does not install
- * in a Node 20 worker; so a two-line bootstrap registers it, then imports
- * the worker module.
- */
+/** The worker module, started through tsx (util/typescript-worker.ts). */
 function startWorker(): Worker {
-  const entry = new URL("./synth-worker.ts", import.meta.url);
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return startTypeScriptWorker(new URL("./synth-worker.ts", import.meta.url));
 }

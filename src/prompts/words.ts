@@ -259,6 +259,14 @@ const MONTHS: Record<Language, string[]> = {
   ],
 };
 
+/** Monday first, as ISO 8601 and luxon number them (weekday.1 is Monday). */
+const WEEKDAYS: Record<Language, string[]> = {
+  fr: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+  de: ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+  it: ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"],
+  en: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+};
+
 const EN_ORDINALS = [
   "",
   "first",
@@ -341,7 +349,8 @@ function genderForms(lang: Language, t: Table): void {
 /** Words that join the fragments; each exists only in the languages that use it. */
 const JOINERS: Record<Language, Record<string, string>> = {
   fr: { "word.and": "et", "time.hour": "heure", "time.hours": "heures" },
-  de: { "word.and": "und", "time.oclock": "Uhr" },
+  // "bis Montag, den dritten März": the accusative article before a date that follows a weekday.
+  de: { "word.and": "und", "time.oclock": "Uhr", "date.article": "den" },
   it: { "word.and": "e" },
   en: { "word.and": "and", "word.of": "of", "time.oh": "oh", "time.am": "a.m.", "time.pm": "p.m." },
 };
@@ -363,6 +372,7 @@ function build(lang: Language): Table {
   genderForms(lang, t);
   for (let m = 1; m <= 12; m++) t.set(`month.${m}`, MONTHS[lang][m - 1]);
   for (let d = 1; d <= 31; d++) t.set(`date.day.${d}`, dayOfMonth(d, lang));
+  for (let w = 1; w <= 7; w++) t.set(`weekday.${w}`, WEEKDAYS[lang][w - 1]);
   for (const [id, text] of Object.entries(JOINERS[lang])) t.set(id, text);
   return t;
 }

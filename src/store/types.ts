@@ -61,8 +61,22 @@ export interface Tenant {
   trunk?: string;
   /** The extension that `0` during a voicemail greeting reaches; undefined: none. */
   operator?: string;
+  /** Seconds a caller of the inbound flow waits before the waiting announcement, and between its repeats. */
+  waitingSeconds: number;
+  /** Who may dial the company-wide codes (`*20`, `*11`, `*30`-`*33`). */
+  companyCodes: CompanyCodeAccess;
   createdAt: string;
 }
+
+/** Every extension may use the company-wide codes unless `extensions` lists who may; a PIN may be asked too. */
+export interface CompanyCodeAccess {
+  /** undefined: every extension of the company. */
+  extensions?: string[];
+  /** "scrypt$<salt hex>$<hash hex>" (as mailbox PINs); undefined: no PIN asked. */
+  pinHash?: string;
+}
+
+export const DEFAULT_WAITING_SECONDS = 30;
 
 export type NewTenant = Pick<Tenant, "name" | "domain"> &
   Partial<Pick<Tenant, "language" | "timezone" | "country" | "trunk">>;
@@ -73,6 +87,9 @@ export type TenantPatch = Partial<Pick<Tenant, "domain" | "language" | "timezone
   trunk?: string | null;
   /** null: no operator. */
   operator?: string | null;
+  waitingSeconds?: number;
+  /** Replaces the whole access rule. */
+  companyCodes?: CompanyCodeAccess;
 };
 
 /**
@@ -253,16 +270,198 @@ export interface AuditEvent {
   new: unknown;
 }
 
+/** The four announcements of a company (`*30` to `*33`). */
+export const ANNOUNCEMENT_KINDS = ["welcome", "waiting", "closed", "vacation"] as const;
+export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
+
 /**
- * Where a call goes: one shape across the API (numbers, forwarding,
- * fallbacks) and the router. Later features add types (voicemail, ring group).
+ * Where a call goes: one shape across the API (numbers, schedule modes,
+ * call flow states, ring group fallbacks) and the router.
  */
 export type DestinationSpec =
   | { type: "extension"; number: string }
   | { type: "external"; number: string }
   /** The extension's mailbox, straight away (it must take messages). */
   | { type: "voicemail"; number: string }
+  | { type: "ring-group"; name: string }
+  /** Says one of the company's announcements (answering the call), then goes on to `then`. */
+  | { type: "announcement"; announcement: AnnouncementKind; then: DestinationSpec }
+  /** The company's inbound flow: welcome, call flow state, schedule mode, that mode's destination. */
+  | { type: "inbound-flow" }
   | { type: "hangup" };
+
+export const DESTINATION_TYPES = [
+  "extension",
+  "external",
+  "voicemail",
+  "ring-group",
+  "announcement",
+  "inbound-flow",
+  "hangup",
+] as const satisfies readonly DestinationSpec["type"][];
+
+/** How deep `announcement.then` may nest (an announcement, then another, then a destination). */
+export const MAX_DESTINATION_DEPTH = 3;
+
+/**
+ * Extensions rung together (all at once) or one after the other, for at
+ * most `timeout` seconds in all; then the fallback takes the call.
+ */
+export interface RingGroup {
+  tenant: string;
+  /** A short slug ("shop"), unique in the tenant. */
+  name: string;
+  /** Extension numbers, in the order a sequential group rings them. */
+  members: string[];
+  strategy: "simultaneous" | "sequential";
+  /** Seconds the group rings in all (both strategies). */
+  timeout: number;
+  /** Seconds each member rings in a sequential group. */
+  memberTimeout: number;
+  fallback: DestinationSpec;
+  createdAt: string;
+}
+
+export type NewRingGroup = Pick<RingGroup, "tenant" | "name" | "members"> &
+  Partial<Pick<RingGroup, "strategy" | "timeout" | "memberTimeout" | "fallback">>;
+export type RingGroupPatch = Partial<
+  Pick<RingGroup, "members" | "strategy" | "timeout" | "memberTimeout" | "fallback">
+>;
+
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** A weekly time range in the tenant's time zone: "HH:MM" to "HH:MM" (to may be "24:00"), to > from. */
+export interface WeeklyRange {
+  days: Weekday[];
+  from: string;
+  to: string;
+  mode: string;
+}
+
+/** A dated exception (public holiday, one-off closure); without from/to it covers the whole day. */
+export interface ScheduleException {
+  /** "YYYY-MM-DD" in the tenant's time zone. */
+  date: string;
+  mode: string;
+  from?: string;
+  to?: string;
+}
+
+export interface ScheduleMode {
+  /** What callers' phones and the console show and the confirmation says; default: the mode's name. */
+  label?: string;
+  destination: DestinationSpec;
+}
+
+/**
+ * A company's opening hours: named modes with a destination each, weekly
+ * ranges, dated exceptions that take precedence, and the mode outside any
+ * range.
+ */
+export interface Schedule {
+  modes: Record<string, ScheduleMode>;
+  default: string;
+  weekly: WeeklyRange[];
+  exceptions: ScheduleException[];
+}
+
+/** The schedule of a company that has set none: open all the time, closed mode ready for `*20`. */
+export const DEFAULT_SCHEDULE: Schedule = {
+  modes: {
+    open: { destination: { type: "hangup" } },
+    closed: { destination: { type: "announcement", announcement: "closed", then: { type: "hangup" } } },
+  },
+  default: "open",
+  weekly: [],
+  exceptions: [],
+};
+
+/** `*20`: a mode forced now until the schedule's next transition after it. */
+export interface ScheduleOverride {
+  tenant: string;
+  mode: string;
+  /** Milliseconds since the epoch. */
+  since: number;
+  /** Milliseconds since the epoch: the override ends here by itself. */
+  until: number;
+}
+
+export interface CallFlowState {
+  label?: string;
+  /** Where the inbound flow goes in this state; none: on to the schedule. */
+  destination?: DestinationSpec;
+}
+
+/**
+ * The call flow switch (`*11`): exactly two states; the first is the normal
+ * one (its lamp is off). It stays where it is put until toggled again.
+ */
+export interface CallFlow {
+  state: string;
+  states: Record<string, CallFlowState>;
+}
+
+export const DEFAULT_CALL_FLOW: CallFlow = {
+  state: "normal",
+  states: {
+    normal: {},
+    vacation: { destination: { type: "announcement", announcement: "vacation", then: { type: "hangup" } } },
+  },
+};
+
+/** Audio a company has of its own: the four announcements, and music for callers waiting. */
+export type CompanyAudioKind = AnnouncementKind | "music";
+
+export interface CompanyAudio {
+  tenant: string;
+  kind: CompanyAudioKind;
+  /** Recorded from a phone (`*30`-`*33`), uploaded (WAV/MP3), or synthesised from `text`. */
+  source: "recording" | "upload" | "text";
+  text?: string;
+  durationMs: number;
+  updatedAt: string;
+}
+
+export interface RingGroupRepository {
+  /** StoreConflict when the name exists in the tenant, the tenant does not exist, or a member is not an extension of it. */
+  create(group: NewRingGroup, actor?: Actor): Promise<RingGroup>;
+  get(tenant: string, name: string): Promise<RingGroup | undefined>;
+  list(tenant: string): Promise<RingGroup[]>;
+  /** StoreConflict when a member is not an extension of the tenant. */
+  update(tenant: string, name: string, patch: RingGroupPatch, actor?: Actor): Promise<RingGroup | undefined>;
+  /** StoreConflict while a number, the schedule, the call flow or another group names it. */
+  delete(tenant: string, name: string, actor?: Actor): Promise<boolean>;
+}
+
+/**
+ * The inbound flow's settings. Every write is audited in its transaction
+ * ("schedule.update", "schedule.override", "callflow.update").
+ */
+export interface CompanyFlowRepository {
+  /** Undefined when the company has set none (DEFAULT_SCHEDULE applies). */
+  schedule(tenant: string): Promise<Schedule | undefined>;
+  /** Replaces the schedule; an override whose mode is gone is removed with it. StoreConflict on an unknown tenant. */
+  setSchedule(tenant: string, schedule: Schedule, actor: Actor): Promise<void>;
+  override(tenant: string): Promise<ScheduleOverride | undefined>;
+  /** Every stored override (start-up arms their end). */
+  overrides(): Promise<ScheduleOverride[]>;
+  /** null removes it. */
+  setOverride(tenant: string, override: ScheduleOverride | null, actor: Actor): Promise<void>;
+  /** Undefined when the company has set none (DEFAULT_CALL_FLOW applies). */
+  callFlow(tenant: string): Promise<CallFlow | undefined>;
+  setCallFlow(tenant: string, flow: CallFlow, actor: Actor): Promise<void>;
+}
+
+/** What is known of a company's audio files (the audio itself lives in the data directory). */
+export interface CompanyAudioRepository {
+  get(tenant: string, kind: CompanyAudioKind): Promise<CompanyAudio | undefined>;
+  list(tenant: string): Promise<CompanyAudio[]>;
+  /** Inserts or replaces; audited ("announcement.set"). StoreConflict on an unknown tenant. */
+  set(audio: Omit<CompanyAudio, "updatedAt">, actor: Actor): Promise<CompanyAudio>;
+  /** Back to the default; audited ("announcement.reset"). */
+  delete(tenant: string, kind: CompanyAudioKind, actor: Actor): Promise<boolean>;
+}
 
 /** A provider-level SIP trunk to the public network. */
 export interface Trunk {
@@ -584,5 +783,8 @@ export interface Store {
   numbers: NumberRepository;
   audit: AuditRepository;
   voicemail: VoicemailRepository;
+  ringGroups: RingGroupRepository;
+  companyFlow: CompanyFlowRepository;
+  companyAudio: CompanyAudioRepository;
   close(): Promise<void>;
 }

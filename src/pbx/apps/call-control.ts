@@ -6,17 +6,22 @@
 import type { Actor, Extension, Language, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { Company } from "../company/company.ts";
 import type { Voicemail } from "../voicemail/voicemail.ts";
 
 /**
  * Something to say. A string is a prompt id of the catalogue; the objects
- * are generated speech (a phone number read digit by digit, a quantity),
- * silence, the record beep, or an audio file (a recorded message).
+ * are generated speech (a phone number read digit by digit, a quantity, a
+ * time of day as the language says it), free text (a mode's own label:
+ * synthesised once, then cached), silence, the record beep, or an audio
+ * file (a recorded message).
  */
 export type Speech =
   | string
   | { digits: string }
   | { number: number }
+  | { time: { hour: number; minute: number } }
+  | { text: string }
   | { silence: number }
   | { beep: true }
   | { file: string };
@@ -75,6 +80,8 @@ export interface CallControl {
   readonly store: Store;
   /** Mailboxes: messages, greetings, PINs (src/pbx/voicemail). */
   readonly voicemail: Voicemail;
+  /** The company's schedule, call flow and audio (src/pbx/company). */
+  readonly company: Company;
   readonly clock: Clock;
   readonly log: Logger;
   play(items: Speech[], opts?: { bargeIn?: boolean }): Promise<"done" | "interrupted">;

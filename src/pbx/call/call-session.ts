@@ -7,12 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
-import {
-  MediaClosedError,
-  MediaEndpoint,
-  type MediaPacer,
-  type PlayItem,
-} from "../../media/endpoint/index.ts";
+import { MediaClosedError, MediaEndpoint, type MediaPacer } from "../../media/endpoint/index.ts";
 import { RtpRelay } from "../../media/rtp/index.ts";
 import {
   type G711Codec,
@@ -41,6 +36,7 @@ import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Extension, Store, Tenant, Trunk } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { Company } from "../company/company.ts";
 import type { Voicemail } from "../voicemail/voicemail.ts";
 import type { ActiveCall, CallView } from "./call-registry.ts";
 import { ForkSet } from "./forks.ts";
@@ -57,23 +53,21 @@ import {
   type Outcome,
   type Party,
   type PickupStep,
+  type PlayStep,
   type RingStep,
   type Step,
   type Target,
+  type WaitingMedia,
 } from "./steps.ts";
 import { targetInvite } from "./target-invite.ts";
+import { RINGBACK, WaitingPlayer } from "./waiting-media.ts";
 
 const SDP = "application/sdp";
-
-/** Swiss ringback (425 Hz, 1 s on, 4 s off), played to an answered caller while a transfer target rings. */
-const RINGBACK: PlayItem[] = [
-  { kind: "tone", freqs: [425], ms: 1000 },
-  { kind: "silence", ms: 4000 },
-];
 
 export interface SessionDeps {
   ua: UserAgent;
   voicemail: Voicemail;
+  company: Company;
   media: MediaLegs;
   pacer: MediaPacer;
   speech: SpeechRenderer;
@@ -150,6 +144,8 @@ export class CallSession implements ActiveCall, LineView {
   private readonly offer: string;
   private relay: RtpRelay | undefined;
   private endpoint: MediaEndpoint | undefined;
+  /** Music or ringback and the waiting announcement for a caller of the inbound flow (on `endpoint`). */
+  private waitingPlayer: WaitingPlayer | undefined;
   private forks: ForkSet | undefined;
   /** Legs that left the call (a transferor) but whose dialog still owes us its BYE. */
   private readonly leaving = new Set<Leg>();
@@ -272,11 +268,15 @@ export class CallSession implements ActiveCall, LineView {
     if (this.isEnded || !this.caller) return { kind: "caller-gone" };
     // The step's precondition (jambonz's tasks): the session answers, never the step itself.
     if (needsAnswer(step) && !(await this.answer())) return { kind: "caller-gone" };
+    // The waiting music goes on only from one ring step of the inbound flow to the next.
+    if (this.waitingPlayer && !(step.kind === "ring" && step.waiting)) this.closeEndpoint("waiting over");
     switch (step.kind) {
       case "ring":
         return this.ring(step);
       case "app":
         return this.app(step);
+      case "play":
+        return this.play(step);
       case "hangup":
         await this.hangup(step);
         return { kind: "done" };
@@ -314,7 +314,8 @@ export class CallSession implements ActiveCall, LineView {
     this.ringingTrunk = step.targets.some((t) => t.kind === "trunk");
     this.ringingExtensions = step.targets.flatMap((t) => (t.kind === "device" ? [t.extension] : []));
     this.delegate.changed(this);
-    if (answered) this.playRingback();
+    if (step.waiting) this.keepWaiting(step.waiting);
+    else if (answered) this.playRingback();
     const forks = new ForkSet(this.deps.ua, this.deps.clock, this.log);
     this.forks = forks;
     let leg: Leg | undefined;
@@ -362,6 +363,7 @@ export class CallSession implements ActiveCall, LineView {
     const control = new SessionCallControl(this, endpoint, {
       store: this.deps.store,
       voicemail: this.deps.voicemail,
+      company: this.deps.company,
       clock: this.deps.clock,
       speech: this.deps.speech,
       recordPath: () => join(this.deps.recordDir, `${this.id}-${this.deps.clock.now().toFixed(0)}.wav`),
@@ -371,6 +373,25 @@ export class CallSession implements ActiveCall, LineView {
     } finally {
       this.closeEndpoint("app ended");
     }
+  }
+
+  /** Says the step's items to the answered caller; the router goes on afterwards. */
+  private async play(step: PlayStep): Promise<Outcome> {
+    const endpoint = this.openEndpoint();
+    try {
+      const audio = await this.deps.speech.render(step.items, this.language(), this.tenant.name);
+      await endpoint.play(audio);
+    } catch (err) {
+      if (this.isEnded) return { kind: "caller-gone" };
+      if (!(err instanceof MediaClosedError)) this.log.warn({ err }, "announcement not played");
+    } finally {
+      this.closeEndpoint("played");
+    }
+    return this.isEnded ? { kind: "caller-gone" } : { kind: "played" };
+  }
+
+  private language() {
+    return this.callerExtension?.language ?? this.tenant.language;
   }
 
   private async hangup(step: HangupStep): Promise<void> {
@@ -408,8 +429,7 @@ export class CallSession implements ActiveCall, LineView {
     this.stopRelay();
     const endpoint = this.openEndpoint();
     try {
-      const language = this.callerExtension?.language ?? this.tenant.language;
-      const audio = await this.deps.speech.render([prompt], language, this.tenant.name);
+      const audio = await this.deps.speech.render([prompt], this.language(), this.tenant.name);
       await endpoint.play(audio);
     } catch (err) {
       if (!this.isEnded) this.log.warn({ err, prompt }, "announcement not played");
@@ -929,8 +949,24 @@ export class CallSession implements ActiveCall, LineView {
   }
 
   private closeEndpoint(reason: string): void {
+    this.waitingPlayer?.stop();
+    this.waitingPlayer = undefined;
     this.endpoint?.close(reason);
     this.endpoint = undefined;
+  }
+
+  /** Starts the waiting media, or lets it go on from the previous ring step. */
+  private keepWaiting(media: WaitingMedia): void {
+    if (this.waitingPlayer && this.endpoint === this.waitingPlayer.endpoint) return;
+    const player = new WaitingPlayer(this.openEndpoint(), media, {
+      clock: this.deps.clock,
+      speech: this.deps.speech,
+      log: this.log,
+      language: this.language(),
+      tenant: this.tenant.name,
+    });
+    this.waitingPlayer = player;
+    this.background(player.start(), "waiting media");
   }
 
   private playRingback(): void {

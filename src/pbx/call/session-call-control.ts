@@ -16,6 +16,7 @@ import {
   type RecordResult,
   type Speech,
 } from "../apps/call-control.ts";
+import type { Company } from "../company/company.ts";
 import type { Voicemail } from "../voicemail/voicemail.ts";
 import type { SpeechRenderer } from "./speech.ts";
 
@@ -34,6 +35,7 @@ export interface AppCaller {
 export interface SessionCallControlDeps {
   store: Store;
   voicemail: Voicemail;
+  company: Company;
   clock: Clock;
   speech: SpeechRenderer;
   /** A fresh path for a recording. */
@@ -78,6 +80,10 @@ export class SessionCallControl implements CallControl {
 
   get voicemail(): Voicemail {
     return this.deps.voicemail;
+  }
+
+  get company(): Company {
+    return this.deps.company;
   }
 
   get clock(): Clock {

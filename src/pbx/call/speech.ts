@@ -1,10 +1,11 @@
 // Turns what an app wants said (prompt ids, phone numbers, quantities,
-// recorded files) into 8 kHz audio for the media endpoint.
+// times of day, free text, recorded files) into 8 kHz audio for the media
+// endpoint.
 import { readFile } from "node:fs/promises";
 import { resample } from "../../media/codec/resample.ts";
 import { readWav } from "../../media/codec/wav.ts";
 import type { PlayItem } from "../../media/endpoint/index.ts";
-import { type PromptLibrary, sayDigits, sayNumber } from "../../prompts/index.ts";
+import { type PromptLibrary, type PromptPart, sayDigits, sayNumber, sayTime } from "../../prompts/index.ts";
 import type { Language } from "../../store/types.ts";
 import type { Speech } from "../apps/call-control.ts";
 
@@ -19,25 +20,21 @@ export class PromptSpeech implements SpeechRenderer {
 
   async render(items: Speech[], language: Language, tenant: string): Promise<PlayItem[]> {
     const out: PlayItem[] = [];
+    const parts = async (said: PromptPart[]) => {
+      for (const samples of await this.prompts.resolve(said, language, tenant))
+        out.push({ kind: "pcm", samples });
+    };
     for (const item of items) {
       if (typeof item === "string") {
         out.push({ kind: "pcm", samples: await this.prompts.get(item, language, tenant) });
       } else if ("digits" in item) {
-        for (const samples of await this.prompts.resolve(
-          sayDigits(item.digits, language),
-          language,
-          tenant,
-        )) {
-          out.push({ kind: "pcm", samples });
-        }
+        await parts(sayDigits(item.digits, language));
       } else if ("number" in item) {
-        for (const samples of await this.prompts.resolve(
-          sayNumber(item.number, language),
-          language,
-          tenant,
-        )) {
-          out.push({ kind: "pcm", samples });
-        }
+        await parts(sayNumber(item.number, language));
+      } else if ("time" in item) {
+        await parts(sayTime(item.time.hour, item.time.minute, language));
+      } else if ("text" in item) {
+        out.push({ kind: "pcm", samples: await this.prompts.speak(item.text, language) });
       } else if ("silence" in item) {
         out.push({ kind: "silence", ms: item.silence });
       } else if ("beep" in item) {

@@ -3,7 +3,7 @@
 // caller answered (jambonz's task preconditions): the session answers when
 // one does, so neither the router nor an app ever answers by itself.
 import type { Binding, Trunk } from "../../store/types.ts";
-import type { BridgeTarget } from "../apps/call-control.ts";
+import type { BridgeTarget, Speech } from "../apps/call-control.ts";
 
 /** Someone on a call, as shown to the other side. */
 export interface Party {
@@ -37,6 +37,22 @@ export interface RingStep {
   /** Who the callee sees calling (trunk calls: the caller ID the company may show). */
   from: Party;
   diversions: Diversion[];
+  /**
+   * A caller of the company's inbound flow waits answered: it hears
+   * ringback or the company's music, and the waiting announcement after
+   * `firstMs` and every `everyMs` again, across the ring steps that follow
+   * each other (a sequential ring group), until someone answers.
+   */
+  waiting?: WaitingMedia;
+}
+
+export interface WaitingMedia {
+  /** The company's music (a WAV file); undefined: ringback tone. */
+  music?: string;
+  /** Said after firstMs of waiting and every everyMs again; undefined: none. */
+  announcement?: Speech[];
+  firstMs: number;
+  everyMs: number;
 }
 
 export interface AppStep {
@@ -62,11 +78,17 @@ export interface PickupStep {
   extension?: string;
 }
 
-export type Step = RingStep | AppStep | HangupStep | PickupStep;
+/** Says something to the answered caller (an announcement of the company), then the router goes on. */
+export interface PlayStep {
+  kind: "play";
+  items: Speech[];
+}
+
+export type Step = RingStep | AppStep | HangupStep | PickupStep | PlayStep;
 
 /** Does the step need the caller answered before it runs? */
 export function needsAnswer(step: Step): boolean {
-  return step.kind === "app";
+  return step.kind === "app" || step.kind === "play" || (step.kind === "ring" && step.waiting !== undefined);
 }
 
 /** What a step ended with; everything but "answered", "done" and "caller-gone" goes back to the router. */
@@ -74,6 +96,8 @@ export type Outcome =
   | { kind: "answered" }
   | { kind: "done" }
   | { kind: "caller-gone" }
+  /** A play step ended; the router goes on. */
+  | { kind: "played" }
   | { kind: "busy" }
   | { kind: "no-answer" }
   | { kind: "unreachable" }

@@ -23,6 +23,11 @@ let inCalls: Map<string, number>;
 let outside: number;
 /** Extensions whose mailbox takes messages. */
 let mailboxes: Set<string>;
+/** What the company service says now: the schedule's mode, the call flow state, its own audio files. */
+let mode: string;
+let flowState: { state: string; normal: boolean };
+let audio: Map<string, string>;
+let now: number;
 
 function binding(extension: string): Binding {
   return {
@@ -44,6 +49,12 @@ function router(): Router {
     callsOf: (_t, ext) => inCalls.get(ext) ?? 0,
     outsideCallsOf: () => outside,
     mailboxOpen: async (_t, ext) => mailboxes.has(ext),
+    company: {
+      scheduleState: async () => ({ mode, label: mode, overridden: false }),
+      callFlow: async () => ({ ...flowState, label: flowState.state }),
+      audioFile: async (_t, kind) => audio.get(kind),
+    },
+    now: () => now,
     log: silentLogger(),
   };
   return new Router(deps);
@@ -78,6 +89,10 @@ beforeEach(async () => {
   });
   trunk = await store.trunks.create({ name: "carrier", host: "192.0.2.50" });
   registered = new Set(["101", "102", "103"]);
+  mode = "open";
+  flowState = { state: "normal", normal: true };
+  audio = new Map();
+  now = Date.UTC(2026, 11, 1, 10, 0);
   inCalls = new Map();
   outside = 0;
   mailboxes = new Set();
@@ -346,4 +361,193 @@ test("voicemail takes busy, unanswered and unreachable calls when no forwarding 
     .begin({ tenant, caller: { number: "+41449998877" } })
     .first({ kind: "destination", destination: { type: "voicemail", number: "103" } });
   assert.equal(closed.kind === "hangup" && closed.status, 480);
+});
+
+const outsider = () => router().begin({ tenant, caller: { number: "+41449998877" } });
+
+test("a simultaneous ring group rings its available members at once, then its fallback", async () => {
+  await store.ringGroups.create({
+    tenant: "acme",
+    name: "shop",
+    members: ["102", "103", "104"],
+    timeout: 45,
+    fallback: { type: "voicemail", number: "101" },
+  });
+  mailboxes.add("101");
+  inCalls.set("103", 1); // busy, without call waiting
+  const r = outsider();
+  const step = ring(
+    await r.first({ kind: "destination", destination: { type: "ring-group", name: "shop" } }),
+  );
+  assert.deepEqual(
+    step.targets.map((t) => t.kind === "device" && t.extension),
+    ["102"],
+    "103 is busy and 104 has no phone",
+  );
+  assert.equal(step.timeoutMs, 45_000);
+  assert.equal(step.waiting, undefined, "straight from a number: no waiting music");
+  const next = await r.next({ kind: "no-answer" });
+  assert.deepEqual(next, { kind: "app", name: "voicemail", args: "101", reason: "unavailable" });
+  // Nobody available: the fallback at once.
+  registered.clear();
+  const none = await outsider().first({
+    kind: "destination",
+    destination: { type: "ring-group", name: "shop" },
+  });
+  assert.equal(none.kind, "app");
+});
+
+test("a sequential ring group rings one member after the other within the group's timeout", async () => {
+  await store.ringGroups.create({
+    tenant: "acme",
+    name: "desk",
+    members: ["101", "102", "103"],
+    strategy: "sequential",
+    timeout: 50,
+    memberTimeout: 20,
+    fallback: { type: "hangup" },
+  });
+  const r = outsider();
+  const first = ring(
+    await r.first({ kind: "destination", destination: { type: "ring-group", name: "desk" } }),
+  );
+  assert.deepEqual(
+    first.targets.map((t) => t.kind === "device" && t.extension),
+    ["101"],
+  );
+  assert.equal(first.timeoutMs, 20_000);
+  now += 20_000;
+  const second = ring(await r.next({ kind: "busy" }));
+  assert.deepEqual(
+    second.targets.map((t) => t.kind === "device" && t.extension),
+    ["102"],
+  );
+  now += 20_000;
+  const third = ring(await r.next({ kind: "no-answer" }));
+  assert.deepEqual(
+    third.targets.map((t) => t.kind === "device" && t.extension),
+    ["103"],
+  );
+  assert.equal(third.timeoutMs, 10_000, "only what is left of the group's 50 s");
+  now += 10_000;
+  const last = await r.next({ kind: "no-answer" });
+  assert.equal(last?.kind, "hangup");
+});
+
+test("an announcement destination says the company's own recording, else the default, then goes on", async () => {
+  const closed = {
+    type: "announcement",
+    announcement: "closed",
+    then: { type: "extension", number: "102" },
+  } as const;
+  const r = outsider();
+  assert.deepEqual(await r.first({ kind: "destination", destination: closed }), {
+    kind: "play",
+    items: ["announcement.default.closed"],
+  });
+  assert.equal(ring(await r.next({ kind: "played" })).callee.number, "102");
+  audio.set("closed", "/data/closed.wav");
+  const off = await outsider().first({ kind: "destination", destination: closed });
+  assert.deepEqual(
+    off,
+    { kind: "play", items: ["announcement.default.closed"] },
+    "announcements off: the default",
+  );
+  tenant = (await store.tenants.update("acme", { features: { announcements: true } }))!;
+  const on = await outsider().first({ kind: "destination", destination: closed });
+  assert.deepEqual(on, { kind: "play", items: [{ file: "/data/closed.wav" }] });
+});
+
+test("the inbound flow: welcome, then the call flow state, then the schedule mode's destination", async () => {
+  await store.ringGroups.create({ tenant: "acme", name: "shop", members: ["102", "103"] });
+  const actor: Actor = { kind: "api", id: "admin" };
+  await store.companyFlow.setSchedule(
+    "acme",
+    {
+      modes: {
+        open: { destination: { type: "ring-group", name: "shop" } },
+        closed: {
+          destination: {
+            type: "announcement",
+            announcement: "closed",
+            then: { type: "voicemail", number: "101" },
+          },
+        },
+      },
+      default: "closed",
+      weekly: [{ days: ["mon"], from: "08:00", to: "18:00", mode: "open" }],
+      exceptions: [],
+    },
+    actor,
+  );
+  const flow = { type: "inbound-flow" } as const;
+  // Schedules off: the schedule's default mode, whatever the time.
+  const off = await outsider().first({ kind: "destination", destination: flow });
+  assert.equal(off.kind, "play");
+  tenant = (await store.tenants.update("acme", {
+    features: { schedules: true, callFlowControl: true, announcements: true },
+    waitingSeconds: 40,
+  }))!;
+  const open = ring(await outsider().first({ kind: "destination", destination: flow }));
+  assert.deepEqual(
+    open.targets.map((t) => t.kind === "device" && t.extension),
+    ["102", "103"],
+  );
+  assert.deepEqual(open.waiting, {
+    music: undefined,
+    announcement: ["announcement.default.waiting"],
+    firstMs: 40_000,
+    everyMs: 40_000,
+  });
+  // The company's welcome first, its own waiting message and music.
+  audio.set("welcome", "/a/welcome.wav").set("waiting", "/a/waiting.wav").set("music", "/a/music.wav");
+  const r = outsider();
+  assert.deepEqual(await r.first({ kind: "destination", destination: flow }), {
+    kind: "play",
+    items: [{ file: "/a/welcome.wav" }],
+  });
+  const after = ring(await r.next({ kind: "played" }));
+  assert.equal(after.waiting?.music, "/a/music.wav");
+  assert.deepEqual(after.waiting?.announcement, [{ file: "/a/waiting.wav" }]);
+  // The group times out: its fallback (hangup by default) — the flow does not start again.
+  assert.equal((await r.next({ kind: "no-answer" }))?.kind, "hangup");
+  audio.clear();
+  // Closed by the schedule.
+  mode = "closed";
+  const c = outsider();
+  assert.deepEqual(await c.first({ kind: "destination", destination: flow }), {
+    kind: "play",
+    items: ["announcement.default.closed"],
+  });
+  mailboxes.add("101");
+  assert.equal((await c.next({ kind: "played" }))?.kind, "app");
+  // The call flow in its other state wins over the schedule.
+  mode = "open";
+  flowState = { state: "vacation", normal: false };
+  const v = await outsider().first({ kind: "destination", destination: flow });
+  assert.deepEqual(v, { kind: "play", items: ["announcement.default.vacation"] });
+  // ... unless call flow control is off.
+  tenant = (await store.tenants.update("acme", { features: { callFlowControl: false } }))!;
+  assert.equal((await outsider().first({ kind: "destination", destination: flow })).kind, "ring");
+});
+
+test("destinations that name each other in a loop end the call", async () => {
+  await store.ringGroups.create({
+    tenant: "acme",
+    name: "a",
+    members: ["104"],
+    fallback: { type: "inbound-flow" },
+  });
+  await store.companyFlow.setSchedule(
+    "acme",
+    {
+      modes: { open: { destination: { type: "ring-group", name: "a" } } },
+      default: "open",
+      weekly: [],
+      exceptions: [],
+    },
+    { kind: "api", id: "admin" },
+  );
+  const step = await outsider().first({ kind: "destination", destination: { type: "inbound-flow" } });
+  assert.deepEqual(step, { kind: "hangup", status: 482, reason: "Loop Detected", announcement: undefined });
 });

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_DIALLING_POLICY, DEFAULT_FEATURES, type Tenant, type Trunk } from "../../store/types.ts";
+import {
+  DEFAULT_DIALLING_POLICY,
+  DEFAULT_FEATURES,
+  DEFAULT_WAITING_SECONDS,
+  type Tenant,
+  type Trunk,
+} from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
 import { normaliseAddress, resolveTrunkRemote } from "./host-lookup.ts";
@@ -30,6 +36,8 @@ function tenant(patch: Partial<Tenant> = {}): Tenant {
     country: "CH",
     features: DEFAULT_FEATURES,
     policy: DEFAULT_DIALLING_POLICY,
+    waitingSeconds: DEFAULT_WAITING_SECONDS,
+    companyCodes: {},
     createdAt: "2026-01-05T08:00:00.000Z",
     ...patch,
   };

@@ -35,7 +35,6 @@ import {
   type VoicemailMessage,
 } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
-import type { Logger } from "../../util/log.ts";
 import {
   ensureDirectory,
   syncDirectory,
@@ -43,7 +42,8 @@ import {
   unlinkIfPresent,
   writeDurably,
   writeSynced,
-} from "./durable-files.ts";
+} from "../../util/durable-files.ts";
+import type { Logger } from "../../util/log.ts";
 import { checkPin, generatePin, hashPin, verifyPin } from "./pin.ts";
 import { soundMs } from "./sound.ts";
 import type { MailboxCounts, PinChange, RemoteCaller, RemotePin } from "./voicemail.ts";

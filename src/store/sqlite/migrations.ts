@@ -286,6 +286,86 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description:
+      "the company's inbound flow: ring groups, schedule and call flow, the *20 override, company audio; waiting time and code access per tenant",
+    up(db) {
+      db.exec(`
+        -- Existing tenants take the defaults of the code (types.ts): the
+        -- waiting announcement after 30 s, every extension may dial the
+        -- company codes, no PIN.
+        ALTER TABLE tenants ADD COLUMN waiting_seconds INTEGER NOT NULL DEFAULT 30;
+        -- JSON object of CompanyCodeAccess ({"extensions":[...],"pinHash":"scrypt$..."}).
+        ALTER TABLE tenants ADD COLUMN company_codes TEXT NOT NULL DEFAULT '{}';
+
+        -- A listed extension that goes leaves the list; a list that empties
+        -- stays a (now empty) restriction rather than opening to everyone.
+        -- A damaged column is read as '{}' here (json_each would raise and
+        -- block the extension's deletion); the store reads it as nobody.
+        CREATE TRIGGER extensions_leave_company_codes AFTER DELETE ON extensions
+        WHEN EXISTS (
+          SELECT 1 FROM tenants, json_each(
+            CASE WHEN json_valid(tenants.company_codes) THEN tenants.company_codes ELSE '{}' END,
+            '$.extensions'
+          ) AS listed
+          WHERE tenants.name = OLD.tenant AND listed.value = OLD.number
+        )
+        BEGIN
+          UPDATE tenants SET company_codes = json_set(company_codes, '$.extensions', json((
+            SELECT json_group_array(listed.value) FROM json_each(company_codes, '$.extensions') AS listed
+            WHERE listed.value <> OLD.number
+          )))
+          WHERE name = OLD.tenant;
+        END;
+
+        -- Members (extension numbers, in ringing order) and the fallback
+        -- destination as JSON. A deleted extension leaves the member lists in
+        -- the same transaction (SqliteExtensions.delete, audited); a group
+        -- that something names cannot go (SqliteRingGroups.delete).
+        CREATE TABLE ring_groups (
+          tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          members TEXT NOT NULL DEFAULT '[]',
+          strategy TEXT NOT NULL CHECK (strategy IN ('simultaneous', 'sequential')),
+          timeout INTEGER NOT NULL,
+          member_timeout INTEGER NOT NULL,
+          fallback TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (tenant, name)
+        ) STRICT;
+
+        -- One row per company that set its schedule or call flow; NULL: the
+        -- default of the code (DEFAULT_SCHEDULE, DEFAULT_CALL_FLOW).
+        CREATE TABLE company_flow (
+          tenant TEXT PRIMARY KEY REFERENCES tenants(name) ON DELETE CASCADE,
+          schedule TEXT,
+          call_flow TEXT
+        ) STRICT;
+
+        -- The *20 override with its end: it survives a restart and ends on
+        -- time even when the PBX was down at the transition.
+        CREATE TABLE schedule_overrides (
+          tenant TEXT PRIMARY KEY REFERENCES tenants(name) ON DELETE CASCADE,
+          mode TEXT NOT NULL,
+          since INTEGER NOT NULL,
+          until INTEGER NOT NULL
+        ) STRICT;
+
+        -- What is known of a company's own audio; the audio itself is
+        -- <dataDir>/company-audio/<tenant>/<kind>.wav, written before the row.
+        CREATE TABLE company_audio (
+          tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+          kind TEXT NOT NULL,
+          source TEXT NOT NULL CHECK (source IN ('recording', 'upload', 'text')),
+          text TEXT,
+          duration_ms INTEGER NOT NULL,
+          updated_at TEXT NOT NULL,
+          PRIMARY KEY (tenant, kind)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Brings the database to the latest version; returns the version it found. */

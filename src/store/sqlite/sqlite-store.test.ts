@@ -9,10 +9,12 @@ import { FakeClock } from "../../util/clock.ts";
 import { makeCredentials } from "../credentials.ts";
 import {
   type Actor,
+  type AnnouncementKind,
   type Binding,
   DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURE_CODES,
   DEFAULT_FEATURES,
+  type DestinationSpec,
   type Store,
   StoreConflict,
 } from "../types.ts";
@@ -28,6 +30,10 @@ const clock = new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0));
 const cred = (num: string, realm = "acme.test") => makeCredentials(num, realm, `pw-${num}-secret`);
 const api: Actor = { kind: "api", id: "admin" };
 const phone: Actor = { kind: "phone", id: "101", source: "udp:192.0.2.10:5060" };
+
+function announce(announcement: AnnouncementKind, next: unknown): DestinationSpec {
+  return { type: "announcement", announcement, then: next as DestinationSpec };
+}
 
 function binding(over: Partial<Binding> = {}): Binding {
   return {
@@ -68,6 +74,8 @@ describe("sqlite store", () => {
       country: "CH",
       features: DEFAULT_FEATURES,
       policy: DEFAULT_DIALLING_POLICY,
+      waitingSeconds: 30,
+      companyCodes: {},
       createdAt: "2026-01-05T08:00:00.000Z",
     });
     const b = await store.tenants.create({
@@ -756,6 +764,165 @@ describe("sqlite store", () => {
     assert.deepEqual(await store.featureCodes.list("acme"), DEFAULT_FEATURE_CODES);
   });
 
+  test("tenants: waiting time and company code access; patched, validated, audited as tenant.update", async () => {
+    await store.extensions.create({
+      tenant: "acme",
+      number: "102",
+      displayName: "Bob",
+      credentials: cred("102"),
+    });
+    const pinHash = "scrypt$00ff$abcdef";
+    const t = await store.tenants.update(
+      "acme",
+      { waitingSeconds: 45, companyCodes: { extensions: ["101", "102"], pinHash } },
+      api,
+    );
+    assert.equal(t?.waitingSeconds, 45);
+    assert.deepEqual(t?.companyCodes, { extensions: ["101", "102"], pinHash });
+    assert.deepEqual(await store.tenants.get("acme"), t);
+    // companyCodes replaces the whole rule: no list is everyone again, the PIN goes too.
+    await store.tenants.update("acme", { companyCodes: {} }, phone);
+    await store.tenants.update("acme", { waitingSeconds: 45, companyCodes: {} }, api); // no change
+    await store.tenants.update("acme", { companyCodes: { pinHash: "scrypt$01$02" } });
+    assert.deepEqual((await store.tenants.get("acme"))?.companyCodes, { pinHash: "scrypt$01$02" });
+    const events = (await store.audit.list("acme")).reverse();
+    assert.deepEqual(
+      events.map((e) => [e.action, e.subject, e.actor, e.old, e.new]),
+      [
+        ["tenant.update", "waitingSeconds", api, 30, 45],
+        [
+          "tenant.update",
+          "companyCodes",
+          api,
+          { extensions: null, hasPin: false },
+          { extensions: ["101", "102"], hasPin: true, pinChanged: true },
+        ],
+        [
+          "tenant.update",
+          "companyCodes",
+          phone,
+          { extensions: ["101", "102"], hasPin: true },
+          { extensions: null, hasPin: false, pinChanged: true },
+        ],
+        [
+          "tenant.update",
+          "companyCodes",
+          { kind: "system", id: "store" },
+          { extensions: null, hasPin: false },
+          { extensions: null, hasPin: true, pinChanged: true },
+        ],
+      ],
+    );
+    assert.ok(!JSON.stringify(events).includes("scrypt"), "never a PIN hash in the audit log");
+  });
+
+  test("tenants: bad waiting time or code access is refused and changes nothing", async () => {
+    const before = await store.tenants.get("acme");
+    for (const waitingSeconds of [0, -5, 2.5]) {
+      await assert.rejects(store.tenants.update("acme", { waitingSeconds }), RangeError);
+    }
+    await assert.rejects(
+      store.tenants.update("acme", { companyCodes: { extensions: "101" as unknown as string[] } }),
+      RangeError,
+    );
+    await assert.rejects(store.tenants.update("acme", { companyCodes: { pinHash: "" } }), RangeError);
+    await assert.rejects(
+      store.tenants.update("acme", { waitingSeconds: 20, companyCodes: { extensions: ["101", "555"] } }),
+      (e: Error) => e instanceof StoreConflict && /555 is not an extension of tenant acme/.test(e.message),
+    );
+    assert.deepEqual(await store.tenants.get("acme"), before);
+    assert.deepEqual(await store.audit.list("acme"), []);
+  });
+
+  test("tenants: a listed extension that is deleted leaves the code list; the list stays a restriction", async () => {
+    await store.extensions.create({
+      tenant: "acme",
+      number: "102",
+      displayName: "Bob",
+      credentials: cred("102"),
+    });
+    await store.tenants.update("acme", {
+      companyCodes: { extensions: ["102", "101"], pinHash: "scrypt$1$2" },
+    });
+    await store.extensions.delete("acme", "101");
+    assert.deepEqual((await store.tenants.get("acme"))?.companyCodes, {
+      extensions: ["102"],
+      pinHash: "scrypt$1$2",
+    });
+    await store.extensions.delete("acme", "102");
+    assert.deepEqual((await store.tenants.get("acme"))?.companyCodes, {
+      extensions: [],
+      pinHash: "scrypt$1$2",
+    });
+  });
+
+  test("tenants: a damaged code access column reads as nobody, not as everyone", async () => {
+    await store.close();
+    const db = new Database(join(dir, "vpbx.sqlite"));
+    try {
+      db.prepare("UPDATE tenants SET company_codes = 'not json' WHERE name = 'acme'").run();
+    } finally {
+      db.close();
+    }
+    store = openSqliteStore({ dataDir: dir, clock });
+    assert.deepEqual((await store.tenants.get("acme"))?.companyCodes, { extensions: [] });
+    assert.equal(await store.extensions.delete("acme", "101"), true, "the damage blocks no deletion");
+  });
+
+  test("numbers: every destination type reads back, announcements nested", async () => {
+    const destinations: DestinationSpec[] = [
+      { type: "extension", number: "101" },
+      { type: "external", number: "+41791231212" },
+      { type: "voicemail", number: "101" },
+      { type: "ring-group", name: "shop" },
+      announce("welcome", { type: "inbound-flow" }),
+      announce("closed", announce("vacation", { type: "voicemail", number: "101" })),
+      { type: "inbound-flow" },
+      { type: "hangup" },
+    ];
+    for (const [i, destination] of destinations.entries()) {
+      await store.numbers.add({ tenant: "acme", number: `+4121555010${i}`, destination });
+    }
+    assert.deepEqual(
+      (await store.numbers.list("acme")).map((x) => x.destination),
+      destinations,
+    );
+  });
+
+  test("numbers: a destination that cannot be read hangs up, deeper than the limit too", async () => {
+    const stored = [
+      { type: "teleport" },
+      { type: "ring-group" },
+      announce("jingle" as AnnouncementKind, { type: "hangup" }),
+      // A lost `then` still says the announcement.
+      { type: "announcement", announcement: "closed" },
+      // Depth 4: the fourth level reads as hangup (MAX_DESTINATION_DEPTH = 3).
+      announce("welcome", announce("waiting", announce("closed", { type: "extension", number: "101" }))),
+    ];
+    await store.close();
+    const db = new Database(join(dir, "vpbx.sqlite"));
+    try {
+      stored.forEach((d, i) => {
+        db.prepare(
+          "INSERT INTO numbers (tenant, number, destination, created_at) VALUES ('acme', ?, ?, '2026-01-05')",
+        ).run(`+4121555020${i}`, JSON.stringify(d));
+      });
+    } finally {
+      db.close();
+    }
+    store = openSqliteStore({ dataDir: dir, clock });
+    assert.deepEqual(
+      (await store.numbers.list("acme")).map((x) => x.destination),
+      [
+        { type: "hangup" },
+        { type: "hangup" },
+        { type: "hangup" },
+        announce("closed", { type: "hangup" }),
+        announce("welcome", announce("waiting", announce("closed", { type: "hangup" }))),
+      ],
+    );
+  });
+
   test("everything survives close and re-open", async () => {
     await store.tenants.update("acme", { features: { announcements: true } });
     await store.extensions.update("acme", "101", { language: "it" });
@@ -899,6 +1066,66 @@ describe("migrations", () => {
         (await store.extensions.update("acme", "101", { pickupGroup: "sales" }))?.pickupGroup,
         "sales",
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("version 5 data upgrades: rows kept, tenants take the waiting time and open code access, new tables work", async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, "vpbx.sqlite"));
+    const c = cred("101");
+    try {
+      migrate(db, MIGRATIONS.slice(0, 5));
+      db.exec(`
+        INSERT INTO tenants (name, domain, language, timezone, country, features, policy, operator, created_at)
+        VALUES ('acme', 'acme.test', 'de', 'Europe/Zurich', 'CH', '{"schedules":true}', '{"international":true}',
+          '101', '2025-01-01T00:00:00.000Z');
+        INSERT INTO numbers (tenant, number, destination, created_at)
+        VALUES ('acme', '+41215550100', '{"type":"voicemail","number":"101"}', '2025-01-01T00:00:00.000Z');
+        INSERT INTO audit (tenant, at, actor, action, subject, old, new)
+        VALUES ('acme', '2025-01-01T00:00:00.000Z', '{"kind":"api","id":"admin"}', 'policy.update', 'policy', '{}', '{}');
+      `);
+      db.prepare(
+        `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, realm, ha1_md5, ha1_sha256, created_at)
+         VALUES ('acme', '101', 'Alice', NULL, 30, ?, ?, ?, '2025-01-01T00:00:00.000Z')`,
+      ).run(c.realm, c.ha1Md5, c.ha1Sha256);
+      db.exec(`
+        INSERT INTO mailboxes (tenant, mailbox, enabled) VALUES ('acme', '101', 1);
+        INSERT INTO voicemail_messages (id, tenant, mailbox, folder, caller_number, received_at, duration_ms)
+        VALUES ('m1', 'acme', '101', 'new', '+41791231212', '2025-01-02T00:00:00.000Z', 4200);
+      `);
+    } finally {
+      db.close();
+    }
+    const store = openSqliteStore({ dataDir: dir, clock });
+    try {
+      const t = await store.tenants.get("acme");
+      assert.deepEqual(
+        [t?.language, t?.features.schedules, t?.policy.international, t?.operator, t?.createdAt],
+        ["de", true, true, "101", "2025-01-01T00:00:00.000Z"],
+      );
+      assert.equal(t?.waitingSeconds, 30);
+      assert.deepEqual(t?.companyCodes, {});
+      assert.equal((await store.extensions.get("acme", "101"))?.displayName, "Alice");
+      assert.deepEqual(
+        (await store.numbers.list("acme")).map((x) => x.destination),
+        [{ type: "voicemail", number: "101" }],
+      );
+      assert.equal((await store.voicemail.settings("acme", "101"))?.enabled, true);
+      assert.deepEqual(
+        (await store.voicemail.listMessages("acme", "101")).map((m) => m.id),
+        ["m1"],
+      );
+      assert.equal((await store.audit.list("acme")).length, 1);
+      // The new tables and columns work on the upgraded file.
+      await store.ringGroups.create({ tenant: "acme", name: "shop", members: ["101"] });
+      await store.companyFlow.setCallFlow("acme", { state: "b", states: { a: {}, b: {} } }, api);
+      await store.companyAudio.set({ tenant: "acme", kind: "welcome", source: "upload", durationMs: 1 }, api);
+      await store.tenants.update("acme", { waitingSeconds: 20, companyCodes: { extensions: ["101"] } }, api);
+      assert.equal((await store.tenants.get("acme"))?.waitingSeconds, 20);
+      assert.equal((await store.audit.list("acme")).length, 6);
     } finally {
       await store.close();
     }

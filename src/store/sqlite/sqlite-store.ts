@@ -15,7 +15,9 @@
 //   Event subscriptions (RFC 6665) are soft state of the same kind and
 //   share that connection.
 // Voicemail (mailboxes, messages, PIN failures and locks, the e-mail queue)
-// is settings-grade: a message confirmed to a caller is never lost.
+// is settings-grade: a message confirmed to a caller is never lost. So is
+// the company's inbound flow (ring groups, schedule, override, call flow,
+// company audio).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -27,10 +29,11 @@ import {
   type AuditRepository,
   type Binding,
   type BindingRepository,
+  type CompanyCodeAccess,
   DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURE_CODES,
   DEFAULT_FEATURES,
-  type DestinationSpec,
+  DEFAULT_WAITING_SECONDS,
   type DiallingPolicy,
   type Extension,
   type ExtensionPatch,
@@ -57,8 +60,13 @@ import {
   type TrunkRepository,
 } from "../types.ts";
 import { migrate } from "./migrations.ts";
+import { constraint, sameJson, UNNAMED_ACTOR } from "./sqlite-common.ts";
+import { SqliteCompanyAudio } from "./sqlite-company-audio.ts";
+import { SqliteCompanyFlow } from "./sqlite-company-flow.ts";
+import { SqliteRingGroups } from "./sqlite-ring-groups.ts";
 import { SqliteSubscriptions } from "./sqlite-subscriptions.ts";
 import { SqliteVoicemail } from "./sqlite-voicemail.ts";
+import { readDestinationSpec, readJson } from "./stored-json.ts";
 
 export const DEFAULT_TENANT_LANGUAGE: Language = "fr";
 export const DEFAULT_TENANT_TIMEZONE = "Europe/Zurich";
@@ -69,8 +77,6 @@ export const DEFAULT_MAX_CALLS = 2;
 export const DEFAULT_TRUNK_PORT = 5060;
 /** How many audit events `audit.list` returns when no limit is asked. */
 export const DEFAULT_AUDIT_LIMIT = 100;
-/** A change made without a named actor (a script on the store itself). */
-const UNNAMED_ACTOR: Actor = { kind: "system", id: "store" };
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -80,6 +86,8 @@ export interface SqliteStoreOptions {
 export interface SqliteStore extends Store {
   /** The database file. */
   readonly path: string;
+  /** Its writes take an optional actor for the audit log (a system actor when none is given). */
+  ringGroups: SqliteRingGroups;
 }
 
 /** Opens (creating and migrating when needed) `<dataDir>/vpbx.sqlite`. */
@@ -101,10 +109,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   // Audit rows go through the settings connection, inside the transaction
   // of the change they record.
   const audit = new SqliteAudit(settings, iso);
+  const ringGroups = new SqliteRingGroups(settings, iso, audit);
   return {
     path,
     tenants: new SqliteTenants(settings, iso, audit),
-    extensions: new SqliteExtensions(settings, iso),
+    extensions: new SqliteExtensions(settings, iso, ringGroups),
     bindings: new SqliteBindings(bindingsDb),
     subscriptions: new SqliteSubscriptions(bindingsDb),
     forwarding: new SqliteForwarding(settings, audit),
@@ -113,6 +122,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     numbers: new SqliteNumbers(settings, iso),
     // Messages are settings-grade: confirmed to a caller, never lost.
     voicemail: new SqliteVoicemail(settings, audit),
+    ringGroups,
+    companyFlow: new SqliteCompanyFlow(settings, audit),
+    companyAudio: new SqliteCompanyAudio(settings, iso, audit),
     audit,
     async close() {
       if (closed) return;
@@ -139,13 +151,6 @@ function connect(path: string, synchronous: "FULL" | "NORMAL"): Database.Databas
   return db;
 }
 
-function constraint(err: unknown): "unique" | "foreign" | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") return "unique";
-  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") return "foreign";
-  return undefined;
-}
-
 interface TenantRow {
   name: string;
   domain: string;
@@ -156,19 +161,13 @@ interface TenantRow {
   policy: string;
   trunk: string | null;
   operator: string | null;
+  waiting_seconds: number;
+  company_codes: string;
   created_at: string;
 }
 
-function readJson(json: string, what: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch (err) {
-    // A hand-edited or damaged column: the defaults are the safe reading
-    // (costly destinations off), and the next write repairs it.
-    process.emitWarning(`vpbx: unreadable ${what} JSON in the database, using defaults: ${String(err)}`);
-    return undefined;
-  }
-}
+// A hand-edited or damaged JSON column reads as the defaults (readJson): the
+// safe reading (costly destinations off), and the next write repairs it.
 
 function readFeatures(json: string): FeatureSwitches {
   const features: FeatureSwitches = { ...DEFAULT_FEATURES };
@@ -201,6 +200,28 @@ function readPolicy(json: string): DiallingPolicy {
   return policy;
 }
 
+/**
+ * Unlike features, the safe reading of a damaged access rule is the
+ * restrictive one: an unreadable list would open the codes to every
+ * extension, so it reads as an empty list (nobody) until the next write.
+ */
+function readCompanyCodes(json: string): CompanyCodeAccess {
+  const stored = readJson(json, "company codes");
+  if (typeof stored !== "object" || stored === null || Array.isArray(stored)) {
+    if (stored !== undefined) process.emitWarning(`vpbx: unreadable company codes ${json}, read as nobody`);
+    return { extensions: [] };
+  }
+  const { extensions, pinHash } = stored as Record<string, unknown>;
+  const access: CompanyCodeAccess = {};
+  if (Array.isArray(extensions))
+    access.extensions = extensions.filter((e): e is string => typeof e === "string");
+  else if (extensions !== undefined) access.extensions = [];
+  if (typeof pinHash === "string") access.pinHash = pinHash;
+  return access;
+}
+
+const isWaitingSeconds = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+
 function toTenant(r: TenantRow): Tenant {
   const t: Tenant = {
     name: r.name,
@@ -210,14 +231,14 @@ function toTenant(r: TenantRow): Tenant {
     country: r.country,
     features: readFeatures(r.features),
     policy: readPolicy(r.policy),
+    waitingSeconds: r.waiting_seconds,
+    companyCodes: readCompanyCodes(r.company_codes),
     createdAt: r.created_at,
   };
   if (r.trunk !== null) t.trunk = r.trunk;
   if (r.operator !== null) t.operator = r.operator;
   return t;
 }
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 class SqliteTenants implements TenantRepository {
   private readonly insert;
@@ -234,8 +255,10 @@ class SqliteTenants implements TenantRepository {
     private readonly audit: SqliteAudit,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO tenants (name, domain, language, timezone, country, features, policy, trunk, operator, created_at)
-       VALUES (@name, @domain, @language, @timezone, @country, @features, @policy, @trunk, @operator, @created_at)`,
+      `INSERT INTO tenants (name, domain, language, timezone, country, features, policy, trunk, operator,
+         waiting_seconds, company_codes, created_at)
+       VALUES (@name, @domain, @language, @timezone, @country, @features, @policy, @trunk, @operator,
+         @waiting_seconds, @company_codes, @created_at)`,
     );
     this.extensionExists = db.prepare<[string, string], { one: number }>(
       "SELECT 1 AS one FROM extensions WHERE tenant = ? AND number = ?",
@@ -245,7 +268,8 @@ class SqliteTenants implements TenantRepository {
     this.all = db.prepare<[], TenantRow>("SELECT * FROM tenants ORDER BY name");
     this.write = db.prepare(
       `UPDATE tenants SET domain = @domain, language = @language, timezone = @timezone,
-       country = @country, features = @features, policy = @policy, trunk = @trunk, operator = @operator
+       country = @country, features = @features, policy = @policy, trunk = @trunk, operator = @operator,
+       waiting_seconds = @waiting_seconds, company_codes = @company_codes
        WHERE name = @name`,
     );
     this.remove = db.prepare("DELETE FROM tenants WHERE name = ?");
@@ -260,6 +284,8 @@ class SqliteTenants implements TenantRepository {
       country: t.country ?? DEFAULT_TENANT_COUNTRY,
       features: { ...DEFAULT_FEATURES },
       policy: { ...DEFAULT_DIALLING_POLICY },
+      waitingSeconds: DEFAULT_WAITING_SECONDS,
+      companyCodes: {},
       createdAt: this.iso(),
     };
     if (t.trunk !== undefined) tenant.trunk = t.trunk;
@@ -294,15 +320,22 @@ class SqliteTenants implements TenantRepository {
   }
 
   /**
-   * A change of features or policy is written with its audit event in the
-   * same transaction. Throws RangeError for a maxExternalCalls that is not a
-   * whole number >= 0 (the API validates it first).
+   * A change of features, policy, waiting time or company code access is
+   * written with its audit event in the same transaction. Throws RangeError
+   * for a maxExternalCalls that is not a whole number >= 0, a waitingSeconds
+   * that is not a whole number >= 1, or a malformed companyCodes (the API
+   * validates them first); StoreConflict when companyCodes lists a number
+   * that is not an extension of the tenant.
    */
   async update(name: string, patch: TenantPatch, actor: Actor = UNNAMED_ACTOR): Promise<Tenant | undefined> {
     const limit = patch.policy?.maxExternalCalls;
     if (limit !== undefined && !isCallLimit(limit)) {
       throw new RangeError(`maxExternalCalls ${limit} is not a whole number >= 0`);
     }
+    if (patch.waitingSeconds !== undefined && !isWaitingSeconds(patch.waitingSeconds)) {
+      throw new RangeError(`waitingSeconds ${patch.waitingSeconds} is not a whole number >= 1`);
+    }
+    const codes = patch.companyCodes && checkedCompanyCodes(patch.companyCodes);
     return this.db.transaction(() => {
       const row = this.byName.get(name);
       if (!row) return undefined;
@@ -334,6 +367,16 @@ class SqliteTenants implements TenantRepository {
         }
         next.operator = patch.operator;
       }
+      if (patch.waitingSeconds !== undefined) next.waitingSeconds = patch.waitingSeconds;
+      if (codes) {
+        const strangers = (codes.extensions ?? []).filter((e) => !this.extensionExists.get(name, e));
+        if (strangers.length > 0) {
+          throw new StoreConflict(
+            `company codes: ${strangers.join(", ")} ${strangers.length === 1 ? "is not an extension" : "are not extensions"} of tenant ${name}`,
+          );
+        }
+        next.companyCodes = codes;
+      }
       try {
         this.write.run(tenantRow(next));
       } catch (err) {
@@ -364,16 +407,63 @@ class SqliteTenants implements TenantRepository {
           new: next.policy,
         });
       }
+      if (current.waitingSeconds !== next.waitingSeconds) {
+        this.audit.write({
+          tenant: name,
+          actor,
+          action: "tenant.update",
+          subject: "waitingSeconds",
+          old: current.waitingSeconds,
+          new: next.waitingSeconds,
+        });
+      }
+      if (!sameJson(current.companyCodes, next.companyCodes)) {
+        const pinChanged = current.companyCodes.pinHash !== next.companyCodes.pinHash;
+        const now = auditedCodes(next.companyCodes);
+        this.audit.write({
+          tenant: name,
+          actor,
+          action: "tenant.update",
+          subject: "companyCodes",
+          old: auditedCodes(current.companyCodes),
+          new: pinChanged ? { ...now, pinChanged: true } : now,
+        });
+      }
       return next;
     })();
   }
 
   async delete(name: string): Promise<boolean> {
     // ON DELETE CASCADE takes the extensions, and through them bindings,
-    // forwarding, mailboxes and their messages; and the numbers and the
-    // audit log. (The audio files are the voicemail service's to remove.)
+    // forwarding, mailboxes and their messages; and the numbers, the ring
+    // groups, the schedule, override and call flow, the company audio rows
+    // and the audit log. (The audio files are the voicemail and company
+    // services' to remove.)
     return this.remove.run(name).changes > 0;
   }
+}
+
+/** A copy with only the known keys; RangeError for a list that is not of strings or a PIN hash that is not a string. */
+function checkedCompanyCodes(c: CompanyCodeAccess): CompanyCodeAccess {
+  const access: CompanyCodeAccess = {};
+  if (c.extensions !== undefined) {
+    if (!Array.isArray(c.extensions) || c.extensions.some((e) => typeof e !== "string")) {
+      throw new RangeError("companyCodes.extensions must be a list of extension numbers");
+    }
+    access.extensions = [...new Set(c.extensions)];
+  }
+  if (c.pinHash !== undefined) {
+    if (typeof c.pinHash !== "string" || c.pinHash === "") {
+      throw new RangeError("companyCodes.pinHash must be a PIN hash");
+    }
+    access.pinHash = c.pinHash;
+  }
+  return access;
+}
+
+/** What the audit log keeps of the code access: never the PIN's hash, only whether there is one. */
+function auditedCodes(c: CompanyCodeAccess) {
+  return { extensions: c.extensions ?? null, hasPin: c.pinHash !== undefined };
 }
 
 function tenantRow(t: Tenant) {
@@ -387,6 +477,8 @@ function tenantRow(t: Tenant) {
     policy: JSON.stringify(t.policy),
     trunk: t.trunk ?? null,
     operator: t.operator ?? null,
+    waiting_seconds: t.waitingSeconds,
+    company_codes: JSON.stringify(t.companyCodes),
   };
 }
 
@@ -457,6 +549,7 @@ class SqliteExtensions implements ExtensionRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly iso: () => string,
+    private readonly ringGroups: SqliteRingGroups,
   ) {
     this.insert = db.prepare(
       `INSERT INTO extensions (tenant, number, display_name, language, ring_timeout_seconds, no_answer_seconds,
@@ -541,8 +634,17 @@ class SqliteExtensions implements ExtensionRepository {
     })();
   }
 
+  /**
+   * The extension leaves every ring group in the same transaction (each
+   * group's change audited), and the company code list (a trigger, as the
+   * operator); its bindings, forwarding and mailbox go by ON DELETE CASCADE.
+   */
   async delete(tenant: string, number: string): Promise<boolean> {
-    return this.remove.run(tenant, number).changes > 0;
+    return this.db.transaction(() => {
+      if (this.remove.run(tenant, number).changes === 0) return false;
+      this.ringGroups.removeMember(tenant, number);
+      return true;
+    })();
   }
 }
 
@@ -983,19 +1085,8 @@ function toNumber(r: NumberRow): TenantNumber {
   };
 }
 
-/** A stored destination that cannot be read hangs up rather than ringing somewhere unintended. */
-function readDestinationSpec(json: string): DestinationSpec {
-  const d = readJson(json, "number destination") as Record<string, unknown> | undefined;
-  if (
-    d &&
-    (d.type === "extension" || d.type === "external" || d.type === "voicemail") &&
-    typeof d.number === "string"
-  ) {
-    return { type: d.type, number: d.number };
-  }
-  if (d?.type !== "hangup") process.emitWarning(`vpbx: unknown number destination ${json}, read as hangup`);
-  return { type: "hangup" };
-}
+// A stored destination that cannot be read hangs up rather than ringing
+// somewhere unintended (readDestinationSpec, every type, `then` nested).
 
 class SqliteNumbers implements NumberRepository {
   private readonly insert;
@@ -1018,7 +1109,7 @@ class SqliteNumbers implements NumberRepository {
   }
 
   async add(n: Omit<TenantNumber, "createdAt">): Promise<TenantNumber> {
-    const added: TenantNumber = { ...n, destination: { ...n.destination }, createdAt: this.iso() };
+    const added: TenantNumber = { ...n, destination: structuredClone(n.destination), createdAt: this.iso() };
     try {
       this.insert.run(added.tenant, added.number, JSON.stringify(added.destination), added.createdAt);
     } catch (err) {

@@ -4,10 +4,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeWav } from "../../../media/codec/wav.ts";
-import { fragmentText, isPromptId } from "../../../prompts/index.ts";
+import { fragmentText, isPromptId, sayTime } from "../../../prompts/index.ts";
 import type { Actor, Extension, Language, Store, Tenant } from "../../../store/types.ts";
 import { type Clock, FakeClock } from "../../../util/clock.ts";
 import { type Logger, silentLogger } from "../../../util/log.ts";
+import type { Company } from "../../company/company.ts";
 import type { Voicemail } from "../../voicemail/voicemail.ts";
 import {
   type BridgeTarget,
@@ -40,6 +41,8 @@ export interface ScriptedCallOptions {
   /** Recordings become real WAV files here (a tone as long as the speech); else fake paths. */
   recordDir?: string;
   voicemail?: Voicemail;
+  /** The company's schedule, call flow and audio; testing/fake-company.ts is an in-memory one. */
+  company?: Company;
   /** The caller's number when it is not the extension's (an outside caller). */
   caller?: string;
   /** Where the call comes from ("udp:203.0.113.5:5062"). */
@@ -60,6 +63,7 @@ export class ScriptedCall implements CallControl {
   readonly caller: string;
   readonly actor: Actor;
   readonly voicemail: Voicemail;
+  readonly company: Company;
   readonly language: Language;
   private ended = false;
   private readonly steps: CallerStep[];
@@ -75,6 +79,7 @@ export class ScriptedCall implements CallControl {
     opts: ScriptedCallOptions = {},
   ) {
     this.voicemail = opts.voicemail ?? noVoicemail;
+    this.company = opts.company ?? noCompany;
     this.steps = [...script];
     this.clock = opts.clock ?? new FakeClock();
     this.log = opts.log ?? silentLogger();
@@ -107,6 +112,11 @@ export class ScriptedCall implements CallControl {
     for (const item of items) {
       if (typeof item === "string" && !isPromptId(item) && fragmentText(item, this.language) === undefined)
         throw new Error(`no prompt ${item} in the catalogue`);
+      // What the real renderer would refuse is refused here too.
+      if (typeof item === "object" && "time" in item)
+        sayTime(item.time.hour, item.time.minute, this.language);
+      if (typeof item === "object" && "text" in item && item.text.trim() === "")
+        throw new Error("free text to speak is empty");
     }
     // As on the endpoint: a key already waiting ends a barge-in prompt before a sound of it is heard.
     if (opts.bargeIn && this.typeAhead !== "") return "interrupted";
@@ -196,6 +206,15 @@ function tone(ms: number): Int16Array {
     samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
   return samples;
 }
+
+/** A test that drives the company's codes gives one (testing/fake-company.ts); any other use is a mistake. */
+const noCompany: Company = new Proxy({} as Company, {
+  get(_target, name) {
+    return () => {
+      throw new Error(`this scripted call has no company (called ${String(name)}): pass opts.company`);
+    };
+  },
+});
 
 /** A test that drives voicemail gives the real service (over its store); any other use is a mistake in the test. */
 const noVoicemail: Voicemail = new Proxy({} as Voicemail, {
