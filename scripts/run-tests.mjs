@@ -2,9 +2,16 @@
 // Runs every *.test.ts under src/ and test/ through node:test with tsx.
 // Node 20's --test takes no glob patterns, so the files are listed here.
 // Usage: npm test [-- filter]   (a filter keeps the files whose path contains it)
-import { spawnSync } from "node:child_process";
+//
+// PostgreSQL: when it is installed (or CI=true, where its absence is an
+// error), one throw-away server (test/support/postgres.ts) serves the whole
+// run; the test processes find it in VPBX_TEST_PG_URL and run the store's
+// tests on it as well as on SQLite. A VPBX_TEST_PG_URL already set names a
+// server of your own (its maintenance database, as a superuser) and is used as is.
+import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { tsImport } from "tsx/esm/api";
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -24,9 +31,44 @@ if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
-  { stdio: "inherit" },
-);
-process.exit(result.status ?? 1);
+
+const env = { ...process.env };
+let postgres;
+if (!env.VPBX_TEST_PG_URL) {
+  const { findPostgresBin, startPostgres } = await tsImport("../test/support/postgres.ts", import.meta.url);
+  if (findPostgresBin() !== undefined) {
+    postgres = await startPostgres();
+    env.VPBX_TEST_PG_URL = postgres.url;
+  } else if (process.env.CI === "true") {
+    console.error(
+      "PostgreSQL is not installed, and CI=true runs the store's tests on it (apt-get install postgresql)",
+    );
+    process.exit(1);
+  } else {
+    console.error("PostgreSQL is not installed: the store's tests run on SQLite only");
+  }
+}
+
+let status = 1;
+try {
+  status = await new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+      { stdio: "inherit", env },
+    );
+    // Interrupted (Ctrl-C, a CI timeout): the tests end first, then the
+    // server is stopped and its directory removed (finally, below).
+    const forward = (signal) => child.kill(signal);
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
+    child.once("error", (err) => {
+      console.error(`cannot run the tests: ${err.message}`);
+      resolve(1);
+    });
+    child.once("exit", (code) => resolve(code ?? 1));
+  });
+} finally {
+  await postgres?.stop();
+}
+process.exit(status);

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 test("defaults", () => {
   const c = loadConfig({});
   assert.equal(c.dataDir, resolve("./data"));
+  assert.equal(c.databaseUrl, undefined, "SQLite in the data directory");
   assert.equal(c.bind, "0.0.0.0");
   assert.notEqual(isIP(c.publicAddress), 0);
   assert.notEqual(c.publicAddress, "0.0.0.0");
@@ -25,6 +26,7 @@ test("defaults", () => {
 test("every variable is read", () => {
   const c = loadConfig({
     VPBX_DATA_DIR: "/var/lib/vpbx",
+    VPBX_DATABASE_URL: "postgres://vpbx:s3cret@db.example:5432/vpbx",
     VPBX_BIND: "127.0.0.1",
     VPBX_SIP_PORT: "5070",
     VPBX_HTTP_PORT: "0",
@@ -38,6 +40,7 @@ test("every variable is read", () => {
   });
   assert.deepEqual(c, {
     dataDir: "/var/lib/vpbx",
+    databaseUrl: "postgres://vpbx:s3cret@db.example:5432/vpbx",
     bind: "127.0.0.1",
     publicAddress: "127.0.0.1", // a concrete bind address is the public one by default
     sipPort: 5070,
@@ -157,4 +160,33 @@ test("a wrong SMTP URL is reported without its password", () => {
       return e instanceof ConfigError && !/p@ss|w0rd/.test(e.message);
     },
   );
+});
+
+test("PostgreSQL URL: postgres or postgresql with a host; a wrong one is reported without its password", () => {
+  for (const good of [
+    "postgres://db.example/vpbx",
+    "postgresql://vpbx:p%40ss@10.0.0.5:5433/vpbx?sslmode=require",
+    "postgres:///vpbx?host=/var/run/postgresql",
+  ]) {
+    assert.equal(loadConfig({ VPBX_DATABASE_URL: good }).databaseUrl, good);
+  }
+  assert.equal(loadConfig({ VPBX_DATABASE_URL: "  " }).databaseUrl, undefined, "blank: SQLite");
+  for (const bad of [
+    "db.example:5432",
+    "mysql://vpbx:hunter2@db.example/vpbx",
+    "postgres://",
+    "postgres:///vpbx",
+  ]) {
+    assert.throws(
+      () => loadConfig({ VPBX_DATABASE_URL: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        /^VPBX_DATABASE_URL=".*" is not a PostgreSQL URL: expected postgres:\/\/user:password@host:5432\/database/.test(
+          err.problems[0],
+        ) &&
+        !err.message.includes("hunter2"),
+      bad,
+    );
+  }
 });

@@ -7,6 +7,11 @@ import { resolve } from "node:path";
 
 export interface Config {
   dataDir: string;
+  /**
+   * The PostgreSQL database of the store ("postgres://user:pass@host:5432/vpbx");
+   * undefined: SQLite in the data directory.
+   */
+  databaseUrl?: string;
   bind: string;
   /** The address that phones and carriers reach us at (Via, Contact, SDP c=). */
   publicAddress: string;
@@ -58,6 +63,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   const dataDir = resolve(get("VPBX_DATA_DIR") ?? "./data");
+
+  const databaseRaw = get("VPBX_DATABASE_URL");
+  let databaseUrl: string | undefined;
+  if (databaseRaw !== undefined) {
+    if (isPostgresUrl(databaseRaw)) databaseUrl = databaseRaw;
+    else {
+      // The URL carries the database password: never echo it into a log.
+      problems.push(
+        `VPBX_DATABASE_URL=${JSON.stringify(hidePassword(databaseRaw))} is not a PostgreSQL URL: expected postgres://user:password@host:5432/database (or unset it for SQLite in the data directory)`,
+      );
+    }
+  }
 
   const bind = get("VPBX_BIND") ?? "0.0.0.0";
   if (isIP(bind) === 0) {
@@ -164,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     digestAlgorithms,
     smtpFrom,
   };
+  if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   if (smtpUrl !== undefined) config.smtpUrl = smtpUrl;
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {
@@ -177,6 +195,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** postgres: or postgresql:, and a host (or a socket directory in `?host=`). */
+function isPostgresUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Not a URL at all: the caller reports it with what is expected.
+    return false;
+  }
+  return (
+    (url.protocol === "postgres:" || url.protocol === "postgresql:") &&
+    (url.hostname !== "" || (url.searchParams.get("host") ?? "") !== "")
+  );
 }
 
 /** smtp: or smtps:, a host, and a port if one is written (the URL parser checks its range). */

@@ -27,7 +27,7 @@ import { NonceManager } from "./sip/auth/index.ts";
 import { UserAgent, type UserAgentDelegate } from "./sip/dialog/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
 import { TransportLayer } from "./sip/transport/index.ts";
-import { openSqliteStore } from "./store/sqlite/index.ts";
+import { openStore } from "./store/sql/open-store.ts";
 import type { Language, Store } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/log.ts";
@@ -90,7 +90,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
   if (leftovers.length > 0)
     log.info({ count: leftovers.length }, "unfinished recordings of the last run removed");
 
-  const store = openSqliteStore({ dataDir: config.dataDir, clock });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, clock, log });
+  log.info({ engine: store.engine, location: store.location }, "store open");
   const stops: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     const token = resolveAdminToken(config, config.dataDir);

@@ -13,7 +13,7 @@ import { convertAudio } from "../pbx/company/audio-conversion.ts";
 import { CompanyAudioFiles } from "../pbx/company/company-audio.ts";
 import { CompanyService } from "../pbx/company/company-service.ts";
 import { verifyPin } from "../pbx/voicemail/pin.ts";
-import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/sql/open-store.ts";
 import { DEFAULT_CALL_FLOW, DEFAULT_SCHEDULE, type Language, type Store } from "../store/types.ts";
 import { FakeClock } from "../util/clock.ts";
 import { silentLogger } from "../util/log.ts";
@@ -34,7 +34,7 @@ const spoken: { text: string; language: Language }[] = [];
 const pbx: PbxView = { registrations: async () => [], calls: () => [] };
 
 before(async () => {
-  store = openSqliteStore({ dataDir: root, clock });
+  store = await openStore({ dataDir: root, clock });
   const audio = new CompanyAudioFiles({
     store,
     dataDir: root,

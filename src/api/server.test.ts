@@ -12,7 +12,7 @@ import { CompanyService } from "../pbx/company/company-service.ts";
 import type { MailboxCounts } from "../pbx/voicemail/voicemail.ts";
 import { VoicemailService } from "../pbx/voicemail/voicemail-service.ts";
 import { makeCredentials } from "../store/credentials.ts";
-import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/sql/open-store.ts";
 import {
   DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURE_CODES,
@@ -52,7 +52,7 @@ const pbx: PbxView = {
 };
 
 before(async () => {
-  store = openSqliteStore({ dataDir: root, clock });
+  store = await openStore({ dataDir: root, clock });
   voicemail = new VoicemailService({
     store,
     dataDir: root,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/sql/open-store.ts";
 import { FakeClock } from "../util/clock.ts";
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from "./run.ts";
 
@@ -49,7 +49,7 @@ test("tenant add, list, remove", async () => {
   assert.equal(await runCli(["tenant", "remove", "bistro"], t.io), EXIT_OK);
   assert.equal(await runCli(["tenant", "remove", "bistro"], t.io), EXIT_FAILED);
   assert.match(t.errors(), /tenant bistro does not exist/);
-  const store = openSqliteStore({ dataDir: t.dataDir });
+  const store = await openStore({ dataDir: t.dataDir });
   try {
     assert.deepEqual(
       (await store.tenants.list()).map((x) => x.name),
@@ -114,7 +114,7 @@ test("ext add, list, remove; hashes stored, the password nowhere in the output",
   assert.match(t.errors(), /ringTimeoutSeconds "soon"/);
   assert.equal(await runCli(["ext", "remove", "acme", "102"], t.io), EXIT_OK);
   assert.equal(await runCli(["ext", "remove", "acme", "102"], t.io), EXIT_FAILED);
-  const store = openSqliteStore({ dataDir: t.dataDir });
+  const store = await openStore({ dataDir: t.dataDir });
   try {
     const e = await store.extensions.list("acme");
     assert.deepEqual(
@@ -196,7 +196,7 @@ test("trunk add, list, remove; the password nowhere in the output; bad input ref
 
   // A trunk a tenant uses cannot go.
   await runCli(["tenant", "add", "acme", "acme.test"], t.io);
-  const store = openSqliteStore({ dataDir: t.dataDir });
+  const store = await openStore({ dataDir: t.dataDir });
   await store.tenants.update("acme", { trunk: "backup" });
   await store.close();
   assert.equal(await runCli(["trunk", "remove", "backup"], t.io), EXIT_FAILED);
@@ -205,7 +205,7 @@ test("trunk add, list, remove; the password nowhere in the output; bad input ref
   assert.match(t.text(), /trunk carrier removed/);
   assert.equal(await runCli(["trunk", "remove", "carrier"], t.io), EXIT_FAILED);
   assert.match(t.errors(), /trunk carrier does not exist/);
-  const after = openSqliteStore({ dataDir: t.dataDir });
+  const after = await openStore({ dataDir: t.dataDir });
   try {
     assert.deepEqual(
       (await after.trunks.list()).map((x) => [x.name, x.isDefault]),
@@ -251,7 +251,7 @@ test("number add and list: read in the tenant's country, to an existing extensio
   await runCli(["tenant", "add", "empty", "empty.test"], empty.io);
   assert.equal(await runCli(["number", "list", "empty"], empty.io), EXIT_OK);
   assert.match(empty.text(), /no numbers in tenant empty/);
-  const store = openSqliteStore({ dataDir: t.dataDir });
+  const store = await openStore({ dataDir: t.dataDir });
   try {
     assert.deepEqual(
       (await store.numbers.listAll()).map((n) => `${n.tenant} ${n.number}`),
@@ -308,7 +308,7 @@ test("status: live registrations per tenant; calls only with a token, from the s
   await runCli(["tenant", "add", "acme", "acme.test"], t.io);
   await runCli(["ext", "add", "acme", "101", "--password", "very-secret-1"], t.io);
   await runCli(["ext", "add", "acme", "102", "--password", "very-secret-2"], t.io);
-  const store = openSqliteStore({ dataDir: t.dataDir });
+  const store = await openStore({ dataDir: t.dataDir });
   const b = {
     tenant: "acme",
     callId: "c",

@@ -16,7 +16,7 @@ import {
 } from "../api/validation.ts";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { makeCredentials } from "../store/credentials.ts";
-import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/sql/open-store.ts";
 import { type DestinationSpec, type Language, type Store, StoreConflict } from "../store/types.ts";
 import { type Clock, SystemClock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/log.ts";
@@ -546,7 +546,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return config;
     },
     async withStore(fn) {
-      store ??= openSqliteStore({ dataDir: ctx.config().dataDir, clock: io.clock });
+      store ??= await openStore({
+        dataDir: ctx.config().dataDir,
+        databaseUrl: ctx.config().databaseUrl,
+        clock: io.clock,
+      });
       return fn(store);
     },
   };

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { Config } from "../../src/config.ts";
 import { startVpbx } from "../../src/main.ts";
-import { openSqliteStore } from "../../src/store/sqlite/index.ts";
+import { openStore } from "../../src/store/sql/open-store.ts";
 import { createLogger } from "../../src/util/log.ts";
 
 test("the answer prompts of the companies' languages are in the cache when start() returns", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "vpbx-warm-"));
   const cacheDir = await mkdtemp(join(tmpdir(), "vpbx-warm-cache-"));
-  const store = openSqliteStore({ dataDir });
+  const store = await openStore({ dataDir });
   await store.tenants.create({ name: "acme", domain: "acme.test", language: "it" });
   await store.close();
   const base = 20000 + 2 * Math.floor(Math.random() * 15000);

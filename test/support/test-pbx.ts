@@ -9,6 +9,7 @@ import { type RunningVpbx, startVpbx } from "../../src/main.ts";
 import type { AppRegistry } from "../../src/pbx/apps/dispatcher.ts";
 import type { Clock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/log.ts";
+import { createDatabase } from "./postgres.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
@@ -36,6 +37,20 @@ export interface TestPbxOptions {
   rtpPairs?: number;
   /** The mail server of voicemail e-mails (default: none). */
   smtpUrl?: string;
+  /** A PostgreSQL database to keep across a restart (set by restart()). */
+  databaseUrl?: string;
+}
+
+/**
+ * With VPBX_TEST_STORE=postgres the PBX of every integration test runs on a
+ * fresh PostgreSQL database of the run's server (VPBX_TEST_PG_URL) instead
+ * of SQLite in its data directory.
+ */
+async function testDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  if (process.env.VPBX_TEST_STORE !== "postgres") return undefined;
+  const server = process.env.VPBX_TEST_PG_URL;
+  if (!server) throw new Error("VPBX_TEST_STORE=postgres needs VPBX_TEST_PG_URL (npm test starts a server)");
+  return createDatabase(server);
 }
 
 /** Prompts synthesised once for every test run, not once per test. */
@@ -43,6 +58,8 @@ export const SHARED_PROMPT_CACHE = join(tmpdir(), "vpbx-test-prompt-cache");
 
 export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "vpbx-it-")));
+  const database = opts.databaseUrl ? undefined : await testDatabase();
+  const databaseUrl = opts.databaseUrl ?? database?.url;
   // Tests run two files at once: give each its own slice of RTP ports.
   const base = 20000 + 2 * Math.floor(Math.random() * 15000);
   const config: Config = {
@@ -58,6 +75,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     digestAlgorithms: ["MD5"],
     smtpFrom: "vpbx@test.invalid",
     smtpUrl: opts.smtpUrl,
+    databaseUrl,
   };
   const vpbx = await startVpbx(config, {
     clock: opts.clock,
@@ -100,11 +118,14 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     async restart() {
       await vpbx.stop();
       // Same ports, as a restarted server would have: phones keep their configuration.
-      return startTestPbx({ ...opts, dataDir, sipPort: vpbx.sipPort, httpPort: vpbx.httpPort });
+      return startTestPbx({ ...opts, dataDir, databaseUrl, sipPort: vpbx.sipPort, httpPort: vpbx.httpPort });
     },
     async stop() {
       await vpbx.stop();
-      if (!opts.keepDataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!opts.keepDataDir) {
+        await rm(dataDir, { recursive: true, force: true });
+        await database?.drop();
+      }
     },
   };
   return self;

@@ -15,7 +15,7 @@ import { pino } from "pino";
 import { concat, silence, sine, speechLike } from "../../../test/harness/audio.ts";
 import { readWav, writeWav } from "../../media/codec/wav.ts";
 import { activeRms } from "../../prompts/levels.ts";
-import { openSqliteStore, type SqliteStore } from "../../store/sqlite/sqlite-store.ts";
+import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import { type Actor, type CompanyAudioKind, type Language, StoreConflict } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -71,7 +71,7 @@ function frequency(samples: Int16Array, rate = 8000): number {
 
 describe("company audio files", () => {
   let dataDir: string;
-  let store: SqliteStore;
+  let store: SqlStore;
   let logged: ReturnType<typeof capturingLogger>;
   let spoken: Array<{ text: string; language: Language }>;
   let converted: ConversionJob[];
@@ -97,7 +97,7 @@ describe("company audio files", () => {
 
   beforeEach(async () => {
     dataDir = join(root, `d${n++}`);
-    store = openSqliteStore({ dataDir, clock: new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0)) });
+    store = await openStore({ dataDir, clock: new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0)) });
     await store.tenants.create({ name: "acme", domain: "acme.test" });
     logged = capturingLogger();
     spoken = [];

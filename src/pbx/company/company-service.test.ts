@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { DateTime } from "luxon";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import type { Actor, CompanyAudio, Schedule, Store, Tenant } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
@@ -83,7 +83,7 @@ describe("CompanyService", () => {
   async function restart(): Promise<void> {
     service.close();
     await store.close();
-    store = openSqliteStore({ dataDir: dir });
+    store = await openStore({ dataDir: dir });
     lamps = new Lamps();
     service = open();
     await service.start();
@@ -91,7 +91,7 @@ describe("CompanyService", () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "vpbx-company-"));
-    store = openSqliteStore({ dataDir: dir });
+    store = await openStore({ dataDir: dir });
     acme = await store.tenants.create({ name: "acme", domain: "acme.test", timezone: ZONE });
     await store.tenants.create({ name: "bistro", domain: "bistro.test", timezone: ZONE });
     clock = new FakeClock(at(MON, "11:45"));

@@ -14,7 +14,7 @@ import { createResponse, getCSeq, getHeader } from "../../sip/message/index.ts";
 import { TransactionLayer } from "../../sip/transaction/transaction-layer.ts";
 import { TransportLayer } from "../../sip/transport/transport-layer.ts";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import type { Binding, Store } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
@@ -59,7 +59,7 @@ describe("event hub over UDP (harness subscribers)", () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "vpbx-events-udp-"));
     clock = new FakeClock();
-    store = openSqliteStore({ dataDir: dir, clock });
+    store = await openStore({ dataDir: dir, clock });
     await store.tenants.create({ name: "acme", domain: "acme.test" });
     for (const [number, name] of [
       ["101", "Alice"],

@@ -23,7 +23,7 @@ import type { NameAddr } from "../../sip/message/types.ts";
 import { markSynthetic, type ServerTransaction } from "../../sip/transaction/types.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import type { Binding, Extension, Store, Tenant } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
@@ -158,7 +158,7 @@ export interface Fixture {
 export async function hubFixture(limits?: EventHubDeps["limits"]): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), "vpbx-events-"));
   const clock = new FakeClock();
-  const store = openSqliteStore({ dataDir: dir, clock });
+  const store = await openStore({ dataDir: dir, clock });
   const acme = await store.tenants.create({ name: "acme", domain: "acme.test" });
   const bistro = await store.tenants.create({ name: "bistro", domain: "bistro.test" });
   for (const [tenant, number, name] of [

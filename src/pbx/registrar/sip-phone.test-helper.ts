@@ -9,7 +9,7 @@ import { computeResponse, type DigestAlgorithm } from "../../sip/auth/digest.ts"
 import { getHeaders, parseMessage, type SipRequest, type SipResponse } from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import type { Store } from "../../store/types.ts";
 
 export const PHONE: RemoteAddress = { transport: "UDP", address: "192.0.2.10", port: 5062 };
@@ -117,7 +117,7 @@ function storesDir(): string {
 
 /** Tenant acme (acme.test) with 101 / 102, and tenant other (other.test) with 101. */
 export async function seededStore(): Promise<Store> {
-  const store = openSqliteStore({ dataDir: mkdtempSync(join(storesDir(), "store-")) });
+  const store = await openStore({ dataDir: mkdtempSync(join(storesDir(), "store-")) });
   await store.tenants.create({ name: "acme", domain: "acme.test" });
   await store.tenants.create({ name: "other", domain: "other.test" });
   for (const [tenant, domain, number, password] of [

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import {
   type Actor,
   DEFAULT_DIALLING_POLICY,
@@ -22,7 +22,7 @@ let tenant: Tenant;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "vpbx-fwd-"));
-  store = openSqliteStore({ dataDir: dir });
+  store = await openStore({ dataDir: dir });
   const created = await store.tenants.create({ name: "acme", domain: "acme.test", country: "CH" });
   tenant = { ...created, policy: DEFAULT_DIALLING_POLICY };
   for (const number of ["101", "102", "103", "104"]) {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore } from "../../store/sqlite/index.ts";
+import { openStore } from "../../store/sql/open-store.ts";
 import type { Actor, Binding, Store, Tenant, Trunk } from "../../store/types.ts";
 import { silentLogger } from "../../util/log.ts";
 import type { RingStep, Step } from "../call/steps.ts";
@@ -72,7 +72,7 @@ function ring(step: Step | undefined): RingStep {
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "vpbx-router-"));
-  store = openSqliteStore({ dataDir: dir });
+  store = await openStore({ dataDir: dir });
   tenant = await store.tenants.create({ name: "acme", domain: "acme.test" });
   for (const n of ["101", "102", "103", "104"]) {
     await store.extensions.create({

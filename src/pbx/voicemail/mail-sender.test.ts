@@ -8,7 +8,7 @@ import { after, afterEach, describe, test } from "node:test";
 import { pino } from "pino";
 import { SMTPServer } from "smtp-server";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore, type SqliteStore } from "../../store/sqlite/index.ts";
+import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import type { VoicemailMessage } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -182,7 +182,7 @@ function wavBytes(seed: number): Buffer {
 
 interface World {
   clock: FakeClock;
-  store: SqliteStore;
+  store: SqlStore;
   audioDir: string;
   audioPath(message: VoicemailMessage): string;
   removed: string[];
@@ -199,7 +199,7 @@ afterEach(async () => {
 async function world(mailbox: { deleteAfterEmail?: boolean } = {}): Promise<World> {
   const clock = new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0));
   const dataDir = join(root, `d${dirs++}`);
-  const store = openSqliteStore({ dataDir, clock });
+  const store = await openStore({ dataDir, clock });
   opened.push(store);
   await store.tenants.create({ name: "acme", domain: "acme.test", timezone: "Europe/Zurich" });
   await store.extensions.create({

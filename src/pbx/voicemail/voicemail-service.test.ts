@@ -15,7 +15,7 @@ import { pino } from "pino";
 import { concat, silence, speechLike } from "../../../test/harness/audio.ts";
 import { readWav, writeWav } from "../../media/codec/wav.ts";
 import { makeCredentials } from "../../store/credentials.ts";
-import { openSqliteStore, type SqliteStore } from "../../store/sqlite/sqlite-store.ts";
+import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import type { Actor, Store, Tenant } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -62,7 +62,7 @@ function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
 describe("voicemail service", () => {
   let dataDir: string;
   let clock: FakeClock;
-  let store: SqliteStore;
+  let store: SqlStore;
   let tenant: Tenant;
   let published: Published[];
   let logged: ReturnType<typeof capturingLogger>;
@@ -80,7 +80,7 @@ describe("voicemail service", () => {
   beforeEach(async () => {
     dataDir = join(root, `d${n++}`);
     clock = new FakeClock(Date.UTC(2026, 0, 5, 8, 0, 0));
-    store = openSqliteStore({ dataDir, clock });
+    store = await openStore({ dataDir, clock });
     await store.tenants.create({ name: "acme", domain: "acme.test" });
     for (const number of ["101", "102", "103"]) {
       await store.extensions.create({

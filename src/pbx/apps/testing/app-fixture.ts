@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCredentials } from "../../../store/credentials.ts";
-import { openSqliteStore } from "../../../store/sqlite/index.ts";
+import { openStore } from "../../../store/sql/open-store.ts";
 import type { Extension, FeatureSwitches, Store, Tenant } from "../../../store/types.ts";
 import { type CallerStep, ScriptedCall } from "./scripted-call.ts";
 
@@ -22,7 +22,7 @@ export interface AppFixture {
 
 export async function appFixture(): Promise<AppFixture> {
   const dir = mkdtempSync(join(tmpdir(), "vpbx-app-"));
-  let store: Store = openSqliteStore({ dataDir: dir });
+  let store: Store = await openStore({ dataDir: dir });
   let tenant = await store.tenants.create({ name: "acme", domain: "acme.test" });
   const alice = await store.extensions.create({
     tenant: "acme",
@@ -43,7 +43,7 @@ export async function appFixture(): Promise<AppFixture> {
     dataDir: dir,
     async reopen() {
       await store.close();
-      store = openSqliteStore({ dataDir: dir });
+      store = await openStore({ dataDir: dir });
     },
     get tenant() {
       return tenant;

@@ -1,39 +1,31 @@
 // What is known of a company's own audio (the four announcements of
-// `*30`-`*33`, music for waiting callers), on the synchronous=FULL connection
-// of the settings. The audio itself is a file in the data directory, written
-// and renamed by the company service before the row that announces it, so a
-// committed row always has its file. Every write is audited in its own
-// transaction ("announcement.set", "announcement.reset"; subject: the kind).
-import type Database from "better-sqlite3";
+// `*30`-`*33`, music for waiting callers) over Kysely (SQLite or PostgreSQL),
+// on the settings-grade database. The audio itself is a file in the data
+// directory, written and renamed by the company service before the row that
+// announces it, so a committed row always has its file. Every write is
+// audited in its own transaction ("announcement.set", "announcement.reset";
+// subject: the kind).
+
 import {
   type Actor,
-  ANNOUNCEMENT_KINDS,
   type CompanyAudio,
   type CompanyAudioKind,
   type CompanyAudioRepository,
   StoreConflict,
 } from "../types.ts";
-import { constraint } from "./sqlite-common.ts";
-import type { AuditWriter } from "./sqlite-voicemail.ts";
+import { COMPANY_AUDIO_KINDS } from "./defaults.ts";
+import type { CompanyAudioTable } from "./schema.ts";
+import { appendAudit } from "./sql-audit.ts";
+import { constraint, type Db, type SqlContext } from "./sql-context.ts";
 
-export const COMPANY_AUDIO_KINDS: readonly CompanyAudioKind[] = [...ANNOUNCEMENT_KINDS, "music"];
 const SOURCES: readonly CompanyAudio["source"][] = ["recording", "upload", "text"];
 
-interface AudioRow {
-  tenant: string;
-  kind: string;
-  source: string;
-  text: string | null;
-  duration_ms: number;
-  updated_at: string;
-}
-
-function toAudio(r: AudioRow): CompanyAudio {
+function toAudio(r: CompanyAudioTable): CompanyAudio {
   const a: CompanyAudio = {
     tenant: r.tenant,
     kind: r.kind as CompanyAudioKind,
     source: r.source as CompanyAudio["source"],
-    durationMs: r.duration_ms,
+    durationMs: Number(r.duration_ms),
     updatedAt: r.updated_at,
   };
   if (r.text !== null) a.text = r.text;
@@ -52,42 +44,32 @@ function checkKind(kind: CompanyAudioKind): void {
   }
 }
 
-export class SqliteCompanyAudio implements CompanyAudioRepository {
-  private readonly one;
-  private readonly ofTenant;
-  private readonly upsert;
-  private readonly remove;
+function one(db: Db, tenant: string, kind: string): Promise<CompanyAudioTable | undefined> {
+  return db
+    .selectFrom("company_audio")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("kind", "=", kind)
+    .executeTakeFirst();
+}
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly iso: () => string,
-    private readonly audit: AuditWriter,
-  ) {
-    this.one = db.prepare<[string, string], AudioRow>(
-      "SELECT * FROM company_audio WHERE tenant = ? AND kind = ?",
-    );
-    this.ofTenant = db.prepare<[string], AudioRow>("SELECT * FROM company_audio WHERE tenant = ?");
-    this.upsert = db.prepare(
-      `INSERT INTO company_audio (tenant, kind, source, text, duration_ms, updated_at)
-       VALUES (@tenant, @kind, @source, @text, @duration_ms, @updated_at)
-       ON CONFLICT (tenant, kind) DO UPDATE SET source = excluded.source, text = excluded.text,
-         duration_ms = excluded.duration_ms, updated_at = excluded.updated_at`,
-    );
-    this.remove = db.prepare("DELETE FROM company_audio WHERE tenant = ? AND kind = ?");
-  }
+export class SqlCompanyAudio implements CompanyAudioRepository {
+  constructor(private readonly ctx: SqlContext) {}
 
   async get(tenant: string, kind: CompanyAudioKind): Promise<CompanyAudio | undefined> {
-    const row = this.one.get(tenant, kind);
+    const row = await one(this.ctx.db, tenant, kind);
     return row && toAudio(row);
   }
 
   /** In the order of COMPANY_AUDIO_KINDS (welcome, waiting, closed, vacation, music). */
   async list(tenant: string): Promise<CompanyAudio[]> {
     const order = (a: CompanyAudio) => COMPANY_AUDIO_KINDS.indexOf(a.kind);
-    return this.ofTenant
-      .all(tenant)
-      .map(toAudio)
-      .sort((a, b) => order(a) - order(b));
+    const rows = await this.ctx.db
+      .selectFrom("company_audio")
+      .selectAll()
+      .where("tenant", "=", tenant)
+      .execute();
+    return rows.map(toAudio).sort((a, b) => order(a) - order(b));
   }
 
   /**
@@ -105,26 +87,38 @@ export class SqliteCompanyAudio implements CompanyAudioRepository {
     if (!Number.isSafeInteger(audio.durationMs) || audio.durationMs < 0) {
       throw new RangeError(`company audio duration ${audio.durationMs} is not whole milliseconds >= 0`);
     }
+    const at = this.ctx.iso();
     const saved: CompanyAudio = {
       tenant: audio.tenant,
       kind: audio.kind,
       source: audio.source,
       durationMs: audio.durationMs,
-      updatedAt: this.iso(),
+      updatedAt: at,
     };
     if (audio.text !== undefined) saved.text = audio.text;
     try {
-      this.db.transaction(() => {
-        const row = this.one.get(saved.tenant, saved.kind);
-        this.upsert.run({
-          tenant: saved.tenant,
-          kind: saved.kind,
-          source: saved.source,
-          text: saved.text ?? null,
-          duration_ms: saved.durationMs,
-          updated_at: saved.updatedAt,
-        });
-        this.audit.write({
+      await this.ctx.db.transaction().execute(async (trx) => {
+        const row = await one(trx, saved.tenant, saved.kind);
+        await trx
+          .insertInto("company_audio")
+          .values({
+            tenant: saved.tenant,
+            kind: saved.kind,
+            source: saved.source,
+            text: saved.text ?? null,
+            duration_ms: saved.durationMs,
+            updated_at: saved.updatedAt,
+          })
+          .onConflict((oc) =>
+            oc.columns(["tenant", "kind"]).doUpdateSet((eb) => ({
+              source: eb.ref("excluded.source"),
+              text: eb.ref("excluded.text"),
+              duration_ms: eb.ref("excluded.duration_ms"),
+              updated_at: eb.ref("excluded.updated_at"),
+            })),
+          )
+          .execute();
+        await appendAudit(trx, at, {
           tenant: saved.tenant,
           actor,
           action: "announcement.set",
@@ -132,7 +126,7 @@ export class SqliteCompanyAudio implements CompanyAudioRepository {
           old: audited(row && toAudio(row)),
           new: audited(saved),
         });
-      })();
+      });
     } catch (err) {
       if (constraint(err) === "foreign") throw new StoreConflict(`tenant ${saved.tenant} does not exist`);
       throw err;
@@ -143,11 +137,12 @@ export class SqliteCompanyAudio implements CompanyAudioRepository {
   /** Back to the default; false (and no audit event) when there was nothing to reset. */
   async delete(tenant: string, kind: CompanyAudioKind, actor: Actor): Promise<boolean> {
     checkKind(kind);
-    return this.db.transaction(() => {
-      const row = this.one.get(tenant, kind);
+    const at = this.ctx.iso();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const row = await one(trx, tenant, kind);
       if (!row) return false;
-      this.remove.run(tenant, kind);
-      this.audit.write({
+      await trx.deleteFrom("company_audio").where("tenant", "=", tenant).where("kind", "=", kind).execute();
+      await appendAudit(trx, at, {
         tenant,
         actor,
         action: "announcement.reset",
@@ -156,6 +151,6 @@ export class SqliteCompanyAudio implements CompanyAudioRepository {
         new: null,
       });
       return true;
-    })();
+    });
   }
 }

@@ -1,12 +1,12 @@
-// The inbound flow's settings in SQLite: the schedule, the call flow switch
-// (*11) and the schedule's override (*20), on the synchronous=FULL
-// connection of the settings: a mode confirmed on the phone ("closed until
+// The inbound flow's settings over Kysely (SQLite or PostgreSQL): the
+// schedule, the call flow switch (*11) and the schedule's override (*20), on
+// the settings-grade database: a mode confirmed on the phone ("closed until
 // 13:30") survives a power cut. Every write is audited in its own
 // transaction ("schedule.update", "schedule.override", "callflow.update").
 // What makes a schedule valid (ranges, overlaps, times) is the API's and the
 // company service's to check; the store refuses only what it could not read
 // back as the same document (RangeError).
-import type Database from "better-sqlite3";
+
 import {
   type Actor,
   type CallFlow,
@@ -16,16 +16,10 @@ import {
   type ScheduleOverride,
   StoreConflict,
 } from "../types.ts";
-import { constraint, sameJson } from "./sqlite-common.ts";
-import type { AuditWriter } from "./sqlite-voicemail.ts";
-import { readCallFlow, readSchedule } from "./stored-json.ts";
-
-interface OverrideRow {
-  tenant: string;
-  mode: string;
-  since: number;
-  until: number;
-}
+import type { ScheduleOverridesTable } from "./schema.ts";
+import { appendAudit } from "./sql-audit.ts";
+import { constraint, type Db, type SqlContext } from "./sql-context.ts";
+import { readCallFlow, readSchedule, sameJson } from "./stored-json.ts";
 
 const has = (o: object, key: string) => Object.hasOwn(o, key);
 
@@ -52,47 +46,36 @@ function checkCallFlow(f: CallFlow): void {
     throw new RangeError(`call flow state ${f.state} is not one of ${names.join(", ")}`);
 }
 
-export class SqliteCompanyFlow implements CompanyFlowRepository {
-  private readonly flowOf;
-  private readonly upsertSchedule;
-  private readonly upsertCallFlow;
-  private readonly overrideOf;
-  private readonly allOverrides;
-  private readonly upsertOverride;
-  private readonly removeOverride;
+/** since/until are BIGINT in PostgreSQL: pg may hand them over as strings. */
+function toOverride(r: ScheduleOverridesTable): ScheduleOverride {
+  return { tenant: r.tenant, mode: r.mode, since: Number(r.since), until: Number(r.until) };
+}
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly audit: AuditWriter,
-  ) {
-    this.flowOf = db.prepare<[string], { schedule: string | null; call_flow: string | null }>(
-      "SELECT schedule, call_flow FROM company_flow WHERE tenant = ?",
-    );
-    this.upsertSchedule = db.prepare(
-      `INSERT INTO company_flow (tenant, schedule) VALUES (?, ?)
-       ON CONFLICT (tenant) DO UPDATE SET schedule = excluded.schedule`,
-    );
-    this.upsertCallFlow = db.prepare(
-      `INSERT INTO company_flow (tenant, call_flow) VALUES (?, ?)
-       ON CONFLICT (tenant) DO UPDATE SET call_flow = excluded.call_flow`,
-    );
-    this.overrideOf = db.prepare<[string], OverrideRow>(
-      "SELECT tenant, mode, since, until FROM schedule_overrides WHERE tenant = ?",
-    );
-    this.allOverrides = db.prepare<[], OverrideRow>(
-      "SELECT tenant, mode, since, until FROM schedule_overrides ORDER BY tenant",
-    );
-    this.upsertOverride = db.prepare(
-      `INSERT INTO schedule_overrides (tenant, mode, since, until) VALUES (@tenant, @mode, @since, @until)
-       ON CONFLICT (tenant) DO UPDATE SET mode = excluded.mode, since = excluded.since, until = excluded.until`,
-    );
-    this.removeOverride = db.prepare("DELETE FROM schedule_overrides WHERE tenant = ?");
-  }
+function flowOf(db: Db, tenant: string) {
+  return db
+    .selectFrom("company_flow")
+    .select(["schedule", "call_flow"])
+    .where("tenant", "=", tenant)
+    .executeTakeFirst();
+}
+
+async function overrideOf(db: Db, tenant: string): Promise<ScheduleOverride | undefined> {
+  const row = await db
+    .selectFrom("schedule_overrides")
+    .select(["tenant", "mode", "since", "until"])
+    .where("tenant", "=", tenant)
+    .executeTakeFirst();
+  return row && toOverride(row);
+}
+
+export class SqlCompanyFlow implements CompanyFlowRepository {
+  constructor(private readonly ctx: SqlContext) {}
 
   /** Runs `write` in a transaction; a write for an unknown tenant is a StoreConflict. */
-  private change(tenant: string, write: () => void): void {
+  private async change(tenant: string, write: (trx: Db, at: string) => Promise<void>): Promise<void> {
+    const at = this.ctx.iso();
     try {
-      this.db.transaction(write)();
+      await this.ctx.db.transaction().execute((trx) => write(trx, at));
     } catch (err) {
       if (constraint(err) === "foreign") throw new StoreConflict(`tenant ${tenant} does not exist`);
       throw err;
@@ -100,7 +83,7 @@ export class SqliteCompanyFlow implements CompanyFlowRepository {
   }
 
   async schedule(tenant: string): Promise<Schedule | undefined> {
-    return readSchedule(this.flowOf.get(tenant)?.schedule ?? null);
+    return readSchedule((await flowOf(this.ctx.db, tenant))?.schedule ?? null);
   }
 
   /**
@@ -111,15 +94,28 @@ export class SqliteCompanyFlow implements CompanyFlowRepository {
    */
   async setSchedule(tenant: string, schedule: Schedule, actor: Actor): Promise<void> {
     checkSchedule(schedule);
-    this.change(tenant, () => {
-      const old = readSchedule(this.flowOf.get(tenant)?.schedule ?? null) ?? null;
+    await this.change(tenant, async (trx, at) => {
+      const old = readSchedule((await flowOf(trx, tenant))?.schedule ?? null) ?? null;
       if (sameJson(old, schedule)) return;
-      this.upsertSchedule.run(tenant, JSON.stringify(schedule));
-      this.audit.write({ tenant, actor, action: "schedule.update", subject: "schedule", old, new: schedule });
-      const override = this.overrideOf.get(tenant);
+      await trx
+        .insertInto("company_flow")
+        .values({ tenant, schedule: JSON.stringify(schedule), call_flow: null })
+        .onConflict((oc) =>
+          oc.column("tenant").doUpdateSet((eb) => ({ schedule: eb.ref("excluded.schedule") })),
+        )
+        .execute();
+      await appendAudit(trx, at, {
+        tenant,
+        actor,
+        action: "schedule.update",
+        subject: "schedule",
+        old,
+        new: schedule,
+      });
+      const override = await overrideOf(trx, tenant);
       if (override && !has(schedule.modes, override.mode)) {
-        this.removeOverride.run(tenant);
-        this.audit.write({
+        await trx.deleteFrom("schedule_overrides").where("tenant", "=", tenant).execute();
+        await appendAudit(trx, at, {
           tenant,
           actor,
           action: "schedule.override",
@@ -133,12 +129,16 @@ export class SqliteCompanyFlow implements CompanyFlowRepository {
 
   /** As stored, even when its end has passed (the company service ignores an override that is over). */
   async override(tenant: string): Promise<ScheduleOverride | undefined> {
-    const row = this.overrideOf.get(tenant);
-    return row && { ...row };
+    return overrideOf(this.ctx.db, tenant);
   }
 
   async overrides(): Promise<ScheduleOverride[]> {
-    return this.allOverrides.all().map((r) => ({ ...r }));
+    const rows = await this.ctx.db
+      .selectFrom("schedule_overrides")
+      .select(["tenant", "mode", "since", "until"])
+      .orderBy("tenant")
+      .execute();
+    return rows.map(toOverride);
   }
 
   /**
@@ -158,37 +158,42 @@ export class SqliteCompanyFlow implements CompanyFlowRepository {
         throw new RangeError(`override ends (${override.until}) before it starts (${override.since})`);
       }
     }
-    this.change(tenant, () => {
-      const old = this.overrideOf.get(tenant) ?? null;
+    await this.change(tenant, async (trx, at) => {
+      const old = (await overrideOf(trx, tenant)) ?? null;
       if (override === null) {
         if (old === null) return;
-        this.removeOverride.run(tenant);
+        await trx.deleteFrom("schedule_overrides").where("tenant", "=", tenant).execute();
       } else {
-        const schedule = readSchedule(this.flowOf.get(tenant)?.schedule ?? null) ?? DEFAULT_SCHEDULE;
+        const schedule = readSchedule((await flowOf(trx, tenant))?.schedule ?? null) ?? DEFAULT_SCHEDULE;
         if (!has(schedule.modes, override.mode)) {
           throw new RangeError(`mode ${override.mode} is not a mode of the schedule of tenant ${tenant}`);
         }
-        this.upsertOverride.run({
-          tenant,
-          mode: override.mode,
-          since: override.since,
-          until: override.until,
-        });
+        await trx
+          .insertInto("schedule_overrides")
+          .values({ tenant, mode: override.mode, since: override.since, until: override.until })
+          .onConflict((oc) =>
+            oc.column("tenant").doUpdateSet((eb) => ({
+              mode: eb.ref("excluded.mode"),
+              since: eb.ref("excluded.since"),
+              until: eb.ref("excluded.until"),
+            })),
+          )
+          .execute();
       }
       const now = override && { tenant, mode: override.mode, since: override.since, until: override.until };
-      this.audit.write({
+      await appendAudit(trx, at, {
         tenant,
         actor,
         action: "schedule.override",
         subject: "schedule",
-        old: old && { ...old },
+        old,
         new: now,
       });
     });
   }
 
   async callFlow(tenant: string): Promise<CallFlow | undefined> {
-    return readCallFlow(this.flowOf.get(tenant)?.call_flow ?? null);
+    return readCallFlow((await flowOf(this.ctx.db, tenant))?.call_flow ?? null);
   }
 
   /**
@@ -198,11 +203,24 @@ export class SqliteCompanyFlow implements CompanyFlowRepository {
    */
   async setCallFlow(tenant: string, flow: CallFlow, actor: Actor): Promise<void> {
     checkCallFlow(flow);
-    this.change(tenant, () => {
-      const old = readCallFlow(this.flowOf.get(tenant)?.call_flow ?? null) ?? null;
+    await this.change(tenant, async (trx, at) => {
+      const old = readCallFlow((await flowOf(trx, tenant))?.call_flow ?? null) ?? null;
       if (sameJson(old, flow)) return;
-      this.upsertCallFlow.run(tenant, JSON.stringify(flow));
-      this.audit.write({ tenant, actor, action: "callflow.update", subject: "callflow", old, new: flow });
+      await trx
+        .insertInto("company_flow")
+        .values({ tenant, schedule: null, call_flow: JSON.stringify(flow) })
+        .onConflict((oc) =>
+          oc.column("tenant").doUpdateSet((eb) => ({ call_flow: eb.ref("excluded.call_flow") })),
+        )
+        .execute();
+      await appendAudit(trx, at, {
+        tenant,
+        actor,
+        action: "callflow.update",
+        subject: "callflow",
+        old,
+        new: flow,
+      });
     });
   }
 }

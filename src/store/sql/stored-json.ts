@@ -166,3 +166,18 @@ export function readCallFlow(json: string | null): CallFlow | undefined {
   );
   return { state: f.state, states };
 }
+
+/** Equal as JSON documents, whatever the order of their keys (a document read back may list them otherwise). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a, sortedKeys) === JSON.stringify(b, sortedKeys);
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]]),
+  );
+}
