@@ -73,8 +73,42 @@ export async function connectPostgres(
     }
     throw new Error(`cannot reach PostgreSQL at ${where} (VPBX_DATABASE_URL): ${reason}`);
   }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: nulSafe(pool) }) });
 }
+
+const PATCHED = Symbol("nul-safe");
+
+/**
+ * PostgreSQL text cannot hold NUL (0x00), which SQLite stores and compares
+ * like any character; a username or domain from the network may carry one
+ * (RFC 4475 §3.1.2.4 escnull). So a query with a NUL in a parameter never
+ * reaches the server: a SELECT finds nothing, as SQLite would; a write is
+ * refused with a RangeError (bad input, not a server error).
+ */
+function nulSafe(pool: pg.Pool): pg.Pool {
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  const wrapped = async (): Promise<pg.PoolClient> => {
+    const client = await connect();
+    const patched = client as pg.PoolClient & { [PATCHED]?: true };
+    if (!patched[PATCHED]) {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      patched.query = ((...args: unknown[]) => {
+        const [text, params] = args;
+        if (typeof text === "string" && Array.isArray(params) && params.some(hasNul)) {
+          if (/^\s*select\b/i.test(text))
+            return Promise.resolve({ rows: [], rowCount: 0, command: "SELECT" });
+          return Promise.reject(new RangeError("a text value contains a NUL character"));
+        }
+        return query(...args);
+      }) as typeof client.query;
+      patched[PATCHED] = true;
+    }
+    return client;
+  };
+  return Object.assign(pool, { connect: wrapped });
+}
+
+const hasNul = (v: unknown): boolean => typeof v === "string" && v.includes("\u0000");
 
 /** The URL without its password: "postgres://vpbx@db:5432/vpbx". */
 export function redactDatabaseUrl(url: string): string {

@@ -62,6 +62,12 @@ for (const engine of TEST_ENGINES) {
     });
     afterEach(() => t.close());
 
+    test("a NUL from the network (RFC 4475 escnull) finds nothing, on either engine", async () => {
+      assert.equal(await tenants.getByDomain("acme\u0000.test"), undefined);
+      assert.equal(await tenants.get("ac\u0000me"), undefined);
+      assert.equal(await extensions.get("acme", "10\u00001"), undefined);
+    });
+
     test("create with defaults, get, getByDomain (case-insensitive), list", async () => {
       assert.deepEqual(await tenants.get("acme"), {
         name: "acme",
