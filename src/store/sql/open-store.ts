@@ -15,11 +15,11 @@
 // PostgreSQL: one pool serves both; the server's own durability settings apply.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Kysely, SqliteDialect } from "kysely";
+import type { Kysely } from "kysely";
 import { type Clock, SystemClock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Store } from "../types.ts";
-import { connectPostgres, connectSqlite, redactDatabaseUrl } from "./connect.ts";
+import { connectPostgres, connectSqlite, redactDatabaseUrl, sqliteKysely } from "./connect.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import { SqlAudit } from "./sql-audit.ts";
@@ -105,11 +105,11 @@ async function openSqlite(dataDir: string): Promise<Opened> {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, SQLITE_FILE);
   const settingsFile = connectSqlite(path, "FULL");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: settingsFile }) });
+  const db = sqliteKysely(settingsFile);
   let soft: Kysely<Database>;
   try {
     await migrateToLatest(db, "sqlite", settingsFile);
-    soft = new Kysely<Database>({ dialect: new SqliteDialect({ database: connectSqlite(path, "NORMAL") }) });
+    soft = sqliteKysely(connectSqlite(path, "NORMAL"));
   } catch (err) {
     await db.destroy(); // closes the file
     throw err;

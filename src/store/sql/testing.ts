@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import type { Kysely } from "kysely";
 import { createDatabase } from "../../../test/support/postgres.ts";
 import { type Clock, FakeClock } from "../../util/clock.ts";
-import { connectPostgres } from "./connect.ts";
+import { connectPostgres, sqliteKysely } from "./connect.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database as Tables } from "./schema.ts";
 import type { SqlContext } from "./sql-context.ts";
@@ -33,7 +33,7 @@ export async function sqliteTestContext(clock: Clock = new FakeClock()): Promise
   const file = new Database(join(dir, "vpbx.sqlite"));
   file.pragma("journal_mode = WAL");
   file.pragma("foreign_keys = ON");
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
+  const db = sqliteKysely(file);
   try {
     await migrateToLatest(db, "sqlite", file);
   } catch (err) {
