@@ -65,8 +65,15 @@ export interface Tenant {
   waitingSeconds: number;
   /** Who may dial the company-wide codes (`*20`, `*11`, `*30`-`*33`). */
   companyCodes: CompanyCodeAccess;
+  /**
+   * Simultaneous calls of the company, in and out (each holds media ports):
+   * one company cannot starve the others. Default DEFAULT_TENANT_MAX_CALLS.
+   */
+  maxCalls: number;
   createdAt: string;
 }
+
+export const DEFAULT_TENANT_MAX_CALLS = 20;
 
 /** Every extension may use the company-wide codes unless `extensions` lists who may; a PIN may be asked too. */
 export interface CompanyCodeAccess {
@@ -90,6 +97,7 @@ export type TenantPatch = Partial<Pick<Tenant, "domain" | "language" | "timezone
   waitingSeconds?: number;
   /** Replaces the whole access rule. */
   companyCodes?: CompanyCodeAccess;
+  maxCalls?: number;
 };
 
 /**
@@ -772,6 +780,37 @@ export interface VoicemailRepository {
   mailFailed(id: number, nextAttemptAt: number, error: string): Promise<void>;
 }
 
+/** Secrets shared by every node on the store (the key of digest nonces). */
+export interface SecretRepository {
+  get(name: string): Promise<string | undefined>;
+  /** Stores `value` unless the name has one already; returns the value that is kept (the first writer wins). */
+  setIfAbsent(name: string, value: string): Promise<string>;
+}
+
+/**
+ * A source (an IPv4 address, an IPv6 /64) or an account ("acme/101") that
+ * kept failing authentication: blocked until `until`, longer at each new
+ * offence (fail2ban's bantime increment). Kept across restarts.
+ */
+export interface AuthBlock {
+  subject: string;
+  offences: number;
+  /** Milliseconds since the epoch. */
+  until: number;
+  /** Milliseconds since the epoch: the last offence. */
+  lastAt: number;
+}
+
+export interface AuthBlockRepository {
+  get(subject: string): Promise<AuthBlock | undefined>;
+  put(block: AuthBlock): Promise<void>;
+  remove(subject: string): Promise<void>;
+  /** Blocks still in force at `now`. */
+  active(now: number): Promise<AuthBlock[]>;
+  /** Deletes blocks whose last offence is before `before`; returns how many. */
+  purge(before: number): Promise<number>;
+}
+
 export interface Store {
   tenants: TenantRepository;
   extensions: ExtensionRepository;
@@ -786,5 +825,7 @@ export interface Store {
   ringGroups: RingGroupRepository;
   companyFlow: CompanyFlowRepository;
   companyAudio: CompanyAudioRepository;
+  secrets: SecretRepository;
+  authBlocks: AuthBlockRepository;
   close(): Promise<void>;
 }

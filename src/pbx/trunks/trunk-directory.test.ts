@@ -38,6 +38,7 @@ function tenant(patch: Partial<Tenant> = {}): Tenant {
     policy: DEFAULT_DIALLING_POLICY,
     waitingSeconds: DEFAULT_WAITING_SECONDS,
     companyCodes: {},
+    maxCalls: 20,
     createdAt: "2026-01-05T08:00:00.000Z",
     ...patch,
   };

@@ -16,6 +16,7 @@ import { insertExtension, insertTenant } from "./testing-rows.ts";
 
 const TABLES = [
   "audit",
+  "auth_blocks",
   "bindings",
   "company_audio",
   "company_flow",
@@ -30,6 +31,7 @@ const TABLES = [
   "ring_groups",
   "schedule_overrides",
   "schema_migrations",
+  "secrets",
   "subscriptions",
   "tenants",
   "trunks",
@@ -300,7 +302,7 @@ describe("sql migrations on a file of the SQLite-only store", () => {
     const legacy = open("legacy.sqlite");
     migrate(legacy.file);
     const fresh = open("fresh.sqlite");
-    assert.equal(await migrateToLatest(fresh.db, "sqlite", fresh.file), 0);
+    assert.equal(await migrateToLatest(fresh.db, "sqlite", fresh.file, SQL_MIGRATIONS.slice(0, 1)), 0);
     assert.deepEqual(shape(fresh.file), shape(legacy.file));
     const triggers = fresh.file.prepare("select name from sqlite_master where type = 'trigger'").all();
     assert.deepEqual(triggers, []);
@@ -341,7 +343,7 @@ describe("sql migrations on a file of the SQLite-only store", () => {
       const versions = await sql<{ version: number }>`select version from schema_migrations`.execute(db);
       assert.deepEqual(
         versions.rows.map((r) => r.version),
-        [1],
+        SQL_MIGRATIONS.map((m) => m.version),
       );
       assert.deepEqual(file.prepare("select name from sqlite_master where type = 'trigger'").all(), []);
 
@@ -374,7 +376,9 @@ describe("sql migrations on postgres, two processes at once", { skip: TEST_PG_UR
     const b = await connectPostgres(database.url, { max: 2 });
     try {
       const found = await Promise.all([migrateToLatest(a, "postgres"), migrateToLatest(b, "postgres")]);
-      assert.deepEqual(found.sort(), [0, SQL_MIGRATIONS.length]);
+      // One of them starts on the fresh database; the other finds some steps done (each step is its own transaction).
+      assert.equal(Math.min(...found), 0);
+      assert.ok(Math.max(...found) <= SQL_MIGRATIONS.length);
       const rows = await sql<{ n: number }>`select count(*) as n from schema_migrations`.execute(a);
       assert.equal(rows.rows[0].n, SQL_MIGRATIONS.length, "count(*) (BIGINT) read as a number");
     } finally {

@@ -44,6 +44,11 @@ const BASELINE_DESCRIPTION =
 
 export const SQL_MIGRATIONS: readonly SqlMigration[] = [
   { version: 1, description: BASELINE_DESCRIPTION, up: baseline },
+  {
+    version: 2,
+    description: "hardening: tenant call cap, shared secrets, authentication blocks",
+    up: hardening,
+  },
 ];
 
 /**
@@ -495,4 +500,35 @@ async function baseline(db: MigrationDb, engine: Engine): Promise<void> {
     .addColumn("updated_at", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("company_audio_pkey", ["tenant", "kind"])
     .execute();
+}
+
+/**
+ * Version 2: a company's cap of simultaneous calls (one tenant cannot take
+ * every media port), secrets every node shares (the nonce key), and the
+ * growing blocks of sources and accounts that kept guessing passwords, kept
+ * across restarts.
+ */
+async function hardening(db: MigrationDb, engine: Engine): Promise<void> {
+  const pg = engine === "postgres";
+  const ms = pg ? "bigint" : "integer";
+  const table = (name: string): CreateTableBuilder<string, never> => {
+    const t = db.schema.createTable(name);
+    return pg ? t : t.modifyEnd(sql`strict`);
+  };
+  await db.schema
+    .alterTable("tenants")
+    .addColumn("max_calls", "integer", (c) => c.notNull().defaultTo(20))
+    .execute();
+  await table("secrets")
+    .addColumn("name", "text", (c) => c.primaryKey())
+    .addColumn("value", "text", (c) => c.notNull())
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .execute();
+  await table("auth_blocks")
+    .addColumn("subject", "text", (c) => c.primaryKey())
+    .addColumn("offences", "integer", (c) => c.notNull())
+    .addColumn("until", ms, (c) => c.notNull())
+    .addColumn("last_at", ms, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("auth_blocks_until").on("auth_blocks").column("until").execute();
 }

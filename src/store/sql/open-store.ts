@@ -23,6 +23,7 @@ import { connectPostgres, connectSqlite, redactDatabaseUrl, sqliteKysely } from 
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import { SqlAudit } from "./sql-audit.ts";
+import { SqlAuthBlocks } from "./sql-auth-blocks.ts";
 import { SqlBindings } from "./sql-bindings.ts";
 import { SqlCompanyAudio } from "./sql-company-audio.ts";
 import { SqlCompanyFlow } from "./sql-company-flow.ts";
@@ -32,6 +33,7 @@ import { SqlFeatureCodes } from "./sql-feature-codes.ts";
 import { SqlForwarding } from "./sql-forwarding.ts";
 import { SqlNumbers } from "./sql-numbers.ts";
 import { SqlRingGroups } from "./sql-ring-groups.ts";
+import { SqlSecrets } from "./sql-secrets.ts";
 import { SqlSubscriptions } from "./sql-subscriptions.ts";
 import { SqlTenants } from "./sql-tenants.ts";
 import { SqlTrunks } from "./sql-trunks.ts";
@@ -86,6 +88,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
     ringGroups: new SqlRingGroups(ctx),
     companyFlow: new SqlCompanyFlow(ctx),
     companyAudio: new SqlCompanyAudio(ctx),
+    secrets: new SqlSecrets(ctx),
+    authBlocks: new SqlAuthBlocks(ctx),
     close() {
       closing ??= opened.close();
       return closing;

@@ -21,6 +21,8 @@ export interface TenantsTable {
   waiting_seconds: number;
   /** JSON CompanyCodeAccess. */
   company_codes: string;
+  /** Simultaneous calls of the company (in and out). */
+  max_calls: Generated<number>;
   created_at: string;
 }
 
@@ -219,6 +221,21 @@ export interface CompanyAudioTable {
   updated_at: string;
 }
 
+/** Secrets every node of a cluster shares (the nonce key); values may be sealed (sql-context `secrets`). */
+export interface SecretsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
+/** A source address (IPv6 by /64) or an account that kept failing authentication. */
+export interface AuthBlocksTable {
+  subject: string;
+  offences: number;
+  until: number;
+  last_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   extensions: ExtensionsTable;
@@ -238,4 +255,6 @@ export interface Database {
   company_flow: CompanyFlowTable;
   schedule_overrides: ScheduleOverridesTable;
   company_audio: CompanyAudioTable;
+  secrets: SecretsTable;
+  auth_blocks: AuthBlocksTable;
 }

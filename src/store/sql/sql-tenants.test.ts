@@ -78,6 +78,7 @@ for (const engine of TEST_ENGINES) {
         features: DEFAULT_FEATURES,
         policy: DEFAULT_DIALLING_POLICY,
         waitingSeconds: 30,
+        maxCalls: 20,
         companyCodes: {},
         createdAt: "2026-01-05T08:00:00.000Z",
       });

@@ -10,6 +10,7 @@ import {
   type CompanyCodeAccess,
   DEFAULT_DIALLING_POLICY,
   DEFAULT_FEATURES,
+  DEFAULT_TENANT_MAX_CALLS,
   DEFAULT_WAITING_SECONDS,
   type DiallingPolicy,
   type FeatureSwitches,
@@ -94,6 +95,7 @@ export function toTenant(r: TenantRow): Tenant {
     features: readFeatures(r.features),
     policy: readPolicy(r.policy),
     waitingSeconds: Number(r.waiting_seconds),
+    maxCalls: Number(r.max_calls),
     companyCodes: readCompanyCodes(r.company_codes),
     createdAt: r.created_at,
   };
@@ -114,6 +116,7 @@ function tenantRow(t: Tenant): Omit<TenantRow, "created_at"> {
     trunk: t.trunk ?? null,
     operator: t.operator ?? null,
     waiting_seconds: t.waitingSeconds,
+    max_calls: t.maxCalls,
     company_codes: JSON.stringify(t.companyCodes),
   };
 }
@@ -164,6 +167,7 @@ export class SqlTenants implements TenantRepository {
       features: { ...DEFAULT_FEATURES },
       policy: { ...DEFAULT_DIALLING_POLICY },
       waitingSeconds: DEFAULT_WAITING_SECONDS,
+      maxCalls: DEFAULT_TENANT_MAX_CALLS,
       companyCodes: {},
       createdAt: this.ctx.iso(),
     };
@@ -223,6 +227,9 @@ export class SqlTenants implements TenantRepository {
     if (limit !== undefined && !isCallLimit(limit)) {
       throw new RangeError(`maxExternalCalls ${limit} is not a whole number >= 0`);
     }
+    if (patch.maxCalls !== undefined && !(Number.isInteger(patch.maxCalls) && patch.maxCalls >= 1)) {
+      throw new RangeError(`maxCalls ${patch.maxCalls} is not a whole number >= 1`);
+    }
     if (patch.waitingSeconds !== undefined && !isWaitingSeconds(patch.waitingSeconds)) {
       throw new RangeError(`waitingSeconds ${patch.waitingSeconds} is not a whole number >= 1`);
     }
@@ -260,6 +267,7 @@ export class SqlTenants implements TenantRepository {
         next.operator = patch.operator;
       }
       if (patch.waitingSeconds !== undefined) next.waitingSeconds = patch.waitingSeconds;
+      if (patch.maxCalls !== undefined) next.maxCalls = patch.maxCalls;
       if (codes) {
         const strangers: string[] = [];
         for (const e of codes.extensions ?? []) {
@@ -312,6 +320,16 @@ export class SqlTenants implements TenantRepository {
           subject: "waitingSeconds",
           old: current.waitingSeconds,
           new: next.waitingSeconds,
+        });
+      }
+      if (current.maxCalls !== next.maxCalls) {
+        await appendAudit(trx, at, {
+          tenant: name,
+          actor,
+          action: "tenant.update",
+          subject: "maxCalls",
+          old: current.maxCalls,
+          new: next.maxCalls,
         });
       }
       if (!sameJson(current.companyCodes, next.companyCodes)) {
