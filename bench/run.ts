@@ -1,6 +1,6 @@
 // `npm run bench`: the vpbx performance figures, one JSON line each on
 // stdout (and in bench/results/latest.jsonl), after a line describing the
-// machine. Flags: --only register,calls,relay,playback,prompts (a subset),
+// machine. Flags: --only register,register_flood,calls,relay,playback,prompts (a subset),
 // --quick (a few seconds each, a smoke run), --profile (a V8 CPU profile of
 // the PBX; its top functions are printed as a "profile" line).
 // Loopback only; every loop is bounded in count and time.
@@ -12,12 +12,14 @@ import type { BenchContext } from "./benches/context.ts";
 import { benchPlayback } from "./benches/playback.ts";
 import { benchPrompts } from "./benches/prompts.ts";
 import { benchRegister } from "./benches/register.ts";
+import { benchRegisterFlood } from "./benches/register-flood.ts";
 import { benchRelay } from "./benches/relay.ts";
 import { PbxProcess, topFunctions } from "./lib/pbx-process.ts";
 import { machineLine, Reporter } from "./lib/report.ts";
 
 const BENCHES: Record<string, (ctx: BenchContext) => Promise<void>> = {
   register: benchRegister,
+  register_flood: benchRegisterFlood,
   calls: benchCalls,
   relay: benchRelay,
   playback: benchPlayback,

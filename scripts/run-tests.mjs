@@ -8,8 +8,15 @@
 // run; the test processes find it in VPBX_TEST_PG_URL and run the store's
 // tests on it as well as on SQLite. A VPBX_TEST_PG_URL already set names a
 // server of your own (its maintenance database, as a superuser) and is used as is.
+//
+// The run fails when any test failed, when a file could not be loaded, and
+// when tests were cancelled: a suite whose setup (a before hook) fails has
+// its tests cancelled, not failed, and a summary of "fail 0" must not pass
+// for a green run. The summary is read from a second, TAP reporter written
+// to a temporary file, whatever the reporter shown on the terminal.
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
 
@@ -49,12 +56,42 @@ if (!env.VPBX_TEST_PG_URL) {
   }
 }
 
+/**
+ * The counts of the last top-level TAP summary ("# fail 0", "# cancelled 2"...),
+ * or undefined when the run ended without one.
+ */
+function readSummary(tap) {
+  const count = (name) => {
+    const all = [...tap.matchAll(new RegExp(`^# ${name} (\\d+)$`, "gm"))];
+    return all.length ? Number(all[all.length - 1][1]) : undefined;
+  };
+  const tests = count("tests");
+  if (tests === undefined) return undefined;
+  return { tests, fail: count("fail") ?? 0, cancelled: count("cancelled") ?? 0 };
+}
+
+const summaryDir = mkdtempSync(join(tmpdir(), "vpbx-test-summary-"));
+const summaryFile = join(summaryDir, "summary.tap");
+// Node's own choice when no reporter is named: spec on a terminal, TAP otherwise.
+const shown = process.stdout.isTTY ? "spec" : "tap";
+
 let status = 1;
 try {
   status = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+      [
+        "--import",
+        "tsx",
+        "--test",
+        "--test-concurrency=2",
+        "--test-timeout=120000",
+        `--test-reporter=${shown}`,
+        "--test-reporter-destination=stdout",
+        "--test-reporter=tap",
+        `--test-reporter-destination=${summaryFile}`,
+        ...files,
+      ],
       { stdio: "inherit", env },
     );
     // Interrupted (Ctrl-C, a CI timeout): the tests end first, then the
@@ -68,7 +105,26 @@ try {
     });
     child.once("exit", (code) => resolve(code ?? 1));
   });
+  let summary;
+  try {
+    summary = readSummary(readFileSync(summaryFile, "utf8"));
+  } catch (err) {
+    console.error(`cannot read the test summary: ${err.message}`);
+  }
+  if (!summary) {
+    console.error("the test run ended without a summary: counted as failed");
+    status ||= 1;
+  } else {
+    if (summary.cancelled > 0) {
+      console.error(
+        `${summary.cancelled} test(s) cancelled: a suite's setup (before hook) failed or a test ran out of time; the run fails`,
+      );
+      status ||= 1;
+    }
+    if (summary.fail > 0) status ||= 1;
+  }
 } finally {
+  rmSync(summaryDir, { recursive: true, force: true });
   await postgres?.stop();
 }
 process.exit(status);

@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { parseSecretKey } from "./store/sql/secret-box.ts";
 
 export interface Config {
   dataDir: string;
@@ -23,6 +24,18 @@ export interface Config {
   adminToken?: string;
   logLevel: string;
   mediaTimeoutSeconds: number;
+  /**
+   * Caps on accepted SIP/TCP connections (each holds a file handle):
+   * VPBX_TCP_MAX_CONNECTIONS in all (default 10000), VPBX_TCP_MAX_PER_SOURCE
+   * from one IPv4 address or IPv6 /64 (default 50). Undefined (the variable
+   * unset): the transport's defaults, which are these.
+   */
+  tcpMaxConnections?: number;
+  tcpMaxPerSource?: number;
+  /** VPBX_TCP_IDLE_TIMEOUT: seconds an authenticated TCP connection may stay silent (default 900). */
+  tcpIdleTimeoutSeconds?: number;
+  /** VPBX_TCP_UNAUTHENTICATED_TIMEOUT: seconds a TCP peer that has not authenticated may go without a complete message (default 30). */
+  tcpUnauthenticatedTimeoutSeconds?: number;
   /** Digest algorithms offered to phones, preferred first (RFC 8760 §2.4). */
   digestAlgorithms: Array<"MD5" | "SHA-256">;
   /**
@@ -33,6 +46,13 @@ export interface Config {
   smtpUrl?: string;
   /** The From of voicemail e-mails: "vpbx@pbx.example.com" or "Voicemail <vpbx@pbx.example.com>". */
   smtpFrom: string;
+  /**
+   * VPBX_SECRET_KEY, decoded: the key that seals stored credentials
+   * (store/sql/secret-box.ts); undefined: the key file.
+   */
+  secretKey?: Buffer;
+  /** VPBX_SECRET_KEY_FILE, resolved; undefined: `<dataDir>/secret.key` (generated on the first start). */
+  secretKeyFile?: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -133,6 +153,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  // TCP caps and timeouts: set only when given, else the transport's
+  // defaults apply (sip/transport TCP_DEFAULTS, the values documented above).
+  const wholeNumber = (name: string, min: number, max: number, what: string): number | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(n >= min && n <= max)) {
+      problems.push(
+        `${name}=${JSON.stringify(raw)} is not ${what}: expected a whole number from ${min} to ${max}`,
+      );
+      return undefined;
+    }
+    return n;
+  };
+  const tcp = {
+    tcpMaxConnections: wholeNumber("VPBX_TCP_MAX_CONNECTIONS", 1, 1_000_000, "a connection count"),
+    tcpMaxPerSource: wholeNumber("VPBX_TCP_MAX_PER_SOURCE", 1, 1_000_000, "a connection count"),
+    tcpIdleTimeoutSeconds: wholeNumber("VPBX_TCP_IDLE_TIMEOUT", 1, 86_400, "a timeout in seconds"),
+    tcpUnauthenticatedTimeoutSeconds: wholeNumber(
+      "VPBX_TCP_UNAUTHENTICATED_TIMEOUT",
+      1,
+      3_600,
+      "a timeout in seconds",
+    ),
+  };
+
   // RFC 8760 lets a server offer SHA-256 beside MD5, but real phones do not
   // cope: SIPp takes the first challenge and fails on SHA-256, baresip gives
   // up on the whole response when one challenge is not MD5. So MD5 alone by
@@ -182,6 +228,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpFrom,
   };
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
+  for (const [key, value] of Object.entries(tcp) as Array<[keyof typeof tcp, number | undefined]>) {
+    if (value !== undefined) config[key] = value;
+  }
   if (smtpUrl !== undefined) config.smtpUrl = smtpUrl;
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {
@@ -192,6 +241,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     config.adminToken = adminToken;
   }
+
+  const secretKeyRaw = get("VPBX_SECRET_KEY");
+  const secretKeyFile = get("VPBX_SECRET_KEY_FILE");
+  if (secretKeyRaw !== undefined) {
+    const key = parseSecretKey(secretKeyRaw);
+    // The value is a secret: never echoed, even when wrong.
+    if (key === undefined) {
+      problems.push(
+        "VPBX_SECRET_KEY is not a key: expected 64 hex characters or the base64 of 32 bytes (e.g. from: openssl rand -hex 32)",
+      );
+    } else config.secretKey = key;
+    if (secretKeyFile !== undefined) {
+      problems.push("VPBX_SECRET_KEY and VPBX_SECRET_KEY_FILE are both set: set only one of them");
+    }
+  } else if (secretKeyFile !== undefined) config.secretKeyFile = resolve(secretKeyFile);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,6 +1,6 @@
 // The composition root: reads nothing itself, builds every room from the
 // configuration, wires them together, and takes them down again in order.
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
@@ -18,7 +18,7 @@ import { CompanyService } from "./pbx/company/company-service.ts";
 import { EventHub } from "./pbx/events/index.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
-import { AuthRateLimiter, PhoneAuthenticator } from "./pbx/security/index.ts";
+import { AuthGuard, nonceSecret, PhoneAuthenticator } from "./pbx/security/index.ts";
 import { TrunkDirectory, TrunkRegistrations } from "./pbx/trunks/index.ts";
 import { VoicemailService } from "./pbx/voicemail/index.ts";
 import { MailSender } from "./pbx/voicemail/mail-sender.ts";
@@ -28,8 +28,10 @@ import { UserAgent, type UserAgentDelegate } from "./sip/dialog/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
 import { TransportLayer } from "./sip/transport/index.ts";
 import { openStore } from "./store/sql/open-store.ts";
+import { loadSecretKey } from "./store/sql/secret-key.ts";
 import type { Language, Store } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
+import { checkDataPermissions, ensurePrivateDir } from "./util/file-permissions.ts";
 import { createLogger, type Logger } from "./util/log.ts";
 
 export interface RunningVpbx {
@@ -79,10 +81,13 @@ function settlesWithin(work: Promise<void>, ms: number, clock: Clock, log: Logge
 export async function startVpbx(config: Config, opts: StartOptions = {}): Promise<RunningVpbx> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? new SystemClock();
-  mkdirSync(config.dataDir, { recursive: true });
+  // Secrets at rest: the data directory is the owner's alone (0700, files
+  // 0600); what is looser is said, with the chmod that fixes it.
+  ensurePrivateDir(config.dataDir);
+  await checkDataPermissions(config.dataDir, log);
   let started = false;
   const recordDir = join(config.dataDir, "recordings", "tmp");
-  mkdirSync(recordDir, { recursive: true });
+  ensurePrivateDir(recordDir);
   // Recordings of calls that a stop cut short: nobody was told they were kept
   // (a voicemail is confirmed only once it is filed), so they go.
   const leftovers = readdirSync(recordDir);
@@ -90,7 +95,15 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
   if (leftovers.length > 0)
     log.info({ count: leftovers.length }, "unfinished recordings of the last run removed");
 
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, clock, log });
+  // Credentials in the store are sealed with a key kept apart from it.
+  const secretKey = await loadSecretKey(config, log);
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    secretKey,
+    clock,
+    log,
+  });
   log.info({ engine: store.engine, location: store.location }, "store open");
   const stops: Array<() => Promise<void> | void> = [() => store.close()];
   try {
@@ -110,12 +123,19 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     // silence while a prompt is being made.
     await warmAnswerPrompts(speech, await languagesInUse(store), log);
 
+    const seconds = (s?: number) => (s === undefined ? undefined : s * 1000);
     const transport = await TransportLayer.listen({
       bind: config.bind,
       port: config.sipPort,
       publicAddress: config.publicAddress,
       log,
       clock,
+      // Idle TCP connections of peers that never authenticated are capped and
+      // closed early; a phone that authenticated keeps its connection.
+      maxTcpConnections: config.tcpMaxConnections,
+      maxTcpConnectionsPerSource: config.tcpMaxPerSource,
+      tcpIdleTimeoutMs: seconds(config.tcpIdleTimeoutSeconds),
+      tcpUnauthenticatedTimeoutMs: seconds(config.tcpUnauthenticatedTimeoutSeconds),
     });
     stops.unshift(() => transport.close());
     const transactions = new TransactionLayer({ transport, clock, log });
@@ -145,15 +165,20 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     });
     stops.unshift(() => ua.close());
 
-    const nonces = new NonceManager({ clock });
-    const limiter = new AuthRateLimiter({ clock, log });
+    // The nonce key is the store's (the same after a restart and on every
+    // node); blocks of guessing sources and accounts are the store's too.
+    const nonces = new NonceManager({ clock, secret: await nonceSecret(store) });
+    const guard = new AuthGuard({ clock, log, blocks: store.authBlocks });
+    await guard.ready();
+    stops.unshift(() => guard.close());
     const auth = new PhoneAuthenticator({
       store,
       nonces,
       clock,
       log,
-      limiter,
+      guard,
       algorithms: config.digestAlgorithms,
+      onAuthenticated: (remote) => transport.markAuthenticated(remote),
     });
     // Subscriptions and the lamps of desk phones (RFC 6665): the registrar
     // tells it when devices come and go, the PBX when calls change.
@@ -248,6 +273,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       events,
       voicemail,
       company,
+      peerTrusted: (remote) => transport.markAuthenticated(remote),
       store,
       registrar,
       auth,
@@ -272,6 +298,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const api = buildApi({
       store,
       company,
+      clock,
       pbx: {
         registrations: async (tenant) =>
           (await store.bindings.list(tenant))

@@ -107,7 +107,12 @@ export async function benchRegister(ctx: BenchContext): Promise<void> {
 }
 
 /** The TS phones' equivalent of a SIPp run: `calls` registrations started at `rate` per second. */
-async function openLoop(ua: LoadUa, phones: string[], rate: number, calls: number): Promise<SippResult> {
+export async function openLoop(
+  ua: LoadUa,
+  phones: string[],
+  rate: number,
+  calls: number,
+): Promise<SippResult> {
   let successful = 0;
   let failed = 0;
   const pending: Promise<void>[] = [];

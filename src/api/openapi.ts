@@ -33,7 +33,9 @@ const DESCRIPTIONS: Record<number, string> = {
   404: "Not found",
   409: "Conflict with existing data",
   413: "Body too large",
+  408: "The body did not arrive in time",
   415: "Unsupported body type",
+  429: "Too many wrong tokens from this address; see Retry-After",
   503: "Not ready, or the service is not running",
 };
 
@@ -55,7 +57,13 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Json
         content: { [r.produces]: { schema: { type: "string", format: "binary" } } },
       };
     }
-    const errors = new Set([400, ...(r.public ? [] : [401]), ...(r.errors ?? [])]);
+    const hasBody = r.schema.body !== undefined || r.consumes !== undefined;
+    const errors = new Set([
+      400,
+      ...(r.public ? [] : [401, 429]),
+      ...(hasBody ? [408] : []),
+      ...(r.errors ?? []),
+    ]);
     if (!r.schema.params && !r.schema.body && !r.schema.querystring && !r.consumes) errors.delete(400);
     for (const status of [...errors].sort()) {
       responses[String(status)] = {

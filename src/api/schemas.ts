@@ -60,6 +60,8 @@ import {
   RING_TIMEOUT_MAX,
   RING_TIMEOUT_MIN,
   SIP_USER_PATTERN,
+  TENANT_MAX_CALLS_MAX,
+  TENANT_MAX_CALLS_MIN,
   TENANT_NAME_PATTERN,
   TIMEZONE_MAX,
   TRANSPORTS,
@@ -95,7 +97,8 @@ const password = {
   minLength: PASSWORD_MIN,
   maxLength: PASSWORD_MAX,
   writeOnly: true,
-  description: "SIP password; only its digest hashes are stored. Must not be the extension number.",
+  description:
+    "SIP password; only its digest hashes are stored. At least 10 characters, not the extension number, not a common password, and hard to guess (zxcvbn score 3 or more)",
 };
 const displayName = { type: "string", pattern: DISPLAY_NAME_PATTERN, maxLength: 64 };
 const ringTimeoutSeconds = { type: "integer", minimum: RING_TIMEOUT_MIN, maximum: RING_TIMEOUT_MAX };
@@ -150,6 +153,13 @@ const maxCalls = {
   minimum: MAX_CALLS_MIN,
   maximum: MAX_CALLS_MAX,
   description: "with call waiting, calls at once before the extension is busy",
+};
+const tenantMaxCalls = {
+  type: "integer",
+  minimum: TENANT_MAX_CALLS_MIN,
+  maximum: TENANT_MAX_CALLS_MAX,
+  description:
+    "simultaneous calls of the company, from its phones and to its numbers; a call over it is refused (503 to a phone, 486 to the trunk), emergency calls never",
 };
 
 const object = (properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({
@@ -206,6 +216,7 @@ export const Tenant = object(
       },
       ["extensions", "pin"],
     ),
+    maxCalls: tenantMaxCalls,
     createdAt: timestamp,
   },
   [
@@ -220,6 +231,7 @@ export const Tenant = object(
     "operator",
     "waitingSeconds",
     "companyCodes",
+    "maxCalls",
     "createdAt",
   ],
 );
@@ -255,6 +267,7 @@ export const TenantPatch = object({
       "asked before the company-wide codes; null: none; missing: unchanged",
     ),
   }),
+  maxCalls: tenantMaxCalls,
 });
 
 const mailboxFields = {

@@ -97,8 +97,14 @@ const MAILBOX_OFF = {
 };
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-async function call(method: Method, url: string, body?: unknown, token: string | null = TOKEN) {
-  const opts: InjectOptions = { method, url, headers: {} };
+async function call(
+  method: Method,
+  url: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+  from?: string,
+) {
+  const opts: InjectOptions = { method, url, headers: {}, ...(from ? { remoteAddress: from } : {}) };
   if (token !== null) opts.headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) opts.payload = body as InjectOptions["payload"];
   const res = await app.inject(opts);
@@ -147,9 +153,17 @@ describe("auth and health", () => {
       }
     }
     assert.ok(urls.length >= 17);
-    for (const [method, url] of urls) {
+    for (const [i, [method, url]] of urls.entries()) {
+      // Each route from its own address: wrong tokens from one address are blocked after 10.
+      const from = `198.51.100.${i + 1}`;
       for (const token of [null, "wrong-token", ""]) {
-        const r = await call(method, url, method === "GET" || method === "DELETE" ? undefined : {}, token);
+        const r = await call(
+          method,
+          url,
+          method === "GET" || method === "DELETE" ? undefined : {},
+          token,
+          from,
+        );
         assertError(r, 401, "unauthorized");
       }
     }
@@ -185,6 +199,7 @@ describe("tenants", () => {
       operator: null,
       waitingSeconds: 30,
       companyCodes: { extensions: null, pin: false },
+      maxCalls: 20,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const other = await call("POST", "/api/v1/tenants", {
@@ -214,6 +229,30 @@ describe("tenants", () => {
     assertError(await call("GET", "/api/v1/tenants/bistro-2"), 404, "not_found");
     assertError(await call("DELETE", "/api/v1/tenants/bistro-2"), 404, "not_found");
     assertError(await call("PATCH", "/api/v1/tenants/bistro-2", { language: "fr" }), 404, "not_found");
+  });
+
+  test("maxCalls: the company's cap of simultaneous calls, 1 to 10000, shown and audited", async () => {
+    await call("POST", "/api/v1/tenants", { name: "capped", domain: "capped.test" });
+    assert.equal((await call("GET", "/api/v1/tenants/capped")).body.maxCalls, 20, "the default");
+    const patched = await call("PATCH", "/api/v1/tenants/capped", { maxCalls: 40 });
+    assert.equal(patched.status, 200, patched.raw);
+    assert.equal(patched.body.maxCalls, 40);
+    assert.equal((await call("GET", "/api/v1/tenants/capped")).body.maxCalls, 40);
+    assert.equal((await store.tenants.get("capped"))?.maxCalls, 40);
+    const [event] = await store.audit.list("capped", { limit: 1 });
+    assert.deepEqual(
+      { actor: event.actor, subject: event.subject, old: event.old, new: event.new },
+      { actor: { kind: "api", id: "admin" }, subject: "maxCalls", old: 20, new: 40 },
+    );
+    for (const bad of [0, 10001, 2.5, "40", null, -1]) {
+      const r = await call("PATCH", "/api/v1/tenants/capped", { maxCalls: bad });
+      assertError(r, 400, "bad_request");
+      assert.match(r.body.error.message, /maxCalls/, String(bad));
+    }
+    assert.equal((await store.tenants.get("capped"))?.maxCalls, 40, "a refused change changes nothing");
+    assert.equal((await call("PATCH", "/api/v1/tenants/capped", { maxCalls: 10000 })).body.maxCalls, 10000);
+    assert.equal((await call("PATCH", "/api/v1/tenants/capped", { maxCalls: 1 })).body.maxCalls, 1);
+    await call("DELETE", "/api/v1/tenants/capped");
   });
 
   test("409 on a taken name or domain", async () => {
@@ -374,16 +413,16 @@ describe("extensions", () => {
     await call("POST", "/api/v1/tenants", { name: "moving", domain: "old.test" });
     await call("POST", "/api/v1/tenants/moving/extensions", {
       number: "10",
-      password: "password-10",
+      password: "secret-10-pw",
       displayName: "M",
     });
     const p = await call("PATCH", "/api/v1/tenants/moving", { domain: "new.test" });
     assert.equal(p.body.domain, "new.test");
     assert.equal((await store.extensions.get("moving", "10"))?.credentials.realm, "old.test");
-    await call("PATCH", "/api/v1/tenants/moving/extensions/10", { password: "password-new" });
+    await call("PATCH", "/api/v1/tenants/moving/extensions/10", { password: "fresh-secret-10-pw" });
     assert.deepEqual(
       (await store.extensions.get("moving", "10"))?.credentials,
-      makeCredentials("10", "new.test", "password-new"),
+      makeCredentials("10", "new.test", "fresh-secret-10-pw"),
     );
     await call("DELETE", "/api/v1/tenants/moving");
   });
@@ -391,14 +430,14 @@ describe("extensions", () => {
   test("409 on a duplicate number, 404 on an unknown tenant", async () => {
     const dup = await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "101",
-      password: "whatever-pass",
+      password: "whatever-secret-pw",
       displayName: "Dup",
     });
     assertError(dup, 409, "conflict");
     assertError(
       await call("POST", "/api/v1/tenants/ghost/extensions", {
         number: "101",
-        password: "whatever-pass",
+        password: "whatever-secret-pw",
         displayName: "X",
       }),
       404,
@@ -408,7 +447,7 @@ describe("extensions", () => {
   });
 
   test("400 on bad payloads; weak passwords refused", async () => {
-    const base = { number: "103", password: "good-password", displayName: "Carol" };
+    const base = { number: "103", password: "good-secret-103-pw", displayName: "Carol" };
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ ...base, number: "1" }, /number/],
       [{ ...base, number: "1234567" }, /number/],
@@ -430,13 +469,45 @@ describe("extensions", () => {
       const r = await call("POST", "/api/v1/tenants/acme/extensions", body);
       assertError(r, 400, "bad_request");
       assert.match(r.body.error.message, message, JSON.stringify(body));
-      assert.doesNotMatch(r.raw, /good-password|12341234/, "a password is never echoed");
+      assert.doesNotMatch(r.raw, /good-secret-103-pw|12341234/, "a password is never echoed");
     }
     assertError(
       await call("PATCH", "/api/v1/tenants/acme/extensions/101", { password: "101101101" }),
       400,
       "bad_request",
     );
+  });
+
+  test("passwords on create and change: too common or too guessable is refused with the reason", async () => {
+    const before = await store.extensions.get("acme", "101");
+    const cases: [string, RegExp][] = [
+      ["password123", /^password: too common/],
+      ["Qwertyuiop1", /^password: too common/],
+      ["aaaaaaaaaaaa", /^password: too guessable: repeated characters/],
+      ["password-110", /^password: too guessable: it is similar to a commonly used password/],
+      ["acme.test-101", /^password: too guessable: .*company's name or domain/],
+    ];
+    for (const [password, reason] of cases) {
+      const created = await call("POST", "/api/v1/tenants/acme/extensions", {
+        number: "106",
+        password,
+        displayName: "Frank",
+      });
+      assertError(created, 400, "bad_request");
+      assert.match(created.body.error.message, reason, password);
+      assert.ok(!created.raw.includes(password), "a password is never echoed");
+      const changed = await call("PATCH", "/api/v1/tenants/acme/extensions/101", { password });
+      assertError(changed, 400, "bad_request");
+      assert.match(changed.body.error.message, reason, password);
+    }
+    assert.equal(await store.extensions.get("acme", "106"), undefined, "nothing created");
+    assert.deepEqual(
+      (await store.extensions.get("acme", "101"))?.credentials,
+      before?.credentials,
+      "nothing changed",
+    );
+    const ok = await call("PATCH", "/api/v1/tenants/acme/extensions/101", { password: "Lantern-Otter-58" });
+    assert.equal(ok.status, 200, ok.raw);
     assertError(
       await call("PATCH", "/api/v1/tenants/acme/extensions/101", { number: "105" }),
       400,
@@ -509,7 +580,7 @@ describe("extension settings", () => {
   test("call waiting, max calls, no-answer time and caller id: create, patch, shown; bad ones refused", async () => {
     const created = await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "110",
-      password: "password-110",
+      password: "secret-110-pw",
       displayName: "Reception",
       callWaiting: true,
       maxCalls: 4,
@@ -550,7 +621,7 @@ describe("extension settings", () => {
     assertError(
       await call("POST", "/api/v1/tenants/acme/extensions", {
         number: "111",
-        password: "password-111",
+        password: "secret-111-pw",
         displayName: "X",
         callerId: null,
       }),
@@ -565,7 +636,7 @@ describe("extension settings", () => {
   test("unsolicited message waiting: off by default, set on create and by a patch, a boolean only", async () => {
     const created = await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "112",
-      password: "password-112",
+      password: "secret-112-pw",
       displayName: "Door phone",
       mwiUnsolicited: true,
     });
@@ -586,14 +657,14 @@ describe("extension settings", () => {
   test("pickup group: the default (null) unless set, set on create and by a patch, null clears, bad names refused", async () => {
     const plain = await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "113",
-      password: "password-113",
+      password: "secret-113-pw",
       displayName: "Plain",
     });
     assert.equal(plain.status, 201, plain.raw);
     assert.equal(plain.body.pickupGroup, null);
     const created = await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "114",
-      password: "password-114",
+      password: "secret-114-pw",
       displayName: "Sales desk",
       pickupGroup: "sales",
     });
@@ -628,7 +699,7 @@ describe("extension settings", () => {
     assertError(
       await call("POST", "/api/v1/tenants/acme/extensions", {
         number: "115",
-        password: "password-115",
+        password: "secret-115-pw",
         displayName: "X",
         pickupGroup: null,
       }),
@@ -884,7 +955,7 @@ describe("forwarding, policy and the audit log", () => {
   test("GET the rules; PUT sets, keeps (missing) and clears (null); national numbers read in the country", async () => {
     await call("POST", "/api/v1/tenants/acme/extensions", {
       number: "103",
-      password: "password-103",
+      password: "secret-103-pw",
       displayName: "Carol",
     });
     const empty = await call("GET", "/api/v1/tenants/acme/extensions/101/forwarding");
@@ -1077,7 +1148,7 @@ describe("voicemail", () => {
     for (const number of ["201", "202", "203"]) {
       const r = await call("POST", `${base}`, {
         number,
-        password: `password-${number}`,
+        password: `secret-${number}-pw`,
         displayName: `VM ${number}`,
       });
       assert.equal(r.status, 201, r.raw);
@@ -1353,7 +1424,7 @@ describe("voicemail", () => {
   });
 
   test("deleting an extension removes its mailbox's files", async () => {
-    await call("POST", base, { number: "204", password: "password-204", displayName: "VM 204" });
+    await call("POST", base, { number: "204", password: "secret-204-pw", displayName: "VM 204" });
     await call("PATCH", `${base}/204`, { voicemail: { enabled: true, pin: "5937" } });
     const tenant = await store.tenants.get("acme");
     assert.ok(tenant, "tenant");

@@ -41,13 +41,16 @@ import {
   type Trunk,
   type VoicemailMessage,
 } from "../store/types.ts";
+import { type Clock, SystemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
+import { addBodyTimeout, DEFAULT_BODY_BYTES_PER_SECOND, DEFAULT_BODY_TIMEOUT_MS } from "./body-timeout.ts";
 import { COMPANY_AUDIO_MAX_BYTES, companyRoutes, refreshCompany } from "./company-routes.ts";
 import { ApiError, codeForStatus, errorBody } from "./errors.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { PbxView, TrunkRegistrationView } from "./pbx-view.ts";
 import type { Route } from "./route.ts";
 import * as S from "./schemas.ts";
+import { TokenGuard, type TokenGuardLimits } from "./token-guard.ts";
 import {
   checkDestinationExists,
   ValidationError,
@@ -87,7 +90,23 @@ export interface ApiDeps {
   verifyToken: (token: string) => boolean;
   log: Logger;
   isReady: () => boolean;
+  /** Time of the wrong-token blocks and the body deadline; the system clock when absent. */
+  clock?: Clock;
+  /** Wrong admin tokens per source before a block (10 a minute block for 5 minutes by default). */
+  tokenGuard?: Partial<TokenGuardLimits>;
+  /** A request body must be complete this long after its headers (default 10 s, more for large uploads). */
+  bodyTimeoutMs?: number;
 }
+
+/**
+ * Node's own limits, a backstop behind the clock-driven body deadline: the
+ * headers must arrive within 10 s (slowloris), a whole request within 2
+ * minutes (the largest upload at the slowest rate the body deadline allows),
+ * checked every second instead of Node's default 30.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 120_000;
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 export function tenantView(t: Tenant) {
   return {
@@ -101,6 +120,7 @@ export function tenantView(t: Tenant) {
     trunk: t.trunk ?? null,
     operator: t.operator ?? null,
     waitingSeconds: t.waitingSeconds,
+    maxCalls: t.maxCalls,
     // Never the PIN's hash: only whether one is asked.
     companyCodes: {
       extensions: t.companyCodes.extensions ?? null,
@@ -238,9 +258,17 @@ function formatSchemaErrors(errors: SchemaError[], dataVar: string): Error {
 /** Builds the server without listening: the caller (main) calls listen(). */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const { store, pbx } = deps;
+  const clock = deps.clock ?? new SystemClock();
+  const tokenGuard = new TokenGuard(clock, deps.tokenGuard);
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
     schemaErrorFormatter: formatSchemaErrors,
     ajv: {
       // Refuse unknown fields instead of silently dropping them, and do not
@@ -384,7 +412,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
       summary:
-        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, or who may dial the company-wide codes (extensions, PIN)",
+        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, who may dial the company-wide codes (extensions, PIN), or its cap of simultaneous calls (maxCalls, audited)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
@@ -1009,12 +1037,37 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   const openapi = buildOpenApi(routes, API_VERSION);
 
+  /** 429 with Retry-After (RFC 6585 §4) for a source blocked after wrong tokens. */
+  const tooManyTokens = (reply: FastifyReply, waitMs: number): ApiError => {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    reply.header("retry-after", String(seconds));
+    return new ApiError(
+      429,
+      "too_many_requests",
+      `too many wrong admin tokens from this address: try again in ${seconds} s`,
+    );
+  };
+
   app.addHook("onRequest", async (req, reply) => {
     const path = req.url.split("?", 1)[0];
     if (path === "/health" || path === OPENAPI_URL) return;
+    // A blocked source hears 429 whatever it sends: a right token tells it nothing.
+    const wait = tokenGuard.blockedFor(req.ip);
+    if (wait > 0) throw tooManyTokens(reply, wait);
     const header = req.headers.authorization;
     const m = typeof header === "string" ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!m || !deps.verifyToken(m[1])) {
+      // A request without any token is a client not configured yet, not a guess.
+      if (header !== undefined) {
+        const blockMs = tokenGuard.failed(req.ip);
+        if (blockMs > 0) {
+          req.log.warn(
+            { source: req.ip, failures: tokenGuard.limits.maxFailures, blockSeconds: blockMs / 1000 },
+            "API: too many wrong admin tokens, source blocked",
+          );
+          throw tooManyTokens(reply, blockMs);
+        }
+      }
       reply.header("www-authenticate", 'Bearer realm="vpbx"');
       throw new ApiError(
         401,
@@ -1022,6 +1075,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         "a valid admin token is required: Authorization: Bearer <token>",
       );
     }
+  });
+  addBodyTimeout(app, {
+    clock,
+    timeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    bytesPerSecond: DEFAULT_BODY_BYTES_PER_SECOND,
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {

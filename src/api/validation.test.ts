@@ -74,35 +74,66 @@ test("domains", () => {
 });
 
 test("passwords: length, and never the number or the number repeated", () => {
-  assert.equal(checkPassword("12345678", "101"), undefined);
-  assert.match(checkPassword("1234567", "101") ?? "", /8 to 128/);
-  assert.match(checkPassword("x".repeat(129), "101") ?? "", /8 to 128/);
-  assert.match(checkPassword("123456", "123456") ?? "", /8 to 128/);
-  assert.match(checkPassword("10101010", "10") ?? "", /extension number/);
+  assert.equal(checkPassword("blue-harbor-lamp", "101"), undefined);
+  assert.match(checkPassword("Zq9!vK2#p", "101") ?? "", /10 to 128/, "9 characters, however random");
+  assert.match(checkPassword("x".repeat(129), "101") ?? "", /10 to 128/);
+  assert.match(checkPassword("123456", "123456") ?? "", /extension number/);
+  assert.match(checkPassword("12341234", "1234") ?? "", /extension number/, "the specific reason first");
+  assert.match(checkPassword("1010101010", "10") ?? "", /extension number/);
   assert.match(checkPassword("123456123456", "123456") ?? "", /extension number/);
-  assert.equal(checkPassword("101101101x", "101"), undefined);
   assert.doesNotMatch(checkPassword("secret", "10") ?? "", /secret/, "never echoed");
+});
+
+test("passwords: common ones and guessable ones are refused with the reason", () => {
+  // On the leaked-password list, as written, capitalised or in l33t.
+  for (const common of ["password123", "1234567890", "Password123", "qwertyuiop", "iloveyou12"]) {
+    assert.equal(
+      checkPassword(common, "101"),
+      "password: too common (it is on a list of leaked passwords)",
+      common,
+    );
+  }
+  // Long enough, but zxcvbn finds them in under 10^8 guesses: the reason is its feedback.
+  const guessable: [string, RegExp][] = [
+    ["aaaaaaaaaaaa", /too guessable: repeated characters/],
+    ["password-110", /too guessable: it is similar to a commonly used password/],
+    ["abcdefghijk1", /too guessable/],
+  ];
+  for (const [pw, why] of guessable) assert.match(checkPassword(pw, "101") ?? "", why, pw);
+  // Built on what an attacker knows: the company's name and domain.
+  assert.equal(checkPassword("bistro-lausanne", "101"), undefined, "fine for anyone else");
+  assert.match(
+    checkPassword("bistro-lausanne", "101", ["bistro-lausanne", "bistro-lausanne.ch"]) ?? "",
+    /too guessable: it contains the extension number or the company's name or domain/,
+  );
+  // The house fixtures and ordinary passphrases pass.
+  for (const ok of ["secret-101-pw", "correct-horse-battery", "Tr0ub4dor&3x", "very-secret-1"]) {
+    assert.equal(checkPassword(ok, "101", ["acme", "acme.test"]), undefined, ok);
+  }
+  for (const pw of ["password123", "aaaaaaaaaaaa"]) {
+    assert.doesNotMatch(checkPassword(pw, "101") ?? "", new RegExp(pw), "never echoed");
+  }
 });
 
 test("extensions and their patches", () => {
   assert.deepEqual(
-    validateNewExtension({ number: "101", password: "pass-word", displayName: "Zoë Müller" }),
+    validateNewExtension({ number: "101", password: "secret-101-pw", displayName: "Zoë Müller" }),
     {
       number: "101",
-      password: "pass-word",
+      password: "secret-101-pw",
       displayName: "Zoë Müller",
     },
   );
   assert.throws(
-    () => validateNewExtension({ number: "101", password: "pass-word", displayName: "" }),
+    () => validateNewExtension({ number: "101", password: "secret-101-pw", displayName: "" }),
     /display name/,
   );
   assert.throws(
-    () => validateNewExtension({ number: "101", password: "pass-word", displayName: "a\u0000" }),
+    () => validateNewExtension({ number: "101", password: "secret-101-pw", displayName: "a\u0000" }),
     /display name/,
   );
   assert.deepEqual(validateExtensionPatch({ language: null }, "101"), { language: null });
-  assert.throws(() => validateExtensionPatch({ password: "101101101" }, "101"), /extension number/);
+  assert.throws(() => validateExtensionPatch({ password: "101101101101" }, "101"), /extension number/);
   assert.throws(() => validateExtensionPatch({ ringTimeoutSeconds: 30.5 }, "101"), /ringTimeoutSeconds/);
   assert.deepEqual(validateFeatureSwitches({ voicemail: true }), { voicemail: true });
   assert.throws(() => validateFeatureSwitches({ voicemail: 1 }), /voicemail must be true or false/);
@@ -140,7 +171,7 @@ test("extension settings: caller id read in the country; null only on a patch", 
   const e = validateNewExtension(
     {
       number: "101",
-      password: "pass-word",
+      password: "secret-101-pw",
       displayName: "A",
       callWaiting: true,
       maxCalls: 3,
@@ -153,7 +184,7 @@ test("extension settings: caller id read in the country; null only on a patch", 
     () =>
       validateNewExtension({
         number: "101",
-        password: "pass-word",
+        password: "secret-101-pw",
         displayName: "A",
         callerId: "021 555 01 00",
       }),
@@ -162,7 +193,10 @@ test("extension settings: caller id read in the country; null only on a patch", 
   );
   assert.throws(
     () =>
-      validateNewExtension({ number: "101", password: "pass-word", displayName: "A", callerId: null }, ch),
+      validateNewExtension(
+        { number: "101", password: "secret-101-pw", displayName: "A", callerId: null },
+        ch,
+      ),
     /callerId may be null only/,
   );
   assert.deepEqual(validateExtensionPatch({ callerId: null, noAnswerSeconds: 5 }, "101", ch), {
@@ -352,6 +386,15 @@ test("voicemail options: the PIN checked against the extension, never echoed; e-
   assert.deepEqual(validateMessagePatch({ folder: "old" }), { folder: "old" });
   assert.throws(() => validateMessagePatch({ folder: "trash" }), /folder "trash" must be one of new, old/);
   assert.throws(() => validateMessagePatch({ folder: "new", x: 1 }), /unknown field "x"/);
+});
+
+test("tenant patch: maxCalls is a whole number from 1 to 10000", () => {
+  assert.deepEqual(validateTenantPatch({ maxCalls: 40 }), { maxCalls: 40 });
+  assert.deepEqual(validateTenantPatch({ maxCalls: 1 }), { maxCalls: 1 });
+  assert.deepEqual(validateTenantPatch({ maxCalls: 10000 }), { maxCalls: 10000 });
+  for (const bad of [0, 10001, 1.5, "40", null, true]) {
+    assert.throws(() => validateTenantPatch({ maxCalls: bad }), /maxCalls .* from 1 to 10000/, String(bad));
+  }
 });
 
 test("tenant patch: operator is an extension number or null", () => {

@@ -35,6 +35,7 @@ import {
   type TrunkPatch,
   type VoicemailFolder,
 } from "../store/types.ts";
+import { passwordStrength } from "./password-strength.ts";
 
 export { FEATURE_CODE_PATTERN };
 export const TENANT_NAME_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
@@ -45,7 +46,8 @@ export const DOMAIN_PATTERN =
 /** No control characters: the name ends up in SIP From headers (CR/LF injection). */
 export const DISPLAY_NAME_PATTERN = "^[^\\u0000-\\u001f\\u007f]{1,64}$";
 export const COUNTRY_PATTERN = "^[A-Z]{2}$";
-export const PASSWORD_MIN = 8;
+/** An extension's password: at least 10 characters, and zxcvbn must find it hard (password-strength.ts). */
+export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
 export const RING_TIMEOUT_MIN = 5;
 export const RING_TIMEOUT_MAX = 300;
@@ -73,6 +75,9 @@ export const NO_ANSWER_MIN = 5;
 export const NO_ANSWER_MAX = 300;
 export const MAX_CALLS_MIN = 1;
 export const MAX_CALLS_MAX = 10;
+/** A company's simultaneous calls, in and out (Tenant.maxCalls). */
+export const TENANT_MAX_CALLS_MIN = 1;
+export const TENANT_MAX_CALLS_MAX = 10000;
 export const MAX_EXTERNAL_CALLS_MAX = 1000;
 export const AUDIT_LIMIT_MAX = 1000;
 export const POLICY_SWITCHES = ["international", "premiumRate", "sharedCost", "personal"] as const;
@@ -163,17 +168,46 @@ export const checkFeatureCode: Check = (v) =>
 export const checkFeatureAction: Check = (v) =>
   typeof v === "string" && isFeatureAction(v) ? undefined : `feature action ${show(v)} is unknown`;
 
-/** Never echoes the password. `number` is the extension's own: a phone's number is no secret. */
-export function checkPassword(v: unknown, number: unknown): string | undefined {
-  if (typeof v !== "string" || [...v].length < PASSWORD_MIN || [...v].length > PASSWORD_MAX) {
-    return `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`;
-  }
-  // SIP scanners try the extension number, and it repeated, first.
-  if (typeof number === "string" && number.length > 0 && v.length % number.length === 0) {
+/**
+ * Never echoes the password. `number` is the extension's own: a phone's
+ * number is no secret. `known` are other words an attacker knows (the
+ * company's name and domain, the display name): a password built on them is
+ * guessable. Past length and the extension number, zxcvbn judges it: on the
+ * list of common passwords is "too common", an estimate under 10^8 guesses
+ * "too guessable" with what makes it so.
+ */
+export function checkPassword(
+  v: unknown,
+  number: unknown,
+  known: readonly unknown[] = [],
+): string | undefined {
+  // SIP scanners try the extension number, and it repeated, first: the most
+  // specific reason is named, even for one that is also too short.
+  if (
+    typeof v === "string" &&
+    typeof number === "string" &&
+    number.length > 0 &&
+    v.length % number.length === 0
+  ) {
     if (number.repeat(v.length / number.length) === v)
       return "password must not be the extension number repeated";
   }
-  return undefined;
+  if (typeof v !== "string" || [...v].length < PASSWORD_MIN || [...v].length > PASSWORD_MAX) {
+    return `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`;
+  }
+  const words = [number, ...known].filter((w): w is string => typeof w === "string");
+  const verdict = passwordStrength(v, words);
+  if (verdict.ok) return undefined;
+  if (verdict.why === "too-common") return "password: too common (it is on a list of leaked passwords)";
+  return `password: too guessable: ${verdict.feedback}`;
+}
+
+/** The words of a tenant that a password should not be built on. */
+function tenantWords(tenant: { name?: string; domain?: string } | undefined): string[] {
+  if (!tenant) return [];
+  return [tenant.name, tenant.domain, ...(tenant.domain?.split(".") ?? [])].filter(
+    (w): w is string => typeof w === "string" && w.length > 2,
+  );
 }
 
 function fields(input: unknown, allowed: readonly string[], problems: string[]): Record<string, unknown> {
@@ -242,6 +276,12 @@ export const checkWaitingSeconds: Check = (v) =>
     ? undefined
     : `waitingSeconds ${show(v)} must be a whole number of seconds from ${WAITING_SECONDS_MIN} to ${WAITING_SECONDS_MAX}`;
 
+/** The company's cap of simultaneous calls (every call of its phones and to its numbers). */
+export const checkTenantMaxCalls: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= TENANT_MAX_CALLS_MIN && (v as number) <= TENANT_MAX_CALLS_MAX
+    ? undefined
+    : `maxCalls ${show(v)} must be a whole number of simultaneous calls from ${TENANT_MAX_CALLS_MIN} to ${TENANT_MAX_CALLS_MAX}`;
+
 /**
  * Never echoes the PIN. The rules of a mailbox PIN (not one digit repeated,
  * not a run such as 1234): the codes it guards switch the whole company's
@@ -302,7 +342,17 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
   const problems: string[] = [];
   const f = fields(
     input,
-    ["domain", "language", "timezone", "country", "trunk", "operator", "waitingSeconds", "companyCodes"],
+    [
+      "domain",
+      "language",
+      "timezone",
+      "country",
+      "trunk",
+      "operator",
+      "waitingSeconds",
+      "companyCodes",
+      "maxCalls",
+    ],
     problems,
   );
   run(problems, f.domain, checkDomain, false, "domain");
@@ -313,6 +363,7 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
   if (f.operator !== null)
     run(problems, f.operator, (v) => prefixed("operator", checkExtensionNumber(v)), false, "operator");
   run(problems, f.waitingSeconds, checkWaitingSeconds, false, "waitingSeconds");
+  run(problems, f.maxCalls, checkTenantMaxCalls, false, "maxCalls");
   const p: TenantPatchInput = {};
   if (f.domain !== undefined) p.domain = String(f.domain).toLowerCase();
   if (f.language !== undefined) p.language = f.language as Language;
@@ -321,6 +372,7 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
   if (f.trunk !== undefined) p.trunk = f.trunk as string | null;
   if (f.operator !== undefined) p.operator = f.operator as string | null;
   if (f.waitingSeconds !== undefined) p.waitingSeconds = f.waitingSeconds as number;
+  if (f.maxCalls !== undefined) p.maxCalls = f.maxCalls as number;
   if (f.companyCodes !== undefined) p.companyCodes = companyCodes(f.companyCodes, problems);
   return done(problems, p);
 }
@@ -405,7 +457,10 @@ const EXTENSION_SETTINGS = [
  * `tenant.country` reads a national caller id ("021 555 01 00"); without a
  * tenant only E.164 is understood.
  */
-export function validateNewExtension(input: unknown, tenant?: { country: string }): NewExtensionInput {
+export function validateNewExtension(
+  input: unknown,
+  tenant?: { country: string; name?: string; domain?: string },
+): NewExtensionInput {
   const problems: string[] = [];
   const f = fields(
     input,
@@ -413,7 +468,13 @@ export function validateNewExtension(input: unknown, tenant?: { country: string 
     problems,
   );
   run(problems, f.number, checkExtensionNumber, true, "number");
-  run(problems, f.password, (v) => checkPassword(v, f.number), true, "password");
+  run(
+    problems,
+    f.password,
+    (v) => checkPassword(v, f.number, [...tenantWords(tenant), f.displayName]),
+    true,
+    "password",
+  );
   run(problems, f.displayName, checkDisplayName, true, "displayName");
   run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.ringTimeoutSeconds, checkRingTimeout, false, "ringTimeoutSeconds");
@@ -482,7 +543,7 @@ export interface ExtensionPatchInput {
 export function validateExtensionPatch(
   input: unknown,
   number: string,
-  tenant?: { country: string },
+  tenant?: { country: string; name?: string; domain?: string },
 ): ExtensionPatchInput {
   const problems: string[] = [];
   const f = fields(
@@ -490,7 +551,13 @@ export function validateExtensionPatch(
     ["password", "displayName", "language", "ringTimeoutSeconds", ...EXTENSION_SETTINGS, "voicemail"],
     problems,
   );
-  run(problems, f.password, (v) => checkPassword(v, number), false, "password");
+  run(
+    problems,
+    f.password,
+    (v) => checkPassword(v, number, [...tenantWords(tenant), f.displayName]),
+    false,
+    "password",
+  );
   run(problems, f.displayName, checkDisplayName, false, "displayName");
   if (f.language !== null) run(problems, f.language, checkLanguage, false, "language");
   run(problems, f.ringTimeoutSeconds, checkRingTimeout, false, "ringTimeoutSeconds");

@@ -17,6 +17,7 @@ import {
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import { openStore } from "../store/sql/open-store.ts";
+import { loadSecretKey } from "../store/sql/secret-key.ts";
 import { type DestinationSpec, type Language, type Store, StoreConflict } from "../store/types.ts";
 import { type Clock, SystemClock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/log.ts";
@@ -546,11 +547,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return config;
     },
     async withStore(fn) {
-      store ??= await openStore({
-        dataDir: ctx.config().dataDir,
-        databaseUrl: ctx.config().databaseUrl,
-        clock: io.clock,
-      });
+      if (!store) {
+        const cfg = ctx.config();
+        // The same key as the server's (VPBX_SECRET_KEY, its file, or <dataDir>/secret.key).
+        const secretKey = await loadSecretKey(
+          cfg,
+          createLogger(cfg.logLevel === "silent" ? "silent" : "warn"),
+        );
+        store = await openStore({
+          dataDir: cfg.dataDir,
+          databaseUrl: cfg.databaseUrl,
+          secretKey,
+          clock: io.clock,
+        });
+      }
       return fn(store);
     },
   };

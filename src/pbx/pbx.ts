@@ -16,6 +16,7 @@ import type { Logger } from "../util/log.ts";
 import { Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
 import { leaveMessage } from "./apps/voicemail/index.ts";
+import { type CapRefusal, callCapRefusal } from "./call/call-caps.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import { CallSession, type SessionDelegate, type Transfer } from "./call/call-session.ts";
 import { dialogsOf, type ExtensionDialog, extensionsOf } from "./call/line-state.ts";
@@ -66,6 +67,8 @@ export interface PbxDeps {
   apps: AppRegistry;
   /** The company's schedule, call flow and audio (the inbound flow, `*20`, `*11`, `*30`-`*33`). */
   company: Company;
+  /** A request came from a known carrier: its TCP connection gets the idle timeout of an authenticated peer. */
+  peerTrusted?(remote: RemoteAddress): void;
   clock: Clock;
   log: Logger;
   mediaTimeoutMs: number;
@@ -86,6 +89,9 @@ export const PBX_METHODS = [
   "REFER",
   "NOTIFY",
 ];
+
+/** Seconds a phone over its company's call cap is told to wait (Retry-After). */
+const CAP_RETRY_AFTER_SECONDS = 30;
 
 /** How a routing ended, for the transferor's NOTIFY. */
 interface Driven {
@@ -246,20 +252,34 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       return;
     }
     const trunk = await this.deps.trunks.trunkFrom(inv.remote.address);
-    if (trunk) return this.fromTrunk(inv, trunk, log);
+    if (trunk) {
+      // The carrier is known by its address: its TCP connection is kept like an authenticated phone's.
+      this.deps.peerTrusted?.(inv.remote);
+      return this.fromTrunk(inv, trunk, log);
+    }
     const auth = await this.deps.auth.authenticate(inv.request, inv.remote, "proxy");
     if (!auth.ok) {
-      inv.reject(auth.response.status, {
-        reason: auth.response.reason,
-        headers: auth.response.headers.filter(
-          (h) => h.name === "Proxy-Authenticate" || h.name === "Retry-After",
-        ),
-      });
+      // No amplification toward a sender that has not authenticated (its Via
+      // may name a victim): the challenge goes out once, without Timer G's ten
+      // repeats (RFC 3261 §17.2.1); a phone whose 407 was lost retransmits its
+      // INVITE and the transaction answers it again.
+      inv.tx.respond(
+        createResponse(inv.request, auth.response.status, auth.response.reason, {
+          toTag: inv.localTag,
+          headers: auth.response.headers.filter(
+            (h) => h.name === "Proxy-Authenticate" || h.name === "Retry-After",
+          ),
+        }),
+        { retransmit: false },
+      );
       return;
     }
     const { tenant, extension } = auth;
     const dialled = inv.request.uri.user ?? "";
     log.info({ tenant: tenant.name, from: extension.number, dialled }, "call");
+    // Checked and counted with no await in between: two INVITEs cannot both take the last place.
+    const over = callCapRefusal(this.calls, tenant, { extension, dialled });
+    if (over) return this.refuseOverCap(inv, over, tenant, log, "phone");
     const session = this.open(inv, tenant, log, { extension });
     if (!(await session.prepare())) return;
     const routing = this.router.begin({
@@ -287,10 +307,40 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     }
     const caller = callerFromTrunk(inv.request, tenant.country);
     log.info({ trunk: trunk.name, tenant: tenant.name, did: did.number, from: caller.number }, "trunk call");
+    const over = callCapRefusal(this.calls, tenant);
+    if (over) return this.refuseOverCap(inv, over, tenant, log, "trunk");
     const session = this.open(inv, tenant, log, { trunk });
     if (!(await session.prepare())) return;
     const routing = this.router.begin({ tenant, caller, log });
     await this.drive(session, routing, { kind: "destination", destination: did.destination });
+  }
+
+  /**
+   * A new call over a cap (call-caps.ts). A phone over its company's cap
+   * hears 503 with Retry-After (RFC 3261 §21.5.4: the PBX is overloaded for
+   * this company, try later); a phone over its own cap, and a caller from the
+   * trunk, hear busy (486): toward a carrier a 503 could make it fail over
+   * or mark the trunk down for every company.
+   */
+  private refuseOverCap(
+    inv: IncomingInvite,
+    over: CapRefusal,
+    tenant: Tenant,
+    log: Logger,
+    from: "phone" | "trunk",
+  ): void {
+    if (over.scope === "company") {
+      log.warn({ tenant: tenant.name, cap: over.cap, calls: over.calls, from }, "company at its call cap");
+      if (from === "phone") {
+        inv.reject(503, {
+          reason: "Too Many Calls",
+          headers: [{ name: "Retry-After", value: String(CAP_RETRY_AFTER_SECONDS) }],
+        });
+      } else inv.reject(486);
+      return;
+    }
+    log.info({ tenant: tenant.name, cap: over.cap, calls: over.calls }, "extension at its call cap");
+    inv.reject(486);
   }
 
   private open(

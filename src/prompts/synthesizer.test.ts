@@ -52,7 +52,8 @@ test("the event loop keeps ticking while a long prompt is synthesised", async (t
   // on this thread they would show as one gap that long.
   t.diagnostic(`synthesis ${elapsed.toFixed(0)} ms, worst event-loop gap ${worstGap.toFixed(1)} ms`);
   assert.ok(elapsed > 150, `synthesis took only ${elapsed.toFixed(0)} ms`);
-  assert.ok(worstGap < 60, `event loop blocked for ${worstGap.toFixed(0)} ms`);
+  // Well under the synthesis time (on this thread it would be one gap that long), with room for a loaded machine.
+  assert.ok(worstGap < Math.min(150, elapsed / 2), `event loop blocked for ${worstGap.toFixed(0)} ms`);
 });
 
 test("synthesis gives 8 kHz speech at the common level in every language", async (t) => {

@@ -4,11 +4,14 @@
 // where one can be routed, silence where none can, changes nothing, and the
 // PBX keeps answering afterwards.
 //
-// Where responses go: the fixtures' Vias name hosts such as 192.0.2.2 with
-// no port, so by RFC 3261 §18.2.2 the PBX answers to the source address
-// (received=) and the sent-by port, 5060 by default (5050 for quotbal). The
-// test therefore sends from a loopback address of its own (127.x.y.z) bound
-// on those ports: the fixtures stay untouched and the routing is tested too.
+// Where responses go: the fixtures' Vias name hosts such as 192.0.2.2, with
+// no port (5060 by default) or 5050 (quotbal). The test binds only ephemeral
+// ports: it sends from a loopback address of its own (127.x.y.z) and one
+// socket, and rewrites the sent-by port of each message's top Via to a second
+// socket's port (`withViaPort`), the rest of the message byte for byte. By
+// RFC 3261 §18.2.2 the PBX must answer to the source address (received=) and
+// that sent-by port, or to the source port with rport (RFC 3581 §4): each
+// answer is checked to arrive on the socket the rules name.
 //
 // The PBX runs on a FakeClock: no retransmission (Timer G) clutters the
 // exchange, and at the end time jumps past every transaction's lifetime to
@@ -34,32 +37,70 @@ import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 const FIXTURES = new URL("../../src/sip/message/fixtures/rfc4475/", import.meta.url);
 const fixture = (name: string): Buffer => readFileSync(new URL(name + ".dat", FIXTURES));
 
-/** The sent-by ports the fixtures' top Vias send answers to. */
-const VIA_PORTS = [5060, 5050];
-
 /** How long a case waits for an answer (real time: the PBX works on loopback in this process). */
 const ANSWER_MS = 4000;
 
-interface Received {
-  data: Buffer;
-  port: number;
+/**
+ * The message with the sent-by port of its top Via set to `port` (added where
+ * it had none), everything else byte for byte: the Via may use the compact
+ * form, odd case, LWS and folding (wsinv). A message without a Via is returned
+ * as it is.
+ */
+function withViaPort(data: Buffer, port: number): Buffer {
+  const text = data.toString("latin1");
+  const headEnd = text.indexOf("\r\n\r\n");
+  const head = headEnd < 0 ? text : text.slice(0, headEnd);
+  const via =
+    /(^|\r\n)((?:via|v)[ \t]*:\s*SIP\s*\/\s*\d+\.\d+\s*\/\s*[A-Za-z]+\s+)(\[[^\]\s]*\]|[^\s;:,[\]]+)(\s*:\s*\d+)?/i.exec(
+      head,
+    );
+  if (!via) return data;
+  const start = via.index + via[1].length + via[2].length;
+  const end = via.index + via[0].length;
+  return Buffer.from(text.slice(0, start) + via[3] + ":" + port + text.slice(end), "latin1");
 }
 
-/** A raw UDP peer on its own loopback address, listening on every port a fixture's Via may name. */
+/** Whether the top Via asks for the response at the source port (RFC 3581 rport). */
+function topViaHasRport(data: Buffer): boolean {
+  const text = data.toString("latin1");
+  const head = text.slice(0, Math.max(0, text.indexOf("\r\n\r\n")));
+  const line = /(?:^|\r\n)(?:via|v)[ \t]*:([^,]*?)(?:\r\n(?![ \t])|,|$)/i.exec(head);
+  return line ? /;\s*rport\b/i.test(line[1]) : false;
+}
+
+/** Which of the peer's sockets a datagram arrived on. */
+type SocketName = "source" | "via";
+
+interface Received {
+  data: Buffer;
+  on: SocketName;
+}
+
+/**
+ * A raw UDP peer on its own loopback address with two ephemeral ports: it
+ * sends from `source`, and the messages' Vias name `viaPort`.
+ */
 class UdpPeer {
   private inbox: Received[] = [];
   private wake: (() => void) | undefined;
 
   private constructor(
     readonly address: string,
-    private readonly sockets: Socket[],
+    private readonly source: Socket,
+    private readonly via: Socket,
   ) {
-    for (const [i, s] of sockets.entries()) {
+    const listen = (s: Socket, on: SocketName) =>
       s.on("message", (data) => {
-        this.inbox.push({ data, port: VIA_PORTS[i] });
+        this.inbox.push({ data, on });
         this.wake?.();
       });
-    }
+    listen(source, "source");
+    listen(via, "via");
+  }
+
+  /** The port the Vias of the messages sent name as sent-by. */
+  get viaPort(): number {
+    return this.via.address().port;
   }
 
   static async open(): Promise<UdpPeer> {
@@ -70,30 +111,30 @@ class UdpPeer {
       }`;
       const sockets: Socket[] = [];
       try {
-        for (const port of VIA_PORTS) {
-          const s = createSocket({ type: "udp4", reuseAddr: true });
+        for (let i = 0; i < 2; i++) {
+          const s = createSocket({ type: "udp4" });
           sockets.push(s);
           await new Promise<void>((resolve, reject) => {
             s.once("error", reject);
-            s.bind(port, address, () => {
+            s.bind(0, address, () => {
               s.off("error", reject);
               resolve();
             });
           });
         }
-        return new UdpPeer(address, sockets);
+        return new UdpPeer(address, sockets[0], sockets[1]);
       } catch (err) {
         lastError = err;
         for (const s of sockets) s.close();
       }
     }
-    throw new Error(`no loopback address with ports ${VIA_PORTS.join(", ")} free: ${lastError}`);
+    throw new Error(`no loopback address could be bound: ${lastError}`);
   }
 
   send(data: Buffer | string, to: { host: string; port: number }): Promise<void> {
     const buf = typeof data === "string" ? Buffer.from(data) : data;
     return new Promise((resolve, reject) =>
-      this.sockets[0].send(buf, to.port, to.host, (err) => (err ? reject(err) : resolve())),
+      this.source.send(buf, to.port, to.host, (err) => (err ? reject(err) : resolve())),
     );
   }
 
@@ -123,7 +164,8 @@ class UdpPeer {
   }
 
   close(): void {
-    for (const s of this.sockets) s.close();
+    this.source.close();
+    this.via.close();
   }
 }
 
@@ -170,7 +212,7 @@ const isProbe = (res: SipResponse) => getHeader(res, "Call-ID")?.startsWith("pro
 function options(callId: string, extra: string[] = []): string {
   return [
     `OPTIONS sip:100@example.com SIP/2.0`,
-    `Via: SIP/2.0/UDP ${peer.address}:5060;branch=z9hG4bK-${callId}`,
+    `Via: SIP/2.0/UDP ${peer.address}:${peer.viaPort};branch=z9hG4bK-${callId}`,
     "Max-Forwards: 70",
     "From: <sip:probe@example.com>;tag=probe",
     "To: <sip:100@example.com>",
@@ -298,7 +340,7 @@ const CASES: Record<string, Case> = {
   ncl: { section: "3.1.2.3", answer: 400, check: (r) => assert.match(r.reason, /Content-Length/) },
   scalar02: { section: "3.1.2.4", answer: 400, check: (r) => assert.match(r.reason, /CSeq/) },
   scalarlg: { section: "3.1.2.5", answer: "none" }, // a response: discarded
-  quotbal: { section: "3.1.2.6", answer: 400 }, // answered to its Via's port, 5050
+  quotbal: { section: "3.1.2.6", answer: 400 }, // its Via names a port (5050 in the archive)
   ltgtruri: { section: "3.1.2.7", answer: 400 },
   lwsruri: { section: "3.1.2.8", answer: 400 },
   lwsstart: { section: "3.1.2.9", answer: 400 },
@@ -368,10 +410,31 @@ describe("RFC 4475 torture messages over UDP", () => {
     assert.deepEqual(Object.keys(CASES).sort(), files.map((f) => f.slice(0, -4)).sort());
   });
 
+  test("every message with a Via is sent with the sent-by port of its top Via rewritten, and only that", () => {
+    const port = peer.viaPort;
+    for (const name of Object.keys(CASES)) {
+      const original = fixture(name);
+      const text = original.toString("latin1");
+      if (!/(^|\r\n)(via|v)[ \t]*:/i.test(text)) continue;
+      const sent = withViaPort(original, port).toString("latin1");
+      assert.ok(sent.includes(`:${port}`), `${name}: the port is in the Via`);
+      // Nothing else moved: between the common prefix and suffix only a port differs.
+      let p = 0;
+      while (p < text.length && text[p] === sent[p]) p++;
+      let q = 0;
+      while (q < text.length - p && q < sent.length - p && text.at(-1 - q) === sent.at(-1 - q)) q++;
+      const removed = text.slice(p, text.length - q);
+      const added = sent.slice(p, sent.length - q);
+      assert.match(removed, /^:?\d*$/, `${name}: only a port was replaced`);
+      assert.match(added, /^:?\d+$/, `${name}: only a port was written`);
+    }
+  });
+
   for (const [name, c] of Object.entries(CASES)) {
     const title = `${c.section} ${name}: ${c.answer === "none" ? "no answer" : c.answer}`;
     test(title, { todo: c.todo }, async () => {
-      const { got, res } = await exchange(fixture(name), c.answer !== "none");
+      const message = withViaPort(fixture(name), peer.viaPort);
+      const { got, res } = await exchange(message, c.answer !== "none");
       if (c.answer === "none") {
         assert.equal(
           got.length,
@@ -385,6 +448,13 @@ describe("RFC 4475 torture messages over UDP", () => {
       assert.equal(got.length, res.length, "nothing but responses comes back");
       const [final] = finals;
       assert.equal(final.status, c.answer, `${final.status} ${final.reason}`);
+      // §18.2.2: to the source address and the Via's port; RFC 3581 §4: with rport, the source port.
+      const expected: SocketName = topViaHasRport(message) ? "source" : "via";
+      assert.deepEqual(
+        got.map((g) => g.on),
+        got.map(() => expected),
+        `answered on the ${expected} port`,
+      );
       if (getHeader(final, "To") !== undefined) {
         assert.ok(getTo(final).params.tag, "§8.2.6.2: a To tag on a final response");
       }
@@ -408,7 +478,7 @@ describe("over TCP the answer comes back on the connection", () => {
   ];
   for (const [name, status] of TCP) {
     test(`${name}: ${status}`, async () => {
-      const res = await overTcp(fixture(name));
+      const res = await overTcp(withViaPort(fixture(name), peer.viaPort));
       assert.ok(res, "an answer on the connection");
       assert.equal(res.status, status, `${res.status} ${res.reason}`);
     });
@@ -435,7 +505,7 @@ describe("protocol checks on requests the PBX would otherwise serve", () => {
   const invite = (branch: string, extra: string[] = [], cseq = 1) =>
     [
       "INVITE sip:100@example.com SIP/2.0",
-      `Via: SIP/2.0/UDP ${peer.address}:5060;branch=z9hG4bK-${branch}`,
+      `Via: SIP/2.0/UDP ${peer.address}:${peer.viaPort};branch=z9hG4bK-${branch}`,
       "From: <sip:100@example.com>;tag=merged-from",
       "To: <sip:101@example.com>",
       `Call-ID: checks-${branch}@${peer.address}`,
@@ -525,7 +595,7 @@ describe("protocol checks on requests the PBX would otherwise serve", () => {
       for (let j = 0; j < buf.length; j++) buf[j] = next() & 0xff;
       if (i % 4 === 0) {
         const head = Buffer.from(
-          `INVITE sip:${i}@example.com SIP/2.0\r\nVia: SIP/2.0/UDP ${peer.address}:5060;branch=z9hG4bK-f${i}\r\nCSeq: ${i} INVITE\r\nContent-Length: 99999\r\n`,
+          `INVITE sip:${i}@example.com SIP/2.0\r\nVia: SIP/2.0/UDP ${peer.address}:${peer.viaPort};branch=z9hG4bK-f${i}\r\nCSeq: ${i} INVITE\r\nContent-Length: 99999\r\n`,
         );
         head.copy(buf);
       }
@@ -546,6 +616,45 @@ describe("protocol checks on requests the PBX would otherwise serve", () => {
     // The probe queues behind the flood: its answer means every datagram was read.
     await probe();
     peer.drain();
+  });
+});
+
+describe("no amplification toward a forged Via (issue 10, reflection)", () => {
+  // The INVITE comes from the peer's source socket and its Via names the
+  // peer's other port: that port plays the victim of a forged source address.
+  // Before the fix the 407 went out 11 times over 32 s (Timer G, §17.2.1).
+  test("an unauthenticated INVITE gets exactly one 407 toward its Via in 32 s", async () => {
+    const callId = `reflect-${Date.now()}@192.0.2.66`;
+    const forged = [
+      "INVITE sip:101@example.com SIP/2.0",
+      `Via: SIP/2.0/UDP 192.0.2.66:${peer.viaPort};branch=z9hG4bK-reflect`,
+      "Max-Forwards: 70",
+      "From: <sip:100@example.com>;tag=reflect",
+      "To: <sip:101@example.com>",
+      `Call-ID: ${callId}`,
+      "CSeq: 1 INVITE",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n");
+    peer.drain();
+    await peer.send(forged, pbx.sip);
+    assert.ok(
+      await peer.until((got) => responses(got).some((r) => r.status === 407), ANSWER_MS),
+      "challenged",
+    );
+    // Timer G would repeat it at 0.5, 1.5, 3.5, 7.5 ... 31.5 s.
+    for (let t = 0; t < 32_000; t += 500) await clock.advance(500);
+    await probe();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Only this INVITE's datagrams: the earlier checks' refusals (483, 482), sent
+    // by the UA core before authentication, are still repeated by Timer G.
+    const toVictim = peer.drain().filter((g) => g.on === "via" && g.data.includes(callId));
+    assert.deepEqual(
+      responses(toVictim).map((r) => r.status),
+      [407],
+      "one datagram, not eleven",
+    );
   });
 });
 

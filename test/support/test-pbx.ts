@@ -39,6 +39,8 @@ export interface TestPbxOptions {
   smtpUrl?: string;
   /** A PostgreSQL database to keep across a restart (set by restart()). */
   databaseUrl?: string;
+  /** Settings written over the test defaults (e.g. the TCP caps: tcpMaxPerSource). */
+  config?: Partial<Config>;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     smtpFrom: "vpbx@test.invalid",
     smtpUrl: opts.smtpUrl,
     databaseUrl,
+    ...opts.config,
   };
   const vpbx = await startVpbx(config, {
     clock: opts.clock,

@@ -54,6 +54,13 @@ export class CallRegistry<T extends ActiveCall = ActiveCall> {
     return n;
   }
 
+  /** How many calls a company has, from its phones and to its numbers (its cap, Tenant.maxCalls). */
+  callsOfTenant(tenant: string): number {
+    let n = 0;
+    for (const call of this.calls.values()) if (call.tenant.name === tenant) n++;
+    return n;
+  }
+
   all(): T[] {
     return [...this.calls.values()];
   }

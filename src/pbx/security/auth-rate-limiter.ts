@@ -1,22 +1,14 @@
-// Brute-force brake for SIP digest authentication, per source IP address.
+// A sliding window of authentication failures per subject, with a bounded
+// memory: after `maxFailures` within `windowMs` it says so (and, when
+// `blockMs` > 0, refuses the subject for that long). AuthGuard
+// (auth-guard.ts) builds the PBX's policy on it: one counter per window, for
+// sources and accounts, with blocks that grow and are kept in the store;
+// there the counters are counters only (`blockMs: 0`).
 //
-// Policy (what a fail2ban-savvy admin expects):
-// - every failed attempt is logged by PhoneAuthenticator as one warn line
-//   `"msg":"sip auth failed","source":"udp:IP:PORT",...`, so fail2ban (or any
-//   log watcher) can ban at the firewall with its own thresholds;
-// - independently, after `maxFailures` failures within `windowMs` the source
-//   is blocked for `blockMs`: every request from it is answered 403 Forbidden
-//   without looking at credentials, and one warn line "sip auth source
-//   blocked" marks the start. 403 rather than silence: a misconfigured phone
-//   stops retrying at once (RFC 3261 §21.4.4: "should not be repeated"),
-//   while a scanner learns nothing it did not know, and no UDP retransmission
-//   storm is provoked by an unanswered request;
-// - a challenge round trip (first request without credentials) and a stale
-//   nonce are not failures; success does not reset the count, so guesses
-//   cannot be interleaved with a known-good account.
-// Caveat: phones behind one NAT share an address, so one misconfigured phone
-// can block its office for `blockMs`; the defaults (10 in a minute) are far
-// above what a phone with a wrong password sends (it gives up after one 401).
+// What a failure is (a wrong answer on a nonce we issued to that source; not
+// a first request without credentials, not a stale nonce, not a made-up
+// nonce) is PhoneAuthenticator's decision. Success does not reset the count,
+// so guesses cannot be interleaved with a known-good account.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 

@@ -2,7 +2,8 @@
 // phones (RFC 3261 §22), with the policy the protocol room leaves open:
 // which tenant a request belongs to, which extension may use which
 // credentials, and how a failure looks from outside (identical whatever went
-// wrong, so that domains and extensions cannot be enumerated).
+// wrong, so that domains and extensions cannot be enumerated), what counts
+// as a guess, and who is blocked (auth-guard.ts).
 
 import {
   type DigestAlgorithm,
@@ -13,7 +14,7 @@ import {
   parseNonceCount,
   verifyDigest,
 } from "../../sip/auth/digest.ts";
-import type { NonceManager } from "../../sip/auth/nonce-manager.ts";
+import type { NonceManager, NonceOrigin } from "../../sip/auth/nonce-manager.ts";
 import {
   createResponse,
   getFrom,
@@ -25,10 +26,12 @@ import {
   type SipResponse,
   type SipUri,
 } from "../../sip/message/index.ts";
+import { sourceKey } from "../../sip/transport/source-key.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Extension, Store, Tenant } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import { AuthGuard, DEFAULT_SOURCE_LIMITS } from "./auth-guard.ts";
 import type { AuthRateLimiter } from "./auth-rate-limiter.ts";
 
 export type AuthKind = "www" | "proxy";
@@ -42,9 +45,17 @@ export interface PhoneAuthenticatorOptions {
   nonces: NonceManager;
   clock: Clock;
   log: Logger;
-  limiter: AuthRateLimiter;
+  /** Counts failures and keeps blocks. Default: one over `store.authBlocks` with the default limits. */
+  guard?: AuthGuard;
+  /**
+   * Deprecated (pass `guard`): without a guard, its `maxFailures` and
+   * `windowMs` become the guard's short per-source limit.
+   */
+  limiter?: AuthRateLimiter;
   /** Offered in this order, preferred first (default MD5, then SHA-256; the PBX's configuration decides). */
   algorithms?: readonly DigestAlgorithm[];
+  /** Called on each successful digest (the TCP transport then treats the connection as an authenticated peer's). */
+  onAuthenticated?(remote: RemoteAddress): void;
 }
 
 /** HA1 used for unknown users so that they cost the same hashing as known ones. */
@@ -84,16 +95,29 @@ export class PhoneAuthenticator {
   private readonly store: Store;
   private readonly nonces: NonceManager;
   private readonly log: Logger;
-  private readonly limiter: AuthRateLimiter;
-
+  readonly guard: AuthGuard;
   private readonly algorithms: readonly DigestAlgorithm[];
+  private readonly onAuthenticated: ((remote: RemoteAddress) => void) | undefined;
 
   constructor(opts: PhoneAuthenticatorOptions) {
     this.store = opts.store;
     this.nonces = opts.nonces;
     this.log = opts.log;
-    this.limiter = opts.limiter;
+    this.guard =
+      opts.guard ??
+      new AuthGuard({
+        clock: opts.clock,
+        log: opts.log,
+        blocks: opts.store.authBlocks,
+        sourceLimits: opts.limiter
+          ? [
+              { failures: opts.limiter.maxFailures, windowMs: opts.limiter.windowMs },
+              ...DEFAULT_SOURCE_LIMITS.slice(1),
+            ]
+          : undefined,
+      });
     this.algorithms = opts.algorithms ?? ["MD5", "SHA-256"];
+    this.onAuthenticated = opts.onAuthenticated;
   }
 
   /**
@@ -101,9 +125,16 @@ export class PhoneAuthenticator {
    * WWW-Authenticate (`kind` "www"), other requests with 407 and
    * Proxy-Authenticate ("proxy"). Never call it for ACK or CANCEL, which
    * cannot be challenged (RFC 3261 §22.1). Never throws for bad input.
+   *
+   * Every refusal is a fresh challenge, whatever the reason, a block
+   * included: a blocked source or account is answered exactly like a wrong
+   * password (same headers, same work done), so a guesser cannot tell that
+   * its guesses no longer count, nor that it found the password.
    */
   async authenticate(req: SipRequest, remote: RemoteAddress, kind: AuthKind): Promise<AuthResult> {
-    if (this.limiter.isBlocked(remote.address)) return { ok: false, response: this.forbidden(req) };
+    await this.guard.ready();
+    // Nonces are issued to, and failures counted against, this subject.
+    const source = sourceKey(remote.address);
 
     let from: NameAddr;
     let to: NameAddr;
@@ -130,9 +161,14 @@ export class PhoneAuthenticator {
     const extension =
       tenant && identityUser !== "" ? await this.store.extensions.get(tenant.name, identityUser) : undefined;
     const realm = extension?.credentials.realm ?? domain;
+    const account = tenant && extension ? `${tenant.name}/${extension.number}` : undefined;
+    const challenge = (stale = false): AuthResult => ({
+      ok: false,
+      response: this.challenge(req, kind, realm, source, stale),
+    });
 
     // A request without credentials is the normal first half of the round trip.
-    if (raw.length === 0) return { ok: false, response: this.challenge(req, kind, realm, false) };
+    if (raw.length === 0) return challenge();
 
     const all: DigestResponse[] = [];
     for (const value of raw) {
@@ -140,15 +176,25 @@ export class PhoneAuthenticator {
       if (parsed) all.push(parsed);
     }
     const cred = all.find((c) => c.realm === realm) ?? all[0];
-    const fail = (reason: string, user: string): AuthResult => {
-      this.log.warn(
-        { source: formatSource(remote), domain, user, method: req.method, reason },
-        "sip auth failed",
-      );
-      const blocked = this.limiter.recordFailure(remote.address);
-      return { ok: false, response: blocked ? this.forbidden(req) : this.challenge(req, kind, realm, false) };
-    };
-    if (!cred) return fail("malformed credentials", identityUser);
+    const context = (user: string, reason: string) => ({
+      source: formatSource(remote),
+      domain,
+      user,
+      method: req.method,
+      reason,
+    });
+    // Malformed: nothing shows that this sender ever read a challenge of
+    // ours, so not a guess that counts (anyone can forge a UDP source), nor
+    // logged as a failure (a fail2ban watching the log would do the lockout).
+    if (!cred) {
+      this.log.debug(context(identityUser, "malformed credentials"), "sip auth refused");
+      return challenge();
+    }
+
+    // RFC 7616 §5.5 (nonce bound to the client): ours, issued to this source?
+    const origin: NonceOrigin = this.nonces.origin(cred.nonce, source);
+    // Whether the account's block applies: only to the account the request names.
+    const blockedBy = this.guard.blockedBy(source, account);
 
     // The digest is computed whatever the outcome, against a dummy HA1 when
     // the user is unknown: the answer time must not tell which case it was.
@@ -171,19 +217,66 @@ export class PhoneAuthenticator {
       reason = "qop=auth missing";
     else if (!sameTarget(cred.uri, req.uri)) reason = "digest uri does not match request uri";
     else if (ha1 === "" || !digestOk) reason = "wrong password";
-    if (reason !== undefined || !tenant || !extension) return fail(reason ?? "unknown user", cred.username);
+
+    // A nonce we did not issue to this source (made up, altered, from a
+    // previous key, or sent to the phone's previous address): nothing shows
+    // that the sender reads our replies, so nothing is counted, and the
+    // answer is stale=true whether the digest is right or wrong (RFC 7616
+    // §3.3 asks stale only for a right one, but an answer that differed
+    // would let anyone test passwords on made-up nonces, uncounted). A
+    // phone with the right password answers the fresh nonce and is in; a
+    // wrong one fails on it, and that failure counts.
+    if (origin === "foreign") {
+      this.log.debug(
+        context(cred.username, reason ?? "nonce not ours"),
+        "sip auth on a nonce we did not issue",
+      );
+      return challenge(true);
+    }
+
+    if (reason !== undefined || !tenant || !extension || account === undefined) {
+      const why = reason ?? "unknown user";
+      // Our nonce, sent to this source, answered wrongly: a failure. An
+      // expired one too (it was ours: the sender did read our challenge).
+      this.log.warn({ ...context(cred.username, why), blocked: blockedBy }, "sip auth failed");
+      // The account is charged only when the credentials were for it.
+      await this.guard.recordFailure(source, cred.username === identityUser ? account : undefined);
+      return challenge();
+    }
+
+    // The password is right. A block still refuses it, as if it were wrong.
+    if (blockedBy !== undefined) {
+      this.log.warn(context(cred.username, `blocked: ${blockedBy}`), "sip auth refused");
+      return challenge();
+    }
+    // RFC 7616 §3.3: a correct answer on a nonce of ours that expired is
+    // told stale=true and is never a failure.
+    if (origin === "expired") return challenge(true);
 
     // Only a verified digest may advance the nonce-count (NonceManager.check).
-    switch (this.nonces.check(cred.nonce, parseNonceCount(cred.nc)!)) {
+    switch (this.nonces.check(cred.nonce, parseNonceCount(cred.nc)!, source)) {
       case "ok":
+        this.guard.recordSuccess(source, account);
+        this.notifyAuthenticated(remote);
         return { ok: true, tenant, extension };
-      case "stale":
-        // RFC 7616 §3.3: the password was right, only the nonce is old.
-        return { ok: false, response: this.challenge(req, kind, realm, true) };
       case "replay":
-        return fail("nonce count replayed", cred.username);
+        // RFC 7616 §5.5: a count that does not increase. The digest was
+        // right, so nothing was guessed: refused, logged, not counted.
+        this.log.warn(context(cred.username, "nonce count replayed"), "sip auth refused");
+        return challenge();
       default:
-        return fail("invalid nonce", cred.username);
+        // "stale": the count of this nonce is no longer known here (evicted,
+        // or issued before this process started).
+        return challenge(true);
+    }
+  }
+
+  private notifyAuthenticated(remote: RemoteAddress): void {
+    if (!this.onAuthenticated) return;
+    try {
+      this.onAuthenticated(remote);
+    } catch (err) {
+      this.log.error({ err, source: formatSource(remote) }, "onAuthenticated failed");
     }
   }
 
@@ -193,8 +286,14 @@ export class PhoneAuthenticator {
    * alike. Which algorithms, in which order, is the provider's choice: many
    * phones fail on a SHA-256 challenge rather than skip it.
    */
-  private challenge(req: SipRequest, kind: AuthKind, realm: string, stale: boolean): SipResponse {
-    const nonce = this.nonces.issue();
+  private challenge(
+    req: SipRequest,
+    kind: AuthKind,
+    realm: string,
+    source: string,
+    stale: boolean,
+  ): SipResponse {
+    const nonce = this.nonces.issue(source);
     const name = kind === "www" ? "WWW-Authenticate" : "Proxy-Authenticate";
     const headers = this.algorithms.map((algorithm) => ({
       name,
@@ -203,10 +302,6 @@ export class PhoneAuthenticator {
     return kind === "www"
       ? this.reply(req, 401, "Unauthorized", headers)
       : this.reply(req, 407, "Proxy Authentication Required", headers);
-  }
-
-  private forbidden(req: SipRequest): SipResponse {
-    return this.reply(req, 403, "Forbidden");
   }
 
   private reply(

@@ -19,5 +19,5 @@ export {
   parseChallenge,
   withCredentials,
 } from "./digest-client.ts";
-export type { NonceCheck, NonceManagerOptions } from "./nonce-manager.ts";
+export type { NonceCheck, NonceManagerOptions, NonceOrigin } from "./nonce-manager.ts";
 export { NonceManager } from "./nonce-manager.ts";

@@ -67,3 +67,40 @@ test("counters are purged after expiry and bounded in number", () => {
   assert.equal(nonces.check(fresh[0], 2), "stale");
   assert.equal(nonces.check(fresh[3], 1), "replay");
 });
+
+test("a nonce is bound to the requester it was issued to", () => {
+  const clock = new FakeClock();
+  const nonces = new NonceManager({ clock, secret });
+  const n = nonces.issue("192.0.2.10");
+  assert.equal(nonces.origin(n, "192.0.2.10"), "fresh");
+  // Another address cannot use it: a forged source never read the challenge sent to this one.
+  assert.equal(nonces.origin(n, "198.51.100.1"), "foreign");
+  assert.equal(nonces.origin(n), "foreign");
+  assert.equal(nonces.check(n, 1, "198.51.100.1"), "invalid");
+  assert.equal(nonces.check(n, 1, "192.0.2.10"), "ok");
+  clock.tick(300_001);
+  assert.equal(nonces.origin(n, "192.0.2.10"), "expired");
+  assert.equal(nonces.origin("made-up", "192.0.2.10"), "foreign");
+  assert.equal(nonces.origin("A".repeat(43), "192.0.2.10"), "foreign");
+});
+
+test("the same secret after a restart verifies the old nonces, but their counts start stale", () => {
+  const clock = new FakeClock();
+  const before = new NonceManager({ clock, secret });
+  const n = before.issue("192.0.2.10");
+  assert.equal(before.check(n, 1, "192.0.2.10"), "ok");
+  clock.tick(1_000);
+  const after = new NonceManager({ clock, secret });
+  // Ours (so a wrong digest on it is a real failure)...
+  assert.equal(after.origin(n, "192.0.2.10"), "fresh");
+  // ...but the counter died with the previous process: a fresh nonce, never a replay window.
+  assert.equal(after.check(n, 2, "192.0.2.10"), "stale");
+  const m = after.issue("192.0.2.10");
+  assert.equal(after.check(m, 1, "192.0.2.10"), "ok");
+  // With another secret, the old nonce is not ours at all.
+  assert.equal(new NonceManager({ clock, secret: Buffer.alloc(32, 9) }).origin(n, "192.0.2.10"), "foreign");
+});
+
+test("a secret too short to be a key is refused", () => {
+  assert.throws(() => new NonceManager({ clock: new FakeClock(), secret: Buffer.alloc(8) }), /16 bytes/);
+});

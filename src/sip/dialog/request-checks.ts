@@ -35,7 +35,7 @@ import {
   splitList,
 } from "../message/index.ts";
 import type { HeaderField, SipRequest, SipResponse } from "../message/types.ts";
-import { serverKey } from "../transaction/matching.ts";
+import { detach, serverKey } from "../transaction/matching.ts";
 
 export interface RequestChecksOptions {
   clock: Clock;
@@ -168,7 +168,10 @@ export class RequestChecks {
     const tx = serverKey(req);
     if (tx === undefined) return undefined;
     const cseq = getCSeq(req);
-    const key = getCallId(req) + "\n" + (getFrom(req).params.tag ?? "") + "\n" + cseq.seq + " " + cseq.method;
+    // Detached: a slice of the parsed text would keep the whole datagram alive as long as the key.
+    const key = detach(
+      getCallId(req) + "\n" + (getFrom(req).params.tag ?? "") + "\n" + cseq.seq + " " + cseq.method,
+    );
     const known = this.current.get(key) ?? this.previous.get(key);
     if (known !== undefined) return known === tx ? undefined : this.reject(req, 482);
     if (this.current.size >= this.maxRemembered) this.rotate();

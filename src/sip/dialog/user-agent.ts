@@ -407,7 +407,8 @@ export class UserAgent implements UasCore, UacCore {
     // §8.2: what every UAS checks before the request means anything (request-checks.ts).
     const refusal = this.checks.check(req, toTag !== undefined);
     if (refusal) {
-      tx.respond(refusal);
+      // An INVITE's refusal goes out once: a forged Via must not get Timer G's repeats (no amplification).
+      tx.respond(refusal, req.method === "INVITE" ? { retransmit: false } : undefined);
       return;
     }
     if (toTag !== undefined) {

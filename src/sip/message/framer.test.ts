@@ -79,3 +79,49 @@ test("waits for the whole body", () => {
   assert.deepEqual(framer.push(Buffer.from(text.slice(0, -4))), []);
   assert.deepEqual(frames(framer.push(Buffer.from(text.slice(-4)))), [text]);
 });
+
+test("a 65 KB message in 1-byte pieces costs linear copying, not quadratic", () => {
+  const body = "x".repeat(65_000);
+  const text = `MESSAGE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP a;branch=z9hG4bK1\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  const stream = Buffer.from(text);
+  const framer = new StreamFramer({ maxMessageBytes: 70_000 });
+  const out: Array<Buffer | "ping"> = [];
+  for (let i = 0; i < stream.length; i++) out.push(...framer.push(stream.subarray(i, i + 1)));
+  assert.deepEqual(frames(out), [text]);
+  // Concatenating the whole buffer on every chunk copied n²/2 ≈ 2.1e9 bytes.
+  assert.ok(
+    framer.bytesCopied < 3 * stream.length,
+    `copied ${framer.bytesCopied} bytes for ${stream.length}`,
+  );
+  assert.equal(framer.buffered, 0);
+});
+
+test("whole messages in one chunk are handed out without copying", () => {
+  const framer = new StreamFramer();
+  const out = framer.push(Buffer.from(invite(1) + "\r\n\r\n" + invite(2)));
+  assert.deepEqual(frames(out), [invite(1), "ping", invite(2)]);
+  assert.equal(framer.bytesCopied, 0);
+});
+
+test("a message handed out is not overwritten by the bytes that follow it", () => {
+  const framer = new StreamFramer();
+  const first = invite(1, "first body");
+  const second = invite(2, "second body");
+  const stream = Buffer.from(first + second + invite(3));
+  const out: Array<Buffer | "ping"> = [];
+  // Pieces of 7 bytes: the first message is assembled in the framer's own
+  // storage, and the start of the second lands in the same storage.
+  for (let i = 0; i < stream.length; i += 7) {
+    out.push(...framer.push(stream.subarray(i, i + 7)));
+    if (out.length === 1) assert.equal(frames(out)[0], first);
+  }
+  assert.deepEqual(frames(out), [first, second, invite(3)]);
+});
+
+test("an unfinished message may not grow past the limits: the buffered bytes stay bounded", () => {
+  const framer = new StreamFramer({ maxMessageBytes: 1000 });
+  assert.throws(() => {
+    for (let i = 0; i < 200; i++) framer.push(Buffer.from("X-Pad: 0123456789\r\n"));
+  }, SipParseError);
+  assert.ok(framer.buffered <= 1000 + 20);
+});

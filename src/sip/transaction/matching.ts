@@ -2,6 +2,19 @@
 import { formatUri, getCallId, getCSeq, getFrom, getTopVia } from "../message/index.ts";
 import type { SipMessage, SipRequest, Via } from "../message/types.ts";
 
+/**
+ * A copy of `s` that shares no memory with the message it was read from.
+ * The parser's strings are slices of the whole message text, and a string
+ * built from slices keeps them, so a 60-byte key held for Timer J kept a
+ * 1 KB datagram alive (50 000 REGISTER keys: 50 MB instead of 8). Costs about
+ * 0.25 µs; for what is kept after its message is gone.
+ */
+export function detach(s: string): string {
+  const copy = Buffer.from(s, "utf8").toString("utf8");
+  // Lossless for any string the parser makes; a lone surrogate would not survive, so keep the original then.
+  return copy === s ? copy : s;
+}
+
 /** RFC 3261 §8.1.1.7: a branch starting with this cookie is unique by construction. */
 export const MAGIC_COOKIE = "z9hG4bK";
 
@@ -10,7 +23,8 @@ function sentBy(via: Via): string {
 }
 
 /**
- * §17.2.3. With an RFC 3261 branch: branch + sent-by + method, where ACK
+ * §17.2.3, as a string detached from the message (it outlives it: Timer J,
+ * the merged-request memory of §8.2.2.2). With an RFC 3261 branch: branch + sent-by + method, where ACK
  * and CANCEL look for the INVITE (pass `asMethod`). Without one (RFC 2543
  * peers): Request-URI, From tag, Call-ID, CSeq number and top Via. The To tag
  * is left out on purpose: an INVITE and its retransmissions carry the same
@@ -19,7 +33,7 @@ function sentBy(via: Via): string {
  */
 export function serverKey(req: SipRequest, asMethod: string = req.method): string | undefined {
   try {
-    return serverKeyOf(req, asMethod);
+    return detach(serverKeyOf(req, asMethod));
   } catch {
     return undefined;
   }

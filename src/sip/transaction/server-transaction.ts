@@ -7,7 +7,7 @@ import { createResponse, getHeader } from "../message/index.ts";
 import type { SipRequest, SipResponse } from "../message/types.ts";
 import { responseDestination, topVia } from "../transport/response-destination.ts";
 import { isReliable, type RemoteAddress } from "../transport/types.ts";
-import type { ServerTransaction, TransactionContext } from "./types.ts";
+import type { RespondOptions, ServerTransaction, TransactionContext } from "./types.ts";
 
 /** §17.2.1: the TU has 200 ms to answer before the transaction sends 100 Trying itself. */
 const TRYING_DELAY_MS = 200;
@@ -43,6 +43,11 @@ abstract class ServerBase {
 
   protected get reliable(): boolean {
     return isReliable(this.remote.transport);
+  }
+
+  /** Where responses go (RFC 3261 §18.2.2), worked out once from the request's top Via. */
+  get responseDestination(): RemoteAddress {
+    return this.destination;
   }
 
   protected transmit(res: SipResponse): void {
@@ -81,7 +86,7 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
     return this.state === "proceeding";
   }
 
-  respond(res: SipResponse): void {
+  respond(res: SipResponse, opts: RespondOptions = {}): void {
     this.trying?.cancel();
     this.trying = undefined;
     const { T1, T2 } = this.ctx.timers;
@@ -108,7 +113,7 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
       return;
     }
     this.state = "completed";
-    if (!this.reliable) {
+    if (!this.reliable && opts.retransmit !== false) {
       // §17.2.1 Timer G: retransmit the final response, backing off to T2.
       let interval = T1;
       const fire = () => {
@@ -162,12 +167,29 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
   }
 }
 
+/**
+ * Hands a non-INVITE transaction's Completed state over UDP to its layer,
+ * which keeps only what a retransmission needs (completed-responses.ts).
+ */
+export type CompletedHandler = (tx: NonInviteServerTransaction, res: SipResponse) => void;
+
 export class NonInviteServerTransaction extends ServerBase implements ServerTransaction {
   readonly isInvite = false;
   state: NonInviteServerState = "trying";
-  private timerJ: Timer | undefined;
 
-  respond(res: SipResponse): void {
+  constructor(
+    ctx: TransactionContext,
+    request: SipRequest,
+    remote: RemoteAddress,
+    key: string,
+    onTerminated: (key: string) => void,
+    private readonly onCompleted: CompletedHandler,
+  ) {
+    super(ctx, request, remote, key, onTerminated);
+  }
+
+  /** The options are for INVITE; a non-INVITE final response is sent once and repeated only on request. */
+  respond(res: SipResponse, _opts?: RespondOptions): void {
     if (this.state === "completed" || this.state === "terminated") {
       this.ctx.log.debug({ status: res.status }, "late response on non-INVITE transaction ignored");
       return;
@@ -179,10 +201,17 @@ export class NonInviteServerTransaction extends ServerBase implements ServerTran
       return;
     }
     this.state = "completed";
-    // §17.2.2 Timer J: absorb request retransmissions for 64*T1 on UDP.
-    this.timerJ = this.ctx.clock.setTimer(this.reliable ? 0 : 64 * this.ctx.timers.T1, () =>
-      this.terminate(),
-    );
+    // §17.2.2: over a reliable transport Timer J is zero, the transaction ends now.
+    if (this.reliable) {
+      this.terminate();
+      return;
+    }
+    // Over UDP the layer absorbs retransmissions until Timer J (64·T1) from
+    // the serialised response alone; this object, with the parsed request
+    // and response, is done and can be collected once the TU lets it go.
+    this.state = "terminated";
+    this.lastResponse = undefined;
+    this.onCompleted(this, res);
   }
 
   onRetransmission(): void {
@@ -194,7 +223,6 @@ export class NonInviteServerTransaction extends ServerBase implements ServerTran
   terminate(): void {
     if (this.state === "terminated") return;
     this.state = "terminated";
-    this.timerJ?.cancel();
     this.onTerminated(this.key);
   }
 }

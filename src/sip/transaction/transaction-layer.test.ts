@@ -10,6 +10,7 @@ import {
   getTopVia,
   getVias,
   parseMessage,
+  serializeMessage,
 } from "../message/index.ts";
 import { type SipMessage, SipParseError, type SipRequest, type SipResponse } from "../message/types.ts";
 import type { ReceivedMessage, RemoteAddress, SendErrorHandler, SipTransport } from "../transport/types.ts";
@@ -441,6 +442,128 @@ describe("TransactionLayer", () => {
       const ack = parseMessage(Buffer.from(request("ACK").replace(/\n/g, "\r\n"))) as SipRequest;
       transport.onParseError(new SipParseError("bad", ack), PEER);
       assert.equal(transport.sent.length, 1);
+    });
+
+    it("sends a final INVITE response once when told not to retransmit it (a challenge), and again on request", () => {
+      const acks: SipRequest[] = [];
+      layer.onAck = (a) => acks.push(a);
+      transport.receive(request("INVITE"));
+      const { req, tx } = requests[0];
+      tx.respond(createResponse(req, 407, undefined, { toTag: "t1" }), { retransmit: false });
+      clock.tick(32_000 - 1);
+      assert.deepEqual(
+        transport.sent.map((s) => s.at - t0),
+        [0],
+        "no Timer G: one datagram, not eleven",
+      );
+      // A real client whose 407 was lost retransmits its INVITE: it is answered again.
+      transport.receive(request("INVITE"));
+      assert.equal(requests.length, 1);
+      assert.deepEqual(
+        transport.responses().map((r) => r.status),
+        [407, 407],
+      );
+      // The ACK still belongs to the transaction.
+      transport.receive(request("ACK", { toTag: "t1", cseqMethod: "ACK" }));
+      assert.equal(acks.length, 0);
+      clock.tick(10_000);
+      assert.equal(layer.size.server, 0);
+      assert.equal(transport.sent.length, 2);
+    });
+
+    it("without the option the same 407 goes out 11 times over 32 s (Timer G), the amplification avoided above", () => {
+      transport.receive(request("INVITE"));
+      requests[0].tx.respond(createResponse(requests[0].req, 407, undefined, { toTag: "t1" }));
+      clock.tick(32_000);
+      assert.equal(transport.responses().filter((r) => r.status === 407).length, 11);
+    });
+
+    it("keeps a completed non-INVITE transaction as response bytes: a retransmission gets the same bytes", () => {
+      transport.receive(request("REGISTER"));
+      const { req, tx } = requests[0];
+      const res = createResponse(req, 401, undefined, {
+        toTag: "t1",
+        headers: [{ name: "WWW-Authenticate", value: 'Digest realm="example.com", nonce="abc"' }],
+      });
+      tx.respond(res);
+      assert.deepEqual(layer.completedStats.count, 1);
+      assert.equal(layer.size.server, 1);
+      // The TU's late second answer changes nothing.
+      tx.respond(createResponse(req, 200, undefined, { toTag: "t1" }));
+      transport.receive(request("REGISTER"));
+      transport.receive(request("REGISTER"));
+      assert.equal(requests.length, 1, "retransmissions are absorbed");
+      const [first, ...again] = transport.sent;
+      assert.equal(again.length, 2);
+      for (const a of again) {
+        assert.deepEqual(serializeMessage(a.msg), serializeMessage(first.msg));
+        assert.deepEqual(a.remote, first.remote);
+      }
+      clock.tick(32_000);
+      assert.equal(layer.size.server, 0);
+      transport.receive(request("REGISTER"));
+      assert.equal(requests.length, 2, "after Timer J the same request is new");
+    });
+
+    it("runs Timer J of every completed non-INVITE transaction on one timer", () => {
+      for (let i = 0; i < 100; i++) {
+        transport.receive(request("OPTIONS", { branch: `z9hG4bK-many-${i}` }));
+        requests[i].tx.respond(createResponse(requests[i].req, 200, undefined, { toTag: "t" }));
+        clock.tick(100);
+      }
+      assert.equal(layer.completedStats.count, 100);
+      assert.equal(clock.timerCount, 1);
+      // Each expires 32 s after its own completion (the i-th at i·100 ms): 0 to 49 by 32 s + 4.95 s.
+      clock.tick(32_000 + 4_950 - 100 * 100);
+      assert.equal(layer.completedStats.count, 50);
+      transport.receive(request("OPTIONS", { branch: "z9hG4bK-many-49" }));
+      transport.receive(request("OPTIONS", { branch: "z9hG4bK-many-50" }));
+      assert.equal(requests.length, 101, "49 is gone and new, 50 is still absorbed");
+      clock.tick(32_000);
+      assert.equal(layer.size.server, 1, "only the new 49, still waiting for its answer");
+      assert.equal(clock.timerCount, 0);
+    });
+
+    it("bounds the completed transactions kept, in count and in bytes, forgetting the oldest first", () => {
+      layer = new TransactionLayer({
+        transport,
+        clock,
+        log: silentLogger(),
+        completedLimits: { maxCount: 3 },
+      });
+      layer.onRequest = (req, tx) => requests.push({ req, tx });
+      const complete = (i: number) => {
+        transport.receive(request("REGISTER", { branch: `z9hG4bK-bound-${i}` }));
+        const { req, tx } = requests[requests.length - 1];
+        tx.respond(createResponse(req, 200, undefined, { toTag: "t" }));
+      };
+      for (let i = 1; i <= 5; i++) complete(i);
+      assert.equal(layer.completedStats.count, 3);
+      assert.equal(layer.completedStats.evicted, 2);
+      const before = requests.length;
+      transport.receive(request("REGISTER", { branch: "z9hG4bK-bound-5" }));
+      assert.equal(requests.length, before, "a recent one is still absorbed");
+      transport.receive(request("REGISTER", { branch: "z9hG4bK-bound-1" }));
+      assert.equal(requests.length, before + 1, "the oldest was forgotten: its retransmission is new");
+
+      const perEntry = layer.completedStats.bytes / layer.completedStats.count;
+      layer = new TransactionLayer({
+        transport,
+        clock,
+        log: silentLogger(),
+        completedLimits: { maxBytes: Math.floor(perEntry * 2.5) },
+      });
+      layer.onRequest = (req, tx) => requests.push({ req, tx });
+      for (let i = 1; i <= 5; i++) complete(i);
+      assert.equal(layer.completedStats.count, 2);
+      assert.ok(layer.completedStats.bytes <= perEntry * 2.5);
+    });
+
+    it("ends a completed non-INVITE transaction at once over TCP (Timer J is zero)", () => {
+      transport.receive(request("REGISTER"), PEER_TCP);
+      requests[0].tx.respond(createResponse(requests[0].req, 200, undefined, { toTag: "t" }));
+      assert.deepEqual(layer.size, { server: 0, client: 0 });
+      assert.equal(layer.completedStats.count, 0);
     });
 
     it("answers 500 when the TU throws", () => {

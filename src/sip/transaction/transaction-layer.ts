@@ -2,14 +2,27 @@
 // their timers on the injected clock, and hands the TU what is new.
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { createResponse, getHeader, newBranch, newTag, prependHeader } from "../message/index.ts";
+import {
+  createResponse,
+  getHeader,
+  newBranch,
+  newTag,
+  parseMessage,
+  prependHeader,
+  serializeMessage,
+} from "../message/index.ts";
 import type { SipMessage, SipParseError, SipRequest, SipResponse } from "../message/types.ts";
 import { responseDestination, topVia } from "../transport/response-destination.ts";
 import { stampReceived } from "../transport/transport-layer.ts";
 import type { ReceivedMessage, RemoteAddress, SipTransport } from "../transport/types.ts";
 import { InviteClientTransaction, NonInviteClientTransaction } from "./client-transaction.ts";
+import { type CompletedLimits, CompletedResponses, DEFAULT_COMPLETED_LIMITS } from "./completed-responses.ts";
 import { clientKey, MAGIC_COOKIE, serverKey } from "./matching.ts";
-import { InviteServerTransaction, NonInviteServerTransaction } from "./server-transaction.ts";
+import {
+  type CompletedHandler,
+  InviteServerTransaction,
+  NonInviteServerTransaction,
+} from "./server-transaction.ts";
 import {
   type ClientTransaction,
   DEFAULT_TIMERS,
@@ -24,6 +37,11 @@ export interface TransactionLayerOptions {
   clock: Clock;
   log: Logger;
   timers?: Partial<TimerValues>;
+  /**
+   * Bound of the completed non-INVITE server transactions kept for Timer J
+   * (completed-responses.ts); beyond it the oldest are forgotten early.
+   */
+  completedLimits?: Partial<CompletedLimits>;
 }
 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
@@ -44,19 +62,50 @@ export class TransactionLayer {
   private readonly ctx: TransactionContext;
   private readonly servers = new Map<string, ServerTx>();
   private readonly clients = new Map<string, ClientTx>();
+  /** Non-INVITE server transactions in their Completed state over UDP: key → response bytes. */
+  private readonly completed: CompletedResponses;
+  private readonly onCompleted: CompletedHandler;
   private closed = false;
 
   constructor(opts: TransactionLayerOptions) {
     this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.transport = opts.transport;
     this.ctx = { transport: opts.transport, clock: opts.clock, log: opts.log, timers: this.timers };
+    this.completed = new CompletedResponses(
+      opts.clock,
+      { ...DEFAULT_COMPLETED_LIMITS, ...opts.completedLimits },
+      (data, destination) => this.resendCompleted(data, destination),
+    );
+    this.onCompleted = (tx, res) => {
+      if (this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
+      if (this.closed) return;
+      let data: Buffer;
+      try {
+        data = serializeMessage(res);
+      } catch (err) {
+        // The transport could not send it either (and logged why): nothing to repeat.
+        this.ctx.log.debug({ err, callId: getHeader(res, "Call-ID") }, "completed response not kept");
+        return;
+      }
+      // §17.2.2 Timer J: retransmissions are absorbed for 64·T1.
+      this.completed.add(tx.key, data, tx.responseDestination, 64 * this.timers.T1);
+    };
     opts.transport.onMessage = (m) => this.receive(m);
     opts.transport.onParseError = (err, remote) => this.parseError(err, remote);
   }
 
-  /** Number of live transactions (for tests and metrics). */
+  /** Number of live transactions (for tests and metrics); `server` counts the completed ones kept for Timer J. */
   get size(): { server: number; client: number } {
-    return { server: this.servers.size, client: this.clients.size };
+    return { server: this.servers.size + this.completed.size, client: this.clients.size };
+  }
+
+  /**
+   * The completed non-INVITE server transactions kept for Timer J: how many,
+   * their estimated bytes, and how many were forgotten early to stay within
+   * `completedLimits` (for metrics and tests).
+   */
+  get completedStats(): { count: number; bytes: number; evicted: number } {
+    return { count: this.completed.size, bytes: this.completed.bytes, evicted: this.completed.evicted };
   }
 
   /**
@@ -93,6 +142,7 @@ export class TransactionLayer {
     for (const tx of [...this.clients.values()]) tx.terminate();
     this.servers.clear();
     this.clients.clear();
+    this.completed.clear();
   }
 
   /** The sent-by of our Via: RFC 3261 §18.1.1, an IPv6 address in brackets. */
@@ -181,10 +231,11 @@ export class TransactionLayer {
       existing.onRetransmission();
       return;
     }
+    if (this.completed.retransmit(key)) return;
     const onTerminated = (k: string) => this.servers.delete(k);
     if (method === "CANCEL") {
       // §9.2: the CANCEL has a transaction of its own, answered here.
-      const tx = new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated);
+      const tx = new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated, this.onCompleted);
       this.servers.set(key, tx);
       const inviteKey = serverKey(req, "INVITE");
       const invite = inviteKey ? this.servers.get(inviteKey) : undefined;
@@ -205,7 +256,7 @@ export class TransactionLayer {
     const tx =
       method === "INVITE"
         ? new InviteServerTransaction(this.ctx, req, remote, key, onTerminated)
-        : new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated);
+        : new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated, this.onCompleted);
     this.servers.set(key, tx);
     try {
       this.onRequest(req, tx);
@@ -213,6 +264,27 @@ export class TransactionLayer {
       this.ctx.log.error({ err, method, callId: getHeader(req, "Call-ID") }, "request handler threw");
       tx.respond(createResponse(req, 500));
     }
+  }
+
+  /**
+   * A retransmission in the Completed state: the response is kept as bytes,
+   * read again here to go through the one send path the transport offers.
+   */
+  private resendCompleted(data: Buffer, destination: RemoteAddress): void {
+    let res: SipMessage;
+    try {
+      res = parseMessage(data);
+    } catch (err) {
+      // Our own serialisation always reads back; if it ever did not, say so.
+      this.ctx.log.error({ err }, "kept response could not be read back for a retransmission");
+      return;
+    }
+    this.ctx.transport.send(res, destination, (err) => {
+      this.ctx.log.info(
+        { err, status: res.type === "response" ? res.status : undefined, callId: getHeader(res, "Call-ID") },
+        "response could not be sent",
+      );
+    });
   }
 
   /**

@@ -19,9 +19,23 @@ export interface ServerTransaction {
   readonly remote: RemoteAddress;
   readonly isInvite: boolean;
   /** Sends a response; a final response moves the transaction to Completed (or Accepted for a 2xx to INVITE). */
-  respond(res: SipResponse): void;
+  respond(res: SipResponse, opts?: RespondOptions): void;
   /** Set by the TU: a CANCEL matched this INVITE before its final response (RFC 3261 §9.2). */
   onCancel?: () => void;
+}
+
+/** How one response is sent by its server transaction. */
+export interface RespondOptions {
+  /**
+   * INVITE over UDP, final non-2xx response: `false` sends it once, without
+   * the Timer G retransmissions of RFC 3261 §17.2.1 (11 copies over 32 s).
+   * For answers to senders that have not authenticated (a 401/407 challenge):
+   * their Via may be forged, and one datagram must not make eleven toward
+   * whoever it names. Nothing is lost for a real client: if the response is
+   * lost, its own INVITE retransmissions (Timer A) reach the transaction,
+   * which answers each of them again. Default true.
+   */
+  retransmit?: boolean;
 }
 
 export interface ClientTransaction {

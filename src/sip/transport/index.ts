@@ -1,6 +1,7 @@
 // SIP transports (RFC 3261 §18): UDP and TCP on one port.
 export { responseDestination, topVia, unbracket } from "./response-destination.ts";
-export { stampReceived, TransportLayer, type TransportOptions } from "./transport-layer.ts";
+export { sourceKey } from "./source-key.ts";
+export { stampReceived, TCP_DEFAULTS, TransportLayer, type TransportOptions } from "./transport-layer.ts";
 export {
   isReliable,
   type ReceivedMessage,

@@ -41,10 +41,11 @@ export function responseDestination(via: Via | undefined, source: RemoteAddress)
       connectionId: source.connectionId,
     };
   }
-  const maddr = via.params.maddr;
-  if (maddr && isIP(unbracket(maddr))) {
-    return { transport: "UDP", address: unbracket(maddr), port: sentByPort };
-  }
+  // §18.2.2 would send to a Via maddr, but maddr is only the sender's claim:
+  // a forged datagram naming a victim there would turn our responses (and
+  // the retransmissions of a 4xx to an INVITE) into a reflector. So maddr is
+  // never followed: the response goes where the request came from (received,
+  // rport), which is also where a maddr naming the true source points.
   if (received) {
     // RFC 3581 §4: with rport the response goes to the source port, so that it
     // passes back through the NAT binding the request opened.

@@ -62,7 +62,12 @@ describe("TransportLayer", () => {
     clock = new FakeClock();
     const common = { bind: "127.0.0.1", port: 0, publicAddress: "127.0.0.1", log: silentLogger(), clock };
     a = await TransportLayer.listen(common);
-    b = await TransportLayer.listen({ ...common, tcpIdleTimeoutMs: 30_000, tcpHeaderTimeoutMs: 5_000 });
+    b = await TransportLayer.listen({
+      ...common,
+      tcpIdleTimeoutMs: 120_000,
+      tcpUnauthenticatedTimeoutMs: 30_000,
+      tcpHeaderTimeoutMs: 5_000,
+    });
   });
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
@@ -183,7 +188,7 @@ describe("TransportLayer", () => {
     await closed;
   });
 
-  it("closes an idle connection after the idle timeout, counting keep-alives as traffic", async () => {
+  it("closes an unauthenticated connection that brings no complete message in time; keep-alives do not hold it", async () => {
     const s = await connect(b.port);
     sockets.push(s);
     let closed = false;
@@ -194,11 +199,77 @@ describe("TransportLayer", () => {
     await clock.advance(20_000);
     s.write("\r\n\r\n");
     await until(() => s.bytesRead > 0);
-    await clock.advance(20_000);
+    await clock.advance(9_000);
     assert.equal(closed, false);
-    assert.equal(b.connectionCount, 1);
-    await clock.advance(10_001);
+    await clock.advance(1_001);
     await until(() => closed);
+    assert.equal(b.connectionCount, 0);
+  });
+
+  it("a complete message from an unauthenticated peer pushes the short timeout back", async () => {
+    const s = await connect(b.port);
+    sockets.push(s);
+    let closed = false;
+    s.on("close", () => {
+      closed = true;
+    });
+    await until(() => b.connectionCount === 1);
+    await clock.advance(20_000);
+    const got = nextMessage(b);
+    s.write(options("127.0.0.1:5099").replace("UDP", "TCP"));
+    await got;
+    await clock.advance(29_000);
+    assert.equal(closed, false);
+    await clock.advance(1_001);
+    await until(() => closed);
+  });
+
+  it("once marked authenticated, a connection stays for the long idle timeout, counting keep-alives", async () => {
+    const s = await connect(b.port);
+    sockets.push(s);
+    let closed = false;
+    s.on("close", () => {
+      closed = true;
+    });
+    const got = nextMessage(b);
+    s.write(options("127.0.0.1:5099").replace("UDP", "TCP"));
+    const m = await got;
+    b.markAuthenticated(m.remote);
+    // b's long idle timeout is 120 s in this suite.
+    await clock.advance(100_000);
+    s.write("\r\n\r\n");
+    await until(() => s.bytesRead > 0);
+    await clock.advance(100_000);
+    assert.equal(closed, false, "the keep-alive counted");
+    assert.equal(b.connectionCount, 1);
+    await clock.advance(20_001);
+    await until(() => closed);
+    assert.equal(b.connectionCount, 0);
+  });
+
+  it("a connection that we opened is kept for the long idle timeout", async () => {
+    const req = parseMessage(Buffer.from(options(`127.0.0.1:${a.port}`).replace("UDP", "TCP"))) as SipRequest;
+    const got = nextMessage(b);
+    a.send(req, { transport: "TCP", address: "127.0.0.1", port: b.port });
+    await got;
+    // b (the acceptor) sees an unauthenticated peer, a (the opener) its own connection.
+    await clock.advance(31_000);
+    await until(() => b.connectionCount === 0 && a.connectionCount === 0);
+    const again = nextMessage(b);
+    a.send(req, { transport: "TCP", address: "127.0.0.1", port: b.port });
+    const m = await again;
+    b.markAuthenticated(m.remote);
+    await clock.advance(100_000);
+    assert.equal(a.connectionCount, 1);
+    assert.equal(b.connectionCount, 1);
+  });
+
+  it("closes a connection whose unfinished message grows past the maximum message size", async () => {
+    const s = await connect(b.port);
+    sockets.push(s);
+    const closed = new Promise((resolve) => s.on("close", resolve));
+    s.write("OPTIONS sip:x SIP/2.0\r\nX-Pad: " + "a".repeat(70_000));
+    await closed;
     assert.equal(b.connectionCount, 0);
   });
 

@@ -7,6 +7,7 @@ import type { Logger } from "../../util/log.ts";
 import { formatVia, parseMessage, StreamFramer, serializeMessage } from "../message/index.ts";
 import { type SipMessage, SipParseError, type Via } from "../message/types.ts";
 import { topVia, unbracket } from "./response-destination.ts";
+import { sourceKey } from "./source-key.ts";
 import type { ReceivedMessage, RemoteAddress, SendErrorHandler, SipTransport } from "./types.ts";
 
 export interface TransportOptions {
@@ -18,20 +19,51 @@ export interface TransportOptions {
   publicAddress: string;
   log: Logger;
   clock: Clock;
-  /** A connection without any traffic (keep-alives count) for this long is closed. Default 120 s. */
+  /**
+   * A connection whose peer has authenticated (markAuthenticated), or one
+   * that we opened, is closed after this long without any traffic; RFC 5626
+   * §4.4.1 keep-alives count. Default 15 min.
+   */
   tcpIdleTimeoutMs?: number;
+  /**
+   * An accepted connection whose peer has not authenticated yet is closed
+   * after this long without a complete SIP message (keep-alives do not
+   * count: they would let anyone hold a file handle for free). Default 30 s.
+   */
+  tcpUnauthenticatedTimeoutMs?: number;
   /** A connection that started a message must complete it within this time. Default 10 s. */
   tcpHeaderTimeoutMs?: number;
-  /** Incoming connections beyond this number are refused. Default unlimited. */
+  /** Accepted connections beyond this number are closed at once. Default 10 000. */
   maxTcpConnections?: number;
+  /**
+   * Accepted connections from one source (an IPv4 address, an IPv6 /64)
+   * beyond this number are closed at once. Default 50 (an office behind NAT).
+   */
+  maxTcpConnectionsPerSource?: number;
 }
+
+export const TCP_DEFAULTS = {
+  idleTimeoutMs: 15 * 60_000,
+  unauthenticatedTimeoutMs: 30_000,
+  headerTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  maxConnectionsPerSource: 50,
+} as const;
+
+/** One warning per source and per this interval about refused connections, however many there are. */
+const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 
 const CRLF = Buffer.from("\r\n");
 const PORT_ATTEMPTS = 8;
 
 class Connection {
   readonly framer = new StreamFramer();
+  /** Last bytes in either direction. */
   lastActivity: number;
+  /** Last complete SIP message received. */
+  lastMessage: number;
+  /** The peer proved who it is (or we opened the connection): the long idle timeout applies. */
+  authenticated: boolean;
   partialSince = 0;
   idleTimer: Timer | undefined;
   headerTimer: Timer | undefined;
@@ -45,11 +77,15 @@ class Connection {
     readonly socket: net.Socket,
     readonly remote: RemoteAddress,
     readonly key: string,
+    /** The sourceKey of an accepted connection, counted against the per-source cap; undefined for ours. */
+    readonly source: string | undefined,
     now: number,
     connected: boolean,
   ) {
     this.lastActivity = now;
+    this.lastMessage = now;
     this.connected = connected;
+    this.authenticated = source === undefined;
   }
 }
 
@@ -79,8 +115,16 @@ export class TransportLayer implements SipTransport {
   private nextConnectionId = 1;
   private closing = false;
   private readonly idleMs: number;
+  private readonly unauthenticatedMs: number;
   private readonly headerMs: number;
   private readonly maxConnections: number;
+  private readonly maxPerSource: number;
+  /** Open accepted connections, in total and by sourceKey. */
+  private accepted = 0;
+  private readonly acceptedBySource = new Map<string, number>();
+  /** Per source: when it was last warned about, and refusals since then. */
+  private readonly refusals = new Map<string, { warnedAt: number; since: number }>();
+  private refusalsPurgedAt = 0;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly udpIsV6: boolean;
@@ -94,9 +138,11 @@ export class TransportLayer implements SipTransport {
   ) {
     this.log = opts.log;
     this.clock = opts.clock;
-    this.idleMs = opts.tcpIdleTimeoutMs ?? 120_000;
-    this.headerMs = opts.tcpHeaderTimeoutMs ?? 10_000;
-    this.maxConnections = opts.maxTcpConnections ?? Number.POSITIVE_INFINITY;
+    this.idleMs = opts.tcpIdleTimeoutMs ?? TCP_DEFAULTS.idleTimeoutMs;
+    this.unauthenticatedMs = opts.tcpUnauthenticatedTimeoutMs ?? TCP_DEFAULTS.unauthenticatedTimeoutMs;
+    this.headerMs = opts.tcpHeaderTimeoutMs ?? TCP_DEFAULTS.headerTimeoutMs;
+    this.maxConnections = opts.maxTcpConnections ?? TCP_DEFAULTS.maxConnections;
+    this.maxPerSource = opts.maxTcpConnectionsPerSource ?? TCP_DEFAULTS.maxConnectionsPerSource;
     this.udpIsV6 = net.isIPv6(opts.bind);
     udp.on("message", (buf, rinfo) => this.onDatagram(buf, rinfo));
     udp.on("error", (err) => this.log.warn({ err }, "UDP socket error"));
@@ -180,6 +226,22 @@ export class TransportLayer implements SipTransport {
     return this.byId.size;
   }
 
+  /**
+   * The peer of this connection has authenticated (a digest that verified,
+   * a trunk recognised by its address): from now on the connection is kept
+   * for the long idle timeout, and keep-alives hold it open (RFC 5626 §4.4.1).
+   * Without this, an accepted connection that brings no complete message for
+   * the short timeout is closed. UDP remotes and unknown connections are ignored.
+   */
+  markAuthenticated(remote: RemoteAddress): void {
+    if (remote.transport === "UDP") return;
+    let conn = remote.connectionId !== undefined ? this.byId.get(remote.connectionId) : undefined;
+    if (!conn) conn = this.byRemote.get(remoteKey(remote.address, remote.port));
+    if (!conn || conn.closed || conn.authenticated) return;
+    conn.authenticated = true;
+    conn.lastActivity = this.clock.now();
+  }
+
   // --- UDP ---------------------------------------------------------------
 
   private onDatagram(buf: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -206,21 +268,73 @@ export class TransportLayer implements SipTransport {
   // --- TCP ---------------------------------------------------------------
 
   private onAccept(socket: net.Socket): void {
-    if (this.closing || this.byId.size >= this.maxConnections) {
-      this.log.warn({ remote: socket.remoteAddress }, "TCP connection refused: limit reached");
+    if (this.closing) {
       socket.destroy();
       return;
     }
     const address = normaliseAddress(socket.remoteAddress ?? "");
     const port = socket.remotePort ?? 0;
-    this.register(socket, address, port, true);
+    // Every connection holds a file handle, and handles are shared with RTP
+    // ports and the API: beyond the caps a connection is closed at once,
+    // before a byte is read, with no answer (an attacker learns nothing and
+    // costs us nothing more).
+    const source = sourceKey(address);
+    const fromSource = this.acceptedBySource.get(source) ?? 0;
+    if (this.accepted >= this.maxConnections) {
+      this.refuse(socket, address, source, "connection limit reached", this.maxConnections);
+      return;
+    }
+    if (fromSource >= this.maxPerSource) {
+      this.refuse(socket, address, source, "connection limit per source reached", this.maxPerSource);
+      return;
+    }
+    this.accepted++;
+    this.acceptedBySource.set(source, fromSource + 1);
+    this.register(socket, address, port, true, source);
   }
 
-  private register(socket: net.Socket, address: string, port: number, connected: boolean): Connection {
+  /** Closes a connection beyond a cap, warning once per source per minute, not once per connection. */
+  private refuse(socket: net.Socket, address: string, source: string, why: string, limit: number): void {
+    socket.destroy();
+    const now = this.clock.now();
+    const seen = this.refusals.get(source);
+    if (now - this.refusalsPurgedAt >= REFUSAL_WARNING_INTERVAL_MS) {
+      // Forget sources quiet for a minute, so that the map holds at most the
+      // sources refused within the last two minutes.
+      this.refusalsPurgedAt = now;
+      for (const [key, r] of this.refusals) {
+        if (now - r.warnedAt >= REFUSAL_WARNING_INTERVAL_MS) this.refusals.delete(key);
+      }
+    }
+    if (seen && now - seen.warnedAt < REFUSAL_WARNING_INTERVAL_MS) {
+      seen.since++;
+      return;
+    }
+    this.refusals.set(source, { warnedAt: now, since: 0 });
+    this.log.warn(
+      {
+        source: address,
+        sourceKey: source,
+        limit,
+        refusedSinceLastWarning: seen?.since ?? 0,
+        open: this.accepted,
+        openFromSource: this.acceptedBySource.get(source) ?? 0,
+      },
+      `TCP connection refused: ${why}`,
+    );
+  }
+
+  private register(
+    socket: net.Socket,
+    address: string,
+    port: number,
+    connected: boolean,
+    source?: string,
+  ): Connection {
     const id = this.nextConnectionId++;
     const remote: RemoteAddress = { transport: "TCP", address, port, connectionId: id };
     const key = remoteKey(address, port);
-    const conn = new Connection(id, socket, remote, key, this.clock.now(), connected);
+    const conn = new Connection(id, socket, remote, key, source, this.clock.now(), connected);
     this.byId.set(id, conn);
     this.byRemote.set(key, conn);
     socket.setNoDelay(true);
@@ -230,7 +344,7 @@ export class TransportLayer implements SipTransport {
       this.failQueue(conn, err);
     });
     socket.on("close", () => this.closeConnection(conn, "closed by peer"));
-    this.armIdle(conn, this.idleMs);
+    this.armIdle(conn, this.idleDeadline(conn) - this.clock.now());
     return conn;
   }
 
@@ -244,7 +358,13 @@ export class TransportLayer implements SipTransport {
     } catch (err) {
       // A broken Content-Length or an oversized message: the stream has lost
       // its framing and nothing after it can be trusted (RFC 3261 §18.3).
-      this.log.info({ err, connection: conn.id }, "TCP framing error, closing connection");
+      // Also how the buffered bytes of a connection stay bounded: an
+      // unfinished message past the size limit ends here. Info, not warn: a
+      // peer could open connection after connection to flood the log.
+      this.log.info(
+        { err, connection: conn.id, source: conn.remote.address },
+        "TCP framing error, closing connection",
+      );
       this.closeConnection(conn, "framing error");
       return;
     }
@@ -254,7 +374,7 @@ export class TransportLayer implements SipTransport {
         conn.socket.write(CRLF);
         continue;
       }
-      this.deliver(frame, conn.remote);
+      if (this.deliver(frame, conn.remote)) conn.lastMessage = this.clock.now();
       if (conn.closed) return;
     }
     // The header-read clock runs from the first byte of an unfinished
@@ -264,15 +384,26 @@ export class TransportLayer implements SipTransport {
     if (!conn.headerTimer) this.armHeader(conn, this.headerMs);
   }
 
+  /**
+   * When the connection is due to close: an authenticated one (or ours) after
+   * the long idle time without any traffic; an accepted one whose peer has
+   * not authenticated after the short time without a complete message.
+   */
+  private idleDeadline(conn: Connection): number {
+    return conn.authenticated ? conn.lastActivity + this.idleMs : conn.lastMessage + this.unauthenticatedMs;
+  }
+
   private armIdle(conn: Connection, ms: number): void {
     conn.idleTimer = this.clock.setTimer(ms, () => {
       conn.idleTimer = undefined;
       if (conn.closed) return;
-      // The timer is set once and pushed back lazily: traffic only moves
-      // lastActivity, so a busy connection costs no timer churn.
-      const idle = this.clock.now() - conn.lastActivity;
-      if (idle >= this.idleMs) this.closeConnection(conn, "idle timeout");
-      else this.armIdle(conn, this.idleMs - idle);
+      // The timer is set once and pushed back lazily: traffic (and
+      // markAuthenticated) only moves the deadline, so a busy connection
+      // costs no timer churn.
+      const left = this.idleDeadline(conn) - this.clock.now();
+      if (left > 0) this.armIdle(conn, left);
+      else if (conn.authenticated) this.closeConnection(conn, "idle timeout");
+      else this.closeConnection(conn, "no complete message from an unauthenticated peer in time");
     });
   }
 
@@ -334,31 +465,39 @@ export class TransportLayer implements SipTransport {
     this.failQueue(conn, new Error("connection closed: " + why));
     this.byId.delete(conn.id);
     if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
+    if (conn.source !== undefined) {
+      this.accepted--;
+      const left = (this.acceptedBySource.get(conn.source) ?? 1) - 1;
+      if (left > 0) this.acceptedBySource.set(conn.source, left);
+      else this.acceptedBySource.delete(conn.source);
+    }
     conn.socket.destroy();
   }
 
   // --- both --------------------------------------------------------------
 
-  private deliver(buf: Buffer, remote: RemoteAddress): void {
+  /** Parses and hands up one message; true when it was a message that went up. */
+  private deliver(buf: Buffer, remote: RemoteAddress): boolean {
     let message: SipMessage;
     try {
       message = parseMessage(buf);
     } catch (err) {
       if (err instanceof SipParseError) this.safely(() => this.onParseError(err, remote));
       else this.log.error({ err }, "unexpected parser failure");
-      return;
+      return false;
     }
     if (message.type === "request") {
       if (!stampReceived(message, remote)) {
         this.safely(() => this.onParseError(new SipParseError("Missing or invalid Via"), remote));
-        return;
+        return false;
       }
     } else if (!this.isOurVia(topVia(message))) {
       // RFC 3261 §18.1.2: a response whose top Via is not ours was misrouted.
       this.log.debug({ remote }, "response with a foreign top Via dropped");
-      return;
+      return false;
     }
     this.safely(() => this.onMessage({ message, remote }));
+    return true;
   }
 
   private isOurVia(via: Via | undefined): boolean {

@@ -35,6 +35,12 @@ export interface SipTransport {
    * and reported through `onError` (asynchronously for TCP connects).
    */
   send(msg: SipMessage, remote: RemoteAddress, onError?: SendErrorHandler): void;
+  /**
+   * The peer at `remote` has authenticated: a stream connection it came on is
+   * kept for the long idle timeout. Optional: fakes and UDP-only transports
+   * have nothing to do.
+   */
+  markAuthenticated?(remote: RemoteAddress): void;
 }
 
 /** Reliable transports carry their own retransmission (RFC 3261 §17.1.1.2, §17.1.2.2). */

@@ -1,10 +1,12 @@
 // What every repository of the SQL store is given: the settings-grade
 // database (SQLite: synchronous=FULL), the soft-state one (SQLite:
 // synchronous=NORMAL, for bindings and subscriptions; PostgreSQL: the same
-// pool), the engine, and the time of a change.
+// pool), the engine, the time of a change, and the box that seals the
+// credentials stored in it.
 import type { Kysely, Transaction } from "kysely";
 import type { Actor } from "../types.ts";
 import type { Database } from "./schema.ts";
+import type { SecretBox } from "./secret-box.ts";
 
 export type Engine = "sqlite" | "postgres";
 
@@ -21,6 +23,13 @@ export interface SqlContext {
   iso(): string;
   /** Now, in milliseconds since the epoch, from the store's clock. */
   now(): number;
+  /**
+   * Seals what must not be readable from a copy of the database: digest HA1
+   * values, trunk passwords, the shared secrets. Repositories seal on write
+   * and open on read, naming the row and column as the context, so that a
+   * sealed value opens only where it was written.
+   */
+  readonly secrets: SecretBox;
 }
 
 /** A change made without a named actor (a script on the store itself, a cascade). */

@@ -5,6 +5,10 @@
 // list forget it (SQLite triggers did this; PostgreSQL has none), and it
 // leaves every ring group's member list (JSON, audited). Its bindings,
 // subscriptions, forwarding and mailbox go by ON DELETE CASCADE.
+//
+// The HA1 values are stored sealed (secret-box.ts): an HA1 is all a digest
+// response needs (RFC 7616 §3.4.2), so a copy of the database must not carry
+// it in clear. Each is sealed for its row and algorithm.
 import type { Selectable } from "kysely";
 import {
   type Extension,
@@ -22,13 +26,19 @@ import {
   DEFAULT_RING_TIMEOUT_SECONDS,
 } from "./defaults.ts";
 import type { ExtensionsTable, RingGroupsTable } from "./schema.ts";
+import { isSealed, type SecretBox } from "./secret-box.ts";
 import { appendAudit } from "./sql-audit.ts";
 import { bit, constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
 import { readDestinationSpec, readJson } from "./stored-json.ts";
 
 type ExtensionRow = Selectable<ExtensionsTable>;
 
-export function toExtension(r: ExtensionRow): Extension {
+/** The context of a sealed HA1: its row and column (the additional authenticated data). */
+export function ha1Context(tenant: string, number: string, column: "ha1_md5" | "ha1_sha256"): string {
+  return `extension ${tenant}/${number} ${column}`;
+}
+
+export function toExtension(r: ExtensionRow, box: SecretBox): Extension {
   const e: Extension = {
     tenant: r.tenant,
     number: r.number,
@@ -38,7 +48,11 @@ export function toExtension(r: ExtensionRow): Extension {
     callWaiting: Number(r.call_waiting) === 1,
     maxCalls: Number(r.max_calls),
     mwiUnsolicited: Number(r.mwi_unsolicited) === 1,
-    credentials: { realm: r.realm, ha1Md5: r.ha1_md5, ha1Sha256: r.ha1_sha256 },
+    credentials: {
+      realm: r.realm,
+      ha1Md5: box.open(r.ha1_md5, ha1Context(r.tenant, r.number, "ha1_md5")),
+      ha1Sha256: box.open(r.ha1_sha256, ha1Context(r.tenant, r.number, "ha1_sha256")),
+    },
     createdAt: r.created_at,
   };
   if (r.language !== null) e.language = r.language as Language;
@@ -47,7 +61,7 @@ export function toExtension(r: ExtensionRow): Extension {
   return e;
 }
 
-function extensionRow(e: Extension): ExtensionRow {
+function extensionRow(e: Extension, box: SecretBox): ExtensionRow {
   return {
     tenant: e.tenant,
     number: e.number,
@@ -61,8 +75,8 @@ function extensionRow(e: Extension): ExtensionRow {
     mwi_unsolicited: bit(e.mwiUnsolicited),
     pickup_group: e.pickupGroup ?? null,
     realm: e.credentials.realm,
-    ha1_md5: e.credentials.ha1Md5,
-    ha1_sha256: e.credentials.ha1Sha256,
+    ha1_md5: box.seal(e.credentials.ha1Md5, ha1Context(e.tenant, e.number, "ha1_md5")),
+    ha1_sha256: box.seal(e.credentials.ha1Sha256, ha1Context(e.tenant, e.number, "ha1_sha256")),
     created_at: e.createdAt,
   };
 }
@@ -87,7 +101,7 @@ export class SqlExtensions implements ExtensionRepository {
     if (n.callerId) e.callerId = n.callerId;
     if (n.pickupGroup) e.pickupGroup = n.pickupGroup;
     try {
-      await this.ctx.db.insertInto("extensions").values(extensionRow(e)).execute();
+      await this.ctx.db.insertInto("extensions").values(extensionRow(e, this.ctx.secrets)).execute();
     } catch (err) {
       const kind = constraint(err);
       if (kind === "unique")
@@ -109,7 +123,7 @@ export class SqlExtensions implements ExtensionRepository {
 
   async get(tenant: string, number: string): Promise<Extension | undefined> {
     const row = await this.one(this.ctx.db, tenant, number);
-    return row && toExtension(row);
+    return row && toExtension(row, this.ctx.secrets);
   }
 
   /** Short numbers first, then in order: 20 before 101. */
@@ -121,14 +135,14 @@ export class SqlExtensions implements ExtensionRepository {
       .orderBy((eb) => eb.fn("length", ["number"]))
       .orderBy("number")
       .execute();
-    return rows.map(toExtension);
+    return rows.map((r) => toExtension(r, this.ctx.secrets));
   }
 
   async update(tenant: string, number: string, patch: ExtensionPatch): Promise<Extension | undefined> {
     return this.ctx.db.transaction().execute(async (trx) => {
       const row = await this.one(trx, tenant, number);
       if (!row) return undefined;
-      const next = toExtension(row);
+      const next = toExtension(row, this.ctx.secrets);
       if (patch.displayName !== undefined) next.displayName = patch.displayName;
       if (patch.ringTimeoutSeconds !== undefined) next.ringTimeoutSeconds = patch.ringTimeoutSeconds;
       if (patch.noAnswerSeconds !== undefined) next.noAnswerSeconds = patch.noAnswerSeconds;
@@ -142,7 +156,7 @@ export class SqlExtensions implements ExtensionRepository {
       else if (patch.callerId !== undefined) next.callerId = patch.callerId;
       if (patch.pickupGroup === null) delete next.pickupGroup;
       else if (patch.pickupGroup !== undefined) next.pickupGroup = patch.pickupGroup;
-      const { tenant: _t, number: _n, created_at: _c, ...columns } = extensionRow(next);
+      const { tenant: _t, number: _n, created_at: _c, ...columns } = extensionRow(next, this.ctx.secrets);
       await trx
         .updateTable("extensions")
         .set(columns)
@@ -180,6 +194,35 @@ export class SqlExtensions implements ExtensionRepository {
       return true;
     });
   }
+}
+
+/**
+ * Seals the HA1 values stored in clear (rows of a vpbx from before sealing),
+ * in `trx`; returns how many rows. A hex HA1 never starts like a sealed value
+ * does, so the prefix finds them. Each update names the clear value it read:
+ * a node sealing the same row at the same time is not sealed over.
+ */
+export async function sealPlainExtensions(trx: Db, box: SecretBox): Promise<number> {
+  const rows = await trx
+    .selectFrom("extensions")
+    .select(["tenant", "number", "ha1_md5", "ha1_sha256"])
+    .where((eb) => eb.or([eb("ha1_md5", "not like", "v1:%"), eb("ha1_sha256", "not like", "v1:%")]))
+    .execute();
+  let sealed = 0;
+  for (const r of rows) {
+    const seal = (value: string, column: "ha1_md5" | "ha1_sha256") =>
+      isSealed(value) ? value : box.seal(value, ha1Context(r.tenant, r.number, column));
+    const result = await trx
+      .updateTable("extensions")
+      .set({ ha1_md5: seal(r.ha1_md5, "ha1_md5"), ha1_sha256: seal(r.ha1_sha256, "ha1_sha256") })
+      .where("tenant", "=", r.tenant)
+      .where("number", "=", r.number)
+      .where("ha1_md5", "=", r.ha1_md5)
+      .where("ha1_sha256", "=", r.ha1_sha256)
+      .executeTakeFirst();
+    sealed += Number(result.numUpdatedRows);
+  }
+  return sealed;
 }
 
 /**

@@ -4,16 +4,25 @@
 // one. The database holds at most one default itself (the partial unique
 // index trunks_one_default), so each move clears the old default first, in
 // the same transaction.
+//
+// A trunk's password is the provider's account at the carrier: it is stored
+// sealed (secret-box.ts), for its trunk, and opened when a trunk is read.
 import type { Selectable } from "kysely";
 import { type NewTrunk, StoreConflict, type Trunk, type TrunkPatch, type TrunkRepository } from "../types.ts";
 import type { TrunksTable } from "./schema.ts";
+import { isSealed, type SecretBox } from "./secret-box.ts";
 import { bit, constraint, type Db, type SqlContext } from "./sql-context.ts";
 import { readJson } from "./stored-json.ts";
 
 /** RFC 3261 §19.1.1: the default port of a sip: URI over UDP and TCP. */
 export const DEFAULT_TRUNK_PORT = 5060;
 
-function toTrunk(r: Selectable<TrunksTable>): Trunk {
+/** The context of a sealed trunk password: its row (the additional authenticated data). */
+export function trunkPasswordContext(name: string): string {
+  return `trunk ${name} password`;
+}
+
+function toTrunk(r: Selectable<TrunksTable>, box: SecretBox): Trunk {
   const stored = readJson(r.inbound_addresses, "trunk inbound addresses");
   const t: Trunk = {
     name: r.name,
@@ -27,18 +36,18 @@ function toTrunk(r: Selectable<TrunksTable>): Trunk {
     createdAt: r.created_at,
   };
   if (r.username !== null) t.username = r.username;
-  if (r.password !== null) t.password = r.password;
+  if (r.password !== null) t.password = box.open(r.password, trunkPasswordContext(r.name));
   return t;
 }
 
-function trunkRow(t: Trunk) {
+function trunkRow(t: Trunk, box: SecretBox) {
   return {
     name: t.name,
     host: t.host,
     port: t.port,
     transport: t.transport,
     username: t.username ?? null,
-    password: t.password ?? null,
+    password: t.password === undefined ? null : box.seal(t.password, trunkPasswordContext(t.name)),
     register: bit(t.register),
     number_format: t.numberFormat,
     inbound_addresses: JSON.stringify(t.inboundAddresses),
@@ -81,7 +90,7 @@ export class SqlTrunks implements TrunkRepository {
         // count(*) is a bigint in PostgreSQL: pg hands it over as a string.
         if (Number(count) === 0) t.isDefault = true;
         else if (t.isDefault) await undefault(trx);
-        await trx.insertInto("trunks").values(trunkRow(t)).execute();
+        await trx.insertInto("trunks").values(trunkRow(t, this.ctx.secrets)).execute();
       });
     } catch (err) {
       if (constraint(err) === "unique") throw new StoreConflict(`trunk ${t.name} already exists`);
@@ -92,12 +101,12 @@ export class SqlTrunks implements TrunkRepository {
 
   async get(name: string): Promise<Trunk | undefined> {
     const row = await one(this.ctx.db, name);
-    return row && toTrunk(row);
+    return row && toTrunk(row, this.ctx.secrets);
   }
 
   async list(): Promise<Trunk[]> {
     const rows = await this.ctx.db.selectFrom("trunks").selectAll().orderBy("id").execute();
-    return rows.map(toTrunk);
+    return rows.map((r) => toTrunk(r, this.ctx.secrets));
   }
 
   /**
@@ -109,7 +118,7 @@ export class SqlTrunks implements TrunkRepository {
     return this.ctx.db.transaction().execute(async (trx) => {
       const row = await one(trx, name);
       if (!row) return undefined;
-      const current = toTrunk(row);
+      const current = toTrunk(row, this.ctx.secrets);
       if (patch.isDefault === false && current.isDefault) {
         throw new StoreConflict(
           `trunk ${name} is the default: make another trunk the default instead (isDefault: true there)`,
@@ -132,7 +141,7 @@ export class SqlTrunks implements TrunkRepository {
         await undefault(trx);
         next.isDefault = true;
       }
-      const { name: _same, created_at: _kept, ...columns } = trunkRow(next);
+      const { name: _same, created_at: _kept, ...columns } = trunkRow(next, this.ctx.secrets);
       await trx.updateTable("trunks").set(columns).where("name", "=", name).execute();
       return next;
     });
@@ -162,4 +171,29 @@ export class SqlTrunks implements TrunkRepository {
       return true;
     });
   }
+}
+
+/**
+ * Seals the passwords stored in clear (rows of a vpbx from before sealing),
+ * in `trx`; returns how many. Each update names the clear value it read: a
+ * node sealing the same row at the same time is not sealed over.
+ */
+export async function sealPlainTrunks(trx: Db, box: SecretBox): Promise<number> {
+  const rows = await trx
+    .selectFrom("trunks")
+    .select(["name", "password"])
+    .where("password", "is not", null)
+    .execute();
+  let sealed = 0;
+  for (const r of rows) {
+    if (r.password === null || isSealed(r.password)) continue;
+    const result = await trx
+      .updateTable("trunks")
+      .set({ password: box.seal(r.password, trunkPasswordContext(r.name)) })
+      .where("name", "=", r.name)
+      .where("password", "=", r.password)
+      .executeTakeFirst();
+    sealed += Number(result.numUpdatedRows);
+  }
+  return sealed;
 }

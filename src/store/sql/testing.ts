@@ -1,7 +1,9 @@
 // A SqlContext for the repositories' own tests, on a fresh database migrated
 // by the store's migration set (migrations.ts): a SQLite file always, and a
 // PostgreSQL database when the test run started a server
-// (scripts/run-tests.mjs, test/support/postgres.ts).
+// (scripts/run-tests.mjs, test/support/postgres.ts). Credentials are sealed
+// under TEST_SECRET_KEY unless a test gives another key.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ import { type Clock, FakeClock } from "../../util/clock.ts";
 import { connectPostgres, sqliteKysely } from "./connect.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database as Tables } from "./schema.ts";
+import { SecretBox } from "./secret-box.ts";
 import type { SqlContext } from "./sql-context.ts";
 
 export interface TestContext {
@@ -22,13 +25,19 @@ export interface TestContext {
 
 export interface TestEngine {
   name: "sqlite" | "postgres";
-  open(clock?: Clock): Promise<TestContext>;
+  open(clock?: Clock, secretKey?: Buffer): Promise<TestContext>;
 }
 
 /** The PostgreSQL server of this test run (its maintenance database), when there is one. */
 export const TEST_PG_URL: string | undefined = process.env.VPBX_TEST_PG_URL || undefined;
 
-export async function sqliteTestContext(clock: Clock = new FakeClock()): Promise<TestContext> {
+/** The key of the tests' stores: random, once per test process. */
+export const TEST_SECRET_KEY: Buffer = randomBytes(32);
+
+export async function sqliteTestContext(
+  clock: Clock = new FakeClock(),
+  secretKey: Buffer = TEST_SECRET_KEY,
+): Promise<TestContext> {
   const dir = mkdtempSync(join(tmpdir(), "vpbx-sql-"));
   const file = new Database(join(dir, "vpbx.sqlite"));
   file.pragma("journal_mode = WAL");
@@ -43,7 +52,7 @@ export async function sqliteTestContext(clock: Clock = new FakeClock()): Promise
   }
   return {
     clock,
-    ctx: contextOn("sqlite", db, clock),
+    ctx: contextOn("sqlite", db, clock, secretKey),
     async close() {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -52,7 +61,10 @@ export async function sqliteTestContext(clock: Clock = new FakeClock()): Promise
 }
 
 /** A fresh database on the test run's PostgreSQL server, migrated; dropped on close. */
-export async function postgresTestContext(clock: Clock = new FakeClock()): Promise<TestContext> {
+export async function postgresTestContext(
+  clock: Clock = new FakeClock(),
+  secretKey: Buffer = TEST_SECRET_KEY,
+): Promise<TestContext> {
   if (TEST_PG_URL === undefined) throw new Error("no PostgreSQL for the tests: VPBX_TEST_PG_URL is not set");
   const database = await createDatabase(TEST_PG_URL);
   let db: Kysely<Tables> | undefined;
@@ -67,7 +79,7 @@ export async function postgresTestContext(clock: Clock = new FakeClock()): Promi
   const opened = db;
   return {
     clock,
-    ctx: contextOn("postgres", opened, clock),
+    ctx: contextOn("postgres", opened, clock, secretKey),
     async close() {
       await opened.destroy();
       await database.drop();
@@ -75,13 +87,19 @@ export async function postgresTestContext(clock: Clock = new FakeClock()): Promi
   };
 }
 
-function contextOn(engine: SqlContext["engine"], db: Kysely<Tables>, clock: Clock): SqlContext {
+function contextOn(
+  engine: SqlContext["engine"],
+  db: Kysely<Tables>,
+  clock: Clock,
+  secretKey: Buffer,
+): SqlContext {
   return {
     engine,
     db,
     soft: db,
     iso: () => new Date(clock.now()).toISOString(),
     now: () => clock.now(),
+    secrets: new SecretBox(secretKey),
   };
 }
 
