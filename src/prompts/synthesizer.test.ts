@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { LANGUAGES } from "../store/types.ts";
+import { FakeClock } from "../util/clock.ts";
 import { silentLogger } from "../util/log.ts";
 import { promptText } from "./catalogue.ts";
 import { activeRms } from "./levels.ts";
@@ -97,6 +98,25 @@ test("through the library: synthesised once, then from the cache, concurrent cal
   assert.deepEqual(await again.get("generic.goodbye", "it"), a);
   assert.equal(again.stats.synthesized, 0);
   await again.close();
+});
+
+test("the worker (about 110 MB of WebAssembly heap) stops when idle and starts again when needed", async () => {
+  const clock = new FakeClock();
+  const s = new Synthesizer(silentLogger(), clock, 60_000);
+  try {
+    await s.synthesize("bonjour", "fr");
+    await clock.advance(59_000);
+    assert.equal(s.stats.workersStopped, 0, "not before the idle time");
+    await s.synthesize("au revoir", "fr");
+    await clock.advance(59_000);
+    assert.equal(s.stats.workersStopped, 0, "each job starts the idle time again");
+    await clock.advance(1_000);
+    assert.equal(s.stats.workersStopped, 1);
+    const again = await s.synthesize("merci", "fr");
+    assert.ok(again.length > 1000, "a new worker does the next job");
+  } finally {
+    await s.close();
+  }
 });
 
 test("a synthesizer that is closed refuses work", async () => {

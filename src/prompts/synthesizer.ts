@@ -4,6 +4,7 @@
 // replaced if it dies; requests then in flight fail instead of hanging.
 import type { Worker } from "node:worker_threads";
 import type { Language } from "../store/types.ts";
+import { type Clock, SystemClock, type Timer } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { startTypeScriptWorker } from "../util/typescript-worker.ts";
 import type { SynthRequest, SynthResponse } from "./synth-worker.ts";
@@ -62,19 +63,34 @@ interface Pending {
   text: string;
 }
 
+/**
+ * How long the worker may stay idle before it is stopped. Its WebAssembly
+ * heap holds about 110 MB; prompts come from the cache once synthesised, so
+ * the worker is needed at start and for new text only, and is started again
+ * (a few hundred ms) when it is.
+ */
+export const SYNTH_IDLE_MS = 60_000;
+
 export class Synthesizer implements Synth {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private closed = false;
+  private idle: Timer | undefined;
   /** Number of texts synthesised and total time the worker spent on them. */
-  readonly stats = { count: 0, totalMs: 0, maxMs: 0 };
+  readonly stats = { count: 0, totalMs: 0, maxMs: 0, workersStopped: 0 };
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock = new SystemClock(),
+    private readonly idleMs = SYNTH_IDLE_MS,
+  ) {}
 
   synthesize(text: string, language: Language): Promise<Int16Array> {
     if (this.closed) return Promise.reject(new Error("synthesizer is closed"));
     const worker = this.ensureWorker();
+    this.idle?.cancel();
+    this.idle = undefined;
     const seq = ++this.seq;
     return new Promise<Int16Array>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, text });
@@ -91,6 +107,7 @@ export class Synthesizer implements Synth {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.idle?.cancel();
     const worker = this.worker;
     this.worker = undefined;
     this.failAll(new Error("synthesizer closed"));
@@ -117,7 +134,10 @@ export class Synthesizer implements Synth {
     const job = this.pending.get(res.seq);
     if (!job) return;
     this.pending.delete(res.seq);
-    if (this.pending.size === 0) this.worker?.unref();
+    if (this.pending.size === 0) {
+      this.worker?.unref();
+      this.retireWhenIdle();
+    }
     if (res.ok) {
       this.stats.count++;
       this.stats.totalMs += res.synthMs;
@@ -127,6 +147,22 @@ export class Synthesizer implements Synth {
     } else {
       job.reject(new Error(`speech synthesis failed for "${job.text}": ${res.error}`));
     }
+  }
+
+  /** Stops the worker once nothing was asked of it for idleMs. */
+  private retireWhenIdle(): void {
+    this.idle?.cancel();
+    this.idle = this.clock.setTimer(this.idleMs, () => {
+      this.idle = undefined;
+      const worker = this.worker;
+      if (!worker || this.pending.size > 0) return;
+      this.worker = undefined;
+      this.stats.workersStopped++;
+      this.log.debug("speech synthesis worker stopped while idle");
+      void worker.terminate();
+    });
+    // Housekeeping: a process with nothing else to do may end before it fires.
+    this.idle.unref?.();
   }
 
   private dropWorker(worker: Worker, err: Error): void {

@@ -4,6 +4,8 @@
 
 export interface Timer {
   cancel(): void;
+  /** The timer alone does not keep the process running (housekeeping); a no-op where that means nothing. */
+  unref?(): void;
 }
 
 export interface Clock {
@@ -23,7 +25,7 @@ export class SystemClock implements Clock {
 
   setTimer(ms: number, fn: () => void): Timer {
     const handle = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => clearTimeout(handle) };
+    return { cancel: () => clearTimeout(handle), unref: () => void handle.unref() };
   }
 }
 
