@@ -6,30 +6,11 @@ import { SqlAudit } from "./sql-audit.ts";
 import { SqlCompanyAudio } from "./sql-company-audio.ts";
 import type { SqlContext } from "./sql-context.ts";
 import { TEST_ENGINES, type TestContext } from "./testing.ts";
+import { insertTenant } from "./testing-rows.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 const api: Actor = { kind: "api", id: "admin" };
 const phone: Actor = { kind: "phone", id: "101", source: "udp:192.0.2.10:5060" };
-
-async function addTenant(ctx: SqlContext, name: string): Promise<void> {
-  await ctx.db
-    .insertInto("tenants")
-    .values({
-      name,
-      domain: `${name}.test`,
-      language: "en",
-      timezone: "Europe/Zurich",
-      country: "CH",
-      features: "{}",
-      policy: "{}",
-      trunk: null,
-      operator: null,
-      waiting_seconds: 30,
-      company_codes: "{}",
-      created_at: ctx.iso(),
-    })
-    .execute();
-}
 
 for (const engine of TEST_ENGINES) {
   describe(`sql company audio on ${engine.name}`, () => {
@@ -44,8 +25,8 @@ for (const engine of TEST_ENGINES) {
       ctx = t.ctx;
       audio = new SqlCompanyAudio(ctx);
       audit = new SqlAudit(ctx);
-      await addTenant(ctx, "acme");
-      await addTenant(ctx, "bistro");
+      await insertTenant(ctx.db, "acme");
+      await insertTenant(ctx.db, "bistro");
     });
     afterEach(async () => {
       await t.close();
@@ -150,7 +131,7 @@ for (const engine of TEST_ENGINES) {
       const before = await audio.list("acme");
       assert.deepEqual(await new SqlCompanyAudio(ctx).list("acme"), before);
       await ctx.db.deleteFrom("tenants").where("name", "=", "bistro").execute();
-      await addTenant(ctx, "bistro");
+      await insertTenant(ctx.db, "bistro");
       assert.deepEqual(await audio.list("bistro"), []);
     });
   });

@@ -15,6 +15,7 @@ import { SqlAudit } from "./sql-audit.ts";
 import { SqlCompanyFlow } from "./sql-company-flow.ts";
 import type { SqlContext } from "./sql-context.ts";
 import { TEST_ENGINES, type TestContext } from "./testing.ts";
+import { insertTenant } from "./testing-rows.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 const api: Actor = { kind: "api", id: "admin" };
@@ -60,26 +61,6 @@ const lunchOverride = (over: Partial<ScheduleOverride> = {}): ScheduleOverride =
   ...over,
 });
 
-async function addTenant(ctx: SqlContext, name: string): Promise<void> {
-  await ctx.db
-    .insertInto("tenants")
-    .values({
-      name,
-      domain: `${name}.test`,
-      language: "en",
-      timezone: "Europe/Zurich",
-      country: "CH",
-      features: "{}",
-      policy: "{}",
-      trunk: null,
-      operator: null,
-      waiting_seconds: 30,
-      company_codes: "{}",
-      created_at: ctx.iso(),
-    })
-    .execute();
-}
-
 for (const engine of TEST_ENGINES) {
   describe(`sql company flow on ${engine.name}`, () => {
     let t: TestContext;
@@ -91,8 +72,8 @@ for (const engine of TEST_ENGINES) {
       ctx = t.ctx;
       flow = new SqlCompanyFlow(ctx);
       audit = new SqlAudit(ctx);
-      await addTenant(ctx, "acme");
-      await addTenant(ctx, "bistro");
+      await insertTenant(ctx.db, "acme");
+      await insertTenant(ctx.db, "bistro");
     });
     afterEach(async () => {
       await t.close();
@@ -262,7 +243,7 @@ for (const engine of TEST_ENGINES) {
       assert.deepEqual(await again.callFlow("acme"), dayNight);
       assert.equal((await audit.list("acme")).length, 3);
       await ctx.db.deleteFrom("tenants").where("name", "=", "acme").execute();
-      await addTenant(ctx, "acme");
+      await insertTenant(ctx.db, "acme");
       assert.equal(await again.schedule("acme"), undefined);
       assert.equal(await again.callFlow("acme"), undefined);
       assert.deepEqual(await again.overrides(), []);

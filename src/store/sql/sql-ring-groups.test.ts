@@ -13,6 +13,7 @@ import { SqlCompanyFlow } from "./sql-company-flow.ts";
 import type { SqlContext } from "./sql-context.ts";
 import { SqlRingGroups } from "./sql-ring-groups.ts";
 import { TEST_ENGINES, type TestContext } from "./testing.ts";
+import { insertExtension, insertTenant } from "./testing-rows.ts";
 
 const api: Actor = { kind: "api", id: "admin" };
 const system: Actor = { kind: "system", id: "store" };
@@ -21,49 +22,6 @@ function announce(announcement: AnnouncementKind, next: DestinationSpec): Destin
   return { type: "announcement", announcement, then: next };
 }
 const group = (name: string): DestinationSpec => ({ type: "ring-group", name });
-
-async function addTenant(ctx: SqlContext, name: string): Promise<void> {
-  await ctx.db
-    .insertInto("tenants")
-    .values({
-      name,
-      domain: `${name}.test`,
-      language: "en",
-      timezone: "Europe/Zurich",
-      country: "CH",
-      features: "{}",
-      policy: "{}",
-      trunk: null,
-      operator: null,
-      waiting_seconds: 30,
-      company_codes: "{}",
-      created_at: ctx.iso(),
-    })
-    .execute();
-}
-
-async function addExtension(ctx: SqlContext, tenant: string, number: string): Promise<void> {
-  await ctx.db
-    .insertInto("extensions")
-    .values({
-      tenant,
-      number,
-      display_name: number,
-      language: null,
-      ring_timeout_seconds: 20,
-      realm: `${tenant}.test`,
-      ha1_md5: "0".repeat(32),
-      ha1_sha256: "0".repeat(64),
-      created_at: ctx.iso(),
-      no_answer_seconds: 20,
-      call_waiting: 0,
-      max_calls: 2,
-      caller_id: null,
-      mwi_unsolicited: 0,
-      pickup_group: null,
-    })
-    .execute();
-}
 
 async function addNumber(ctx: SqlContext, tenant: string, number: string, d: DestinationSpec): Promise<void> {
   await ctx.db
@@ -83,9 +41,9 @@ for (const engine of TEST_ENGINES) {
       ctx = t.ctx;
       groups = new SqlRingGroups(ctx);
       audit = new SqlAudit(ctx);
-      for (const name of ["acme", "bistro"]) await addTenant(ctx, name);
-      for (const number of ["101", "102", "103"]) await addExtension(ctx, "acme", number);
-      await addExtension(ctx, "bistro", "201");
+      for (const name of ["acme", "bistro"]) await insertTenant(ctx.db, name);
+      for (const number of ["101", "102", "103"]) await insertExtension(ctx.db, "acme", number);
+      await insertExtension(ctx.db, "bistro", "201");
     });
     afterEach(async () => {
       await t.close();
@@ -317,7 +275,7 @@ for (const engine of TEST_ENGINES) {
       assert.deepEqual(await new SqlRingGroups(ctx).list("acme"), before);
       await ctx.db.deleteFrom("tenants").where("name", "=", "bistro").execute();
       assert.deepEqual(await groups.list("bistro"), []);
-      await addTenant(ctx, "bistro");
+      await insertTenant(ctx.db, "bistro");
       assert.equal(await groups.get("bistro", "kitchen"), undefined);
     });
   });
