@@ -166,6 +166,22 @@ export class PbxProcess {
 
   /** SIGTERM (graceful: the PBX ends its calls and writes its CPU profile), SIGKILL after 15 s. */
   async stop(): Promise<void> {
+    await this.terminate();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Stops the PBX and starts it again on the same data directory and ports:
+   * what a provider's node looks like after a restart (its store, prompt cache
+   * and registrations kept), without the memory that its first start and bulk
+   * provisioning left behind.
+   */
+  async restart(): Promise<void> {
+    await this.terminate();
+    await this.spawn();
+  }
+
+  private async terminate(): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null) {
       child.kill("SIGTERM");
@@ -174,7 +190,6 @@ export class PbxProcess {
       clearTimeout(timer);
     }
     this.child = null;
-    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
