@@ -189,7 +189,8 @@ export class PromptLibrary {
     // whether or not someone left a file with that name.
     const text = promptText(id, language);
     if (SAFE_NAME.test(id)) {
-      if (tenant !== undefined) {
+      // "" is no company (the prompts warmed at start): the provider's audio.
+      if (tenant !== undefined && tenant !== "") {
         if (SAFE_NAME.test(tenant)) {
           const own = await this.readOverride(join(this.overridesDir, tenant, language, `${id}.wav`));
           if (own) {
