@@ -35,7 +35,7 @@ export async function benchRegisterFlood(ctx: BenchContext): Promise<void> {
   // provider's node does.
   const rssProvisioned = mb(pbx);
   await pbx.restart();
-  await sleep(5000);
+  await steadyRss(pbx);
   const csv = join(ctx.workDir, "flood-phones.csv");
   writePhonesCsv(csv, phones);
 
@@ -106,6 +106,26 @@ export async function benchRegisterFlood(ctx: BenchContext): Promise<void> {
     target: { rss_max_mb: RSS_LIMIT_MB, growth_pct: GROWTH_LIMIT * 100 },
     ok: max < RSS_LIMIT_MB && growth <= GROWTH_LIMIT && run.successful > 0,
   });
+}
+
+/**
+ * Waits until the restarted PBX has settled: the prompts of a language used
+ * for the first time are synthesised at start, by a speech worker that stops
+ * a minute after its last prompt (SYNTH_IDLE_MS). Settled: no change over
+ * 5 MB for longer than that minute.
+ */
+async function steadyRss(pbx: PbxProcess, maxMs = 300_000): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  let last = mb(pbx);
+  let since = performance.now();
+  while (performance.now() < deadline) {
+    await sleep(1000);
+    const now = mb(pbx);
+    if (Math.abs(now - last) > 5) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= 75_000) return;
+  }
 }
 
 function mb(pbx: PbxProcess): number {

@@ -48,9 +48,16 @@ export async function buildPromptCache(opts: {
   languages?: Language[];
   log: Logger;
   synth?: Synth;
+  /**
+   * The running PBX's own library: its one speech worker does the work (a
+   * second library would start a second worker, ~150 MB more for as long),
+   * and it is left open.
+   */
+  library?: PromptLibrary;
 }): Promise<{ generated: number; cached: number; ms: number }> {
   const started = performance.now();
-  const library = new PromptLibrary({ dataDir: opts.dataDir, log: opts.log, synth: opts.synth });
+  const library =
+    opts.library ?? new PromptLibrary({ dataDir: opts.dataDir, log: opts.log, synth: opts.synth });
   let generated = 0;
   let cached = 0;
   try {
@@ -61,7 +68,7 @@ export async function buildPromptCache(opts: {
       }
     }
   } finally {
-    await library.close();
+    if (!opts.library) await library.close();
   }
   const ms = Math.round(performance.now() - started);
   opts.log.info({ generated, cached, ms }, "prompt cache built");
