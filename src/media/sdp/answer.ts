@@ -1,7 +1,9 @@
 // Answering an offer (RFC 3264 §6) for a call leg whose media we terminate.
 import type { G711Codec } from "../codec/g711.ts";
+import type { SdesCrypto } from "../srtp/index.ts";
 import { buildSdp, type RejectedSection } from "./build.ts";
 import { answerDirection, DEFAULT_CODECS, describeStream, parseSdp, pickAudio } from "./parse.ts";
+import { answerStreamKeys } from "./sdes-streams.ts";
 import type { Direction, MediaDescription } from "./types.ts";
 
 export interface AnswerOptions {
@@ -21,6 +23,10 @@ export interface AnswerOptions {
    * codec in the middle of a call.
    */
   current?: G711Codec;
+  /** RTP/SAVP streams may be answered (the leg's signalling is encrypted); default no. */
+  srtp?: boolean;
+  /** The key this leg already sends with, kept when the suite allows (see answerStreamKeys). */
+  keepCrypto?: SdesCrypto;
 }
 
 /**
@@ -36,16 +42,18 @@ export function answerOffer(
 ): { answer: string; media: MediaDescription } {
   const parsed = parseSdp(offer);
   const codecs = local.codecs ?? DEFAULT_CODECS;
-  let { stream, media } = pickAudio(parsed, codecs);
+  let { stream, media } = pickAudio(parsed, codecs, local.srtp);
   if (local.current && local.current !== media.codec && codecs.includes(local.current)) {
     media = describeStream(stream, [local.current]) ?? media;
   }
+  const keys = answerStreamKeys(stream, local.keepCrypto);
+  if (keys.srtp) media.srtp = keys.srtp;
   const sections = parsed.streams.map((s) =>
     s === stream
       ? {
           kind: "audio" as const,
           port: local.port,
-          protocol: s.protocol,
+          ...keys.section,
           codecs: [{ codec: media.codec, pt: media.payloadType }],
           telephoneEventPt: media.telephoneEventPt,
           direction: answerDirection(media.direction, local.direction ?? "sendrecv"),

@@ -13,6 +13,8 @@ export interface AudioSection {
   telephoneEventPt?: number;
   direction: Direction;
   ptime?: number;
+  /** a=crypto values (RFC 4568 §9.1) of an RTP/SAVP stream. */
+  crypto?: string[];
 }
 
 /** An m= line we decline: port 0, same type, protocol and formats (RFC 3264 §6). */
@@ -61,6 +63,7 @@ export function buildSdp(shape: SdpShape): string {
       lines.push(`a=fmtp:${s.telephoneEventPt} ${EVENT_RANGE}`);
     }
     if (s.ptime !== undefined) lines.push(`a=ptime:${s.ptime}`);
+    for (const c of s.crypto ?? []) lines.push(`a=crypto:${c}`);
     lines.push(`a=${s.direction}`);
   }
   return lines.join("\r\n") + "\r\n";

@@ -1,8 +1,10 @@
 // Making an offer (RFC 3264 §5) for a leg whose media we terminate, and
 // reading the answer to it (§7).
 import type { G711Codec } from "../codec/g711.ts";
+import type { SdesCrypto } from "../srtp/index.ts";
 import { buildSdp } from "./build.ts";
 import { DEFAULT_CODECS, parseSdp, pickAudio } from "./parse.ts";
+import { answeredKeys, offerSection } from "./sdes-streams.ts";
 import type { Direction, MediaDescription } from "./types.ts";
 
 export interface OfferOptions {
@@ -17,6 +19,8 @@ export interface OfferOptions {
   direction?: Direction;
   /** Packetisation we want to receive, ms (default 20). */
   ptime?: number;
+  /** Our SDES keys: the offer is RTP/SAVP with one a=crypto line each (RFC 4568 §7.1.1). */
+  crypto?: SdesCrypto[];
 }
 
 /** Static payload types of RFC 3551 §6. */
@@ -36,7 +40,7 @@ export function createOffer(local: OfferOptions): string {
       {
         kind: "audio",
         port: local.port,
-        protocol: "RTP/AVP",
+        ...offerSection("RTP/AVP", local.crypto),
         codecs: codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
         telephoneEventPt: te,
         direction: local.direction ?? "sendrecv",
@@ -48,9 +52,17 @@ export function createOffer(local: OfferOptions): string {
 
 /**
  * Reads the answer to our offer: the first accepted audio stream and the
- * codec to send, the first G.711 one the answerer listed (§7). Throws
- * SdpError when the audio stream was declined or has no G.711 codec.
+ * codec to send, the first G.711 one the answerer listed (§7), and the SRTP
+ * keys agreed when we offered `crypto`. Throws SdpError when the audio
+ * stream was declined or has no G.711 codec, or the keys do not answer ours.
  */
-export function parseAnswer(answer: string, codecs: readonly G711Codec[] = DEFAULT_CODECS): MediaDescription {
-  return pickAudio(parseSdp(answer), codecs).media;
+export function parseAnswer(
+  answer: string,
+  codecs: readonly G711Codec[] = DEFAULT_CODECS,
+  crypto?: readonly SdesCrypto[],
+): MediaDescription {
+  const { stream, media } = pickAudio(parseSdp(answer), codecs, crypto !== undefined && crypto.length > 0);
+  const srtp = answeredKeys(stream, crypto);
+  if (srtp) media.srtp = srtp;
+  return media;
 }

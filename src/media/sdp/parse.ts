@@ -2,6 +2,7 @@
 // rejects anything: the checks that make a body acceptable live here.
 import { parse } from "sdp-transform";
 import type { G711Codec } from "../codec/g711.ts";
+import { cryptoAttributesByMedia } from "../srtp/index.ts";
 import { type Direction, type MediaDescription, SdpError } from "./types.ts";
 
 /** Larger bodies are refused rather than parsed: no phone sends one. */
@@ -32,6 +33,12 @@ export interface Stream {
   /** a= direction at media level, else session level, else sendrecv (RFC 3264 §5.1). */
   direction: Direction;
   ptime?: number;
+  /**
+   * The stream's a=crypto values (RFC 4568), verbatim: read by the srtp
+   * room's parser, since sdp-transform keeps only the first session
+   * parameter of a line and could hide one that must be refused.
+   */
+  crypto: string[];
 }
 
 export interface ParsedSdp {
@@ -69,6 +76,7 @@ export function parseSdp(text: string): ParsedSdp {
   if (!o || o.sessionId === undefined || o.sessionVersion === undefined) {
     throw new SdpError("SDP has no valid o= line");
   }
+  const cryptoLines = cryptoAttributesByMedia(text);
   const sessionAddress = session.connection?.ip ?? "";
   const sessionDirection: Direction = session.direction ?? "sendrecv";
   const streams: Stream[] = [];
@@ -112,6 +120,7 @@ export function parseSdp(text: string): ParsedSdp {
       rtcpPort: rtcp !== null && rtcp > 0 ? rtcp : port + 1,
       direction: m.direction ?? sessionDirection,
       ptime,
+      crypto: cryptoLines[index] ?? [],
     });
   });
   return {
@@ -137,10 +146,29 @@ export function isTelephoneEvent(f: Format): boolean {
   return f.name.toLowerCase() === "telephone-event" && f.rate === 8000;
 }
 
-/** Plain RTP profiles we can terminate; SRTP (SAVP) and others are declined. */
+/** Plain RTP profiles we can terminate. */
 export function isPlainRtp(protocol: string): boolean {
   const p = protocol.toUpperCase();
   return p === "RTP/AVP" || p === "RTP/AVPF";
+}
+
+/**
+ * SRTP keyed in the SDP itself (SDES, RFC 4568 §5 uses RTP/SAVP). DTLS-SRTP's
+ * UDP/TLS/RTP/SAVP(F) is another matter (keys from a handshake) and is not this.
+ */
+export function isSdesRtp(protocol: string): boolean {
+  const p = protocol.toUpperCase();
+  return p === "RTP/SAVP" || p === "RTP/SAVPF";
+}
+
+/** The plain profile of the same family: what an SRTP stream becomes on a plain leg. */
+export function plainProfile(protocol: string): string {
+  return protocol.toUpperCase().endsWith("F") ? "RTP/AVPF" : "RTP/AVP";
+}
+
+/** The SDES profile of the same family: what a plain stream becomes on an encrypted leg. */
+export function sdesProfile(protocol: string): string {
+  return protocol.toUpperCase().endsWith("F") ? "RTP/SAVPF" : "RTP/SAVP";
 }
 
 /** RFC 2543 §B.5 hold: a zero connection address means "do not send to me". */
@@ -170,9 +198,14 @@ export function answerDirection(offered: Direction, local: Direction): Direction
   return "inactive";
 }
 
-/** A usable audio stream: not rejected (port 0), plain RTP, with an address. */
-export function isUsableAudio(s: Stream): boolean {
-  return s.type === "audio" && s.port > 0 && isPlainRtp(s.protocol) && s.address !== "";
+/**
+ * A usable audio stream: not rejected (port 0), with an address, plain RTP,
+ * or SRTP keyed by SDES when `srtp` says that this leg may carry keys (its
+ * signalling is encrypted: RFC 4568 §8.3, keys sent in clear are no keys).
+ */
+export function isUsableAudio(s: Stream, srtp = false): boolean {
+  if (s.type !== "audio" || s.port === 0 || s.address === "") return false;
+  return isPlainRtp(s.protocol) || (srtp && isSdesRtp(s.protocol));
 }
 
 /**
@@ -204,13 +237,23 @@ export function describeStream(s: Stream, codecs: readonly G711Codec[]): MediaDe
 export function pickAudio(
   parsed: ParsedSdp,
   codecs: readonly G711Codec[],
+  srtp = false,
 ): { stream: Stream; media: MediaDescription } {
   let sawAudio = false;
+  let sawSrtp = false;
   for (const s of parsed.streams) {
-    if (!isUsableAudio(s)) continue;
+    if (!isUsableAudio(s, srtp)) {
+      if (s.type === "audio" && s.port > 0 && isSdesRtp(s.protocol)) sawSrtp = true;
+      continue;
+    }
     sawAudio = true;
     const media = describeStream(s, codecs);
     if (media) return { stream: s, media };
+  }
+  if (!sawAudio && sawSrtp) {
+    throw new SdpError(
+      "SRTP keys offered over unencrypted signalling: use SIP over TLS (sips:, transport=tls)",
+    );
   }
   throw new SdpError(sawAudio ? "no common audio codec" : "no usable audio stream");
 }

@@ -126,7 +126,7 @@ export const VIDEO_ONLY = crlf([
   "a=rtpmap:96 VP8/90000",
 ]);
 
-/** SRTP only, which we do not terminate (488). */
+/** SRTP only (SDES): answered on a leg whose signalling is encrypted, 488 on a plain one. */
 export const SRTP_ONLY = crlf([
   "v=0",
   "o=- 1 1 IN IP4 10.0.0.72",

@@ -3,6 +3,7 @@
 // codec end to end, so an offer from one leg goes to the other with only our
 // address and port in it and only the formats our relay understands.
 import type { G711Codec } from "../codec/g711.ts";
+import type { SdesAgreement, SdesCrypto } from "../srtp/index.ts";
 import { rejected } from "./answer.ts";
 import { buildSdp } from "./build.ts";
 import {
@@ -13,8 +14,10 @@ import {
   type ParsedSdp,
   parseSdp,
   pickAudio,
+  plainProfile,
   type Stream,
 } from "./parse.ts";
+import { answerStreamKeys, offerSection, type SecuredSection } from "./sdes-streams.ts";
 import type { Direction, MediaDescription } from "./types.ts";
 
 export interface RewriteOptions {
@@ -29,6 +32,22 @@ export interface RewriteOptions {
 export interface FilterOptions extends RewriteOptions {
   /** Codecs the relay may pass (default PCMU, PCMA). */
   codecs?: G711Codec[];
+  /** This leg's SDES keys: the offer sent to it is RTP/SAVP with them; without, plain RTP. */
+  crypto?: SdesCrypto[];
+}
+
+export interface RewriteAnswerOptions extends RewriteOptions {
+  codecs?: G711Codec[];
+  /**
+   * The offer this leg's phone made, which the rewritten answer answers: its
+   * stream's protocol and keys decide ours (RFC 4568 §7.1.2), whatever the
+   * other leg answered with.
+   */
+  offer?: string;
+  /** This leg may carry SRTP keys (its signalling is encrypted). */
+  srtp?: boolean;
+  /** The key this leg already sends with (see answerStreamKeys). */
+  keepCrypto?: SdesCrypto;
 }
 
 /**
@@ -42,17 +61,34 @@ export interface FilterOptions extends RewriteOptions {
 export function filterOffer(offer: string, opts: FilterOptions): { sdp: string; media: MediaDescription } {
   const parsed = parseSdp(offer);
   const codecs = opts.codecs ?? DEFAULT_CODECS;
-  const { stream, media } = pickAudio(parsed, codecs);
-  return { sdp: rebuild(parsed, stream, codecs, opts), media };
+  // The offering leg's own keys were checked by its side (its SdpSession);
+  // here only its codecs and direction travel.
+  const { stream, media } = pickAudio(parsed, codecs, true);
+  delete media.srtp;
+  return { sdp: rebuild(parsed, stream, codecs, opts, offerSection(stream.protocol, opts.crypto)), media };
 }
 
 /**
- * The answer to send back to the offering leg, rewritten like filterOffer.
- * `media` is the answerer's side. Throws SdpError if the answerer declined
- * the audio stream or kept no G.711 codec.
+ * The answer to send back to the offering leg, rewritten like filterOffer,
+ * with this leg's protocol and keys answering its phone's `offer`. `media`
+ * is the answerer's side; `srtp` the keys agreed with this leg's phone.
+ * Throws SdpError if the answerer declined the audio stream or kept no G.711
+ * codec, or this leg's offer cannot be answered.
  */
-export function rewriteAnswer(answer: string, opts: FilterOptions): { sdp: string; media: MediaDescription } {
-  return filterOffer(answer, opts);
+export function rewriteAnswer(
+  answer: string,
+  opts: RewriteAnswerOptions,
+): { sdp: string; media: MediaDescription; srtp?: SdesAgreement } {
+  const parsed = parseSdp(answer);
+  const codecs = opts.codecs ?? DEFAULT_CODECS;
+  const { stream, media } = pickAudio(parsed, codecs, true);
+  delete media.srtp;
+  const keys =
+    opts.offer === undefined
+      ? { section: { protocol: plainProfile(stream.protocol) } }
+      : answerStreamKeys(pickAudio(parseSdp(opts.offer), DEFAULT_CODECS, opts.srtp).stream, opts.keepCrypto);
+  const sdp = rebuild(parsed, stream, codecs, opts, keys.section);
+  return keys.srtp ? { sdp, media, srtp: keys.srtp } : { sdp, media };
 }
 
 function rebuild(
@@ -60,6 +96,7 @@ function rebuild(
   stream: Stream,
   codecs: readonly G711Codec[],
   opts: RewriteOptions,
+  secured: SecuredSection,
 ): string {
   const kept: { codec: G711Codec; pt: number }[] = [];
   for (const f of stream.formats) {
@@ -76,7 +113,7 @@ function rebuild(
         ? {
             kind: "audio" as const,
             port: opts.port,
-            protocol: s.protocol,
+            ...secured,
             codecs: kept,
             telephoneEventPt: te?.pt,
             direction: effectiveDirection(s),

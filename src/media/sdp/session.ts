@@ -5,9 +5,12 @@
 // media changes to the far end (§8: "the SDP MUST be identical").
 import { randomInt } from "node:crypto";
 import type { G711Codec } from "../codec/g711.ts";
+import { offerCrypto, type SdesAgreement, type SdesCrypto } from "../srtp/index.ts";
 import { answerOffer } from "./answer.ts";
-import { createOffer } from "./offer.ts";
+import { createOffer, parseAnswer } from "./offer.ts";
+import { DEFAULT_CODECS, parseSdp, pickAudio } from "./parse.ts";
 import { filterOffer, rewriteAnswer } from "./rewrite.ts";
+import { answerStreamKeys } from "./sdes-streams.ts";
 import type { Direction, MediaDescription } from "./types.ts";
 
 export interface SdpSessionOptions {
@@ -19,6 +22,14 @@ export interface SdpSessionOptions {
   codecs?: G711Codec[];
   /** Payload type of telephone-event in our own offers (default 101). */
   telephoneEventPt?: number;
+  /**
+   * SRTP with SDES keys on this leg (RFC 4568): "off" refuses RTP/SAVP
+   * offers (488) and offers plain RTP; "accept" answers RTP/SAVP offers with
+   * keys and offers plain RTP; "offer" also makes its own offers RTP/SAVP.
+   * Keys travel in the SDP, so anything but "off" is for a leg whose
+   * signalling is encrypted (SIP over TLS). Default "off".
+   */
+  srtp?: "off" | "accept" | "offer";
 }
 
 export class SdpSession {
@@ -29,6 +40,10 @@ export class SdpSession {
   private lastVersion = 0;
   /** Codec of our last answer, kept on re-offers (see AnswerOptions.current). */
   private codec: G711Codec | undefined;
+  /** The SRTP keys agreed with this leg's phone; undefined while plain. */
+  private keys: SdesAgreement | undefined;
+  /** The a=crypto keys of our last offer to this leg, for its answer. */
+  private offered: SdesCrypto[] | undefined;
 
   constructor(
     public address: string,
@@ -44,8 +59,14 @@ export class SdpSession {
     return this.lastVersion;
   }
 
+  /** The SRTP keys of this leg (what the RTP leg must protect and unprotect with); undefined: plain RTP. */
+  get srtp(): SdesAgreement | undefined {
+    return this.keys;
+  }
+
   /** An offer for media we terminate (RFC 3264 §5, re-offers §8). */
   offer(opts: { direction?: Direction; codecs?: G711Codec[] } = {}): string {
+    const crypto = this.offerKeys();
     return this.stamp((sessionVersion) =>
       createOffer({
         address: this.address,
@@ -55,8 +76,31 @@ export class SdpSession {
         codecs: opts.codecs ?? this.options.codecs,
         telephoneEventPt: this.options.telephoneEventPt,
         direction: opts.direction,
+        crypto,
       }),
     );
+  }
+
+  /**
+   * The phone's answer to our last offer (RFC 3264 §7): its side of the
+   * stream, with the SRTP keys agreed when we offered them. Throws SdpError.
+   */
+  readAnswer(
+    answer: string,
+    codecs: readonly G711Codec[] = this.options.codecs ?? DEFAULT_CODECS,
+  ): MediaDescription {
+    const media = parseAnswer(answer, codecs, this.offered);
+    this.keys = media.srtp;
+    return media;
+  }
+
+  /**
+   * Whether this leg could answer the phone's offer (its protocol and keys),
+   * before the offer travels on to another leg; throws the SdpError (488)
+   * it would get. Commits nothing.
+   */
+  checkOffer(offer: string): void {
+    answerStreamKeys(pickAudio(parseSdp(offer), DEFAULT_CODECS, this.acceptsSrtp).stream);
   }
 
   /**
@@ -78,38 +122,78 @@ export class SdpSession {
         codecs: opts.codecs ?? this.options.codecs,
         direction: opts.direction,
         current: this.codec,
+        srtp: this.acceptsSrtp,
+        keepCrypto: this.keys?.local,
       });
       media = r.media;
       return r.answer;
     });
     this.codec = media!.codec;
+    this.keys = media!.srtp;
     return { answer, media: media! };
   }
 
-  /** B2BUA: the other leg's offer, rewritten to this side's address and origin. Throws SdpError. */
+  /**
+   * B2BUA: the other leg's offer, rewritten to this side's address, origin
+   * and keys (this leg's protocol). `media` is the offering side's, without
+   * keys. Throws SdpError.
+   */
   filterOffer(offer: string): { sdp: string; media: MediaDescription } {
-    return this.relay(offer, filterOffer);
-  }
-
-  /** B2BUA: the other leg's answer, rewritten to this side's address and origin. Throws SdpError. */
-  rewriteAnswer(answer: string): { sdp: string; media: MediaDescription } {
-    return this.relay(answer, rewriteAnswer);
-  }
-
-  private relay(text: string, fn: typeof filterOffer): { sdp: string; media: MediaDescription } {
+    const crypto = this.offerKeys();
     let media: MediaDescription | undefined;
     const sdp = this.stamp((sessionVersion) => {
-      const r = fn(text, {
-        address: this.address,
-        port: this.port,
-        sessionId: this.sessionId,
-        sessionVersion,
-        codecs: this.options.codecs,
-      });
+      const r = filterOffer(offer, { ...this.relayOptions(sessionVersion), crypto });
       media = r.media;
       return r.sdp;
     });
     return { sdp, media: media! };
+  }
+
+  /**
+   * B2BUA: the other leg's answer, rewritten to this side's address and
+   * origin, answering `offer` — what this leg's phone offered — with this
+   * leg's protocol and keys (see `srtp` for the agreed ones); without
+   * `offer`, plain RTP. `media` is the answering side's, without keys.
+   * Throws SdpError.
+   */
+  rewriteAnswer(answer: string, offer?: string): { sdp: string; media: MediaDescription } {
+    let r: ReturnType<typeof rewriteAnswer> | undefined;
+    const sdp = this.stamp((sessionVersion) => {
+      r = rewriteAnswer(answer, {
+        ...this.relayOptions(sessionVersion),
+        offer,
+        srtp: this.acceptsSrtp,
+        keepCrypto: this.keys?.local,
+      });
+      return r.sdp;
+    });
+    this.keys = r!.srtp;
+    return { sdp, media: r!.media };
+  }
+
+  private get acceptsSrtp(): boolean {
+    return (this.options.srtp ?? "off") !== "off";
+  }
+
+  /**
+   * The keys our offers carry: once a leg is encrypted, its agreed key (a
+   * re-offer neither re-keys nor drops to plain RTP); before, fresh keys
+   * under "offer" and none otherwise.
+   */
+  private offerKeys(): SdesCrypto[] | undefined {
+    if (this.keys) this.offered = [{ ...this.keys.local, tag: 1 }];
+    else this.offered = this.options.srtp === "offer" ? offerCrypto() : undefined;
+    return this.offered;
+  }
+
+  private relayOptions(sessionVersion: number) {
+    return {
+      address: this.address,
+      port: this.port,
+      sessionId: this.sessionId,
+      sessionVersion,
+      codecs: this.options.codecs,
+    };
   }
 
   /**

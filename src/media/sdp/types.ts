@@ -1,6 +1,7 @@
 // What the media rooms need to know from an SDP body, and the one error the
 // PBX turns into 488 Not Acceptable Here (RFC 3261 §21.4.26).
 import type { G711Codec } from "../codec/g711.ts";
+import type { SdesAgreement } from "../srtp/index.ts";
 
 export type { G711Codec };
 
@@ -25,6 +26,12 @@ export interface MediaDescription {
   rtcpPort: number;
   direction: Direction;
   ptime?: number;
+  /**
+   * SRTP keys of this leg (SDES, RFC 4568) when its stream is encrypted:
+   * `local` protects what we send to the phone, `remote` unprotects what it
+   * sends. Set by the side of the leg that negotiated them (SdpSession).
+   */
+  srtp?: SdesAgreement;
 }
 
 /** The SDP cannot be accepted: unparsable, no audio, no common codec. Maps to 488. */
