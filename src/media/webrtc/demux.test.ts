@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { classifyPacket } from "./demux.ts";
+
+test("RFC 7983 first-byte ranges and the RFC 5761 RTCP packet types", () => {
+  const b = (...bytes: number[]) => Buffer.from(bytes);
+  assert.equal(classifyPacket(b(0x00, 0x01)), "stun");
+  assert.equal(classifyPacket(b(0x01, 0x01)), "stun");
+  assert.equal(classifyPacket(b(3)), "stun");
+  assert.equal(classifyPacket(b(20)), "dtls", "change_cipher_spec");
+  assert.equal(classifyPacket(b(22, 0xfe, 0xfd)), "dtls", "handshake");
+  assert.equal(classifyPacket(b(23)), "dtls", "application data");
+  assert.equal(classifyPacket(b(63)), "dtls");
+  assert.equal(classifyPacket(b(0x80, 0)), "rtp", "PCMU");
+  assert.equal(classifyPacket(b(0x80, 0x80 | 8)), "rtp", "PCMA with marker");
+  assert.equal(classifyPacket(b(0x80, 111)), "rtp");
+  assert.equal(classifyPacket(b(0x81, 200)), "rtcp", "SR");
+  assert.equal(classifyPacket(b(0x81, 201)), "rtcp", "RR");
+  assert.equal(classifyPacket(b(0x8f, 206)), "rtcp", "PSFB");
+  assert.equal(classifyPacket(b(0x80, 207)), "rtcp", "XR");
+  assert.equal(classifyPacket(b(0x80, 192)), "rtcp");
+  assert.equal(classifyPacket(b(0x80, 223)), "rtcp");
+  assert.equal(classifyPacket(b(0x80, 224)), "rtp");
+  assert.equal(classifyPacket(b(16)), "unknown", "ZRTP");
+  assert.equal(classifyPacket(b(64)), "unknown", "TURN channel");
+  assert.equal(classifyPacket(b(0x40, 0)), "unknown", "RTP version 1");
+  assert.equal(classifyPacket(b(0xc0, 0)), "unknown", "192-255");
+  assert.equal(classifyPacket(b(0x80)), "unknown", "one byte of RTP");
+  assert.equal(classifyPacket(b()), "unknown");
+});
