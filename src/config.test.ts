@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { hostname } from "node:os";
-import { resolve } from "node:path";
+import { availableParallelism, hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "./config.ts";
 
@@ -13,8 +14,12 @@ test("defaults", () => {
   assert.notEqual(isIP(c.publicAddress), 0);
   assert.notEqual(c.publicAddress, "0.0.0.0");
   assert.equal(c.sipPort, 5060);
+  assert.equal(c.sipTlsPort, 5061, "SIP over TLS on its own port");
+  assert.equal(c.tlsCertFile, undefined, "a self-signed certificate");
   assert.equal(c.httpPort, 8080);
+  assert.equal(c.httpTls, undefined, "plain HTTP");
   assert.deepEqual(c.rtpPorts, { min: 10000, max: 20000 });
+  assert.equal(c.mediaThreads, availableParallelism(), "one media thread per core");
   assert.equal(c.adminToken, undefined);
   assert.equal(c.logLevel, "info");
   assert.equal(c.mediaTimeoutSeconds, 60);
@@ -29,8 +34,11 @@ test("every variable is read", () => {
     VPBX_DATABASE_URL: "postgres://vpbx:s3cret@db.example:5432/vpbx",
     VPBX_BIND: "127.0.0.1",
     VPBX_SIP_PORT: "5070",
+    VPBX_SIP_TLS_PORT: "5071",
     VPBX_HTTP_PORT: "0",
+    VPBX_HTTP_TLS: "on",
     VPBX_RTP_PORTS: "30000-30100",
+    VPBX_MEDIA_THREADS: "3",
     VPBX_ADMIN_TOKEN: "a-long-enough-admin-token",
     VPBX_LOG_LEVEL: "debug",
     VPBX_MEDIA_TIMEOUT: "30",
@@ -44,8 +52,11 @@ test("every variable is read", () => {
     bind: "127.0.0.1",
     publicAddress: "127.0.0.1", // a concrete bind address is the public one by default
     sipPort: 5070,
+    sipTlsPort: 5071,
     httpPort: 0,
+    httpTls: true,
     rtpPorts: { min: 30000, max: 30100 },
+    mediaThreads: 3,
     adminToken: "a-long-enough-admin-token",
     logLevel: "debug",
     mediaTimeoutSeconds: 30,
@@ -100,6 +111,23 @@ test("RTP range edges", () => {
   assert.deepEqual(loadConfig({ VPBX_RTP_PORTS: "1024-65535" }).rtpPorts, { min: 1024, max: 65535 });
   for (const bad of ["1022-2000", "2000-2000", "3000-2000", "10000-70000", "10000", "a-b"]) {
     assert.throws(() => loadConfig({ VPBX_RTP_PORTS: bad }), ConfigError, bad);
+  }
+});
+
+test("media threads: 0 keeps the media on the main thread; anything but a whole number is refused", () => {
+  assert.equal(loadConfig({ VPBX_MEDIA_THREADS: "0" }).mediaThreads, 0);
+  assert.equal(loadConfig({ VPBX_MEDIA_THREADS: " 16 " }).mediaThreads, 16);
+  for (const bad of ["-1", "1.5", "two", "1025", "0x2"]) {
+    assert.throws(
+      () => loadConfig({ VPBX_MEDIA_THREADS: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0].startsWith(
+          `VPBX_MEDIA_THREADS=${JSON.stringify(bad)} is not a thread count: expected a whole number from 0`,
+        ),
+      bad,
+    );
   }
 });
 
@@ -188,5 +216,130 @@ test("PostgreSQL URL: postgres or postgresql with a host; a wrong one is reporte
         !err.message.includes("hunter2"),
       bad,
     );
+  }
+});
+
+test("several nodes: trusted proxies and the shared audio directory", () => {
+  const c = loadConfig({
+    VPBX_DATA_DIR: "/var/lib/vpbx",
+    VPBX_TRUSTED_PROXIES: " 10.0.0.5, 10.0.1.0/24,2001:db8::/64 ",
+    VPBX_AUDIO_URL: "file:///mnt/vpbx-audio/",
+  });
+  assert.deepEqual(c.trustedProxies, ["10.0.0.5", "10.0.1.0/24", "2001:db8::/64"]);
+  assert.equal(c.audioDir, "/mnt/vpbx-audio");
+  assert.equal(loadConfig({ VPBX_AUDIO_URL: "/srv/audio/../shared" }).audioDir, "/srv/shared");
+  assert.equal(loadConfig({ VPBX_AUDIO_URL: "file://localhost/srv/a%20b" }).audioDir, "/srv/a b");
+  // Unset (or blank): no proxy is trusted, the audio lives in the data directory.
+  const d = loadConfig({ VPBX_TRUSTED_PROXIES: " , " });
+  assert.equal(d.trustedProxies, undefined);
+  assert.equal(d.audioDir, undefined);
+});
+
+test("a wrong proxy list or audio location names the variable and what is expected", () => {
+  let err: unknown;
+  try {
+    loadConfig({
+      VPBX_TRUSTED_PROXIES: "10.0.0.5, kamailio, 10.0.0.0/33",
+      VPBX_AUDIO_URL: "s3://bucket/vpbx",
+    });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.equal(err.problems.length, 2);
+  assert.match(
+    err.problems[0],
+    /^VPBX_TRUSTED_PROXIES=".*" is not a list of proxies: .*\(not: "kamailio", "10.0.0.0\/33"\)$/,
+  );
+  assert.match(
+    err.problems[1],
+    /^VPBX_AUDIO_URL="s3:\/\/bucket\/vpbx" is not a directory: .*S3 bucket is not supported yet/,
+  );
+  for (const bad of ["audio", "./audio", "file://nas.example/share", "http://x/y"]) {
+    assert.throws(() => loadConfig({ VPBX_AUDIO_URL: bad }), /VPBX_AUDIO_URL=.* is not a directory/, bad);
+  }
+});
+
+test("SIP over TLS: its port, off, and the certificate files (both or neither, readable)", () => {
+  assert.equal(loadConfig({ VPBX_SIP_TLS_PORT: "0" }).sipTlsPort, 0, "a free port (tests)");
+  for (const off of ["off", "OFF", "no", "false", "disabled"]) {
+    const c = loadConfig({ VPBX_SIP_TLS_PORT: off, VPBX_TLS_CERT: "/nonexistent.pem" });
+    assert.equal(c.sipTlsPort, undefined, off);
+    assert.equal("sipTlsPort" in c, false);
+  }
+  assert.throws(
+    () => loadConfig({ VPBX_SIP_TLS_PORT: "tls" }),
+    /VPBX_SIP_TLS_PORT="tls" is not a port: expected an integer from 0 to 65535 \(5061 by default\), or off/,
+  );
+  assert.throws(
+    () => loadConfig({ VPBX_SIP_PORT: "5070", VPBX_SIP_TLS_PORT: "5070" }),
+    /VPBX_SIP_TLS_PORT=5070 is already the port of VPBX_SIP_PORT/,
+  );
+  assert.throws(() => loadConfig({ VPBX_SIP_TLS_PORT: "8080" }), /already the port of VPBX_HTTP_PORT/);
+
+  const dir = mkdtempSync(join(tmpdir(), "vpbx-config-tls-"));
+  try {
+    writeFileSync(join(dir, "cert.pem"), "-----BEGIN CERTIFICATE-----\n");
+    writeFileSync(join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\n");
+    const c = loadConfig({ VPBX_TLS_CERT: join(dir, "cert.pem"), VPBX_TLS_KEY: join(dir, "key.pem") });
+    assert.equal(c.tlsCertFile, join(dir, "cert.pem"));
+    assert.equal(c.tlsKeyFile, join(dir, "key.pem"));
+    assert.throws(
+      () => loadConfig({ VPBX_TLS_CERT: join(dir, "cert.pem") }),
+      /VPBX_TLS_CERT is set without VPBX_TLS_KEY: set both/,
+    );
+    assert.throws(
+      () => loadConfig({ VPBX_TLS_KEY: join(dir, "key.pem") }),
+      /VPBX_TLS_KEY is set without VPBX_TLS_CERT/,
+    );
+    let err: unknown;
+    try {
+      loadConfig({ VPBX_TLS_CERT: join(dir, "missing.pem"), VPBX_TLS_KEY: dir });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.problems.length, 2);
+    assert.match(
+      err.problems[0],
+      /^VPBX_TLS_CERT=".*missing\.pem" is not a readable file: expected the path of a PEM certificate/,
+    );
+    assert.match(
+      err.problems[1],
+      /^VPBX_TLS_KEY=".*" is not a readable file: expected the path of its PEM private key/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("HTTPS on the HTTP port: on or off, with the certificate of SIP over TLS", () => {
+  for (const on of ["on", "ON", "yes", "true", "1"])
+    assert.equal(loadConfig({ VPBX_HTTP_TLS: on }).httpTls, true, on);
+  for (const off of ["off", "no", "false", "0"]) {
+    const c = loadConfig({ VPBX_HTTP_TLS: off });
+    assert.equal("httpTls" in c, false, off);
+  }
+  assert.throws(
+    () => loadConfig({ VPBX_HTTP_TLS: "https" }),
+    /VPBX_HTTP_TLS="https" is not on or off: expected on \(HTTPS on VPBX_HTTP_PORT/,
+  );
+  // SIP over TLS off, HTTPS on: the certificate files are still read and checked.
+  const dir = mkdtempSync(join(tmpdir(), "vpbx-config-https-"));
+  try {
+    writeFileSync(join(dir, "cert.pem"), "-----BEGIN CERTIFICATE-----\n");
+    writeFileSync(join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\n");
+    const files = { VPBX_TLS_CERT: join(dir, "cert.pem"), VPBX_TLS_KEY: join(dir, "key.pem") };
+    const c = loadConfig({ VPBX_SIP_TLS_PORT: "off", VPBX_HTTP_TLS: "on", ...files });
+    assert.equal(c.sipTlsPort, undefined);
+    assert.equal(c.tlsCertFile, join(dir, "cert.pem"));
+    assert.equal(c.tlsKeyFile, join(dir, "key.pem"));
+    assert.equal(loadConfig({ VPBX_SIP_TLS_PORT: "off", ...files }).tlsCertFile, undefined, "no TLS at all");
+    assert.throws(
+      () => loadConfig({ VPBX_SIP_TLS_PORT: "off", VPBX_HTTP_TLS: "on", VPBX_TLS_CERT: files.VPBX_TLS_CERT }),
+      /VPBX_TLS_CERT is set without VPBX_TLS_KEY/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,9 +1,11 @@
 // The process configuration, from VPBX_* environment variables (twelve-factor:
 // one image, configured by its environment). Every problem is collected so
 // that an operator fixes them all in one go, not one per restart.
+import { accessSync, constants, statSync } from "node:fs";
 import { isIP } from "node:net";
-import { hostname, networkInterfaces } from "node:os";
+import { availableParallelism, hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseSecretKey } from "./store/sql/secret-box.ts";
 
 export interface Config {
@@ -18,9 +20,36 @@ export interface Config {
   publicAddress: string;
   /** 0 lets the system choose a free port (tests). */
   sipPort: number;
+  /**
+   * VPBX_SIP_TLS_PORT: the SIP over TLS listener (RFC 3261 §26.2); loadConfig
+   * sets 5061 by default, 0 a free port (tests). Undefined: no TLS listener
+   * (VPBX_SIP_TLS_PORT=off, and a Config written in code without it).
+   */
+  sipTlsPort?: number;
+  /**
+   * VPBX_TLS_CERT and VPBX_TLS_KEY, resolved: PEM files of the certificate
+   * (with its chain) and its key, reloaded on SIGHUP and when they change.
+   * Undefined: a self-signed certificate made in `<dataDir>/tls/`.
+   */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   httpPort: number;
+  /**
+   * VPBX_HTTP_TLS=on: the HTTP port speaks HTTPS with the certificate of SIP
+   * over TLS (tlsCertFile, else the self-signed one), reloaded with it, and
+   * SIP over WebSocket on it is WSS (browsers need a secure page for the
+   * microphone). Undefined or false: plain HTTP, WS.
+   */
+  httpTls?: boolean;
   /** RTP on even ports, RTCP on the odd port above (RFC 3550 §11). */
   rtpPorts: { min: number; max: number };
+  /**
+   * VPBX_MEDIA_THREADS: worker threads that hold the RTP sockets and relay
+   * bridged calls, each on its share of rtpPorts; 0 keeps the media on the
+   * main thread. loadConfig sets it (default: one per core,
+   * os.availableParallelism()); undefined means that default too.
+   */
+  mediaThreads?: number;
   adminToken?: string;
   logLevel: string;
   mediaTimeoutSeconds: number;
@@ -32,6 +61,12 @@ export interface Config {
    */
   tcpMaxConnections?: number;
   tcpMaxPerSource?: number;
+  /**
+   * VPBX_OVERLOAD_DELAY_MS: the signalling thread's event-loop delay (p99 over
+   * a quarter second) above which new calls are refused with 503 and
+   * Retry-After until it is back under half of it (default 200; 0 = never).
+   */
+  overloadDelayMs?: number;
   /** VPBX_TCP_IDLE_TIMEOUT: seconds an authenticated TCP connection may stay silent (default 900). */
   tcpIdleTimeoutSeconds?: number;
   /** VPBX_TCP_UNAUTHENTICATED_TIMEOUT: seconds a TCP peer that has not authenticated may go without a complete message (default 30). */
@@ -53,6 +88,18 @@ export interface Config {
   secretKey?: Buffer;
   /** VPBX_SECRET_KEY_FILE, resolved; undefined: `<dataDir>/secret.key` (generated on the first start). */
   secretKeyFile?: string;
+  /**
+   * VPBX_TRUSTED_PROXIES: addresses and CIDR networks of the SIP proxies in
+   * front of the nodes (Kamailio). A request from one counts as coming from
+   * the phone below it (its Via), and only their Path is kept. Undefined: none.
+   */
+  trustedProxies?: string[];
+  /**
+   * VPBX_AUDIO_URL, as an absolute directory: the root of voicemail messages,
+   * greetings and the company's audio files, shared by every node (NFS).
+   * Undefined: the data directory.
+   */
+  audioDir?: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -118,6 +165,56 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sipPort = port("VPBX_SIP_PORT", 5060);
   const httpPort = port("VPBX_HTTP_PORT", 8080);
 
+  // SIP over TLS: a port of its own (5061, RFC 3261 §19.1.2), or off; its
+  // certificate from files, or self-signed when none is given.
+  let sipTlsPort: number | undefined = 5061;
+  const tlsPortRaw = get("VPBX_SIP_TLS_PORT");
+  if (tlsPortRaw !== undefined && /^(off|no|false|disabled?)$/i.test(tlsPortRaw)) sipTlsPort = undefined;
+  else if (tlsPortRaw !== undefined) {
+    const n = /^[0-9]+$/.test(tlsPortRaw) ? Number(tlsPortRaw) : Number.NaN;
+    if (!(n >= 0 && n <= 65535)) {
+      problems.push(
+        `VPBX_SIP_TLS_PORT=${JSON.stringify(tlsPortRaw)} is not a port: expected an integer from 0 to 65535 (5061 by default), or off for no SIP over TLS`,
+      );
+    } else sipTlsPort = n;
+  }
+  if (sipTlsPort !== undefined && sipTlsPort !== 0 && (sipTlsPort === sipPort || sipTlsPort === httpPort)) {
+    problems.push(
+      `VPBX_SIP_TLS_PORT=${sipTlsPort} is already the port of ${sipTlsPort === sipPort ? "VPBX_SIP_PORT" : "VPBX_HTTP_PORT"}: SIP over TLS needs a port of its own, e.g. 5061`,
+    );
+  }
+  // HTTPS on the HTTP port, with the same certificate (default off).
+  let httpTls = false;
+  const httpTlsRaw = get("VPBX_HTTP_TLS");
+  if (httpTlsRaw !== undefined && /^(on|yes|true|1)$/i.test(httpTlsRaw)) httpTls = true;
+  else if (httpTlsRaw !== undefined && !/^(off|no|false|0)$/i.test(httpTlsRaw)) {
+    problems.push(
+      `VPBX_HTTP_TLS=${JSON.stringify(httpTlsRaw)} is not on or off: expected on (HTTPS on VPBX_HTTP_PORT with the certificate of VPBX_TLS_CERT, or the self-signed one) or off (plain HTTP, the default)`,
+    );
+  }
+  const tlsUsed = sipTlsPort !== undefined || httpTls;
+  const tlsCertRaw = get("VPBX_TLS_CERT");
+  const tlsKeyRaw = get("VPBX_TLS_KEY");
+  const tlsFiles: { tlsCertFile?: string; tlsKeyFile?: string } = {};
+  // With TLS off (SIP and HTTP) the certificate settings are not used, and not checked.
+  if (tlsUsed && (tlsCertRaw === undefined) !== (tlsKeyRaw === undefined)) {
+    problems.push(
+      `${tlsCertRaw === undefined ? "VPBX_TLS_KEY" : "VPBX_TLS_CERT"} is set without ${tlsCertRaw === undefined ? "VPBX_TLS_CERT" : "VPBX_TLS_KEY"}: set both (PEM files of the certificate and of its key), or neither for a self-signed certificate`,
+    );
+  } else if (tlsCertRaw !== undefined && tlsKeyRaw !== undefined && tlsUsed) {
+    for (const [name, raw, what] of [
+      ["VPBX_TLS_CERT", tlsCertRaw, "a PEM certificate (with its chain)"],
+      ["VPBX_TLS_KEY", tlsKeyRaw, "its PEM private key"],
+    ] as const) {
+      const file = resolve(raw);
+      if (!isReadableFile(file)) {
+        problems.push(`${name}=${JSON.stringify(raw)} is not a readable file: expected the path of ${what}`);
+      }
+    }
+    tlsFiles.tlsCertFile = resolve(tlsCertRaw);
+    tlsFiles.tlsKeyFile = resolve(tlsKeyRaw);
+  }
+
   let rtpPorts = { min: 10000, max: 20000 };
   const rtpRaw = get("VPBX_RTP_PORTS");
   if (rtpRaw !== undefined) {
@@ -130,6 +227,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     } else {
       rtpPorts = { min, max };
+    }
+  }
+
+  // One media thread per core by default: the relay of a bridged call then
+  // never waits behind signalling, and every core carries calls.
+  let mediaThreads = availableParallelism();
+  const threadsRaw = get("VPBX_MEDIA_THREADS");
+  if (threadsRaw !== undefined) {
+    const n = /^[0-9]+$/.test(threadsRaw) ? Number(threadsRaw) : Number.NaN;
+    if (!(n >= 0 && n <= 1024)) {
+      problems.push(
+        `VPBX_MEDIA_THREADS=${JSON.stringify(threadsRaw)} is not a thread count: expected a whole number from 0 (media on the main thread) to 1024, e.g. ${availableParallelism()} (one per core, the default)`,
+      );
+    } else {
+      mediaThreads = n;
     }
   }
 
@@ -179,6 +291,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
   };
 
+  const overloadDelayMs = wholeNumber("VPBX_OVERLOAD_DELAY_MS", 0, 60_000, "a delay in milliseconds");
+
   // RFC 8760 lets a server offer SHA-256 beside MD5, but real phones do not
   // cope: SIPp takes the first challenge and fails on SHA-256, baresip gives
   // up on the whole response when one challenge is not MD5. So MD5 alone by
@@ -222,15 +336,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sipPort,
     httpPort,
     rtpPorts,
+    mediaThreads,
     logLevel,
     mediaTimeoutSeconds,
     digestAlgorithms,
     smtpFrom,
   };
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
+  if (sipTlsPort !== undefined) config.sipTlsPort = sipTlsPort;
+  if (httpTls) config.httpTls = true;
+  if (tlsUsed) Object.assign(config, tlsFiles);
   for (const [key, value] of Object.entries(tcp) as Array<[keyof typeof tcp, number | undefined]>) {
     if (value !== undefined) config[key] = value;
   }
+  if (overloadDelayMs !== undefined) config.overloadDelayMs = overloadDelayMs;
   if (smtpUrl !== undefined) config.smtpUrl = smtpUrl;
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {
@@ -240,6 +359,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
     config.adminToken = adminToken;
+  }
+
+  const proxiesRaw = get("VPBX_TRUSTED_PROXIES");
+  if (proxiesRaw !== undefined) {
+    const entries = proxiesRaw
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
+    const bad = entries.filter((e) => !isAddressOrNetwork(e));
+    if (bad.length > 0) {
+      problems.push(
+        `VPBX_TRUSTED_PROXIES=${JSON.stringify(proxiesRaw)} is not a list of proxies: expected IP addresses or CIDR networks, comma-separated, e.g. 10.0.0.5, 10.0.1.0/24 (not: ${bad.map((b) => JSON.stringify(b)).join(", ")})`,
+      );
+    } else if (entries.length > 0) config.trustedProxies = entries;
+  }
+
+  const audioRaw = get("VPBX_AUDIO_URL");
+  if (audioRaw !== undefined) {
+    const dir = audioDirectory(audioRaw);
+    if (dir === undefined) {
+      problems.push(
+        `VPBX_AUDIO_URL=${JSON.stringify(audioRaw)} is not a directory: expected file:///mnt/vpbx-audio or an absolute path such as /mnt/vpbx-audio (an S3 bucket is not supported yet)`,
+      );
+    } else config.audioDir = dir;
   }
 
   const secretKeyRaw = get("VPBX_SECRET_KEY");
@@ -259,6 +402,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** "192.0.2.1", "2001:db8::1", "10.0.0.0/8", "2001:db8::/32": an address, or a network with a prefix length its family allows. */
+function isAddressOrNetwork(entry: string): boolean {
+  const slash = entry.indexOf("/");
+  const family = isIP(slash < 0 ? entry : entry.slice(0, slash));
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = entry.slice(slash + 1);
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** A file: URL (file:///mnt/audio, no host) or an absolute path, as a normalised absolute path; anything else undefined. */
+function audioDirectory(raw: string): string | undefined {
+  if (raw.startsWith("/")) return resolve(raw);
+  if (!/^file:/i.test(raw)) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.hostname !== "" && url.hostname !== "localhost") return undefined;
+    return resolve(fileURLToPath(url));
+  } catch {
+    // Not a URL that names a local directory: the caller reports what is expected.
+    return undefined;
+  }
+}
+
+/** A file this process can read (a certificate or key named by the operator). */
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    // Missing or unreadable: the caller reports what is expected.
+    return false;
+  }
 }
 
 /** postgres: or postgresql:, and a host (or a socket directory in `?host=`). */

@@ -1,41 +1,58 @@
 // The composition root: reads nothing itself, builds every room from the
 // configuration, wires them together, and takes them down again in order.
+
 import { readdirSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import type { Server as TlsServer } from "node:tls";
 import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
-import { RtpLeg, RtpPortPool } from "./media/rtp/index.ts";
 import { companyApps } from "./pbx/apps/company/index.ts";
 import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import { voicemailApps } from "./pbx/apps/voicemail/index.ts";
-import type { MediaLegs } from "./pbx/call/media-legs.ts";
+import { createMediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
 import { CompanyAudioFiles } from "./pbx/company/company-audio.ts";
 import { CompanyService } from "./pbx/company/company-service.ts";
 import { EventHub } from "./pbx/events/index.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
-import { AuthGuard, nonceSecret, PhoneAuthenticator } from "./pbx/security/index.ts";
+import { AuthGuard, nonceSecret, ProxiedPhoneAuthenticator, TrustedProxies } from "./pbx/security/index.ts";
+import {
+  DEFAULT_OVERLOAD_DELAY_MS,
+  eventLoopProbe,
+  type LoadProbe,
+  OverloadGuard,
+} from "./pbx/security/overload-guard.ts";
 import { TrunkDirectory, TrunkRegistrations } from "./pbx/trunks/index.ts";
 import { VoicemailService } from "./pbx/voicemail/index.ts";
 import { MailSender } from "./pbx/voicemail/mail-sender.ts";
 import { buildPromptCache, PromptLibrary } from "./prompts/index.ts";
 import { NonceManager } from "./sip/auth/index.ts";
 import { UserAgent, type UserAgentDelegate } from "./sip/dialog/index.ts";
+import { LIMITS } from "./sip/message/index.ts";
 import { TransactionLayer } from "./sip/transaction/index.ts";
-import { TransportLayer } from "./sip/transport/index.ts";
+import {
+  serverTlsOptions,
+  TlsCredentials,
+  TransportLayer,
+  type WebSocketLike,
+} from "./sip/transport/index.ts";
 import { openStore } from "./store/sql/open-store.ts";
 import { loadSecretKey } from "./store/sql/secret-key.ts";
 import type { Language, Store } from "./store/types.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { checkDataPermissions, ensurePrivateDir } from "./util/file-permissions.ts";
 import { createLogger, type Logger } from "./util/log.ts";
+import { ensureSelfSignedCertificate, selfSignedNames } from "./util/tls-certificate.ts";
 
 export interface RunningVpbx {
   readonly sipPort: number;
+  /** The SIP over TLS port; undefined when TLS is off. */
+  readonly sipTlsPort: number | undefined;
   readonly httpPort: number;
   readonly pbx: Pbx;
   stop(): Promise<void>;
@@ -50,6 +67,8 @@ export interface StartOptions {
   promptCacheDir?: string;
   /** Apps added to or replacing the built-in ones, by feature action. */
   apps?: AppRegistry;
+  /** Where overload control reads the load (default: this thread's event-loop delay). */
+  loadProbe?: LoadProbe;
 }
 
 /**
@@ -124,6 +143,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     await warmAnswerPrompts(speech, await languagesInUse(store), log);
 
     const seconds = (s?: number) => (s === undefined ? undefined : s * 1000);
+    // SIP over TLS (RFC 3261 §26.2), and HTTPS when asked (VPBX_HTTP_TLS):
+    // the operator's certificate, else a self-signed one.
+    const tlsPort = config.sipTlsPort;
+    const httpTls = config.httpTls === true;
+    const tlsCredentials =
+      tlsPort === undefined && !httpTls ? undefined : await openTlsCredentials(config, clock, log);
+    /** The HTTPS server, once built: a renewed certificate goes to it too. */
+    let httpsServer: TlsServer | undefined;
     const transport = await TransportLayer.listen({
       bind: config.bind,
       port: config.sipPort,
@@ -136,8 +163,27 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       maxTcpConnectionsPerSource: config.tcpMaxPerSource,
       tcpIdleTimeoutMs: seconds(config.tcpIdleTimeoutSeconds),
       tcpUnauthenticatedTimeoutMs: seconds(config.tcpUnauthenticatedTimeoutSeconds),
+      tls:
+        tlsPort === undefined || !tlsCredentials
+          ? undefined
+          : { port: tlsPort, secureContext: tlsCredentials.context },
     });
     stops.unshift(() => transport.close());
+    if (tlsCredentials) {
+      // A renewed certificate is taken for new connections without a restart:
+      // when its files change, or on SIGHUP.
+      tlsCredentials.onChange = (context) => {
+        transport.setSecureContext(context);
+        httpsServer?.setSecureContext(serverTlsOptions(tlsCredentials.pem));
+      };
+      tlsCredentials.start();
+      const onHangup = () => void tlsCredentials.reload("SIGHUP");
+      process.on("SIGHUP", onHangup);
+      stops.unshift(() => {
+        process.off("SIGHUP", onHangup);
+        tlsCredentials.stop();
+      });
+    }
     const transactions = new TransactionLayer({ transport, clock, log });
     stops.unshift(() => transactions.close());
     // The UA core hands requests up to the Pbx, which is built from the UA
@@ -171,15 +217,22 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const guard = new AuthGuard({ clock, log, blocks: store.authBlocks });
     await guard.ready();
     stops.unshift(() => guard.close());
-    const auth = new PhoneAuthenticator({
-      store,
-      nonces,
-      clock,
-      log,
-      guard,
-      algorithms: config.digestAlgorithms,
-      onAuthenticated: (remote) => transport.markAuthenticated(remote),
-    });
+    // Behind the trusted proxies (Kamailio in front of several nodes) the
+    // source that counts is the phone's own (its Via), not the proxy's.
+    const proxies = new TrustedProxies((config.trustedProxies ?? []).join(","));
+    if (proxies.size > 0) log.info({ trustedProxies: proxies.entries }, "trusted proxies");
+    const auth = new ProxiedPhoneAuthenticator(
+      {
+        store,
+        nonces,
+        clock,
+        log,
+        guard,
+        algorithms: config.digestAlgorithms,
+        onAuthenticated: (remote) => transport.markAuthenticated(remote),
+      },
+      proxies,
+    );
     // Subscriptions and the lamps of desk phones (RFC 6665): the registrar
     // tells it when devices come and go, the PBX when calls change.
     const events = new EventHub({
@@ -191,17 +244,28 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       devices: async (tenant, extension) =>
         (await store.bindings.list(tenant, extension)).filter((b) => b.expiresAt > clock.now()),
       mailbox: (tenant, extension) => voicemail.counts(tenant, extension),
+      sourceOf: (req, remote) => proxies.sourceOf(req, remote),
+      // On PostgreSQL other nodes may share the store: each serves the subscriptions it made.
+      restoreOwnOnly: config.databaseUrl !== undefined,
     });
     // Mailboxes: a message confirmed to a caller is on disk before the
     // confirmation; what a crash left half-filed is recovered before calls come.
+    // Voicemail and the company's audio under VPBX_AUDIO_URL: one directory
+    // that every node mounts (NFS), else the data directory.
+    const audioDir = config.audioDir ?? config.dataDir;
+    if (config.audioDir) log.info({ audioDir }, "shared audio directory");
     const voicemail = new VoicemailService({
       store,
-      dataDir: config.dataDir,
+      dataDir: audioDir,
+      // Shared with other nodes: their deposits in progress are not leftovers.
+      recoveryGraceMs: config.audioDir ? 5 * 60_000 : 0,
       clock,
       log,
       publishMailbox: (tenant, mailbox, counts) => {
         events.publishMailbox(tenant, mailbox, counts);
         mail.kick();
+        // The lamps whose subscriptions other nodes hold (PostgreSQL LISTEN/NOTIFY).
+        void store.changes?.publish({ kind: "mailbox", tenant, mailbox });
       },
     });
     await voicemail.recover();
@@ -221,6 +285,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       auth,
       clock,
       log,
+      // RFC 3327: a Path is taken from the trusted proxies only.
+      acceptPath: (remote) => proxies.trusts(remote.address),
       listener: {
         bindingsChanged: (tenant, extension) => events.registrationsChanged(tenant, extension),
         registered: (binding) => void events.unsolicitedMwi(binding),
@@ -229,15 +295,17 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     registrar.start();
     stops.unshift(() => registrar.stop());
 
-    const pool = new RtpPortPool({ min: config.rtpPorts.min, max: config.rtpPorts.max, bind: config.bind });
-    const media: MediaLegs = {
-      address: config.publicAddress,
-      allocate: async () => new RtpLeg(await pool.allocate(), { clock, log }),
-      release: (leg: RtpLeg) => {
-        leg.close();
-        pool.release(leg.pair);
-      },
-    };
+    // RTP sockets and the relay of bridged calls on media worker threads, each
+    // on its slice of the port range (VPBX_MEDIA_THREADS; 0: on this thread).
+    const media = await createMediaLegs({
+      threads: config.mediaThreads ?? availableParallelism(),
+      rtpPorts: config.rtpPorts,
+      bind: config.bind,
+      publicAddress: config.publicAddress,
+      clock,
+      log,
+    });
+    stops.unshift(() => media.stop());
     const pacer = new MediaPacer(clock);
 
     const trunks = new TrunkDirectory({ store, clock, log });
@@ -261,15 +329,25 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       lamps: events,
       audio: new CompanyAudioFiles({
         store,
-        dataDir: config.dataDir,
+        dataDir: audioDir,
         log,
         speak: (text, language) => prompts.speak(text, language),
       }),
     });
     stops.unshift(() => company.close());
 
+    const overload = new OverloadGuard({
+      probe: opts.loadProbe ?? eventLoopProbe(),
+      clock,
+      log,
+      maxDelayMs: config.overloadDelayMs ?? DEFAULT_OVERLOAD_DELAY_MS,
+    });
+    overload.start();
+    stops.unshift(() => overload.stop());
+
     const pbx = new Pbx({
       ua,
+      overload,
       events,
       voicemail,
       company,
@@ -290,6 +368,15 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     built = pbx;
     await events.start();
     stops.unshift(() => events.stop());
+    // A mailbox another node changed: its counts read again, for the lamps held here.
+    const stopChanges = store.changes?.subscribe((change) => {
+      if (change.kind !== "mailbox") return;
+      voicemail.counts(change.tenant, change.mailbox).then(
+        (counts) => events.publishMailbox(change.tenant, change.mailbox, counts, { fromAnotherNode: true }),
+        (err: unknown) => log.error({ err, ...change }, "mailbox changed on another node: counts not read"),
+      );
+    });
+    if (stopChanges) stops.unshift(stopChanges);
     await company.start();
     trunkRegistrations.start();
     stops.unshift(() => trunkRegistrations.stop());
@@ -319,11 +406,25 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       verifyToken: token.verify,
       log,
       isReady: () => ready,
+      // SIP over WebSocket (RFC 7118) on the HTTP port: the API upgrades, the transport takes the socket.
+      sipWebSocket: {
+        maxMessageBytes: LIMITS.maxMessageBytes,
+        onConnection: (socket, request) =>
+          transport.acceptWebSocket(socket as WebSocketLike, {
+            address: request.socket.remoteAddress ?? "",
+            port: request.socket.remotePort ?? 0,
+          }),
+      },
+      https: httpTls && tlsCredentials ? serverTlsOptions(tlsCredentials.pem) : undefined,
     });
+    // An HTTPS server is a tls.Server (https.Server extends it).
+    if (httpTls) httpsServer = api.server as unknown as TlsServer;
     await api.listen({ host: config.bind, port: config.httpPort });
     stops.unshift(() => api.close());
     const address = api.server.address();
     const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
+    // Our Via and Contact over a WebSocket name the HTTP port; WSS behind HTTPS.
+    transport.setWebSocketPort(httpPort, httpTls);
 
     if (opts.warmPrompts ?? true) {
       // The rest of the prompts of the languages in use are synthesised
@@ -334,6 +435,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
           dataDir: opts.promptCacheDir ?? config.dataDir,
           languages,
           log,
+          library: prompts,
         }).then(
           (r) => log.info(r, "prompt cache ready"),
           (err) => log.error({ err }, "prompt cache build failed"),
@@ -344,7 +446,10 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     log.info(
       {
         sip: `${config.bind}:${transport.port}`,
+        ...(transport.tlsPort === undefined ? {} : { sipTls: `${config.bind}:${transport.tlsPort}` }),
         http: `${config.bind}:${httpPort}`,
+        ...(httpTls ? { https: true } : {}),
+        sipWebSocket: `${httpTls ? "wss" : "ws"}://${config.bind}:${httpPort}/sip`,
         public: config.publicAddress,
       },
       "vpbx started",
@@ -358,6 +463,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     let stopping: Promise<void> | undefined;
     return {
       sipPort: transport.port,
+      sipTlsPort: transport.tlsPort,
       httpPort,
       pbx,
       stop: () => {
@@ -377,6 +483,28 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     for (const stop of stops) await stop();
     throw err;
   }
+}
+
+/**
+ * The certificate of SIP over TLS: VPBX_TLS_CERT and VPBX_TLS_KEY, else a
+ * self-signed one made on the first start in the data directory and reused.
+ */
+async function openTlsCredentials(config: Config, clock: Clock, log: Logger): Promise<TlsCredentials> {
+  let certFile = config.tlsCertFile;
+  let keyFile = config.tlsKeyFile;
+  if (certFile === undefined || keyFile === undefined) {
+    const made = await ensureSelfSignedCertificate(config.dataDir, selfSignedNames(config.publicAddress), {
+      now: clock.now(),
+      log,
+    });
+    certFile = made.certFile;
+    keyFile = made.keyFile;
+    log.warn(
+      { certFile, created: made.created },
+      "SIP over TLS and HTTPS use a self-signed certificate: phones and browsers that verify the server refuse it; set VPBX_TLS_CERT and VPBX_TLS_KEY to a certificate for this server's name",
+    );
+  }
+  return TlsCredentials.load({ certFile, keyFile, clock, log });
 }
 
 async function languagesInUse(store: Store): Promise<Language[]> {

@@ -56,6 +56,7 @@ describe("slow request bodies", () => {
             waitingSeconds: 30,
             companyCodes: {},
             maxCalls: 20,
+            requireEncryption: false,
             createdAt: new Date(clock.now()).toISOString(),
           };
         },

@@ -154,6 +154,11 @@ const maxCalls = {
   maximum: MAX_CALLS_MAX,
   description: "with call waiting, calls at once before the extension is busy",
 };
+const requireEncryption = {
+  type: "boolean",
+  description:
+    "the company's phones must encrypt: SIP over TLS or a secure WebSocket, and SRTP; plain REGISTERs and calls get 403 (default false)",
+};
 const tenantMaxCalls = {
   type: "integer",
   minimum: TENANT_MAX_CALLS_MIN,
@@ -217,6 +222,7 @@ export const Tenant = object(
       ["extensions", "pin"],
     ),
     maxCalls: tenantMaxCalls,
+    requireEncryption,
     createdAt: timestamp,
   },
   [
@@ -232,6 +238,7 @@ export const Tenant = object(
     "waitingSeconds",
     "companyCodes",
     "maxCalls",
+    "requireEncryption",
     "createdAt",
   ],
 );
@@ -268,6 +275,7 @@ export const TenantPatch = object({
     ),
   }),
   maxCalls: tenantMaxCalls,
+  requireEncryption,
 });
 
 const mailboxFields = {

@@ -200,6 +200,7 @@ describe("tenants", () => {
       waitingSeconds: 30,
       companyCodes: { extensions: null, pin: false },
       maxCalls: 20,
+      requireEncryption: false,
       createdAt: "2026-03-01T09:00:00.000Z",
     });
     const other = await call("POST", "/api/v1/tenants", {

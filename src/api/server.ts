@@ -11,6 +11,8 @@
 // Company service (company-routes.ts).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
+import fastifyWebSocket from "@fastify/websocket";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -96,7 +98,29 @@ export interface ApiDeps {
   tokenGuard?: Partial<TokenGuardLimits>;
   /** A request body must be complete this long after its headers (default 10 s, more for large uploads). */
   bodyTimeoutMs?: number;
+  /**
+   * SIP over WebSocket on this server (RFC 7118): `GET /sip` upgraded with
+   * the `sip` subprotocol, without the admin token (phones authenticate in
+   * SIP). The API knows nothing of SIP: each socket (a `ws` WebSocket) goes
+   * to `onConnection` with its request, and main.ts hands it to the SIP
+   * transport. Undefined: no WebSocket is accepted at all.
+   */
+  sipWebSocket?: {
+    onConnection(socket: unknown, request: FastifyRequest): void;
+    /** The largest message a client may send: a larger one closes its connection (1009). */
+    maxMessageBytes: number;
+  };
+  /**
+   * HTTPS instead of HTTP: certificate, key and TLS settings (a WebSocket is
+   * then WSS). A renewed certificate is taken for new connections with
+   * `server.setSecureContext` (tls.Server).
+   */
+  https?: HttpsServerOptions;
 }
+
+/** Where SIP over WebSocket is accepted, and the subprotocol it must ask for (RFC 7118 §4). */
+export const SIP_WEBSOCKET_PATH = "/sip";
+const SIP_WEBSOCKET_PROTOCOL = "sip";
 
 /**
  * Node's own limits, a backstop behind the clock-driven body deadline: the
@@ -121,6 +145,7 @@ export function tenantView(t: Tenant) {
     operator: t.operator ?? null,
     waitingSeconds: t.waitingSeconds,
     maxCalls: t.maxCalls,
+    requireEncryption: t.requireEncryption,
     // Never the PIN's hash: only whether one is asked.
     companyCodes: {
       extensions: t.companyCodes.extensions ?? null,
@@ -260,22 +285,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const { store, pbx } = deps;
   const clock = deps.clock ?? new SystemClock();
   const tokenGuard = new TokenGuard(clock, deps.tokenGuard);
+  const serverLimits = {
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+  };
+  // https.createServer takes the http limits beside the TLS options. The
+  // instance is typed as the HTTP one: nothing here depends on which it is.
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    http: {
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
-    },
+    ...(deps.https ? { https: { ...deps.https, ...serverLimits } } : { http: serverLimits }),
     schemaErrorFormatter: formatSchemaErrors,
     ajv: {
       // Refuse unknown fields instead of silently dropping them, and do not
       // turn "30" into 30: a client sending the wrong type should hear so.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true },
     },
-  });
+  }) as unknown as FastifyInstance;
+  if (deps.sipWebSocket) addSipWebSocket(app, deps.sipWebSocket);
 
   // JSON only: a text/plain body is refused (415) rather than half-parsed.
   app.removeContentTypeParser("text/plain");
@@ -412,7 +441,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
       summary:
-        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, who may dial the company-wide codes (extensions, PIN), or its cap of simultaneous calls (maxCalls, audited)",
+        "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, who may dial the company-wide codes (extensions, PIN), its cap of simultaneous calls (maxCalls, audited), or whether its phones must encrypt (requireEncryption, audited)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
@@ -1051,6 +1080,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addHook("onRequest", async (req, reply) => {
     const path = req.url.split("?", 1)[0];
     if (path === "/health" || path === OPENAPI_URL) return;
+    // SIP over WebSocket: the phone authenticates in SIP (addSipWebSocket refused other upgrades).
+    if (deps.sipWebSocket && path === SIP_WEBSOCKET_PATH) return;
     // A blocked source hears 429 whatever it sends: a right token tells it nothing.
     const wait = tokenGuard.blockedFor(req.ip);
     if (wait > 0) throw tooManyTokens(reply, wait);
@@ -1115,4 +1146,60 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   }
   return app;
+}
+
+/**
+ * The upgrade of `GET /sip` to a WebSocket for SIP (RFC 7118), through
+ * @fastify/websocket. Refused before the upgrade, the socket closed after
+ * the answer: an upgrade without `sip` among its subprotocols (§4, 400), and
+ * an upgrade to any other path (404), whose socket nothing would close
+ * otherwise (Node leaves an upgrade's socket to its listener).
+ */
+function addSipWebSocket(app: FastifyInstance, opts: NonNullable<ApiDeps["sipWebSocket"]>): void {
+  // First of the onRequest hooks: before the admin token is asked for.
+  app.addHook("onRequest", async (req, reply) => {
+    if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") return;
+    const path = req.url.split("?", 1)[0];
+    const offered = String(req.headers["sec-websocket-protocol"] ?? "")
+      .split(",")
+      .map((p) => p.trim());
+    let refusal: ApiError | undefined;
+    if (path !== SIP_WEBSOCKET_PATH) {
+      refusal = new ApiError(404, "not_found", `no WebSocket at ${path}: SIP over WebSocket is at /sip`);
+    } else if (!offered.includes(SIP_WEBSOCKET_PROTOCOL)) {
+      refusal = new ApiError(
+        400,
+        "bad_request",
+        "SIP over WebSocket needs the subprotocol sip (Sec-WebSocket-Protocol: sip, RFC 7118 §4)",
+      );
+    }
+    if (!refusal) return;
+    reply.raw.once("finish", () => req.raw.socket.destroy());
+    throw refusal;
+  });
+  app.register(fastifyWebSocket, {
+    options: {
+      maxPayload: opts.maxMessageBytes,
+      // The agreed subprotocol is sip even when the client offered others first.
+      handleProtocols: (offered: Set<string>) =>
+        offered.has(SIP_WEBSOCKET_PROTOCOL) ? SIP_WEBSOCKET_PROTOCOL : false,
+    },
+    // A socket's error (a client gone, a message over the limit) closes it;
+    // a client can cause one at will, so it is no error of ours.
+    errorHandler: (err, socket, req) => {
+      req.log.debug({ err, source: req.ip }, "WebSocket closed on an error");
+      socket.terminate();
+    },
+  });
+  app.register(async (scope) => {
+    scope.get(SIP_WEBSOCKET_PATH, { websocket: true }, (socket, req) => {
+      try {
+        opts.onConnection(socket, req);
+      } catch (err) {
+        // A fault of ours, not the client's: said as such, and the socket dropped.
+        req.log.error({ err, source: req.ip }, "taking over a SIP WebSocket failed");
+        socket.terminate();
+      }
+    });
+  });
 }

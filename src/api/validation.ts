@@ -352,6 +352,7 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
       "waitingSeconds",
       "companyCodes",
       "maxCalls",
+      "requireEncryption",
     ],
     problems,
   );
@@ -364,6 +365,7 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
     run(problems, f.operator, (v) => prefixed("operator", checkExtensionNumber(v)), false, "operator");
   run(problems, f.waitingSeconds, checkWaitingSeconds, false, "waitingSeconds");
   run(problems, f.maxCalls, checkTenantMaxCalls, false, "maxCalls");
+  run(problems, f.requireEncryption, checkBoolean("requireEncryption"), false, "requireEncryption");
   const p: TenantPatchInput = {};
   if (f.domain !== undefined) p.domain = String(f.domain).toLowerCase();
   if (f.language !== undefined) p.language = f.language as Language;
@@ -373,6 +375,7 @@ export function validateTenantPatch(input: unknown): TenantPatchInput {
   if (f.operator !== undefined) p.operator = f.operator as string | null;
   if (f.waitingSeconds !== undefined) p.waitingSeconds = f.waitingSeconds as number;
   if (f.maxCalls !== undefined) p.maxCalls = f.maxCalls as number;
+  if (f.requireEncryption !== undefined) p.requireEncryption = f.requireEncryption as boolean;
   if (f.companyCodes !== undefined) p.companyCodes = companyCodes(f.companyCodes, problems);
   return done(problems, p);
 }

@@ -459,6 +459,9 @@ function startProblem(err: unknown, cfg: Config): string {
     if (e.port === cfg.sipPort && e.port === cfg.httpPort) {
       return `VPBX_SIP_PORT and VPBX_HTTP_PORT are both ${e.port}: SIP over TCP and the API need a port each, set them apart`;
     }
+    if (cfg.sipTlsPort !== undefined && e.port === cfg.sipTlsPort) {
+      return `SIP over TLS port ${where} ${why}: ${fix} VPBX_SIP_TLS_PORT to a free port (or "off")`;
+    }
     if (e.port === cfg.sipPort) {
       // dgram reports its failure from bind(2), net (TCP) from listen(2).
       const proto = e.syscall === "bind" ? "UDP" : "TCP";

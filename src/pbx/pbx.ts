@@ -69,6 +69,8 @@ export interface PbxDeps {
   company: Company;
   /** A request came from a known carrier: its TCP connection gets the idle timeout of an authenticated peer. */
   peerTrusted?(remote: RemoteAddress): void;
+  /** Overload control: a new call refused at once with 503 while the signalling thread lags. */
+  overload?: { refusal(): { retryAfterSeconds: number } | undefined };
   clock: Clock;
   log: Logger;
   mediaTimeoutMs: number;
@@ -249,6 +251,22 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     const log = this.deps.log.child({ callId });
     if (!this.accepting) {
       inv.reject(503, { headers: [{ name: "Retry-After", value: "30" }] });
+      return;
+    }
+    // Before any store read or digest check: a refusal must cost next to
+    // nothing, and the calls already taken keep the thread (RFC 7339 §5).
+    const overloaded = this.deps.overload?.refusal();
+    if (overloaded) {
+      // Sent once (the sender has not authenticated: no amplification, and
+      // an overloaded PBX has better to do than Timer G's repeats).
+      log.warn({ retryAfter: overloaded.retryAfterSeconds }, "new call refused: overloaded");
+      inv.tx.respond(
+        createResponse(inv.request, 503, "Overloaded", {
+          toTag: inv.localTag,
+          headers: [{ name: "Retry-After", value: String(overloaded.retryAfterSeconds) }],
+        }),
+        { retransmit: false },
+      );
       return;
     }
     const trunk = await this.deps.trunks.trunkFrom(inv.remote.address);

@@ -70,6 +70,12 @@ export interface Tenant {
    * one company cannot starve the others. Default DEFAULT_TENANT_MAX_CALLS.
    */
   maxCalls: number;
+  /**
+   * The company's phones must encrypt: SIP over TLS (or a secure WebSocket)
+   * to register and call, and encrypted media (SRTP) on their calls; a plain
+   * REGISTER or call of theirs is refused with 403 and the reason.
+   */
+  requireEncryption: boolean;
   createdAt: string;
 }
 
@@ -98,6 +104,7 @@ export type TenantPatch = Partial<Pick<Tenant, "domain" | "language" | "timezone
   /** Replaces the whole access rule. */
   companyCodes?: CompanyCodeAccess;
   maxCalls?: number;
+  requireEncryption?: boolean;
 };
 
 /**
@@ -187,8 +194,14 @@ export interface Binding {
   /** Milliseconds since the epoch. */
   expiresAt: number;
   /** Where the REGISTER came from: requests go there (symmetric, for NAT). */
-  source: { transport: "UDP" | "TCP"; address: string; port: number };
+  source: { transport: "UDP" | "TCP" | "TLS" | "WS" | "WSS"; address: string; port: number };
   userAgent?: string;
+  /**
+   * The Path header field values of the REGISTER (RFC 3327 §5.3), topmost
+   * first, as written: the route set pre-loaded on every request to this
+   * contact (§5.4). Absent when the REGISTER had none (it came straight).
+   */
+  path?: string[];
 }
 
 /**
@@ -231,7 +244,7 @@ export interface StoredSubscription {
   /** The body version last sent (RFC 4235 §4.1: it keeps rising across a restart). */
   version: number;
   /** Where the SUBSCRIBE came from: NOTIFYs go there (symmetric, for NAT). */
-  source: { transport: "UDP" | "TCP"; address: string; port: number };
+  source: { transport: "UDP" | "TCP" | "TLS" | "WS" | "WSS"; address: string; port: number };
   /** Milliseconds since the epoch. */
   expiresAt: number;
 }
@@ -811,6 +824,23 @@ export interface AuthBlockRepository {
   purge(before: number): Promise<number>;
 }
 
+/**
+ * A change that the other nodes on the same store must hear of at once
+ * (their lamps): a mailbox whose counts changed.
+ */
+export type StoreChange = { kind: "mailbox"; tenant: string; mailbox: string };
+
+/**
+ * Changes between the nodes of one store (PostgreSQL LISTEN/NOTIFY on one
+ * channel); on SQLite, with one node, nothing is sent or heard.
+ */
+export interface ChangeFeed {
+  /** Tells the other nodes. Never rejects: a failure is logged (the lamps catch up at their refresh). */
+  publish(change: StoreChange): Promise<void>;
+  /** `listener` hears every change another node publishes from now on; the function returned stops it. */
+  subscribe(listener: (change: StoreChange) => void): () => void;
+}
+
 export interface Store {
   tenants: TenantRepository;
   extensions: ExtensionRepository;
@@ -827,5 +857,7 @@ export interface Store {
   companyAudio: CompanyAudioRepository;
   secrets: SecretRepository;
   authBlocks: AuthBlockRepository;
+  /** Changes between the nodes sharing this store; absent in fakes (one node). */
+  changes?: ChangeFeed;
   close(): Promise<void>;
 }

@@ -38,7 +38,13 @@ export const VPBX_DATA_FILES: readonly string[] = [
   "secret.key",
   "admin-token.sha256",
 ];
-export const VPBX_DATA_FOLDERS: readonly string[] = ["voicemail", "company-audio", "recordings", "prompts"];
+export const VPBX_DATA_FOLDERS: readonly string[] = [
+  "voicemail",
+  "company-audio",
+  "recordings",
+  "prompts",
+  "tls",
+];
 
 /** "0644". */
 export function modeString(mode: number): string {

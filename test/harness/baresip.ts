@@ -20,6 +20,15 @@ export interface BaresipOptions {
   domain: string;
   /** Outbound proxy / registrar, "127.0.0.1:PORT". */
   server: string;
+  /**
+   * How baresip reaches `server` (default udp): "tls" writes
+   * `;transport=tls` in the outbound proxy URI (RFC 3261 §26.2). baresip 1.0
+   * does not verify the server's certificate (it has no sip_verify_server,
+   * which later versions turn on by default): give `caFile` for those.
+   */
+  transport?: "udp" | "tcp" | "tls";
+  /** `sip_cafile`: PEM certificates baresip trusts for TLS (the PBX's self-signed one). */
+  caFile?: string;
   /** Local SIP port; default a free one. */
   sipPort?: number;
   /** WAV (8 kHz 16-bit mono) played as the microphone; default 4 s of speech-like audio. */
@@ -175,6 +184,7 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
     join(dir, "config"),
     [
       `sip_listen 127.0.0.1:${sipPort}`,
+      ...(opts.caFile ? [`sip_cafile ${opts.caFile}`] : []),
       "net_interface 127.0.0.1",
       `audio_source aufile,${source}`,
       // aufile in baresip 1.0 is a source only; the sndfile filter dumps
@@ -203,7 +213,7 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   const extraParams = opts.accountParams ? `;${opts.accountParams.replace(/^;/, "")}` : "";
   writeFileSync(
     join(dir, "accounts"),
-    `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}";regint=${regint};answermode=${opts.answerMode ?? "auto"}${extraParams}\n`,
+    `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}${opts.transport && opts.transport !== "udp" ? `;transport=${opts.transport}` : ""}";regint=${regint};answermode=${opts.answerMode ?? "auto"}${extraParams}\n`,
   );
   if (opts.contacts || opts.modules?.includes("contact.so"))
     writeFileSync(join(dir, "contacts"), (opts.contacts ?? []).map((l) => `${l}\n`).join(""));

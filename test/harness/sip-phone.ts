@@ -4,8 +4,11 @@
 // logic (RFC 3261 §12-§17, loopback-simple), so that it tests the PBX rather
 // than agreeing with it. Every wait has a timeout and its error says what was
 // expected and which messages came instead.
+import { isUtf8 } from "node:buffer";
+import { randomBytes } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createConnection, createServer, type Server, type Socket as TcpSocket } from "node:net";
+import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import {
   formatUri,
   getCallId,
@@ -30,6 +33,7 @@ import type {
   SipResponse,
   SipUri,
 } from "../../src/sip/message/types.ts";
+import { createSelfSignedCertificate, type PemPair } from "../../src/util/tls-certificate.ts";
 import { DigestClient, parseAuthParams, parseChallenge, verifyAuthorization } from "./digest.ts";
 import { type CapturedPacket, RtpStream } from "./rtp.ts";
 import {
@@ -40,6 +44,7 @@ import {
   parseSdp,
   type RemoteMedia,
 } from "./sdp.ts";
+import { openWebSocket, type WsClient } from "./web-socket-client.ts";
 
 export type HeaderInput = Record<string, string> | Array<[string, string]>;
 
@@ -49,7 +54,19 @@ export interface SipPhoneOptions {
   domain: string;
   /** Where every request goes (the PBX, or another phone for direct calls). */
   server: { host: string; port: number };
-  transport?: "UDP" | "TCP";
+  /**
+   * "TLS": SIP over TLS (RFC 3261 §26.2) with Node's tls, the server's
+   * certificate not verified (as most phones do), Via SIP/2.0/TLS, Contact
+   * ;transport=tls, and a listener with a self-signed certificate.
+   * "WS", "WSS": a browser's phone (RFC 7118), as JsSIP is: one WebSocket to
+   * ws(s)://server/sip with the subprotocol sip, opened by create() (the
+   * certificate of WSS not verified), every message on it, Via
+   * `SIP/2.0/WS <random>.invalid`, Contact `sip:<random>@<random>.invalid;transport=ws`,
+   * and no listener: it is reached over its WebSocket only.
+   */
+  transport?: "UDP" | "TCP" | "TLS" | "WS" | "WSS";
+  /** WS and WSS: the path of the WebSocket (default /sip). */
+  webSocketPath?: string;
   /** Default 127.0.0.1; e.g. 127.0.0.2 to be a carrier with its own address. */
   localAddress?: string;
   /** Default 0 (any free port). */
@@ -131,6 +148,17 @@ function tagOf(value: string | undefined): string | undefined {
 }
 
 /** A promise with a timeout whose error names what was awaited and shows the recent messages. */
+/** One certificate for every TLS harness phone of the process (an RSA key takes a while to make). */
+let harnessCertificate: Promise<PemPair> | undefined;
+function harnessTlsCertificate(): Promise<PemPair> {
+  harnessCertificate ??= createSelfSignedCertificate({
+    addresses: ["127.0.0.1", "127.0.0.2", "::1"],
+    hostnames: ["phone.test"],
+    now: Date.now(),
+  });
+  return harnessCertificate;
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -142,7 +170,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<
 export class SipPhone {
   readonly user: string;
   readonly domain: string;
-  readonly transport: "UDP" | "TCP";
+  readonly transport: "UDP" | "TCP" | "TLS" | "WS" | "WSS";
   readonly localAddress: string;
   localPort = 0;
   server: { host: string; port: number };
@@ -179,12 +207,18 @@ export class SipPhone {
 
   private udp?: UdpSocket;
   private tcpServer?: Server;
+  /** WS and WSS: the one WebSocket to the server. */
+  private ws?: WsClient;
+  private readonly webSocketPath: string;
+  /** WS and WSS: the made-up host of Via and Contact, and the Contact's user, as JsSIP makes them. */
+  private readonly invalidHost = `${randomBytes(6).toString("hex")}.invalid`;
+  private readonly invalidUser = randomBytes(4).toString("hex");
   private readonly conns = new Map<string, TcpSocket>();
   private readonly connecting = new Map<string, Promise<TcpSocket>>();
   private readonly clientTx = new Map<string, ClientTx>();
   private readonly serverTx = new Map<string, ServerTx>();
   readonly dialogs = new Map<string, Call>();
-  private readonly digest: DigestClient;
+  private digest: DigestClient;
   private readonly registerCallId = newCallId();
   private registerSeq = 0;
   private readonly displayName?: string;
@@ -199,6 +233,7 @@ export class SipPhone {
     this.user = opts.user;
     this.domain = opts.domain;
     this.transport = opts.transport ?? "UDP";
+    this.webSocketPath = opts.webSocketPath ?? "/sip";
     this.localAddress = opts.localAddress ?? "127.0.0.1";
     this.server = opts.server;
     this.timeoutMs = opts.timeoutMs ?? 5000;
@@ -213,18 +248,65 @@ export class SipPhone {
     return phone;
   }
 
+  /**
+   * Answers the next challenges with another password (a phone whose user
+   * typed a new one), keeping everything else, its REGISTER Call-ID included.
+   */
+  usePassword(password: string, authUser = this.user): void {
+    this.digest = new DigestClient({ username: authUser, password });
+  }
+
   /** sip:user@domain, the address-of-record. */
   get aor(): string {
     return `sip:${this.user}@${this.domain}`;
   }
 
-  /** Where this phone can be reached directly: sip:user@127.0.0.1:port[;transport=tcp]. */
+  /**
+   * Where this phone can be reached directly: sip:user@127.0.0.1:port[;transport=tcp|tls];
+   * over a WebSocket nowhere but on it: sip:<random>@<random>.invalid;transport=ws|wss.
+   */
   get contactUri(): string {
+    if (this.isWebSocket)
+      return `sip:${this.invalidUser}@${this.invalidHost};transport=${this.transport.toLowerCase()}`;
     const host = this.localAddress.includes(":") ? `[${this.localAddress}]` : this.localAddress;
-    return `sip:${this.user}@${host}:${this.localPort}${this.transport === "TCP" ? ";transport=tcp" : ""}`;
+    const param = this.transport === "UDP" ? "" : `;transport=${this.transport.toLowerCase()}`;
+    return `sip:${this.user}@${host}:${this.localPort}${param}`;
+  }
+
+  private get isWebSocket(): boolean {
+    return this.transport === "WS" || this.transport === "WSS";
+  }
+
+  /** WS and WSS: the WebSocket to the server (undefined before create() returned, or for other transports). */
+  get webSocket(): WsClient | undefined {
+    return this.ws;
+  }
+
+  /**
+   * WS and WSS: closes the WebSocket as a browser tab that goes away does
+   * (1001 Going Away), and waits until it is closed.
+   */
+  async closeWebSocket(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === 3) return;
+    const closed = new Promise<void>((resolve) => ws.on("close", () => resolve()));
+    ws.close(1001, "tab closed");
+    await withTimeout(closed, this.timeoutMs, () => `${this.user}: the WebSocket did not close`);
   }
 
   private async listen(port: number): Promise<void> {
+    if (this.isWebSocket) {
+      const scheme = this.transport === "WSS" ? "wss" : "ws";
+      const host = this.server.host.includes(":") ? `[${this.server.host}]` : this.server.host;
+      const url = `${scheme}://${host}:${this.server.port}${this.webSocketPath}`;
+      const ws = await openWebSocket(url, ["sip"], { localAddress: this.localAddress });
+      const peer: Peer = { address: this.server.host, port: this.server.port };
+      // RFC 7118 §5.1: every WebSocket message is one SIP message.
+      ws.on("message", (data) => this.onData(data, peer));
+      ws.on("error", (e) => this.errors.push(e));
+      this.ws = ws;
+      return;
+    }
     if (this.transport === "UDP") {
       const sock = createSocket(this.localAddress.includes(":") ? "udp6" : "udp4");
       await new Promise<void>((resolve, reject) => {
@@ -239,7 +321,11 @@ export class SipPhone {
       this.udp = sock;
       this.localPort = sock.address().port;
     } else {
-      const server = createServer((sock) => this.adopt(sock));
+      const pem = this.transport === "TLS" ? await harnessTlsCertificate() : undefined;
+      const server = pem
+        ? createTlsServer({ cert: pem.cert, key: pem.key }, (sock) => this.adopt(sock))
+        : createServer((sock) => this.adopt(sock));
+      if (pem) server.on("tlsClientError", (e) => this.errors.push(e));
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, this.localAddress, () => {
@@ -287,9 +373,16 @@ export class SipPhone {
     const pending = this.connecting.get(key);
     if (pending) return pending;
     const p = new Promise<TcpSocket>((resolve, reject) => {
-      const sock = createConnection({ host, port, localAddress: this.localAddress });
+      // TLS: the server's certificate is not verified, as most phones do not.
+      const sock =
+        this.transport === "TLS"
+          ? tlsConnect({
+              socket: createConnection({ host, port, localAddress: this.localAddress }),
+              rejectUnauthorized: false,
+            })
+          : createConnection({ host, port, localAddress: this.localAddress });
       sock.once("error", reject);
-      sock.once("connect", () => {
+      sock.once(this.transport === "TLS" ? "secureConnect" : "connect", () => {
         sock.off("error", reject);
         this.adopt(sock);
         this.conns.set(key, sock);
@@ -317,6 +410,12 @@ export class SipPhone {
     peer: Peer = { address: this.server.host, port: this.server.port },
   ): Promise<void> {
     const data = typeof buf === "string" ? Buffer.from(buf) : buf;
+    if (this.ws) {
+      // Whatever the peer: a browser has its one WebSocket. Text frames, as JsSIP sends.
+      if (this.ws.readyState !== 1) throw new Error(`${this.user}: the WebSocket is closed`);
+      this.ws.send(data, { binary: !isUtf8(data) });
+      return;
+    }
     if (this.udp) {
       const udp = this.udp;
       await new Promise<void>((resolve) => udp.send(data, peer.port, peer.address, () => resolve()));
@@ -496,6 +595,9 @@ export class SipPhone {
 
   /** A Via for a request we originate (RFC 3261 §8.1.1.7, rport per RFC 3581). */
   via(branch = newBranch()): HeaderField {
+    // Over a WebSocket, as JsSIP writes it: a host that means nothing, no port, no rport (RFC 7118 §5.2).
+    if (this.isWebSocket)
+      return { name: "Via", value: `SIP/2.0/${this.transport} ${this.invalidHost};branch=${branch}` };
     return { name: "Via", value: `SIP/2.0/${this.transport} ${this.hostPort()};branch=${branch};rport` };
   }
 
@@ -638,7 +740,15 @@ export class SipPhone {
   makeResponse(req: SipRequest, spec: ReplySpec, toTag?: string): SipResponse {
     const headers: HeaderField[] = [];
     for (const h of req.headers) {
-      if (h.name === "Via" || h.name === "From" || h.name === "Call-ID" || h.name === "CSeq") headers.push(h);
+      // RFC 3261 §12.1.1: Record-Route too, so that a proxy that record-routed stays in the dialog.
+      if (
+        h.name === "Via" ||
+        h.name === "From" ||
+        h.name === "Call-ID" ||
+        h.name === "CSeq" ||
+        h.name === "Record-Route"
+      )
+        headers.push(h);
       else if (h.name === "To") {
         const hasTag = tagOf(h.value) !== undefined;
         headers.push({
@@ -823,6 +933,7 @@ export class SipPhone {
     for (const tx of this.clientTx.values()) if (tx.timer) clearTimeout(tx.timer);
     this.clientTx.clear();
     this.udp?.close();
+    this.ws?.terminate();
     for (const c of this.conns.values()) c.destroy();
     this.conns.clear();
     if (this.tcpServer) await new Promise<void>((resolve) => this.tcpServer?.close(() => resolve()));

@@ -198,6 +198,8 @@ async function setup(): Promise<Setup> {
       VPBX_BIND: "127.0.0.1",
       VPBX_SIP_PORT: String(sipPort),
       VPBX_HTTP_PORT: String(httpPort),
+      // Several servers run at once: each takes a free TLS port, not 5061.
+      VPBX_SIP_TLS_PORT: "0",
       VPBX_RTP_PORTS: rtpRange(),
       VPBX_LOG_LEVEL: "info",
     },

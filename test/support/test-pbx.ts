@@ -1,12 +1,14 @@
 // Starts a whole vpbx on loopback for an integration test: ephemeral SIP and
 // HTTP ports, a fresh data directory, a known admin token, and helpers to
 // create tenants and extensions through the real REST API.
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../src/config.ts";
 import { type RunningVpbx, startVpbx } from "../../src/main.ts";
 import type { AppRegistry } from "../../src/pbx/apps/dispatcher.ts";
+import type { LoadProbe } from "../../src/pbx/security/overload-guard.ts";
 import type { Clock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/log.ts";
 import { createDatabase } from "./postgres.ts";
@@ -31,6 +33,8 @@ export interface TestPbxOptions {
   mediaTimeoutSeconds?: number;
   keepDataDir?: boolean;
   apps?: AppRegistry;
+  /** Overload control's load reading (default: the real event loop; off unless config.overloadDelayMs is set). */
+  loadProbe?: LoadProbe;
   sipPort?: number;
   httpPort?: number;
   /** How many RTP port pairs the PBX may use (default 200). */
@@ -71,6 +75,11 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     sipPort: opts.sipPort ?? 0,
     httpPort: opts.httpPort ?? 0,
     rtpPorts: { min: base, max: base + 2 * (opts.rtpPairs ?? 200) - 1 },
+    // Every integration test's calls have their media on a worker thread (0: on the main thread).
+    mediaThreads: Number(process.env.VPBX_TEST_MEDIA_THREADS ?? 1),
+    // Two test files share two cores: the event loop lags now and then, and
+    // a test does not want its calls refused for it. The overload test turns it on.
+    overloadDelayMs: 0,
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.VPBX_TEST_LOG ?? "silent",
     mediaTimeoutSeconds: opts.mediaTimeoutSeconds ?? 60,
@@ -86,6 +95,7 @@ export async function startTestPbx(opts: TestPbxOptions = {}): Promise<TestPbx> 
     warmPrompts: false,
     promptCacheDir: SHARED_PROMPT_CACHE,
     apps: opts.apps,
+    loadProbe: opts.loadProbe,
   });
   const baseUrl = `http://127.0.0.1:${vpbx.httpPort}`;
   const api = async <T>(method: string, path: string, body?: unknown) => {

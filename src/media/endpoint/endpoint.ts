@@ -20,8 +20,8 @@ import { decodeG711, type G711Codec, silenceByte } from "../codec/g711.ts";
 import { InbandDtmfDetector } from "../dtmf/goertzel.ts";
 import { digitToEvent, TelephoneEventReceiver, TelephoneEventSender } from "../dtmf/rfc4733.ts";
 import { dtmfTone } from "../dtmf/tone.ts";
+import type { MediaLeg } from "../rtp/media-leg.ts";
 import { createRtpHeader, RTP_HEADER_SIZE, readRtpHeader, writeRtpHeader } from "../rtp/packet.ts";
-import type { RtpLeg } from "../rtp/rtp-leg.ts";
 import { SendRing, type SendSlot } from "../rtp/send-ring.ts";
 import { MediaClosedError } from "./errors.ts";
 import type { MediaPacer } from "./pacer.ts";
@@ -32,7 +32,7 @@ import { ReorderWindow } from "./reorder-window.ts";
 export type { PlayItem } from "./play-source.ts";
 
 export interface MediaEndpointOptions {
-  leg: RtpLeg;
+  leg: MediaLeg;
   pacer: MediaPacer;
   clock: Clock;
   codec: G711Codec;
@@ -141,7 +141,7 @@ export class MediaEndpoint {
   /** Observer of every digit received, whatever its source and whoever consumes it. */
   onDigit: ((digit: string) => void) | undefined;
 
-  private readonly leg: RtpLeg;
+  private readonly leg: MediaLeg;
   private readonly pacer: MediaPacer;
   private readonly clock: Clock;
   private readonly codec: G711Codec;

@@ -5,12 +5,14 @@
 // header rewrite is needed), and the received buffer is sent as is, without
 // copying.
 import type { Clock, Timer } from "../../util/clock.ts";
-import type { PacketHandler, RtpLeg } from "./rtp-leg.ts";
+import type { InPlaceRelay, MediaLeg } from "./media-leg.ts";
+import { PacketBridge } from "./packet-bridge.ts";
 
 export interface RtpRelayOptions {
   clock: Clock;
   /** No RTP in either direction for this long ends the call (the far ends are gone). */
   mediaTimeoutMs: number;
+  /** Also called (once) when a leg fails: its media thread died, the call has no media any more. */
   onTimeout: () => void;
 }
 
@@ -23,32 +25,31 @@ export interface RtpRelayStats {
   rtcpBToA: number;
 }
 
+/**
+ * Relays two legs and watches that media flows. When both legs live on the
+ * same media worker the worker relays them itself (MediaLeg.relayInPlace):
+ * no packet crosses this thread, the counters and the legs' lastReceivedAt
+ * come from the worker's periodic reports. Otherwise the packets go through
+ * a PacketBridge here.
+ */
 export class RtpRelay {
-  private readonly counters: RtpRelayStats = {
-    aToBPackets: 0,
-    aToBBytes: 0,
-    bToAPackets: 0,
-    bToABytes: 0,
-    rtcpAToB: 0,
-    rtcpBToA: 0,
-  };
-  private readonly fromA: PacketHandler;
-  private readonly fromB: PacketHandler;
-  private readonly rtcpFromA: PacketHandler;
-  private readonly rtcpFromB: PacketHandler;
+  private readonly bridge: PacketBridge | undefined;
+  private readonly inPlace: InPlaceRelay | undefined;
   private readonly clock: Clock;
   private readonly mediaTimeoutMs: number;
   private readonly checkEveryMs: number;
   private readonly onTimeout: () => void;
+  private readonly onLegFailure = () => this.fail();
   private timer: Timer | null = null;
   /** Media older than this instant does not count: start of the relay or end of a hold. */
   private since: number;
   private held = false;
   private stopped = false;
+  private failReported = false;
 
   constructor(
-    readonly a: RtpLeg,
-    readonly b: RtpLeg,
+    readonly a: MediaLeg,
+    readonly b: MediaLeg,
     opts: RtpRelayOptions,
   ) {
     this.clock = opts.clock;
@@ -56,30 +57,16 @@ export class RtpRelay {
     this.onTimeout = opts.onTimeout;
     // Checked by a coarse timer, never per packet: a few checks per timeout period.
     this.checkEveryMs = Math.max(100, Math.min(5000, Math.floor(opts.mediaTimeoutMs / 4)));
-    const c = this.counters;
-    this.fromA = (buf, len) => {
-      c.aToBPackets++;
-      c.aToBBytes += len;
-      b.send(buf, 0, len);
-    };
-    this.fromB = (buf, len) => {
-      c.bToAPackets++;
-      c.bToABytes += len;
-      a.send(buf, 0, len);
-    };
-    this.rtcpFromA = (buf, len) => {
-      c.rtcpAToB++;
-      b.sendRtcp(buf, 0, len);
-    };
-    this.rtcpFromB = (buf, len) => {
-      c.rtcpBToA++;
-      a.sendRtcp(buf, 0, len);
-    };
-    a.onPacket = this.fromA;
-    b.onPacket = this.fromB;
-    a.onRtcp = this.rtcpFromA;
-    b.onRtcp = this.rtcpFromB;
+    this.inPlace = a.relayInPlace?.(b);
+    if (!this.inPlace) this.bridge = new PacketBridge(a, b);
     this.since = this.clock.now();
+    if (a.failed || b.failed) {
+      // A leg lost with its media thread before the relay began: tell the owner, but not from inside its own call.
+      this.timer = this.clock.setTimer(0, () => this.fail());
+      return;
+    }
+    if ("onFailure" in a) a.onFailure = this.onLegFailure;
+    if ("onFailure" in b) b.onFailure = this.onLegFailure;
     this.arm();
   }
 
@@ -102,19 +89,26 @@ export class RtpRelay {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
-    if (this.a.onPacket === this.fromA) this.a.onPacket = null;
-    if (this.b.onPacket === this.fromB) this.b.onPacket = null;
-    if (this.a.onRtcp === this.rtcpFromA) this.a.onRtcp = null;
-    if (this.b.onRtcp === this.rtcpFromB) this.b.onRtcp = null;
+    this.inPlace?.stop();
+    this.bridge?.detach();
+    if (this.a.onFailure === this.onLegFailure) this.a.onFailure = null;
+    if (this.b.onFailure === this.onLegFailure) this.b.onFailure = null;
   }
 
+  /** Counters: counted here, or as last reported by the worker that relays in place. */
   stats(): RtpRelayStats & { held: boolean; stopped: boolean; idleMs: number } {
+    const counters = this.inPlace ? this.inPlace.stats() : this.bridge!.counters;
     return {
-      ...this.counters,
+      ...counters,
       held: this.held,
       stopped: this.stopped,
       idleMs: this.clock.now() - this.lastActivity(),
     };
+  }
+
+  /** True when the worker of both legs relays them (no packet crosses this thread). */
+  get relaysInPlace(): boolean {
+    return this.inPlace !== undefined;
   }
 
   private lastActivity(): number {
@@ -134,5 +128,14 @@ export class RtpRelay {
       return;
     }
     this.arm();
+  }
+
+  /** A leg failed: no media will flow again, whatever the hold; the owner ends the call as on a timeout. */
+  private fail(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    if (this.stopped || this.failReported) return;
+    this.failReported = true;
+    this.onTimeout();
   }
 }

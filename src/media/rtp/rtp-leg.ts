@@ -21,6 +21,7 @@
 import type { RemoteInfo, Socket } from "node:dgram";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { MediaLeg } from "./media-leg.ts";
 import { looksLikeRtcp, looksLikeRtp } from "./packet.ts";
 import type { RtpSocketPair } from "./port-pool.ts";
 
@@ -131,7 +132,7 @@ class Latch {
   }
 }
 
-export class RtpLeg {
+export class RtpLeg implements MediaLeg {
   /** The current consumer of RTP (an endpoint or a relay); swappable at any time. */
   onPacket: PacketHandler | null = null;
   /** The current consumer of RTCP; when null RTCP is only counted. */

@@ -289,7 +289,7 @@ export class CallSession implements ActiveCall, LineView {
 
   private async ring(step: RingStep): Promise<Outcome> {
     const caller = this.caller!;
-    const rtp = await this.allocate();
+    const rtp = await this.allocate(caller.rtp);
     if (!rtp) return { kind: "rejected", status: 503, reason: "No Media Ports" };
     if (this.isEnded) {
       this.deps.media.release(rtp);
@@ -1000,9 +1000,9 @@ export class CallSession implements ActiveCall, LineView {
     this.relay = undefined;
   }
 
-  private async allocate(): Promise<Leg["rtp"] | undefined> {
+  private async allocate(near?: Leg["rtp"]): Promise<Leg["rtp"] | undefined> {
     try {
-      return await this.deps.media.allocate();
+      return await this.deps.media.allocate(near);
     } catch (err) {
       this.log.error({ err }, "no RTP ports for the call");
       return undefined;

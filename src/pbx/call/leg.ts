@@ -1,7 +1,7 @@
 // One side of a call through the PBX: the dialog with one party, the RTP
 // port of ours that this party talks to, and our SDP origin toward it. The
 // B2BUA has two of them when bridged; a transfer moves them between calls.
-import type { RtpLeg } from "../../media/rtp/index.ts";
+import type { MediaLeg } from "../../media/rtp/media-leg.ts";
 import type { MediaDescription, SdpSession } from "../../media/sdp/index.ts";
 import type { Dialog } from "../../sip/dialog/index.ts";
 import type { Trunk } from "../../store/types.ts";
@@ -18,7 +18,7 @@ export class Leg {
   held = false;
 
   constructor(
-    readonly rtp: RtpLeg,
+    readonly rtp: MediaLeg,
     /** Our origin toward this party: one per side, versions rising (RFC 3264 §8). */
     readonly sdp: SdpSession,
     public party: Party,

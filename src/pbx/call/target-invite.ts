@@ -4,12 +4,15 @@
 // from Bob". Toward the carrier: the company's caller ID in From and
 // P-Asserted-Identity (RFC 3325), the number written as the trunk wants it,
 // and Diversion (RFC 5806) for a forwarded call, which carriers need to
-// accept a caller ID that is not the company's own.
+// accept a caller ID that is not the company's own. A phone that registered
+// through a proxy (RFC 3327 Path) is rung through it: the Path is the
+// INVITE's pre-loaded route set (registrar/binding-route.ts).
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { InviteOptions } from "../../sip/dialog/index.ts";
 import { formatNameAddr, type HeaderField, type NameAddr, parseUri } from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Tenant, Trunk } from "../../store/types.ts";
+import { bindingRoute } from "../registrar/binding-route.ts";
 import type { Diversion, DiversionReason, Party, RingStep, Target } from "./steps.ts";
 
 export interface TargetContext {
@@ -33,18 +36,25 @@ export async function targetInvite(
   step: RingStep,
   ctx: TargetContext,
 ): Promise<InviteOptions> {
-  const remote = await ctx.remoteOf(target);
-  const base = { remote, body: Buffer.from(ctx.offer), contentType: "application/sdp" };
   if (target.kind === "device") {
     const domain = ctx.tenant.domain;
+    // RFC 3327 §5.4: with a Path, the Request-URI stays the contact, the Path
+    // goes first as Route header fields and the INVITE to its first hop (the
+    // CANCEL and the ACK of a failure copy these Routes, RFC 3261 §9.1, §17.1.1.3).
+    const path = target.binding.path !== undefined && target.binding.path.length > 0;
+    const route = path ? bindingRoute(target.binding) : undefined;
     return {
-      ...base,
+      remote: route ? route.remote : await ctx.remoteOf(target),
+      body: Buffer.from(ctx.offer),
+      contentType: "application/sdp",
       requestUri: parseUri(target.binding.contact),
       from: party(step.from, domain),
       to: party(step.callee, domain),
-      headers: historyInfo(step.diversions, target.extension, domain),
+      headers: [...(route?.routes ?? []), ...historyInfo(step.diversions, target.extension, domain)],
     };
   }
+  const remote = await ctx.remoteOf(target);
+  const base = { remote, body: Buffer.from(ctx.offer), contentType: "application/sdp" };
   const { trunk } = target;
   const host = trunk.port === 5060 ? trunk.host : `${trunk.host}:${trunk.port}`;
   const dialled = trunkNumber(target.number, trunk, ctx.tenant.country);

@@ -4,7 +4,13 @@
 // device, and a restart from the store.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { getCSeq, getHeader, type SipRequest, type SipResponse } from "../../sip/message/index.ts";
+import {
+  getCSeq,
+  getHeader,
+  getHeaders,
+  type SipRequest,
+  type SipResponse,
+} from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Binding } from "../../store/types.ts";
 import { RESTORE_SEQUENCE_MARGIN } from "./event-hub.ts";
@@ -402,6 +408,39 @@ describe("cap per device", () => {
     );
   });
 
+  test("behind a trusted proxy each phone has its own cap (deps.sourceOf), not the proxy's address", async () => {
+    const proxy: RemoteAddress = { transport: "UDP", address: "192.0.2.1", port: 5060 };
+    // What TrustedProxies.sourceOf does, by Call-ID here: the phone behind the proxy.
+    await f.restart(
+      { maxPerDevice: 2 },
+      {
+        sourceOf: (req, remote) =>
+          remote.address === proxy.address
+            ? {
+                ...remote,
+                address: getHeader(req, "Call-ID")?.startsWith("x") ? "198.51.100.7" : "198.51.100.8",
+              }
+            : remote,
+      },
+    );
+    const at = (callId: string, uri: string) => subscribe({ callId, uri }, ["acme", "101"], proxy);
+    assert.equal((await at("x1", "sip:102@acme.test")).final.status, 200);
+    assert.equal((await at("x2", "sip:103@acme.test")).final.status, 200);
+    assert.equal((await at("x3", "sip:*11@acme.test")).final.status, 403, "the first phone is full");
+    assert.equal((await at("y1", "sip:102@acme.test")).final.status, 200, "the second is counted apart");
+    // The dialog itself still goes to the proxy (where the SUBSCRIBE came from).
+    assert.deepEqual(f.ua.dialogs.size, 3);
+    for (const d of f.ua.dialogs.values()) assert.equal(d.remote.address, "192.0.2.1");
+  });
+
+  test("through a record-routing proxy: the 200 says its Record-Route back, the NOTIFYs follow it (RFC 3261 §12.1.1)", async () => {
+    const rr = ["<sip:192.0.2.1:5060;lr;did=1a2>", "<sip:192.0.2.2;lr>"];
+    const tx = await subscribe({ callId: "rr", recordRoute: rr });
+    assert.equal(tx.final.status, 200);
+    assert.deepEqual(getHeaders(tx.final, "Record-Route"), rr);
+    assert.deepEqual(getHeaders(last(), "Route"), rr);
+  });
+
   test("a device subscribing again to the same thing (a restarted phone) replaces its old subscription", async () => {
     await f.restart({ maxPerDevice: 2 });
     for (const callId of ["boot1-a", "boot2-a", "boot3-a"]) {
@@ -509,6 +548,48 @@ describe("message-summary", () => {
     await settle();
     assert.equal(f.ua.outOfDialog.length, 2);
     assert.match(bodyOf(f.ua.outOfDialog[1].request), /Messages-Waiting: no/);
+  });
+
+  test("unsolicited, to a phone behind a proxy (RFC 3327 Path): through the proxy, its contact as Request-URI", async () => {
+    await f.store.extensions.update("acme", "101", { mwiUnsolicited: true });
+    const path = ["<sip:192.0.2.1:5070;lr;received=sip:198.51.100.7:40000>", "<sip:192.0.2.2;lr>"];
+    await f.hub.unsolicitedMwi(
+      binding({
+        extension: "101",
+        contact: "sip:101@10.0.0.5:5062",
+        source: { transport: "UDP", address: "192.0.2.1", port: 5070 },
+        path,
+      }),
+    );
+    assert.equal(f.ua.outOfDialog.length, 1);
+    const { request, remote } = f.ua.outOfDialog[0];
+    assert.deepEqual(remote, { transport: "UDP", address: "192.0.2.1", port: 5070 });
+    assert.equal(request.uri.host, "10.0.0.5");
+    assert.deepEqual(getHeaders(request, "Route"), path);
+  });
+
+  test("a refresh reads the mailbox again: a message recorded on another node lights the lamp then", async () => {
+    const ok = (await subscribe({ event: "message-summary", uri: "sip:101@acme.test", expires: 600 })).final;
+    assert.match(bodyOf(last()), /Messages-Waiting: no/);
+    // Another node on the same store filed a message: nothing was published here.
+    f.mailboxes.set("acme/101", { newMessages: 1, oldMessages: 0 });
+    const refresh = await inDialog(ok, { expires: 600, cseq: 2, event: "message-summary" });
+    assert.equal(refresh.final.status, 200);
+    await settle();
+    await settle();
+    assert.match(bodyOf(last()), /Messages-Waiting: yes/);
+    assert.match(bodyOf(last()), /Voice-Message: 1\/0/);
+  });
+
+  test("a mailbox change made on another node: the lamps subscribed here hear it, no unsolicited NOTIFY from here", async () => {
+    await f.store.extensions.update("acme", "101", { mwiUnsolicited: true });
+    f.devices.set("acme/101", [binding({ extension: "101", contact: "sip:101@192.0.2.30:5070" })]);
+    await subscribe({ event: "message-summary", uri: "sip:101@acme.test", expires: 600 });
+    f.hub.publishMailbox("acme", "101", { newMessages: 2, oldMessages: 0 }, { fromAnotherNode: true });
+    await settle();
+    await settle();
+    assert.match(bodyOf(last()), /Voice-Message: 2\/0/);
+    assert.equal(f.ua.outOfDialog.length, 0);
   });
 
   test("unsolicited: nothing to a device that subscribes to its mailbox itself", async () => {
@@ -629,6 +710,31 @@ describe("list and restart", () => {
       ["long"],
     );
     assert.equal(f.ua.notifies.length, 1);
+  });
+
+  test("several nodes on one store (restoreOwnOnly): a node restores its own subscriptions, not another node's", async () => {
+    await subscribe({ expires: 600, callId: "mine" });
+    const [mine] = await f.store.subscriptions.list();
+    // Made by another node: its Contact names that node (FakeUa's is 192.0.2.1:5060).
+    await f.store.subscriptions.save({
+      ...mine,
+      id: "theirs",
+      callId: "theirs",
+      localContact: "<sip:192.0.2.2:5060>",
+    });
+    await f.restart(undefined, { restoreOwnOnly: true });
+    await settle();
+    assert.deepEqual(
+      [...f.ua.dialogs.values()].map((d) => d.callId),
+      ["mine"],
+    );
+    assert.equal(f.ua.notifies.length, 1);
+    // Still in the store: the other node keeps serving it.
+    assert.equal((await f.store.subscriptions.list()).length, 2);
+    // One node alone (the default) restores everything it finds.
+    await f.restart();
+    await settle();
+    assert.deepEqual([...f.ua.dialogs.values()].map((d) => d.callId).sort(), ["mine", "theirs"]);
   });
 
   test("a restored presence subscription reads the registrations again", async () => {

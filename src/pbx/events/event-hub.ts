@@ -21,6 +21,7 @@ import type { HeaderField, SipRequest, SipResponse } from "../../sip/message/typ
 import type { ServerTransaction } from "../../sip/transaction/types.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Binding, Extension, StoredSubscription, Tenant } from "../../store/types.ts";
+import { bindingRoute } from "../registrar/binding-route.ts";
 import { extensionDialogInfo, featureLampInfo, partyUri } from "./dialog-info.ts";
 import { MESSAGE_SUMMARY_TYPE, messageSummaryText } from "./message-summary.ts";
 import { ALLOW_EVENTS, accepts, isEventPackage, PACKAGES, parseEvent } from "./packages.ts";
@@ -163,7 +164,7 @@ export class EventHub {
       return;
     }
     const tenant = who.tenant.name;
-    const device = deviceOf(tx.remote);
+    const device = this.deviceOf(req, tx.remote);
     const contact = formatUri(firstContact(req)!.uri);
     const fetch = granted === 0;
     if (!fetch) {
@@ -223,11 +224,13 @@ export class EventHub {
       contact,
       kept: !fetch,
     };
-    // §4.2.1.1 / RFC 3261 §12.1.1: the 2xx makes the dialog; it carries our tag, Contact and the granted expiry.
+    // §4.2.1.1 / RFC 3261 §12.1.1: the 2xx makes the dialog; it carries our tag, Contact and the granted
+    // expiry, and the Record-Route of the SUBSCRIBE, so that the proxies in front (Kamailio) stay in it.
     tx.respond(
       createResponse(req, 200, undefined, {
         toTag: localTag,
         headers: [
+          ...getHeaders(req, "Record-Route").map((value) => ({ name: "Record-Route", value })),
           { name: "Contact", value: formatNameAddr(dialog.localContact) },
           { name: "Expires", value: String(granted) },
         ],
@@ -285,7 +288,7 @@ export class EventHub {
     // A phone that moved (NAT rebinding) is reached where it now sends from.
     entry.source = { transport: tx.remote.transport, address: tx.remote.address, port: tx.remote.port };
     dialog.remote = { ...tx.remote };
-    this.moveDevice(entry, deviceOf(tx.remote));
+    this.moveDevice(entry, this.deviceOf(req, tx.remote));
     answer(200, undefined, [
       { name: "Contact", value: formatNameAddr(dialog.localContact) },
       { name: "Expires", value: String(granted) },
@@ -298,7 +301,30 @@ export class EventHub {
     entry.contact = formatUri(dialog.remoteTarget);
     sub.refresh(this.deps.clock.now() + granted * 1000);
     void this.persist(entry);
+    this.reread(sub.tenant, sub.pkg, entry.watched);
     return true;
+  }
+
+  /**
+   * At a refresh, the state that other nodes on the same store may have
+   * changed (a message recorded there, a phone registered there) is read
+   * again; a change goes out as a NOTIFY like any other.
+   */
+  private reread(tenant: string, pkg: EventPackage, watched: Watched): void {
+    const work =
+      watched.kind === "mailbox"
+        ? this.loadMailbox(tenant, watched.number)
+        : pkg === "presence" && watched.kind === "extension"
+          ? this.loadPresence(tenant, watched.number)
+          : undefined;
+    work?.catch((err: unknown) =>
+      this.deps.log.error({ err, tenant, package: pkg }, "could not read the state of a subscription again"),
+    );
+  }
+
+  /** The device a request comes from: behind a trusted proxy, the phone's own address (deps.sourceOf). */
+  private deviceOf(req: SipRequest, remote: RemoteAddress): string {
+    return deviceOf(this.deps.sourceOf ? this.deps.sourceOf(req, remote) : remote);
   }
 
   ownsDialog(dialog: Dialog): boolean {
@@ -319,7 +345,19 @@ export class EventHub {
   }
 
   /** A mailbox's counts now: its lamp subscribers, and the phones of an extension set for unsolicited MWI. */
-  publishMailbox(tenant: string, extension: string, counts: MailboxCounts): void {
+  publishMailbox(
+    tenant: string,
+    extension: string,
+    counts: MailboxCounts,
+    opts: {
+      /**
+       * The change was made on another node (it told us through the store):
+       * our subscribers hear of it; the unsolicited NOTIFYs to the phones
+       * were that node's to send.
+       */
+      fromAnotherNode?: boolean;
+    } = {},
+  ): void {
     const k = key(tenant, extension);
     this.bump(k);
     const next = { newMessages: counts.newMessages, oldMessages: counts.oldMessages };
@@ -327,7 +365,7 @@ export class EventHub {
     this.mailboxes.set(k, next);
     if (before && before.newMessages === next.newMessages && before.oldMessages === next.oldMessages) return;
     this.touch(tenant, extension, (w) => w.kind === "mailbox");
-    if (this.stopped) return;
+    if (this.stopped || opts.fromAnotherNode) return;
     this.unsolicitedToAll(tenant, extension).catch((err: unknown) =>
       this.deps.log.error({ err, tenant, extension }, "unsolicited message waiting failed"),
     );
@@ -388,8 +426,13 @@ export class EventHub {
     const purged = await this.deps.store.subscriptions.purgeExpired(now);
     const tenants = new Map<string, Tenant | undefined>();
     const restored: Entry[] = [];
+    let others = 0;
     for (const row of await this.deps.store.subscriptions.list()) {
       if (this.entries.has(row.id)) continue;
+      if (this.deps.restoreOwnOnly && !this.madeHere(row)) {
+        others++;
+        continue;
+      }
       if (!tenants.has(row.tenant)) tenants.set(row.tenant, await this.deps.store.tenants.get(row.tenant));
       const tenant = tenants.get(row.tenant);
       const entry = tenant && this.restore(row, tenant);
@@ -406,7 +449,25 @@ export class EventHub {
       this.deps.ua.register(entry.sub.dialog);
       entry.sub.activate();
     }
-    this.deps.log.info({ restored: restored.length, expired: purged }, "subscriptions restored");
+    this.deps.log.info(
+      { restored: restored.length, expired: purged, otherNodes: others },
+      "subscriptions restored",
+    );
+  }
+
+  /** Whether a stored subscription's dialog names this node as its Contact (host and port). */
+  private madeHere(row: StoredSubscription): boolean {
+    const ours = this.deps.contactFor({ ...row.source }).uri;
+    let theirs: ReturnType<typeof parseNameAddr>["uri"];
+    try {
+      theirs = parseNameAddr(row.localContact).uri;
+    } catch (err) {
+      // Unreadable: restore() drops it, as it always did.
+      this.deps.log.debug({ err, callId: row.callId }, "stored subscription contact unreadable");
+      return true;
+    }
+    const bare = (host: string) => host.replace(/^\[|\]$/g, "").toLowerCase();
+    return bare(theirs.host) === bare(ours.host) && (theirs.port ?? 5060) === (ours.port ?? 5060);
   }
 
   /** Cancels every timer; the subscriptions stay in the store for the next start. */
@@ -623,13 +684,16 @@ export class EventHub {
     if (solicited) return;
     const counts = this.mailboxes.get(key(tenant.name, extension)) ?? EMPTY_MAILBOX;
     const account = partyUri(extension, tenant.domain);
-    const remote: RemoteAddress = { ...binding.source };
+    // A phone behind a proxy (RFC 3327 Path) is reached through it: the Path
+    // is the NOTIFY's pre-loaded route set, the Request-URI its contact.
+    const { remote, routes } = bindingRoute(binding);
     const body = Buffer.from(messageSummaryText({ account, ...counts }), "utf8");
     const accountUri = parseUri(account);
     const req = createRequest("NOTIFY", parseUri(binding.contact), {
       from: { uri: accountUri, params: {} },
       to: { uri: accountUri, params: {} },
       headers: [
+        ...routes,
         { name: "Contact", value: formatNameAddr(this.deps.contactFor(remote)) },
         { name: "Event", value: "message-summary" },
         // As Asterisk does for unsolicited MWI: phones take it like a NOTIFY of a subscription.

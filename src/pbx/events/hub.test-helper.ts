@@ -44,6 +44,8 @@ export interface SubscribeSpec {
   cseq?: number;
   contact?: string | null;
   method?: string;
+  /** Record-Route values, as a proxy in front would add them. */
+  recordRoute?: string[];
 }
 
 /** A SUBSCRIBE from 101's phone of acme.test, as the wire would carry it. */
@@ -63,6 +65,7 @@ export function subscribeRequest(spec: SubscribeSpec = {}): SipRequest {
   if (spec.event !== null) lines.push(`Event: ${spec.event ?? "dialog"}`);
   if (spec.expires !== null && spec.expires !== undefined) lines.push(`Expires: ${spec.expires}`);
   if (spec.accept !== undefined) lines.push(`Accept: ${spec.accept}`);
+  for (const rr of spec.recordRoute ?? []) lines.push(`Record-Route: ${rr}`);
   lines.push("User-Agent: TestPhone/1.0", "Content-Length: 0", "", "");
   const msg = parseMessage(Buffer.from(lines.join("\r\n")));
   if (msg.type !== "request") throw new Error("not a request");
@@ -150,8 +153,11 @@ export interface Fixture {
   /** Registered devices per "tenant/extension". */
   devices: Map<string, Binding[]>;
   mailboxes: Map<string, MailboxCounts>;
-  /** A new hub on the same store and clock (a restart), with a new fake UA. */
-  restart(limits?: EventHubDeps["limits"]): Promise<void>;
+  /** A new hub on the same store and clock (a restart), with a new fake UA, and these deps as EventHubDeps has them. */
+  restart(
+    limits?: EventHubDeps["limits"],
+    extra?: Pick<EventHubDeps, "sourceOf" | "restoreOwnOnly">,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,8 +182,13 @@ export async function hubFixture(limits?: EventHubDeps["limits"]): Promise<Fixtu
   }
   const devices = new Map<string, Binding[]>();
   const mailboxes = new Map<string, MailboxCounts>();
-  const make = (ua: FakeUa, l: EventHubDeps["limits"]) =>
+  const make = (
+    ua: FakeUa,
+    l: EventHubDeps["limits"],
+    extra: Pick<EventHubDeps, "sourceOf" | "restoreOwnOnly"> = {},
+  ) =>
     new EventHub({
+      ...extra,
       ua: ua as unknown as UserAgent,
       store,
       clock,
@@ -202,10 +213,10 @@ export async function hubFixture(limits?: EventHubDeps["limits"]): Promise<Fixtu
       if (!e) throw new Error(`no extension ${tenant}/${number}`);
       return e;
     },
-    async restart(l = limits) {
+    async restart(l = limits, extra) {
       await fixture.hub.stop();
       fixture.ua = new FakeUa();
-      fixture.hub = make(fixture.ua, l);
+      fixture.hub = make(fixture.ua, l, extra);
       await fixture.hub.start();
     },
     async close() {

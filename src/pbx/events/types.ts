@@ -2,7 +2,7 @@
 // mailbox's counts, a feature's lamp) and what the hub needs from the PBX.
 
 import type { UserAgent } from "../../sip/dialog/user-agent.ts";
-import type { NameAddr } from "../../sip/message/types.ts";
+import type { NameAddr, SipRequest } from "../../sip/message/types.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Binding, Store } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
@@ -38,6 +38,20 @@ export interface EventHubDeps {
   devices(tenant: string, extension: string): Promise<Binding[]>;
   /** Mailbox counts (until voicemail exists: always 0/0). */
   mailbox(tenant: string, extension: string): Promise<MailboxCounts>;
+  /**
+   * Where a subscriber is, for the per-device cap: its own address behind a
+   * trusted proxy (TrustedProxies.sourceOf), where every office shares the
+   * proxy's. Default: where the request came from.
+   */
+  sourceOf?(req: SipRequest, remote: RemoteAddress): RemoteAddress;
+  /**
+   * Several nodes on one store: at start, restore only the subscriptions
+   * this node made (their stored Contact is this node's); another node's
+   * are served by that node (its phones refresh them there), and restoring
+   * them here would send each phone NOTIFYs from two nodes. Default false:
+   * one node restores every stored subscription.
+   */
+  restoreOwnOnly?: boolean;
   limits?: {
     /** Subscriptions one device (source address and port) may hold; default 50. Beyond: 403. */
     maxPerDevice?: number;

@@ -3,6 +3,7 @@
 // device of the extension it is for; the first 2xx is the answer (§7, like
 // a fork), 480 when no device is registered. Never across companies, never
 // to the public network.
+
 import type { UserAgent } from "../../sip/dialog/index.ts";
 import {
   createRequest,
@@ -17,6 +18,7 @@ import {
 import type { ServerTransaction } from "../../sip/transaction/index.ts";
 import type { Binding, Extension, Store, Tenant } from "../../store/types.ts";
 import type { Logger } from "../../util/log.ts";
+import { bindingRoute } from "../registrar/binding-route.ts";
 
 /**
  * RFC 3428 §8: without congestion control a MESSAGE must stay under 1300
@@ -107,6 +109,7 @@ export class MessageRelay {
     recipient: Extension,
     device: Binding,
   ): Promise<SipResponse> {
+    const route = bindingRoute(device);
     const message = createRequest("MESSAGE", parseUri(device.contact), {
       from: {
         displayName: sender.displayName || undefined,
@@ -121,10 +124,11 @@ export class MessageRelay {
           const value = getHeader(req, name);
           return value ? [{ name, value }] : [];
         }),
+        // Behind a proxy the phone is reached through the Path it registered with (RFC 3327 §5.4).
+        ...route.routes,
       ],
       body: req.body,
     });
-    const s = device.source;
-    return this.deps.ua.sendRequest(message, { transport: s.transport, address: s.address, port: s.port });
+    return this.deps.ua.sendRequest(message, route.remote);
   }
 }

@@ -1,3 +1,4 @@
+export { type BindingRoute, bindingRoute } from "./binding-route.ts";
 export {
   type RegisterTransaction,
   Registrar,

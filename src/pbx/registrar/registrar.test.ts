@@ -10,7 +10,9 @@ import { PhoneAuthenticator } from "../security/phone-authenticator.ts";
 import { Registrar } from "./registrar.ts";
 import { authorize, PHONE, type RequestSpec, request, seededStore } from "./sip-phone.test-helper.ts";
 
-async function setup(opts: { maxContacts?: number; maxFailures?: number } = {}) {
+async function setup(
+  opts: { maxContacts?: number; maxFailures?: number; acceptPath?: (remote: RemoteAddress) => boolean } = {},
+) {
   const clock = new FakeClock();
   const store = await seededStore();
   const lines: Record<string, unknown>[] = [];
@@ -24,6 +26,7 @@ async function setup(opts: { maxContacts?: number; maxFailures?: number } = {}) 
     clock,
     log,
     maxContactsPerExtension: opts.maxContacts,
+    acceptPath: opts.acceptPath,
     listener: {
       bindingsChanged: (tenant, extension) => changes.push(`${tenant}/${extension}`),
       registered: () => {},
@@ -267,7 +270,7 @@ test("a store failure answers 500 and leaves the bindings as they were", async (
 test("bad requests are answered, never thrown: non-sip contacts, Require, other methods", async () => {
   const { register, send } = await setup();
   assert.equal((await register({ contact: "<mailto:101@acme.test>" })).status, 400);
-  const req = await register({ contact: "<sip:101@192.0.2.1>", extra: ["Require: gruu"] });
+  const req = await register({ contact: "<sip:101@192.0.2.1>", extra: ["Require: gruu, path"] });
   assert.equal(req.status, 420);
   assert.equal(getHeader(req, "Unsupported"), "gruu");
   assert.equal((await send(request({ method: "OPTIONS" }))).status, 405);
@@ -292,4 +295,92 @@ test("concurrent REGISTERs of one extension are applied one after the other", as
     (await registrar.lookup("acme", "101")).map((x) => x.contact),
     ["sip:101@192.0.2.2"],
   );
+});
+
+/** Kamailio in front of the PBX: its Path, with the phone's NAT address (path module, add_path_received). */
+const EDGE: RemoteAddress = { transport: "UDP", address: "192.0.2.1", port: 5060 };
+const EDGE_PATH = "<sip:192.0.2.1:5060;lr;received=sip:198.51.100.7:40000>";
+
+test("Path (RFC 3327): kept with the binding in order, said back only with Supported: path, Require: path accepted", async () => {
+  const { register, registrar } = await setup();
+  const res = await register(
+    {
+      contact: "<sip:101@10.0.0.5:5062>",
+      extra: [
+        `Path: ${EDGE_PATH}`,
+        "Path: <sip:outer.example;lr>",
+        "Supported: path, replaces",
+        "Require: path",
+      ],
+    },
+    "secret101",
+    EDGE,
+  );
+  assert.equal(res.status, 200);
+  assert.deepEqual(getHeaders(res, "Path"), [EDGE_PATH, "<sip:outer.example;lr>"]);
+  const [b] = await registrar.lookup("acme", "101");
+  assert.deepEqual(b.path, [EDGE_PATH, "<sip:outer.example;lr>"]);
+  assert.deepEqual(b.source, { transport: "UDP", address: "192.0.2.1", port: 5060 });
+
+  // The phone did not say it supports Path: stored all the same, not said back.
+  const quiet = await register(
+    { contact: "<sip:101@10.0.0.5:5062>", callId: "reg-2", extra: [`Path: ${EDGE_PATH}`] },
+    "secret101",
+    EDGE,
+  );
+  assert.equal(quiet.status, 200);
+  assert.deepEqual(getHeaders(quiet, "Path"), []);
+  assert.deepEqual((await registrar.lookup("acme", "101"))[0].path, [EDGE_PATH]);
+
+  // A refresh that comes straight replaces the binding without a Path.
+  const straight = await register({ contact: "<sip:101@10.0.0.5:5062>", callId: "reg-3" });
+  assert.equal(straight.status, 200);
+  assert.equal((await registrar.lookup("acme", "101"))[0].path, undefined);
+});
+
+test("Path from a source that is not allowed is ignored; a malformed or endless Path is 400 and changes nothing", async () => {
+  const { register, registrar } = await setup({ acceptPath: (r) => r.address === EDGE.address });
+  const direct = await register({
+    contact: "<sip:101@192.0.2.10:5062>",
+    extra: ["Path: <sip:203.0.113.66;lr>", "Supported: path"],
+  });
+  assert.equal(direct.status, 200);
+  assert.deepEqual(getHeaders(direct, "Path"), []);
+  assert.equal((await registrar.lookup("acme", "101"))[0].path, undefined);
+
+  for (const bad of [
+    ["Path: <mailto:x@example.com>"],
+    ["Path: <sip:192.0.2.1;lr"],
+    Array.from({ length: 9 }, (_, i) => `Path: <sip:192.0.2.${i + 1};lr>`),
+  ]) {
+    const res = await register(
+      { contact: "<sip:101@10.0.0.9>", callId: `bad-${bad.length}`, extra: bad },
+      "secret101",
+      EDGE,
+    );
+    assert.equal(res.status, 400, bad.join(" / "));
+  }
+  assert.deepEqual(
+    (await registrar.lookup("acme", "101")).map((b) => b.contact),
+    ["sip:101@192.0.2.10:5062"],
+  );
+});
+
+test("a company that requires encryption: a plain REGISTER gets 403 with the reason, one over TLS registers", async () => {
+  const { register, registrar, store, lines } = await setup();
+  await store.tenants.update("acme", { requireEncryption: true });
+  const plain = await register({ contact: "<sip:101@192.0.2.10:5062>", expires: 600 });
+  assert.equal(plain.status, 403);
+  assert.match(plain.reason, /Encryption Required.*TLS/);
+  assert.deepEqual(await registrar.lookup("acme", "101"), [], "nothing registered");
+  assert.ok(lines.some((l) => l.msg === "plain register refused: the company requires encryption"));
+
+  const tls: RemoteAddress = { transport: "TLS", address: "192.0.2.10", port: 40123 };
+  const secure = await register(
+    { contact: "<sip:101@192.0.2.10:5061;transport=tls>", expires: 600 },
+    "secret101",
+    tls,
+  );
+  assert.equal(secure.status, 200);
+  assert.equal((await registrar.lookup("acme", "101"))[0].source.transport, "TLS");
 });

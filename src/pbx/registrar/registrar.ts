@@ -12,6 +12,13 @@
 //   (§10.3: "all binding updates and additions succeed" or none).
 // - Only sip: and sips: contacts are accepted (400 otherwise): they are what
 //   the PBX can call.
+// - Path (RFC 3327): the Path header field values of a REGISTER are kept with
+//   each binding it makes (§5.3), and every request to that contact carries
+//   them as its pre-loaded route set (§5.4, binding-route.ts). The 200 says
+//   them back when the REGISTER had "Supported: path". A Path is honoured only
+//   from the sources `acceptPath` allows (the trusted proxies in front of the
+//   nodes): from anywhere else it is ignored, so that a phone cannot make the
+//   PBX send its calls to another host.
 import {
   createResponse,
   formatUri,
@@ -25,10 +32,11 @@ import {
   type HeaderField,
   type NameAddr,
   newTag,
+  parseNameAddr,
   type SipRequest,
   type SipResponse,
 } from "../../sip/message/index.ts";
-import type { RemoteAddress } from "../../sip/transport/types.ts";
+import { isEncrypted, type RemoteAddress } from "../../sip/transport/types.ts";
 import type { Binding, Store } from "../../store/types.ts";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -57,6 +65,11 @@ export interface RegistrarOptions {
   purgeIntervalMs?: number;
   /** Who is told about bindings (the lamps of desk phones): given once, here. */
   listener?: RegistrarListener;
+  /**
+   * Whether the Path of a REGISTER from `remote` is kept (RFC 3327). Default:
+   * from every source, as the RFC has it; the PBX allows its trusted proxies only.
+   */
+  acceptPath?: (remote: RemoteAddress) => boolean;
 }
 
 export interface RegistrarListener {
@@ -81,6 +94,10 @@ class RegisterRejection extends Error {
 
 const EXPIRES_VALUE = /^[0-9]+$/;
 const MAX_UINT32 = 2 ** 32 - 1;
+/** Option tags a REGISTER may require of us (RFC 3261 §8.2.2.3): Path, RFC 3327 §5.3. */
+const SUPPORTED_TAGS = new Set(["path"]);
+/** More Path entries than proxies any real deployment chains: a REGISTER beyond it is refused (400). */
+const MAX_PATH_ENTRIES = 8;
 
 export class Registrar {
   private readonly store: Store;
@@ -98,6 +115,7 @@ export class Registrar {
   private running = false;
   private purging = false;
   private readonly listener: RegistrarListener | undefined;
+  private readonly acceptPath: (remote: RemoteAddress) => boolean;
 
   constructor(opts: RegistrarOptions) {
     this.store = opts.store;
@@ -110,6 +128,7 @@ export class Registrar {
     this.maxContacts = opts.maxContactsPerExtension ?? 10;
     this.purgeIntervalMs = opts.purgeIntervalMs ?? 30_000;
     this.listener = opts.listener;
+    this.acceptPath = opts.acceptPath ?? (() => true);
   }
 
   /** Answers one REGISTER; never throws. */
@@ -134,6 +153,19 @@ export class Registrar {
           "register for another extension refused",
         );
         tx.respond(this.reply(req, 403, "Forbidden"));
+        return;
+      }
+      if (auth.tenant.requireEncryption && !isEncrypted(tx.remote.transport)) {
+        this.log.warn(
+          {
+            tenant,
+            extension,
+            transport: tx.remote.transport,
+            source: `${tx.remote.address}:${tx.remote.port}`,
+          },
+          "plain register refused: the company requires encryption",
+        );
+        tx.respond(this.reply(req, 403, "Encryption Required (register over TLS: sips or transport=tls)"));
         return;
       }
       const { response, registered } = await this.serialised(`${tenant}\u0000${extension}`, () =>
@@ -225,7 +257,7 @@ export class Registrar {
     tenant: string,
     extension: string,
   ): Promise<{ response: SipResponse; registered: Binding[] }> {
-    let plan: { changes: Change[]; current: Binding[] };
+    let plan: { changes: Change[]; current: Binding[]; path: string[] | undefined };
     try {
       plan = await this.plan(req, remote, tenant, extension);
     } catch (err) {
@@ -245,7 +277,7 @@ export class Registrar {
       this.notify(tenant, extension);
     }
     const registered = plan.changes.flatMap((c) => (c.kind === "upsert" ? [c.binding] : []));
-    return { response: this.ok(req, await this.lookup(tenant, extension)), registered };
+    return { response: this.ok(req, await this.lookup(tenant, extension), plan.path), registered };
   }
 
   private async plan(
@@ -253,14 +285,15 @@ export class Registrar {
     remote: RemoteAddress,
     tenant: string,
     extension: string,
-  ): Promise<{ changes: Change[]; current: Binding[] }> {
-    // §10.3 step 2: we support no extension that a registrar could be required to apply.
-    const required = getHeaders(req, "Require");
-    if (required.length > 0) {
+  ): Promise<{ changes: Change[]; current: Binding[]; path: string[] | undefined }> {
+    // §10.3 step 2: of the extensions a registrar could be required to apply, we support Path.
+    const unsupported = getHeaders(req, "Require").filter((tag) => !SUPPORTED_TAGS.has(tag.toLowerCase()));
+    if (unsupported.length > 0) {
       throw new RegisterRejection(420, "Bad Extension", [
-        { name: "Unsupported", value: required.join(", ") },
+        { name: "Unsupported", value: unsupported.join(", ") },
       ]);
     }
+    const path = this.pathOf(req, remote);
     let contacts: NameAddr[] | "*";
     let headerExpires: number | undefined;
     let callId: string;
@@ -284,7 +317,11 @@ export class Registrar {
       // §10.3 step 6: "*" is only valid alone and with Expires: 0.
       if (headerExpires !== 0) throw new RegisterRejection(400, "Bad Request");
       for (const b of current) this.checkOrder(b, callId, cseq);
-      return { changes: current.map((b) => ({ kind: "remove", contact: b.contact })), current };
+      return {
+        changes: current.map((b) => ({ kind: "remove", contact: b.contact })),
+        current,
+        path: undefined,
+      };
     }
 
     // §10.3 step 7: an `expires` parameter wins over the Expires header, which wins over the default.
@@ -324,6 +361,7 @@ export class Registrar {
         source,
       };
       if (userAgent !== undefined) binding.userAgent = userAgent;
+      if (path !== undefined) binding.path = [...path];
       changes.push({ kind: "upsert", binding });
     }
     if (kept.size > this.maxContacts) throw new RegisterRejection(403, "Too Many Contacts");
@@ -337,7 +375,37 @@ export class Registrar {
       changes.push({ kind: "remove", contact: others[i].contact });
       this.log.info({ tenant, extension, contact: others[i].contact }, "binding replaced: too many contacts");
     }
-    return { changes, current };
+    return { changes, current, path };
+  }
+
+  /**
+   * RFC 3327 §5.3: the Path header field values, topmost (the proxy next to
+   * us) first, as written; undefined when there are none or when they are
+   * not taken from this source. Each must be a name-addr with a SIP URI (400
+   * otherwise): it becomes a Route of every request to the phone.
+   */
+  private pathOf(req: SipRequest, remote: RemoteAddress): string[] | undefined {
+    const values = getHeaders(req, "Path");
+    if (values.length === 0) return undefined;
+    if (!this.acceptPath(remote)) {
+      this.log.info(
+        { source: `${remote.address}:${remote.port}`, callId: safeCallId(req) },
+        "path of an untrusted source ignored",
+      );
+      return undefined;
+    }
+    if (values.length > MAX_PATH_ENTRIES) throw new RegisterRejection(400, "Bad Request");
+    for (const value of values) {
+      let entry: NameAddr;
+      try {
+        entry = parseNameAddr(value);
+      } catch {
+        throw new RegisterRejection(400, "Bad Request");
+      }
+      const scheme = entry.uri.scheme.toLowerCase();
+      if (scheme !== "sip" && scheme !== "sips") throw new RegisterRejection(400, "Bad Request");
+    }
+    return values;
   }
 
   /** §10.3 step 7: within one Call-ID, CSeq must grow; otherwise the request is out of order. */
@@ -373,14 +441,21 @@ export class Registrar {
     }
   }
 
-  /** §10.3 step 8: 200 listing every current binding with its remaining time, and Date. */
-  private ok(req: SipRequest, bindings: Binding[]): SipResponse {
+  /**
+   * §10.3 step 8: 200 listing every current binding with its remaining time,
+   * and Date; RFC 3327 §5.3: the Path that was stored, when the REGISTER
+   * said it supports Path.
+   */
+  private ok(req: SipRequest, bindings: Binding[], path: string[] | undefined): SipResponse {
     const now = this.clock.now();
     const headers: HeaderField[] = bindings.map((b) => ({
       name: "Contact",
       value: `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`,
     }));
     headers.push({ name: "Date", value: new Date(now).toUTCString() });
+    if (path !== undefined && supportsPath(req)) {
+      for (const value of path) headers.push({ name: "Path", value });
+    }
     return this.reply(req, 200, "OK", headers);
   }
 
@@ -401,6 +476,11 @@ export class Registrar {
       this.log.error({ err, tenant, extension }, "registrar listener failed");
     }
   }
+}
+
+/** "Supported: path" (RFC 3327 §5.3): the phone, or a proxy for it, understands a Path in the 200. */
+function supportsPath(req: SipRequest): boolean {
+  return getHeaders(req, "Supported").some((tag) => tag.toLowerCase() === "path");
 }
 
 function safeCallId(req: SipRequest): string | undefined {

@@ -15,3 +15,4 @@ export {
   PhoneAuthenticator,
   type PhoneAuthenticatorOptions,
 } from "./phone-authenticator.ts";
+export { ProxiedPhoneAuthenticator, TrustedProxies } from "./trusted-proxies.ts";

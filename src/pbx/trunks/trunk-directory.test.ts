@@ -39,6 +39,7 @@ function tenant(patch: Partial<Tenant> = {}): Tenant {
     waitingSeconds: DEFAULT_WAITING_SECONDS,
     companyCodes: {},
     maxCalls: 20,
+    requireEncryption: false,
     createdAt: "2026-01-05T08:00:00.000Z",
     ...patch,
   };

@@ -290,6 +290,32 @@ describe("voicemail service", () => {
       assert.equal((await store.voicemail.listMessages("acme", "101")).length, 1, "still once");
     });
 
+    test("on a directory shared by nodes, recovery leaves another node's deposit in progress alone", async () => {
+      await assert.rejects(
+        make(crashingStore()).deposit(
+          tenant,
+          "101",
+          { path: speech(3000), durationMs: 2800 },
+          { number: "102" },
+        ),
+      );
+      // The files' times are the real ones: the clock is put beside them.
+      await clock.advanceTo(Date.now());
+      const shared = () =>
+        new VoicemailService({
+          store,
+          dataDir,
+          clock,
+          log: logged.log,
+          recoveryGraceMs: 5 * 60_000,
+          publishMailbox: () => {},
+        });
+      assert.equal((await shared().recover()).recovered, 0, "young files: someone else's deposit");
+      assert.equal(readdirSync(mailboxDir()).length, 2, "left on disk");
+      await clock.advance(6 * 60_000);
+      assert.equal((await shared().recover()).recovered, 1, "old enough: a crash's leftover, filed");
+    });
+
     test("a recovered message keeps its e-mail", async () => {
       await store.voicemail.updateSettings("acme", "101", { email: "alice@example.ch" });
       await assert.rejects(

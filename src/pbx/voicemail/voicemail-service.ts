@@ -78,6 +78,13 @@ export interface VoicemailServiceDeps {
   publishMailbox(tenant: string, mailbox: string, counts: MailboxCounts): void;
   /** Where lockouts and unlocks are recorded; default: the store's audit log. */
   audit?: AuditRepository;
+  /**
+   * Start-up recovery leaves files younger than this alone (default 0). In a
+   * directory shared by several nodes (VPBX_AUDIO_URL) a young temporary
+   * file or an unfiled pair is another node's deposit in progress, not the
+   * leftover of this node's crash.
+   */
+  recoveryGraceMs?: number;
 }
 
 /** What start-up recovery found. */
@@ -569,6 +576,18 @@ export class VoicemailService implements VoicemailAdmin {
     return report;
   }
 
+  /** Old enough for recovery to touch (see recoveryGraceMs); a file gone meanwhile is not. */
+  private async settled(path: string): Promise<boolean> {
+    const grace = this.deps.recoveryGraceMs ?? 0;
+    if (grace <= 0) return true;
+    try {
+      return (await stat(path)).mtimeMs <= this.deps.clock.now() - grace;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+  }
+
   private async subdirectories(dir: string): Promise<string[]> {
     try {
       return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -588,6 +607,7 @@ export class VoicemailService implements VoicemailAdmin {
     const audio = new Set<string>();
     const sidecars = new Set<string>();
     for (const name of await readdir(dir)) {
+      if (!(await this.settled(join(dir, name)))) continue;
       if (name.endsWith(TEMPORARY_SUFFIX)) {
         if (await unlinkIfPresent(join(dir, name))) report.removedTemporary++;
         continue;

@@ -61,7 +61,11 @@ export class IncomingInvite {
   ringing(status = 180, opts: BodyOptions = {}): void {
     if (!this.pending) return;
     if (status <= 100 || status >= 200) throw new RangeError("ringing() takes a 101-199 status");
-    const headers: HeaderField[] = [{ name: "Contact", value: this.contactValue() }, ...(opts.headers ?? [])];
+    const headers: HeaderField[] = [
+      ...this.recordRoute(),
+      { name: "Contact", value: this.contactValue() },
+      ...(opts.headers ?? []),
+    ];
     this.tx.respond(
       createResponse(this.request, status, undefined, {
         toTag: this.localTag,
@@ -80,7 +84,11 @@ export class IncomingInvite {
     const dialog = Dialog.asUas(this.request, this.localTag, localContact, this.remote);
     const res = createResponse(this.request, 200, undefined, {
       toTag: this.localTag,
-      headers: [{ name: "Contact", value: this.contactValue() }, ...(opts.headers ?? [])],
+      headers: [
+        ...this.recordRoute(),
+        { name: "Contact", value: this.contactValue() },
+        ...(opts.headers ?? []),
+      ],
       body: opts.body,
       contentType: opts.contentType,
     });
@@ -112,6 +120,16 @@ export class IncomingInvite {
 
   get cseq(): number {
     return getCSeq(this.request).seq;
+  }
+
+  /**
+   * RFC 3261 §12.1.1: a response that creates a dialog carries the
+   * request's Record-Route, in order, so that the caller learns the route
+   * set too; without it a caller behind a record-routing proxy (Kamailio in
+   * front of the nodes) sends its ACK and BYE around the proxy.
+   */
+  private recordRoute(): HeaderField[] {
+    return this.request.headers.filter((h) => h.name === "Record-Route");
   }
 
   private contactValue(): string {

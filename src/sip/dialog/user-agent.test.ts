@@ -207,6 +207,39 @@ describe("UserAgent over loopback", () => {
     assert.equal(bob.ua.dialogCount, 0);
   });
 
+  it("the 180 and the 200 carry the INVITE's Record-Route, in order (§12.1.1)", async () => {
+    const rr = [
+      { name: "Record-Route", value: `<sip:127.0.0.1:${bob.transport.port};lr;r=edge>` },
+      { name: "Record-Route", value: `<sip:127.0.0.1:${bob.transport.port};lr;r=inner>` },
+    ];
+    const responses: SipResponse[] = [];
+    bob.delegate.onInvite = (inv) => {
+      inv.ringing();
+      inv.accept({ body: SDP, contentType: "application/sdp" });
+    };
+    let dialog: Dialog | undefined;
+    call(
+      {
+        onProvisional: (r) => responses.push(r),
+        onAnswer: (r, d) => {
+          responses.push(r);
+          dialog = d;
+        },
+      },
+      { headers: rr },
+    );
+    await until(() => dialog !== undefined);
+    for (const r of responses) {
+      assert.deepEqual(
+        r.headers.filter((h) => h.name === "Record-Route").map((h) => h.value),
+        rr.map((h) => h.value),
+        `${r.status} carries the route set`,
+      );
+    }
+    const res = await alice.ua.request(dialog!, "BYE");
+    assert.equal(res.status, 200);
+  });
+
   it("CANCEL before the answer: 200 for the CANCEL, 487 for the INVITE", async () => {
     let cancelled = false;
     let incoming: IncomingInvite | undefined;

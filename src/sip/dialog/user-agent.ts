@@ -205,7 +205,14 @@ export class UserAgent implements UasCore, UacCore {
       uri: {
         scheme: "sip",
         host: this.contactHost,
-        port: this.contactPort,
+        // A TLS dialog's in-dialog requests (ACK, BYE) must come back to the
+        // TLS listener, not to the port of UDP and TCP (RFC 3261 §26.2.1); a
+        // WebSocket's name the HTTP port, with transport=ws or wss (RFC 7118
+        // §5.2; a browser sends them on its connection anyway).
+        port:
+          remote.transport === "UDP" || remote.transport === "TCP"
+            ? this.contactPort
+            : (this.transactions.transport.portFor?.(remote.transport) ?? this.contactPort),
         params: remote.transport === "UDP" ? {} : { transport: remote.transport.toLowerCase() },
         headers: {},
       },

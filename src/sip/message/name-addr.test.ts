@@ -69,3 +69,13 @@ test("format writes <uri> and quotes display names only when needed", () => {
   const tricky = { displayName: 'say "hi" \\', uri: plain.uri, params: { q: "0.1" } };
   assert.deepEqual(parseNameAddr(formatNameAddr(tricky)), tricky);
 });
+
+test("a sips Contact, or one with transport=tls, is kept as the phone wrote it", () => {
+  for (const text of [
+    "<sips:101@192.0.2.7:5071>;expires=600",
+    '<sip:101@192.0.2.7:5071;transport=tls>;+sip.instance="<urn:uuid:0001>"',
+  ]) {
+    assert.equal(formatNameAddr(parseNameAddr(text)), text);
+  }
+  assert.equal(parseNameAddr("sips:101@192.0.2.7").uri.scheme, "sips");
+});

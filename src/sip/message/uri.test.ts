@@ -107,3 +107,16 @@ test("RFC 3261 §19.1.4 equivalent URIs", () => {
   assert.ok(!eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
   assert.ok(!eq("sip:a@h", "sips:a@h"));
 });
+
+test("sips URIs (RFC 3261 §19.1, §26.2.2) parse, format and compare as themselves", () => {
+  const text = "sips:101@acme.test:5061;transport=tls;lr";
+  const uri = parseUri(text);
+  assert.equal(uri.scheme, "sips");
+  assert.equal(uri.port, 5061);
+  assert.equal(uri.params.transport, "tls");
+  assert.equal(formatUri(uri), text);
+  assert.equal(formatUri(parseUri("SIPS:101@[2001:db8::1]")), "sips:101@[2001:db8::1]");
+  // A sips URI and the sip URI of the same resource are different URIs (§19.1.4).
+  assert.ok(uriEquals(parseUri("sips:101@acme.test"), parseUri("SIPS:101@ACME.test")));
+  assert.ok(!uriEquals(parseUri("sips:101@acme.test"), parseUri("sip:101@acme.test;transport=tls")));
+});

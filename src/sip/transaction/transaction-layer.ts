@@ -145,12 +145,15 @@ export class TransactionLayer {
     this.completed.clear();
   }
 
-  /** The sent-by of our Via: RFC 3261 §18.1.1, an IPv6 address in brackets. */
-  get sentBy(): string {
+  /**
+   * The sent-by of our Via: RFC 3261 §18.1.1, an IPv6 address in brackets,
+   * and the port of the transport the request goes over (a TLS listener has
+   * its own), where responses to a new connection would come.
+   */
+  sentBy(transport: RemoteAddress["transport"]): string {
     const host = this.ctx.transport.publicAddress;
-    return (
-      (host.includes(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + this.ctx.transport.port
-    );
+    const port = this.ctx.transport.portFor?.(transport) ?? this.ctx.transport.port;
+    return (host.includes(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
   }
 
   private pushVia(req: SipRequest, remote: RemoteAddress): string {
@@ -159,7 +162,7 @@ export class TransactionLayer {
     prependHeader(
       req,
       "Via",
-      "SIP/2.0/" + remote.transport + " " + this.sentBy + ";branch=" + branch + ";rport",
+      "SIP/2.0/" + remote.transport + " " + this.sentBy(remote.transport) + ";branch=" + branch + ";rport",
     );
     return branch;
   }

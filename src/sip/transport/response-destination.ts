@@ -4,9 +4,7 @@
 import { isIP } from "node:net";
 import { getTopVia } from "../message/index.ts";
 import type { SipMessage, Via } from "../message/types.ts";
-import type { RemoteAddress } from "./types.ts";
-
-const DEFAULT_PORT = 5060;
+import { defaultPort, type RemoteAddress } from "./types.ts";
 
 /** The top Via, or undefined when it is missing or malformed. */
 export function topVia(msg: SipMessage): Via | undefined {
@@ -28,7 +26,8 @@ export function unbracket(host: string): string {
  */
 export function responseDestination(via: Via | undefined, source: RemoteAddress): RemoteAddress {
   if (!via) return source;
-  const sentByPort = via.port ?? DEFAULT_PORT;
+  // §18.2.2 with §19.1.2: a sent-by without a port means 5061 over TLS, else 5060.
+  const sentByPort = via.port ?? defaultPort(via.transport);
   const received = via.params.received;
   // §18.2.2: over a reliable transport the response goes back on the
   // connection the request used; if it has closed, a new connection goes to

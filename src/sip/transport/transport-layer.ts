@@ -1,14 +1,41 @@
-// SIP over UDP and TCP on one port (RFC 3261 §18). The layer frames, parses
-// and stamps received requests; it decides nothing about them.
+// SIP over UDP and TCP on one port (RFC 3261 §18), over TLS on a port of
+// its own (RFC 3261 §26.2, RFC 5630), and over WebSockets that the HTTP
+// server accepted and handed over (RFC 7118). The layer frames, parses and
+// stamps received requests; it decides nothing about them. TLS is a stream
+// like TCP: the same connections, framing, caps and timeouts, with a TLS
+// socket over the TCP one. A WebSocket is a connection too (the same caps,
+// timeouts and reuse), whose messages come whole: one SIP message each.
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import type { Clock, Timer } from "../../util/clock.ts";
+import * as tls from "node:tls";
+import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { formatVia, parseMessage, StreamFramer, serializeMessage } from "../message/index.ts";
+import { formatVia, LIMITS, parseMessage, serializeMessage } from "../message/index.ts";
 import { type SipMessage, SipParseError, type Via } from "../message/types.ts";
+import { Connection, type ConnectionTransport, remoteKey, socketSink } from "./connection.ts";
 import { topVia, unbracket } from "./response-destination.ts";
 import { sourceKey } from "./source-key.ts";
-import type { ReceivedMessage, RemoteAddress, SendErrorHandler, SipTransport } from "./types.ts";
+import { TLS_VERSIONS } from "./tls-credentials.ts";
+import {
+  defaultPort,
+  isWebSocket,
+  type ReceivedMessage,
+  type RemoteAddress,
+  type SendErrorHandler,
+  type SipTransport,
+  type TransportName,
+} from "./types.ts";
+import {
+  isCrlfPing,
+  messageBytes,
+  SIP_WEBSOCKET_PROTOCOL,
+  type WebSocketData,
+  type WebSocketLike,
+  webSocketSink,
+} from "./web-socket.ts";
+
+/** The stream transports: the ones we can also open a connection for. */
+type StreamTransport = "TCP" | "TLS";
 
 export interface TransportOptions {
   /** IPv4 or IPv6 literal to bind ("0.0.0.0", "::", "127.0.0.1"). */
@@ -33,13 +60,31 @@ export interface TransportOptions {
   tcpUnauthenticatedTimeoutMs?: number;
   /** A connection that started a message must complete it within this time. Default 10 s. */
   tcpHeaderTimeoutMs?: number;
-  /** Accepted connections beyond this number are closed at once. Default 10 000. */
+  /** Accepted connections (TCP, TLS and WebSocket together) beyond this number are closed at once. Default 10 000. */
   maxTcpConnections?: number;
   /**
-   * Accepted connections from one source (an IPv4 address, an IPv6 /64)
-   * beyond this number are closed at once. Default 50 (an office behind NAT).
+   * Accepted connections (TCP, TLS and WebSocket together) from one source
+   * (an IPv4 address, an IPv6 /64) beyond this number are closed at once.
+   * Default 50 (an office behind NAT).
    */
   maxTcpConnectionsPerSource?: number;
+  /**
+   * A SIP over TLS listener (RFC 3261 §26.2) on its own port; undefined: none
+   * (outgoing TLS connections still work). The timeouts and caps above apply
+   * to its connections as to TCP ones: the unauthenticated timeout also
+   * bounds a handshake that never ends.
+   */
+  tls?: {
+    /** 0 picks a free port. */
+    port: number;
+    /** Certificate, key and TLS versions of accepted connections (serverSecureContext); see setSecureContext. */
+    secureContext: tls.SecureContext;
+  };
+  /**
+   * Certificates trusted, beside the system's CAs, when an outgoing TLS
+   * connection is verified (RemoteAddress.tlsVerifyName): a private CA.
+   */
+  tlsTrustedCertificates?: string[];
 }
 
 export const TCP_DEFAULTS = {
@@ -56,46 +101,9 @@ const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 const CRLF = Buffer.from("\r\n");
 const PORT_ATTEMPTS = 8;
 
-class Connection {
-  readonly framer = new StreamFramer();
-  /** Last bytes in either direction. */
-  lastActivity: number;
-  /** Last complete SIP message received. */
-  lastMessage: number;
-  /** The peer proved who it is (or we opened the connection): the long idle timeout applies. */
-  authenticated: boolean;
-  partialSince = 0;
-  idleTimer: Timer | undefined;
-  headerTimer: Timer | undefined;
-  connected: boolean;
-  closed = false;
-  /** Messages waiting for an outgoing connect, with whom to tell if it fails. */
-  queue: { data: Buffer; onError?: SendErrorHandler }[] = [];
-
-  constructor(
-    readonly id: number,
-    readonly socket: net.Socket,
-    readonly remote: RemoteAddress,
-    readonly key: string,
-    /** The sourceKey of an accepted connection, counted against the per-source cap; undefined for ours. */
-    readonly source: string | undefined,
-    now: number,
-    connected: boolean,
-  ) {
-    this.lastActivity = now;
-    this.lastMessage = now;
-    this.connected = connected;
-    this.authenticated = source === undefined;
-  }
-}
-
 /** "::ffff:192.0.2.1" → "192.0.2.1": a dual-stack socket reports IPv4 peers in mapped form. */
 function normaliseAddress(address: string): string {
   return address.startsWith("::ffff:") && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
-}
-
-function remoteKey(address: string, port: number): string {
-  return address + "|" + port;
 }
 
 function isOnlyWhitespace(buf: Buffer): boolean {
@@ -125,6 +133,13 @@ export class TransportLayer implements SipTransport {
   /** Per source: when it was last warned about, and refusals since then. */
   private readonly refusals = new Map<string, { warnedAt: number; since: number }>();
   private refusalsPurgedAt = 0;
+  /** The same for failed TLS handshakes (a phone with TLS 1.0 only, plain SIP sent to the TLS port). */
+  private readonly handshakeFailures = new Map<string, { warnedAt: number; since: number }>();
+  private handshakeFailuresPurgedAt = 0;
+  private secureContext: tls.SecureContext | undefined;
+  private readonly trusted: string[] | undefined;
+  /** Where the HTTP server accepts SIP over WebSocket (setWebSocketPort); undefined: not yet, or never. */
+  private webSocket: { port: number; secure: boolean } | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly udpIsV6: boolean;
@@ -132,7 +147,11 @@ export class TransportLayer implements SipTransport {
   private constructor(
     private readonly udp: dgram.Socket,
     private readonly tcp: net.Server,
+    /** The TLS listener (a plain TCP server: the TLS socket is put over each connection it accepts). */
+    private readonly tlsServer: net.Server | undefined,
     readonly port: number,
+    /** The port of the TLS listener; undefined without one. */
+    readonly tlsPort: number | undefined,
     readonly publicAddress: string,
     opts: TransportOptions,
   ) {
@@ -146,8 +165,13 @@ export class TransportLayer implements SipTransport {
     this.udpIsV6 = net.isIPv6(opts.bind);
     udp.on("message", (buf, rinfo) => this.onDatagram(buf, rinfo));
     udp.on("error", (err) => this.log.warn({ err }, "UDP socket error"));
-    tcp.on("connection", (socket) => this.onAccept(socket));
+    tcp.on("connection", (socket) => this.onAccept(socket, "TCP"));
     tcp.on("error", (err) => this.log.warn({ err }, "TCP server error"));
+    this.secureContext = opts.tls?.secureContext;
+    // `ca` replaces the system's CAs: extra ones are added to them.
+    this.trusted = opts.tlsTrustedCertificates && [...tls.rootCertificates, ...opts.tlsTrustedCertificates];
+    tlsServer?.on("connection", (socket) => this.onAccept(socket, "TLS"));
+    tlsServer?.on("error", (err) => this.log.warn({ err }, "TLS server error"));
   }
 
   static async listen(opts: TransportOptions): Promise<TransportLayer> {
@@ -177,22 +201,73 @@ export class TransportLayer implements SipTransport {
             resolve();
           });
         });
-        return new TransportLayer(udp, tcp, port, opts.publicAddress, opts);
       } catch (err) {
         // The UDP port was free but its TCP twin is taken: try another pair.
         lastError = err;
         udp.close();
         tcp.close();
+        continue;
       }
+      if (!opts.tls)
+        return new TransportLayer(udp, tcp, undefined, port, undefined, opts.publicAddress, opts);
+      const tlsServer = net.createServer({ noDelay: true });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tlsServer.once("error", reject);
+          tlsServer.listen({ port: opts.tls?.port, host: opts.bind, exclusive: true }, () => {
+            tlsServer.off("error", reject);
+            resolve();
+          });
+        });
+      } catch (err) {
+        udp.close();
+        tcp.close();
+        tlsServer.close();
+        throw err;
+      }
+      const address = tlsServer.address();
+      const tlsPort = typeof address === "object" && address ? address.port : opts.tls.port;
+      return new TransportLayer(udp, tcp, tlsServer, port, tlsPort, opts.publicAddress, opts);
     }
     throw lastError instanceof Error ? lastError : new Error("could not bind UDP and TCP on one port");
   }
 
   /**
-   * Sends one message. UDP: one datagram. TCP: on `remote.connectionId` while
-   * it is open, else on an open connection to address:port, else on a new
-   * connection (the message waits for the connect). Failures are logged and
-   * reported through `onError`, never thrown.
+   * The certificate (and settings) for TLS connections accepted from now on;
+   * those already open keep theirs (a renewed certificate, RFC 5630 leaves
+   * the rest to TLS). Ignored without a TLS listener.
+   */
+  setSecureContext(context: tls.SecureContext): void {
+    if (this.tlsServer) this.secureContext = context;
+  }
+
+  /** The port we listen on for `transport` (written in Via and Contact); undefined when we do not. */
+  portFor(transport: TransportName): number | undefined {
+    if (transport === "TLS") return this.tlsPort;
+    if (isWebSocket(transport)) {
+      const ws = this.webSocket;
+      return ws && ws.secure === (transport === "WSS") ? ws.port : undefined;
+    }
+    return this.port;
+  }
+
+  /**
+   * SIP over WebSocket (RFC 7118) is accepted on the HTTP server's `port`:
+   * WSS when that server is HTTPS, else WS. Our Via and Contact over a
+   * WebSocket name this port; until it is set, acceptWebSocket refuses.
+   */
+  setWebSocketPort(port: number, secure: boolean): void {
+    this.webSocket = { port, secure };
+  }
+
+  /**
+   * Sends one message. UDP: one datagram. TCP, TLS and WebSocket: on
+   * `remote.connectionId` while it is open, else on an open connection of
+   * that transport to address:port (the one a phone registered on: its
+   * source port), else, for TCP and TLS, on a new connection (the message
+   * waits for the connect, and for TLS the handshake); a WebSocket peer
+   * without an open connection cannot be reached (onError). Failures are
+   * logged and reported through `onError`, never thrown.
    */
   send(msg: SipMessage, remote: RemoteAddress, onError?: SendErrorHandler): void {
     let data: Buffer;
@@ -218,10 +293,11 @@ export class TransportLayer implements SipTransport {
     await Promise.all([
       new Promise<void>((resolve) => this.udp.close(() => resolve())),
       new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+      new Promise<void>((resolve) => (this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve())),
     ]);
   }
 
-  /** Number of open TCP connections (for tests and metrics). */
+  /** Number of open TCP, TLS and WebSocket connections (for tests and metrics). */
   get connectionCount(): number {
     return this.byId.size;
   }
@@ -236,7 +312,8 @@ export class TransportLayer implements SipTransport {
   markAuthenticated(remote: RemoteAddress): void {
     if (remote.transport === "UDP") return;
     let conn = remote.connectionId !== undefined ? this.byId.get(remote.connectionId) : undefined;
-    if (!conn) conn = this.byRemote.get(remoteKey(remote.address, remote.port));
+    if (conn && conn.remote.transport !== remote.transport) conn = undefined;
+    if (!conn) conn = this.byRemote.get(remoteKey(remote.transport, remote.address, remote.port));
     if (!conn || conn.closed || conn.authenticated) return;
     conn.authenticated = true;
     conn.lastActivity = this.clock.now();
@@ -265,85 +342,184 @@ export class TransportLayer implements SipTransport {
     }
   }
 
-  // --- TCP ---------------------------------------------------------------
+  // --- TCP and TLS ---------------------------------------------------------
 
-  private onAccept(socket: net.Socket): void {
-    if (this.closing) {
+  private onAccept(socket: net.Socket, transport: StreamTransport): void {
+    const address = normaliseAddress(socket.remoteAddress ?? "");
+    const port = socket.remotePort ?? 0;
+    if (transport === "TLS" && !this.secureContext) {
+      // Cannot happen: a TLS listener is made with a context, and keeps one.
       socket.destroy();
       return;
     }
-    const address = normaliseAddress(socket.remoteAddress ?? "");
-    const port = socket.remotePort ?? 0;
-    // Every connection holds a file handle, and handles are shared with RTP
-    // ports and the API: beyond the caps a connection is closed at once,
-    // before a byte is read, with no answer (an attacker learns nothing and
-    // costs us nothing more).
+    const source = this.admit(transport, address, () => socket.destroy());
+    if (source === undefined) return;
+    if (transport === "TCP" || !this.secureContext) {
+      this.register(socket, socket, "TCP", address, port, true, source);
+      return;
+    }
+    // No client certificate is asked for: phones authenticate by digest.
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.secureContext,
+      requestCert: false,
+    });
+    const conn = this.register(secure, socket, "TLS", address, port, true, source);
+    secure.once("secure", () => {
+      conn.secure = true;
+    });
+  }
+
+  /**
+   * Counts a connection that a peer opened against the caps; its sourceKey,
+   * or undefined when it is beyond one (it was dropped). Every connection
+   * holds a file handle, and handles are shared with RTP ports and the API:
+   * beyond the caps a connection is closed at once, before a byte is read,
+   * with no answer (an attacker learns nothing and costs us nothing more).
+   * TCP, TLS and WebSocket connections count together (a TLS handshake costs
+   * more than a TCP accept, so it is refused before it starts).
+   */
+  private admit(transport: ConnectionTransport, address: string, drop: () => void): string | undefined {
+    if (this.closing) {
+      drop();
+      return undefined;
+    }
     const source = sourceKey(address);
     const fromSource = this.acceptedBySource.get(source) ?? 0;
     if (this.accepted >= this.maxConnections) {
-      this.refuse(socket, address, source, "connection limit reached", this.maxConnections);
-      return;
+      this.refuse(drop, transport, address, source, "connection limit reached", this.maxConnections);
+      return undefined;
     }
     if (fromSource >= this.maxPerSource) {
-      this.refuse(socket, address, source, "connection limit per source reached", this.maxPerSource);
-      return;
+      this.refuse(drop, transport, address, source, "connection limit per source reached", this.maxPerSource);
+      return undefined;
     }
     this.accepted++;
     this.acceptedBySource.set(source, fromSource + 1);
-    this.register(socket, address, port, true, source);
+    return source;
   }
 
-  /** Closes a connection beyond a cap, warning once per source per minute, not once per connection. */
-  private refuse(socket: net.Socket, address: string, source: string, why: string, limit: number): void {
-    socket.destroy();
+  /**
+   * True once per source per minute: whether to log about this source now.
+   * The map keeps per source when it was last logged and what was not logged since.
+   */
+  private rateLimited(
+    map: Map<string, { warnedAt: number; since: number }>,
+    purgedAt: number,
+    source: string,
+  ): { log: boolean; since: number; purgedAt: number } {
     const now = this.clock.now();
-    const seen = this.refusals.get(source);
-    if (now - this.refusalsPurgedAt >= REFUSAL_WARNING_INTERVAL_MS) {
+    const seen = map.get(source);
+    if (now - purgedAt >= REFUSAL_WARNING_INTERVAL_MS) {
       // Forget sources quiet for a minute, so that the map holds at most the
-      // sources refused within the last two minutes.
-      this.refusalsPurgedAt = now;
-      for (const [key, r] of this.refusals) {
-        if (now - r.warnedAt >= REFUSAL_WARNING_INTERVAL_MS) this.refusals.delete(key);
+      // sources logged within the last two minutes.
+      purgedAt = now;
+      for (const [key, r] of map) {
+        if (now - r.warnedAt >= REFUSAL_WARNING_INTERVAL_MS) map.delete(key);
       }
     }
     if (seen && now - seen.warnedAt < REFUSAL_WARNING_INTERVAL_MS) {
       seen.since++;
-      return;
+      return { log: false, since: 0, purgedAt };
     }
-    this.refusals.set(source, { warnedAt: now, since: 0 });
+    map.set(source, { warnedAt: now, since: 0 });
+    return { log: true, since: seen?.since ?? 0, purgedAt };
+  }
+
+  /** Closes a connection beyond a cap, warning once per source per minute, not once per connection. */
+  private refuse(
+    drop: () => void,
+    transport: ConnectionTransport,
+    address: string,
+    source: string,
+    why: string,
+    limit: number,
+  ): void {
+    drop();
+    const r = this.rateLimited(this.refusals, this.refusalsPurgedAt, source);
+    this.refusalsPurgedAt = r.purgedAt;
+    if (!r.log) return;
     this.log.warn(
       {
         source: address,
         sourceKey: source,
         limit,
-        refusedSinceLastWarning: seen?.since ?? 0,
+        refusedSinceLastWarning: r.since,
         open: this.accepted,
         openFromSource: this.acceptedBySource.get(source) ?? 0,
       },
-      `TCP connection refused: ${why}`,
+      `${transport} connection refused: ${why}`,
     );
+  }
+
+  /**
+   * A TLS handshake that failed: said once per source per minute at info
+   * (what an operator needs when a phone cannot connect: its TLS version,
+   * plain SIP sent to the TLS port), the rest at debug.
+   */
+  private handshakeFailed(conn: Connection, err: Error): void {
+    const r = this.rateLimited(
+      this.handshakeFailures,
+      this.handshakeFailuresPurgedAt,
+      conn.source ?? conn.remote.address,
+    );
+    this.handshakeFailuresPurgedAt = r.purgedAt;
+    const fields = {
+      err,
+      connection: conn.id,
+      source: conn.remote.address,
+      port: conn.remote.port,
+      failedSinceLastReport: r.since,
+    };
+    if (r.log) this.log.info(fields, "TLS handshake failed");
+    else this.log.debug(fields, "TLS handshake failed");
   }
 
   private register(
     socket: net.Socket,
+    raw: net.Socket,
+    transport: StreamTransport,
     address: string,
     port: number,
     connected: boolean,
     source?: string,
   ): Connection {
-    const id = this.nextConnectionId++;
-    const remote: RemoteAddress = { transport: "TCP", address, port, connectionId: id };
-    const key = remoteKey(address, port);
-    const conn = new Connection(id, socket, remote, key, source, this.clock.now(), connected);
-    this.byId.set(id, conn);
-    this.byRemote.set(key, conn);
-    socket.setNoDelay(true);
+    const conn = this.add(socketSink(socket, raw), transport, address, port, connected, source);
+    const id = conn.id;
+    raw.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(conn, chunk));
     socket.on("error", (err) => {
-      this.log.debug({ err, connection: id }, "TCP connection error");
+      // A handshake that an accepted peer failed is worth telling an
+      // operator; our own connects are reported to the sender instead.
+      if (transport === "TLS" && !conn.secure && source !== undefined) this.handshakeFailed(conn, err);
+      else this.log.debug({ err, connection: id }, `${transport} connection error`);
       this.failQueue(conn, err);
     });
+    if (raw !== socket) {
+      // Errors of the TCP socket under TLS also come out of the TLS socket;
+      // this listener only keeps them from being unhandled.
+      raw.on("error", (err) => this.log.debug({ err, connection: id }, "TCP connection under TLS error"));
+      raw.on("close", () => this.closeConnection(conn, "closed by peer"));
+    }
     socket.on("close", () => this.closeConnection(conn, "closed by peer"));
+    return conn;
+  }
+
+  /** A new open connection, found by its id and its transport|address|port, its idle timer running. */
+  private add(
+    sink: Connection["sink"],
+    transport: ConnectionTransport,
+    address: string,
+    port: number,
+    connected: boolean,
+    source: string | undefined,
+  ): Connection {
+    const id = this.nextConnectionId++;
+    const remote = { transport, address, port, connectionId: id };
+    const key = remoteKey(transport, address, port);
+    const conn = new Connection(id, sink, remote, key, source, this.clock.now(), connected);
+    this.byId.set(id, conn);
+    this.byRemote.set(key, conn);
     this.armIdle(conn, this.idleDeadline(conn) - this.clock.now());
     return conn;
   }
@@ -363,7 +539,7 @@ export class TransportLayer implements SipTransport {
       // peer could open connection after connection to flood the log.
       this.log.info(
         { err, connection: conn.id, source: conn.remote.address },
-        "TCP framing error, closing connection",
+        `${conn.remote.transport} framing error, closing connection`,
       );
       this.closeConnection(conn, "framing error");
       return;
@@ -371,7 +547,7 @@ export class TransportLayer implements SipTransport {
     for (const frame of frames) {
       if (frame === "ping") {
         // RFC 5626 §4.4.1: a CRLFCRLF ping is answered with a single CRLF pong.
-        conn.socket.write(CRLF);
+        conn.sink.write(CRLF);
         continue;
       }
       if (this.deliver(frame, conn.remote)) conn.lastMessage = this.clock.now();
@@ -418,31 +594,78 @@ export class TransportLayer implements SipTransport {
   }
 
   private sendStream(data: Buffer, remote: RemoteAddress, onError?: SendErrorHandler): void {
+    const transport = remote.transport as ConnectionTransport;
     let conn = remote.connectionId !== undefined ? this.byId.get(remote.connectionId) : undefined;
-    if (!conn || conn.closed) conn = this.byRemote.get(remoteKey(remote.address, remote.port));
-    if (!conn || conn.closed) conn = this.connect(remote.address, remote.port);
+    if (conn && conn.remote.transport !== transport) conn = undefined;
+    if (!conn || conn.closed) conn = this.byRemote.get(remoteKey(transport, remote.address, remote.port));
+    if (!conn || conn.closed) {
+      if (isWebSocket(transport)) {
+        // RFC 7118 §5: only the client opens a WebSocket. A browser whose
+        // connection is gone is unreachable until it connects again (never a
+        // DNS lookup of the `.invalid` host of its Contact): said to the
+        // sender, as a connect that failed would be, and not synchronously.
+        const err = new Error(`no open ${transport} connection to ${remote.address}:${remote.port}`);
+        this.log.debug({ err, address: remote.address, port: remote.port }, `${transport} peer unreachable`);
+        if (onError) queueMicrotask(() => onError(err));
+        return;
+      }
+      conn = this.connect(transport as StreamTransport, remote.address, remote.port, remote.tlsVerifyName);
+    }
     if (!conn.connected) {
       conn.queue.push({ data, onError });
       return;
     }
     conn.lastActivity = this.clock.now();
-    conn.socket.write(data, (err) => {
+    conn.sink.write(data, (err) => {
       if (!err) return;
-      this.log.warn({ err, connection: conn.id }, "TCP write failed");
+      this.log.warn({ err, connection: conn.id }, `${transport} write failed`);
       onError?.(err);
     });
   }
 
-  private connect(address: string, port: number): Connection {
-    const socket = net.connect({ host: address, port, noDelay: true });
-    const conn = this.register(socket, address, port, false);
-    socket.once("connect", () => {
+  /**
+   * Opens a connection of ours. TLS (RFC 5630 §3): TLS 1.2 or 1.3, no client
+   * certificate; the server's certificate is verified only when the caller
+   * names what it must be (`verifyName`: a trunk's host), since a phone that
+   * is called back on a new connection rarely has a certificate that any CA
+   * signed, and the call is then better made than refused.
+   */
+  private connect(
+    transport: StreamTransport,
+    address: string,
+    port: number,
+    verifyName?: string,
+  ): Connection {
+    let socket: net.Socket;
+    if (transport === "TLS") {
+      const verify = verifyName !== undefined;
+      socket = tls.connect({
+        host: address,
+        port,
+        ...TLS_VERSIONS,
+        rejectUnauthorized: verify,
+        // SNI is a host name, never an address (RFC 6066 §3).
+        ...(verify && net.isIP(verifyName) === 0 ? { servername: verifyName } : {}),
+        ...(verify
+          ? {
+              checkServerIdentity: (_: string, cert: tls.PeerCertificate) =>
+                tls.checkServerIdentity(verifyName, cert),
+            }
+          : {}),
+        ...(this.trusted ? { ca: this.trusted } : {}),
+      });
+    } else {
+      socket = net.connect({ host: address, port, noDelay: true });
+    }
+    const conn = this.register(socket, socket, transport, address, port, false);
+    socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
       conn.connected = true;
+      conn.secure = true;
       conn.lastActivity = this.clock.now();
       const queued = conn.queue;
       conn.queue = [];
       for (const q of queued) {
-        socket.write(q.data, (err) => {
+        conn.sink.write(q.data, (err) => {
           if (err) q.onError?.(err);
         });
       }
@@ -459,7 +682,7 @@ export class TransportLayer implements SipTransport {
   private closeConnection(conn: Connection, why: string): void {
     if (conn.closed) return;
     conn.closed = true;
-    this.log.debug({ connection: conn.id, why }, "TCP connection closed");
+    this.log.debug({ connection: conn.id, why }, `${conn.remote.transport} connection closed`);
     conn.idleTimer?.cancel();
     conn.headerTimer?.cancel();
     this.failQueue(conn, new Error("connection closed: " + why));
@@ -471,7 +694,71 @@ export class TransportLayer implements SipTransport {
       if (left > 0) this.acceptedBySource.set(conn.source, left);
       else this.acceptedBySource.delete(conn.source);
     }
-    conn.socket.destroy();
+    conn.sink.destroy();
+  }
+
+  // --- WebSocket (RFC 7118) ----------------------------------------------
+
+  /**
+   * Takes over a WebSocket that the HTTP server upgraded for SIP (`GET /sip`
+   * with the `sip` subprotocol; the server refused the others): WSS when
+   * that server is HTTPS (setWebSocketPort). From here it is a connection
+   * like a TCP one: counted against the same caps (dropped at once beyond
+   * them), closed after the short idle time until its peer authenticates,
+   * found by its id and by WS|address|port for responses and for requests
+   * to a phone that registered over it. `peer` is the TCP peer of the HTTP
+   * request.
+   */
+  acceptWebSocket(socket: WebSocketLike, peer: { address: string; port: number }): void {
+    const ws = this.webSocket;
+    if (!ws || socket.protocol !== SIP_WEBSOCKET_PROTOCOL) {
+      // The HTTP server checks the subprotocol; this is the transport's own guard.
+      this.log.debug({ source: peer.address, protocol: socket.protocol }, "WebSocket not taken for SIP");
+      socket.terminate();
+      return;
+    }
+    const transport = ws.secure ? "WSS" : "WS";
+    const address = normaliseAddress(peer.address);
+    // Until the listeners below are on, errors of a dropped socket must not go unhandled.
+    socket.on("error", (err) => this.log.debug({ err, source: address }, `${transport} socket error`));
+    const source = this.admit(transport, address, () => socket.terminate());
+    if (source === undefined) return;
+    const conn = this.add(webSocketSink(socket), transport, address, peer.port, true, source);
+    socket.on("message", (data) => this.onWebSocketMessage(conn, data));
+    // RFC 6455 §5.5.2: `ws` answers a ping with a pong itself. Pings and pongs
+    // are traffic (an authenticated peer's keep-alive), not messages: they
+    // do not hold an unauthenticated connection open, as for TCP.
+    const alive = () => {
+      conn.lastActivity = this.clock.now();
+    };
+    socket.on("ping", alive);
+    socket.on("pong", alive);
+    socket.on("close", () => this.closeConnection(conn, "closed by peer"));
+  }
+
+  /** RFC 7118 §5.1: each WebSocket message is exactly one SIP message (no Content-Length framing). */
+  private onWebSocketMessage(conn: Connection, data: WebSocketData): void {
+    if (conn.closed) return;
+    const now = this.clock.now();
+    conn.lastActivity = now;
+    const buf = messageBytes(data);
+    if (buf.length > LIMITS.maxMessageBytes) {
+      // The HTTP server's WebSocket limit normally closes such a message
+      // before it is whole; the transport's bound holds without it. Info,
+      // not warn, as for a framing error: a peer could repeat it at will.
+      this.log.info(
+        { connection: conn.id, source: conn.remote.address, bytes: buf.length },
+        `${conn.remote.transport} message too large, closing connection`,
+      );
+      this.closeConnection(conn, "message too large");
+      return;
+    }
+    if (isOnlyWhitespace(buf)) {
+      // RFC 5626 §4.4.1 keep-alive: a double CRLF is answered with one CRLF.
+      if (isCrlfPing(buf)) conn.sink.write(CRLF);
+      return;
+    }
+    if (this.deliver(buf, conn.remote)) conn.lastMessage = now;
   }
 
   // --- both --------------------------------------------------------------
@@ -500,9 +787,20 @@ export class TransportLayer implements SipTransport {
     return true;
   }
 
+  /**
+   * Our sent-by: our address, and the port of the UDP/TCP listener, of the
+   * TLS one (a Via over TLS without a port means 5061, RFC 3261 §19.1.2) or
+   * of the HTTP server that takes WebSockets.
+   */
   private isOurVia(via: Via | undefined): boolean {
     if (!via) return false;
-    return unbracket(via.host) === unbracket(this.publicAddress) && (via.port ?? 5060) === this.port;
+    if (unbracket(via.host) !== unbracket(this.publicAddress)) return false;
+    const port = via.port ?? defaultPort(via.transport);
+    return (
+      port === this.port ||
+      (this.tlsPort !== undefined && port === this.tlsPort) ||
+      (this.webSocket !== undefined && port === this.webSocket.port)
+    );
   }
 
   private safely(fn: () => void): void {

@@ -388,3 +388,69 @@ describe("sql migrations on postgres, two processes at once", { skip: TEST_PG_UR
     }
   });
 });
+
+/** An empty database of `engine`, not migrated: SQLite in a temporary file, or a fresh PostgreSQL database. */
+async function rawDatabase(engine: "sqlite" | "postgres"): Promise<{ db: Db; close(): Promise<void> }> {
+  if (engine === "postgres") {
+    const database = await createDatabase(TEST_PG_URL as string);
+    const db = await connectPostgres(database.url, { max: 2 });
+    return {
+      db,
+      async close() {
+        await db.destroy();
+        await database.drop();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "vpbx-migrations-"));
+  const file = new Database(join(dir, "vpbx.sqlite"));
+  file.pragma("foreign_keys = ON");
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
+  return {
+    db,
+    async close() {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+for (const engine of TEST_ENGINES) {
+  describe(`sql migration 3 (binding path) on ${engine.name}`, () => {
+    test("a binding of version 2 keeps its row and reads back without a path; a path is then kept", async () => {
+      const raw = await rawDatabase(engine.name);
+      try {
+        assert.equal(await migrateToLatest(raw.db, engine.name, undefined, SQL_MIGRATIONS.slice(0, 2)), 0);
+        await insertTenant(raw.db, "acme");
+        await insertExtension(raw.db, "acme", "101");
+        // biome-ignore lint/suspicious/noExplicitAny: the bindings table of version 2 has no path column
+        await (raw.db as Kysely<any>)
+          .insertInto("bindings")
+          .values({
+            tenant: "acme",
+            extension: "101",
+            contact: "sip:101@192.0.2.10:5060",
+            call_id: "c1",
+            cseq: 1,
+            expires_at: Date.UTC(2026, 0, 5, 9, 0, 0),
+            transport: "UDP",
+            address: "192.0.2.10",
+            port: 5060,
+            user_agent: null,
+          })
+          .execute();
+        assert.equal(await migrateToLatest(raw.db, engine.name), 2);
+        const row = await raw.db.selectFrom("bindings").select(["contact", "path"]).executeTakeFirstOrThrow();
+        assert.deepEqual(row, { contact: "sip:101@192.0.2.10:5060", path: null });
+        await raw.db
+          .updateTable("bindings")
+          .set({ path: JSON.stringify(["<sip:192.0.2.1:5060;lr>"]) })
+          .execute();
+        const updated = await raw.db.selectFrom("bindings").select("path").executeTakeFirstOrThrow();
+        assert.equal(updated.path, '["<sip:192.0.2.1:5060;lr>"]');
+      } finally {
+        await raw.close();
+      }
+    });
+  });
+}

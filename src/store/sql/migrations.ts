@@ -49,6 +49,8 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
     description: "hardening: tenant call cap, shared secrets, authentication blocks",
     up: hardening,
   },
+  { version: 3, description: "bindings: the Path of a registration (RFC 3327)", up: bindingPath },
+  { version: 4, description: "tenants: encryption required of their phones", up: requireEncryption },
 ];
 
 /**
@@ -531,4 +533,23 @@ async function hardening(db: MigrationDb, engine: Engine): Promise<void> {
     .addColumn("last_at", ms, (c) => c.notNull())
     .execute();
   await db.schema.createIndex("auth_blocks_until").on("auth_blocks").column("until").execute();
+}
+
+/**
+ * Version 3: the Path header field values of a REGISTER (RFC 3327 §5.3),
+ * kept with the binding as a JSON list of name-addrs, topmost first (NULL:
+ * none). Behind a proxy (Kamailio in front of several nodes) they are the
+ * route set pre-loaded on every request sent to that contact (§5.4), so
+ * that it reaches the phone through the proxy that saw it register.
+ */
+async function bindingPath(db: MigrationDb): Promise<void> {
+  await db.schema.alterTable("bindings").addColumn("path", "text").execute();
+}
+
+/** Version 4: a company whose phones must use SIP over TLS and SRTP (0: plain allowed). */
+async function requireEncryption(db: MigrationDb): Promise<void> {
+  await db.schema
+    .alterTable("tenants")
+    .addColumn("require_encryption", "integer", (c) => c.notNull().defaultTo(0))
+    .execute();
 }

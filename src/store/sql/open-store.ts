@@ -42,6 +42,7 @@ import { readOrCreateKeyFile, SECRET_KEY_FILE } from "./secret-key.ts";
 import { SqlAudit } from "./sql-audit.ts";
 import { SqlAuthBlocks } from "./sql-auth-blocks.ts";
 import { SqlBindings } from "./sql-bindings.ts";
+import { NO_CHANGES, PostgresChanges } from "./sql-changes.ts";
 import { SqlCompanyAudio } from "./sql-company-audio.ts";
 import { SqlCompanyFlow } from "./sql-company-flow.ts";
 import type { Engine, SqlContext } from "./sql-context.ts";
@@ -112,6 +113,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
     await opened.close();
     throw err;
   }
+  // Several nodes on one PostgreSQL database hear each other's changes (sql-changes.ts).
+  const changes =
+    opened.engine === "postgres" && opts.databaseUrl !== undefined
+      ? new PostgresChanges({ url: opts.databaseUrl, db: opened.db, clock, log: opts.log })
+      : undefined;
   let closing: Promise<void> | undefined;
   return {
     engine: opened.engine,
@@ -131,8 +137,12 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
     companyAudio: new SqlCompanyAudio(ctx),
     secrets: new SqlSecrets(ctx),
     authBlocks: new SqlAuthBlocks(ctx),
+    changes: changes ?? NO_CHANGES,
     close() {
-      closing ??= opened.close();
+      closing ??= (async () => {
+        await changes?.close();
+        await opened.close();
+      })();
       return closing;
     },
   };

@@ -23,6 +23,8 @@ export interface TenantsTable {
   company_codes: string;
   /** Simultaneous calls of the company (in and out). */
   max_calls: Generated<number>;
+  /** 1: its phones must use SIP over TLS and SRTP. */
+  require_encryption: Generated<number>;
   created_at: string;
 }
 
@@ -55,6 +57,8 @@ export interface BindingsTable {
   address: string;
   port: number;
   user_agent: string | null;
+  /** JSON array of the REGISTER's Path name-addrs, topmost first (RFC 3327); NULL when it had none. */
+  path: string | null;
 }
 
 export interface ForwardingTable {

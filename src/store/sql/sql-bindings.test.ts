@@ -98,6 +98,26 @@ for (const engine of TEST_ENGINES) {
       assert.equal(await bindings.purgeExpired(clock.now()), 0);
     });
 
+    test("the Path of a registration (RFC 3327) is kept in order, replaced and dropped with the binding's refresh", async () => {
+      const path = ["<sip:192.0.2.1:5060;lr;received=sip:198.51.100.7:40000>", "<sip:edge.example;lr>"];
+      await bindings.upsert(binding({ path }));
+      const [read] = await bindings.list("acme", "101");
+      assert.deepEqual(read.path, path);
+      assert.deepEqual(await bindings.listAll(), [read]);
+      // A refresh that came straight (no Path) takes it away; an empty list is no path.
+      await bindings.upsert(binding({ cseq: 2 }));
+      assert.equal("path" in (await bindings.list("acme", "101"))[0], false);
+      await bindings.upsert(binding({ cseq: 3, path: [] }));
+      assert.equal("path" in (await bindings.list("acme", "101"))[0], false);
+      // A row that cannot be read as a list of strings: no path, the binding still works.
+      for (const bad of ["not json", '{"a":1}', "[1,2]"]) {
+        await t.ctx.db.updateTable("bindings").set({ path: bad }).execute();
+        const [b] = await bindings.list("acme", "101");
+        assert.equal(b.contact, "sip:101@192.0.2.10:5060");
+        assert.equal("path" in b, false);
+      }
+    });
+
     test("deleting the extension or the tenant takes its bindings", async () => {
       await bindings.upsert(binding());
       await bindings.upsert(binding({ extension: "102" }));

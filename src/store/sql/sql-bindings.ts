@@ -8,6 +8,23 @@ import { type Binding, type BindingRepository, StoreConflict } from "../types.ts
 import type { BindingsTable } from "./schema.ts";
 import { constraint, type SqlContext } from "./sql-context.ts";
 
+/**
+ * A stored Path that cannot be read is dropped with a warning: requests then
+ * go to the source of the REGISTER, which is the proxy next to us anyway.
+ */
+function readPath(json: string | null): string[] | undefined {
+  if (json === null) return undefined;
+  try {
+    const v: unknown = JSON.parse(json);
+    if (Array.isArray(v) && v.every((p): p is string => typeof p === "string"))
+      return v.length > 0 ? v : undefined;
+    process.emitWarning("vpbx: binding path in the database is not a list of strings");
+  } catch (err) {
+    process.emitWarning(`vpbx: unreadable binding path in the database: ${String(err)}`);
+  }
+  return undefined;
+}
+
 function toBinding(r: Selectable<BindingsTable>): Binding {
   const b: Binding = {
     tenant: r.tenant,
@@ -17,9 +34,15 @@ function toBinding(r: Selectable<BindingsTable>): Binding {
     cseq: Number(r.cseq),
     // BIGINT in PostgreSQL: pg may hand it over as a string.
     expiresAt: Number(r.expires_at),
-    source: { transport: r.transport as "UDP" | "TCP", address: r.address, port: Number(r.port) },
+    source: {
+      transport: r.transport as Binding["source"]["transport"],
+      address: r.address,
+      port: Number(r.port),
+    },
   };
   if (r.user_agent !== null) b.userAgent = r.user_agent;
+  const path = readPath(r.path);
+  if (path !== undefined) b.path = path;
   return b;
 }
 
@@ -42,6 +65,7 @@ export class SqlBindings implements BindingRepository {
           address: b.source.address,
           port: b.source.port,
           user_agent: b.userAgent ?? null,
+          path: b.path && b.path.length > 0 ? JSON.stringify(b.path) : null,
         })
         .onConflict((oc) =>
           oc.columns(["tenant", "extension", "contact"]).doUpdateSet((eb) => ({
@@ -52,6 +76,7 @@ export class SqlBindings implements BindingRepository {
             address: eb.ref("excluded.address"),
             port: eb.ref("excluded.port"),
             user_agent: eb.ref("excluded.user_agent"),
+            path: eb.ref("excluded.path"),
           })),
         )
         .execute();

@@ -38,7 +38,11 @@ function toSubscription(r: Selectable<SubscriptionsTable>): StoredSubscription {
     localSeq: Number(r.local_seq),
     remoteSeq: Number(r.remote_seq),
     version: Number(r.version),
-    source: { transport: r.transport as "UDP" | "TCP", address: r.address, port: Number(r.port) },
+    source: {
+      transport: r.transport as StoredSubscription["source"]["transport"],
+      address: r.address,
+      port: Number(r.port),
+    },
     // BIGINT in PostgreSQL: pg may hand it over as a string.
     expiresAt: Number(r.expires_at),
   };

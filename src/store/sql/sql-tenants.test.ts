@@ -79,6 +79,7 @@ for (const engine of TEST_ENGINES) {
         policy: DEFAULT_DIALLING_POLICY,
         waitingSeconds: 30,
         maxCalls: 20,
+        requireEncryption: false,
         companyCodes: {},
         createdAt: "2026-01-05T08:00:00.000Z",
       });
@@ -296,6 +297,22 @@ for (const engine of TEST_ENGINES) {
         ],
       );
       assert.ok(!JSON.stringify(events).includes("scrypt"), "never a PIN hash in the audit log");
+    });
+
+    test("encryption required of the company's phones: off by default, set and cleared, audited", async () => {
+      assert.equal((await tenants.get("acme"))?.requireEncryption, false);
+      assert.equal((await tenants.update("acme", { requireEncryption: true }, api))?.requireEncryption, true);
+      assert.equal((await tenants.get("acme"))?.requireEncryption, true);
+      await tenants.update("acme", { requireEncryption: true }, api); // no change, no event
+      await tenants.update("acme", { requireEncryption: false }, phone);
+      const events = (await audit.list("acme")).reverse();
+      assert.deepEqual(
+        events.map((e) => [e.action, e.subject, e.actor, e.old, e.new]),
+        [
+          ["tenant.update", "requireEncryption", api, false, true],
+          ["tenant.update", "requireEncryption", phone, true, false],
+        ],
+      );
     });
 
     test("bad waiting time or code access is refused and changes nothing", async () => {

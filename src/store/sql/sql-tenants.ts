@@ -96,6 +96,7 @@ export function toTenant(r: TenantRow): Tenant {
     policy: readPolicy(r.policy),
     waitingSeconds: Number(r.waiting_seconds),
     maxCalls: Number(r.max_calls),
+    requireEncryption: Number(r.require_encryption) === 1,
     companyCodes: readCompanyCodes(r.company_codes),
     createdAt: r.created_at,
   };
@@ -117,6 +118,7 @@ function tenantRow(t: Tenant): Omit<TenantRow, "created_at"> {
     operator: t.operator ?? null,
     waiting_seconds: t.waitingSeconds,
     max_calls: t.maxCalls,
+    require_encryption: t.requireEncryption ? 1 : 0,
     company_codes: JSON.stringify(t.companyCodes),
   };
 }
@@ -168,6 +170,7 @@ export class SqlTenants implements TenantRepository {
       policy: { ...DEFAULT_DIALLING_POLICY },
       waitingSeconds: DEFAULT_WAITING_SECONDS,
       maxCalls: DEFAULT_TENANT_MAX_CALLS,
+      requireEncryption: false,
       companyCodes: {},
       createdAt: this.ctx.iso(),
     };
@@ -268,6 +271,7 @@ export class SqlTenants implements TenantRepository {
       }
       if (patch.waitingSeconds !== undefined) next.waitingSeconds = patch.waitingSeconds;
       if (patch.maxCalls !== undefined) next.maxCalls = patch.maxCalls;
+      if (patch.requireEncryption !== undefined) next.requireEncryption = patch.requireEncryption;
       if (codes) {
         const strangers: string[] = [];
         for (const e of codes.extensions ?? []) {
@@ -330,6 +334,16 @@ export class SqlTenants implements TenantRepository {
           subject: "maxCalls",
           old: current.maxCalls,
           new: next.maxCalls,
+        });
+      }
+      if (current.requireEncryption !== next.requireEncryption) {
+        await appendAudit(trx, at, {
+          tenant: name,
+          actor,
+          action: "tenant.update",
+          subject: "requireEncryption",
+          old: current.requireEncryption,
+          new: next.requireEncryption,
         });
       }
       if (!sameJson(current.companyCodes, next.companyCodes)) {

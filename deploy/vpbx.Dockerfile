@@ -1,0 +1,21 @@
+# A vpbx node: Node 20, the repository's runtime files, `vpbx start`
+# configured by VPBX_* variables (README.md, "Configuration").
+# Built from the repository root: docker build -f deploy/vpbx.Dockerfile .
+FROM node:20-bookworm-slim
+WORKDIR /opt/vpbx
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+# The data directory is the node's own; the audio directory is shared by
+# every node (a volume here, NFS across hosts).
+ENV VPBX_DATA_DIR=/var/lib/vpbx \
+    VPBX_AUDIO_URL=file:///srv/vpbx-audio \
+    NODE_ENV=production
+RUN mkdir -p /var/lib/vpbx /srv/vpbx-audio && chown node:node /var/lib/vpbx /srv/vpbx-audio
+USER node
+EXPOSE 5060/udp 5060/tcp 8080/tcp
+# SIGTERM ends the calls with BYE and closes the store (README.md).
+STOPSIGNAL SIGTERM
+CMD ["node", "--import", "tsx", "src/cli/main.ts", "start"]
