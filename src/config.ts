@@ -67,6 +67,12 @@ export interface Config {
    * Retry-After until it is back under half of it (default 200; 0 = never).
    */
   overloadDelayMs?: number;
+  /**
+   * VPBX_RTPENGINE=host:port: rtpengine's ng control socket; the media of
+   * every call then goes through rtpengine, and bridged calls are relayed by
+   * it (apps still play and record here). Unset: our own relay.
+   */
+  rtpengine?: { host: string; port: number };
   /** VPBX_TCP_IDLE_TIMEOUT: seconds an authenticated TCP connection may stay silent (default 900). */
   tcpIdleTimeoutSeconds?: number;
   /** VPBX_TCP_UNAUTHENTICATED_TIMEOUT: seconds a TCP peer that has not authenticated may go without a complete message (default 30). */
@@ -293,6 +299,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const overloadDelayMs = wholeNumber("VPBX_OVERLOAD_DELAY_MS", 0, 60_000, "a delay in milliseconds");
 
+  let rtpengine: Config["rtpengine"];
+  const rtpengineRaw = get("VPBX_RTPENGINE");
+  if (rtpengineRaw !== undefined) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(rtpengineRaw);
+    const host = m ? (m[1] ?? m[2]) : "";
+    const port = m ? Number(m[3]) : 0;
+    if (!m || isIP(host) === 0 || port < 1 || port > 65535) {
+      problems.push(
+        `VPBX_RTPENGINE=${JSON.stringify(rtpengineRaw)} is not rtpengine's ng address: expected IP:port, e.g. 127.0.0.1:2223 (its listen-ng)`,
+      );
+    } else rtpengine = { host, port };
+  }
+
   // RFC 8760 lets a server offer SHA-256 beside MD5, but real phones do not
   // cope: SIPp takes the first challenge and fails on SHA-256, baresip gives
   // up on the whole response when one challenge is not MD5. So MD5 alone by
@@ -350,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value !== undefined) config[key] = value;
   }
   if (overloadDelayMs !== undefined) config.overloadDelayMs = overloadDelayMs;
+  if (rtpengine !== undefined) config.rtpengine = rtpengine;
   if (smtpUrl !== undefined) config.smtpUrl = smtpUrl;
   const adminToken = get("VPBX_ADMIN_TOKEN");
   if (adminToken !== undefined) {

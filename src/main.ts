@@ -9,11 +9,13 @@ import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
+import { RtpengineClient } from "./media/rtpengine/ng-client.ts";
+import { RtpengineMediaLegs, rtpengineAddress } from "./media/rtpengine/rtpengine-media-legs.ts";
 import { companyApps } from "./pbx/apps/company/index.ts";
 import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import { voicemailApps } from "./pbx/apps/voicemail/index.ts";
-import { createMediaLegs } from "./pbx/call/media-legs.ts";
+import { createMediaLegs, type MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
 import { CompanyAudioFiles } from "./pbx/company/company-audio.ts";
 import { CompanyService } from "./pbx/company/company-service.ts";
@@ -297,7 +299,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
 
     // RTP sockets and the relay of bridged calls on media worker threads, each
     // on its slice of the port range (VPBX_MEDIA_THREADS; 0: on this thread).
-    const media = await createMediaLegs({
+    const ownMedia = await createMediaLegs({
       threads: config.mediaThreads ?? availableParallelism(),
       rtpPorts: config.rtpPorts,
       bind: config.bind,
@@ -305,7 +307,10 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       clock,
       log,
     });
-    stops.unshift(() => media.stop());
+    stops.unshift(() => ownMedia.stop());
+    const media = config.rtpengine
+      ? await rtpengineMedia(config.rtpengine, ownMedia, clock, log, stops)
+      : ownMedia;
     const pacer = new MediaPacer(clock);
 
     const trunks = new TrunkDirectory({ store, clock, log });
@@ -544,4 +549,29 @@ async function warmAnswerPrompts(speech: PromptSpeech, languages: Language[], lo
     await speech.render([...ANSWER_PROMPTS, { digits: "0123456789*#" }], language, "");
   }
   if (languages.length > 0) log.info({ languages, ms: Date.now() - started }, "answer prompts ready");
+}
+
+/**
+ * The legs of every call behind rtpengine (VPBX_RTPENGINE): its address is
+ * learned, and its answering proved, by a probe call before SIP listens.
+ */
+async function rtpengineMedia(
+  at: { host: string; port: number },
+  own: MediaLegs,
+  clock: Clock,
+  log: Logger,
+  stops: Array<() => void | Promise<void>>,
+): Promise<MediaLegs> {
+  const client = new RtpengineClient({ host: at.host, port: at.port, clock, log });
+  stops.unshift(() => client.close());
+  let address: string;
+  try {
+    address = await rtpengineAddress(client, { address: own.address, rtpPort: 9, rtcpPort: 10 });
+  } catch (err) {
+    throw new Error(
+      `rtpengine at ${at.host}:${at.port} does not answer (${(err as Error).message}): start it with --listen-ng=${at.host}:${at.port}, or unset VPBX_RTPENGINE`,
+    );
+  }
+  log.info({ rtpengine: `${at.host}:${at.port}`, address }, "media through rtpengine");
+  return new RtpengineMediaLegs({ client, inner: own, clock, log, address });
 }
