@@ -6,10 +6,11 @@
 // transferor. Calls never cross tenants: a phone's call is routed in its
 // own company, a trunk's call in the company that owns the number.
 import type { MediaPacer } from "../media/endpoint/index.ts";
+import { offersEncryptedMedia } from "../media/sdp/index.ts";
 import type { Dialog, IncomingInvite, UserAgent, UserAgentDelegate } from "../sip/dialog/index.ts";
 import { createResponse, getHeader, newTag, type SipRequest } from "../sip/message/index.ts";
 import type { ServerTransaction } from "../sip/transaction/index.ts";
-import type { RemoteAddress } from "../sip/transport/types.ts";
+import { isEncrypted, type RemoteAddress } from "../sip/transport/types.ts";
 import type { Extension, Store, Tenant, Trunk } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -295,6 +296,14 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     const { tenant, extension } = auth;
     const dialled = inv.request.uri.user ?? "";
     log.info({ tenant: tenant.name, from: extension.number, dialled }, "call");
+    if (tenant.requireEncryption && !encryptedCall(inv)) {
+      log.warn(
+        { tenant: tenant.name, from: extension.number, transport: inv.remote.transport },
+        "plain call refused: the company requires encryption",
+      );
+      inv.reject(403, { reason: "Encryption Required (SIP over TLS and SRTP)" });
+      return;
+    }
     // Checked and counted with no await in between: two INVITEs cannot both take the last place.
     const over = callCapRefusal(this.calls, tenant, { extension, dialled });
     if (over) return this.refuseOverCap(inv, over, tenant, log, "phone");
@@ -633,4 +642,9 @@ function describeStep(step: Step): string {
     case "play":
       return "play";
   }
+}
+
+/** Signalling over TLS or WSS, and media offered encrypted (SRTP or DTLS-SRTP). */
+function encryptedCall(inv: IncomingInvite): boolean {
+  return isEncrypted(inv.remote.transport) && offersEncryptedMedia(inv.request.body.toString("utf8"));
 }

@@ -58,6 +58,11 @@ export interface BaresipOptions {
   /** Extra `;name=value` parameters of the account line, e.g. "mwi=no". */
   accountParams?: string;
   /**
+   * SDES SRTP (the srtp module, loaded before the account that names it):
+   * "srtp" offers RTP/AVP with keys (best effort), "srtp-mand" RTP/SAVP.
+   */
+  mediaEncryption?: "srtp" | "srtp-mand";
+  /**
    * Loads the cons.so UI on a free TCP port and reads it: what baresip
    * shows a user (a received MESSAGE above all, which baresip 1.0 neither
    * logs nor reports as a ctrl_tcp event) lands in consoleOutput().
@@ -197,6 +202,7 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
       "module_path /usr/lib/baresip/modules",
       "module g711.so",
       "module aufile.so",
+      ...(opts.mediaEncryption ? ["module srtp.so"] : []),
       "module_app account.so",
       "module_app menu.so",
       "module_app ctrl_tcp.so",
@@ -210,7 +216,9 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
     ].join("\n"),
   );
   const regint = opts.regint ?? 60;
-  const extraParams = opts.accountParams ? `;${opts.accountParams.replace(/^;/, "")}` : "";
+  const extraParams =
+    (opts.accountParams ? `;${opts.accountParams.replace(/^;/, "")}` : "") +
+    (opts.mediaEncryption ? `;mediaenc=${opts.mediaEncryption}` : "");
   writeFileSync(
     join(dir, "accounts"),
     `<sip:${opts.user}@${opts.domain}>;auth_pass=${opts.password};outbound="sip:${opts.server}${opts.transport && opts.transport !== "udp" ? `;transport=${opts.transport}` : ""}";regint=${regint};answermode=${opts.answerMode ?? "auto"}${extraParams}\n`,

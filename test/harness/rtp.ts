@@ -3,8 +3,10 @@
 // in-band tones on a 20 ms real-time clock. Written independently of
 // src/media/rtp so that it checks the PBX instead of sharing its mistakes;
 // only the G.711 tables are shared (they are checked against ITU values).
+
 import { createSocket, type Socket } from "node:dgram";
 import { decodeG711, encodeG711, type G711Codec } from "../../src/media/codec/g711.ts";
+import type { SrtpTransform } from "../../src/media/rtp/srtp-transform.ts";
 import { dtmfTone, sine } from "./audio.ts";
 
 export interface CapturedPacket {
@@ -103,7 +105,24 @@ export class RtpStream {
     return new RtpStream(rtp, undefined, address, rtp.address().port);
   }
 
-  private onPacket(msg: Buffer, address: string, port: number): void {
+  /**
+   * SRTP of this stream (a phone whose SDP agreed keys): what is sent is
+   * protected, what arrives is unprotected, and dropped (counted in
+   * `srtpRejected`) when it does not authenticate.
+   */
+  srtp: SrtpTransform | undefined;
+  srtpRejected = 0;
+
+  private onPacket(raw: Buffer, address: string, port: number): void {
+    let msg = raw;
+    if (this.srtp) {
+      const len = this.srtp.unprotectRtp(raw, raw.length);
+      if (len === undefined) {
+        this.srtpRejected++;
+        return;
+      }
+      msg = raw.subarray(0, len);
+    }
     // RFC 3550 §5.1: version 2, 12-byte fixed header, CSRCs, optional extension and padding.
     if (msg.length < 12 || msg[0] >> 6 !== 2) return;
     const cc = msg[0] & 0x0f;
@@ -356,7 +375,8 @@ export class RtpStream {
     packet.writeUInt32BE(this.ssrc, 8);
     frame.payload.copy(packet, 12);
     this.seq = (this.seq + 1) & 0xffff;
-    this.rtp.send(packet, this.remote.port, this.remote.address);
+    const wire = this.srtp ? this.srtp.protectRtp(packet, 0, packet.length) : packet;
+    if (wire) this.rtp.send(wire, this.remote.port, this.remote.address);
   }
 
   close(): void {

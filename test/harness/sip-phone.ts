@@ -4,11 +4,20 @@
 // logic (RFC 3261 §12-§17, loopback-simple), so that it tests the PBX rather
 // than agreeing with it. Every wait has a timeout and its error says what was
 // expected and which messages came instead.
+
 import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createConnection, createServer, type Server, type Socket as TcpSocket } from "node:net";
 import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
+import { SrtpTransform } from "../../src/media/rtp/srtp-transform.ts";
+import {
+  cryptoAttributesByMedia,
+  formatCryptoAttribute,
+  generateCrypto,
+  parseCryptoAttribute,
+  type SdesCrypto,
+} from "../../src/media/srtp/index.ts";
 import {
   formatUri,
   getCallId,
@@ -49,6 +58,12 @@ import { openWebSocket, type WsClient } from "./web-socket-client.ts";
 export type HeaderInput = Record<string, string> | Array<[string, string]>;
 
 export interface SipPhoneOptions {
+  /**
+   * SRTP with SDES keys (RFC 4568): the phone's SDP says RTP/SAVP with one
+   * AES_CM_128_HMAC_SHA1_80 key, and its media is protected with the keys
+   * agreed (test/harness/rtp.ts srtp). Only sensible over TLS.
+   */
+  srtp?: boolean;
   user: string;
   password: string;
   domain: string;
@@ -170,6 +185,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<
 export class SipPhone {
   readonly user: string;
   readonly domain: string;
+  /** SDES SRTP on its calls (SipPhoneOptions.srtp). */
+  readonly srtp: boolean;
   readonly transport: "UDP" | "TCP" | "TLS" | "WS" | "WSS";
   readonly localAddress: string;
   localPort = 0;
@@ -233,6 +250,7 @@ export class SipPhone {
     this.user = opts.user;
     this.domain = opts.domain;
     this.transport = opts.transport ?? "UDP";
+    this.srtp = opts.srtp ?? false;
     this.webSocketPath = opts.webSocketPath ?? "/sip";
     this.localAddress = opts.localAddress ?? "127.0.0.1";
     this.server = opts.server;
@@ -1142,7 +1160,7 @@ export abstract class Call {
   }
 
   protected buildOurSdp(direction: Direction = this.direction_): string {
-    this.localSdp = buildSdp({
+    let sdp = buildSdp({
       address: this.rtp.address,
       port: this.rtp.port,
       codecs: this.codecs,
@@ -1152,8 +1170,18 @@ export abstract class Call {
       version: this.sdpVersion++,
       user: this.phone.user,
     });
+    if (this.phone.srtp) {
+      this.ownCrypto ??= generateCrypto(1, "AES_CM_128_HMAC_SHA1_80");
+      sdp = sdp
+        .replace(/^(m=audio \d+ )RTP\/AVP/m, "$1RTP/SAVP")
+        .replace(/^(m=audio [^\r\n]*\r?\n)/m, `$1a=crypto:${formatCryptoAttribute(this.ownCrypto)}\r\n`);
+    }
+    this.localSdp = sdp;
     return this.localSdp;
   }
+
+  /** Our SDES key (tag 1), kept for the whole call. */
+  private ownCrypto: SdesCrypto | undefined;
 
   /** Applies an SDP from the peer: where to send, with which codec and event type. */
   protected applyRemoteSdp(msg: SipMessage): void {
@@ -1163,6 +1191,17 @@ export abstract class Call {
     const media = parseSdp(msg.body.toString("utf8"));
     if (!media) return;
     this.remoteMedia = media;
+    if (this.phone.srtp) {
+      // The peer's key: the line under our tag in an answer, else the first AES_CM_128_HMAC_SHA1_80 line offered.
+      const lines = cryptoAttributesByMedia(msg.body.toString("utf8"))[0] ?? [];
+      const parsed = lines.map(parseCryptoAttribute).flatMap((r) => (r.ok ? [r.crypto] : []));
+      const theirs = parsed.find((c) => c.profile === "AES_CM_128_HMAC_SHA1_80");
+      if (theirs) {
+        this.ownCrypto ??= generateCrypto(theirs.tag, "AES_CM_128_HMAC_SHA1_80");
+        this.ownCrypto.tag = theirs.tag;
+        if (!this.rtp.srtp) this.rtp.srtp = new SrtpTransform({ local: this.ownCrypto, remote: theirs });
+      }
+    }
     if (media.port > 0 && media.address) this.rtp.remote = { address: media.address, port: media.port };
     if (media.codec) this.rtp.codec = media.codec;
     if (media.dtmfPt !== undefined) this.rtp.dtmfPt = media.dtmfPt;

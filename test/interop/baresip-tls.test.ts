@@ -133,3 +133,44 @@ test("baresip registered over TLS is called on its connection and answers", asyn
   await bs.waitForCallClosed(8000);
   assert.ok(speechFrames(bs.receivedWav().samples) > 10, "baresip hears the caller");
 });
+
+test("baresip with SRTP over TLS (mediaenc=srtp-mand) calls a plain phone; audio both ways through the PBX's decryption", async (t) => {
+  if (!requireTool("baresip")) return t.skip("baresip not installed");
+  const bs = await startBaresip({
+    user: "101",
+    password: "secret-101-pw",
+    domain: "acme.test",
+    server: `127.0.0.1:${tlsPort}`,
+    transport: "tls",
+    caFile: join(pbx.dataDir, "tls", "cert.pem"),
+    mediaEncryption: "srtp-mand",
+    sipTrace: true,
+  });
+  cleanups.push(() => bs.stop());
+  await bs.waitForRegistration(8000);
+  const bob = await phone102();
+  bob.autoAnswer();
+  await bs.dial("sip:102@acme.test");
+  const call = await bob.waitForCall(8000);
+  cleanups.push(async () => {
+    if (call.state !== "ended") await call.bye();
+  });
+  await bs.waitForCallEstablished(8000);
+  await call.waitForAck();
+  const invite = bs.sipMessages().find((m) => m.firstLine.startsWith("INVITE sip:102"));
+  assert.match(invite?.text ?? "", /RTP\/SAVP/, "baresip offered SRTP");
+  const answer = bs
+    .sipMessages()
+    .find((m) => m.firstLine.startsWith("SIP/2.0 200") && /\r\nCSeq: \d+ INVITE/i.test(m.text));
+  assert.match(answer?.text ?? "", /m=audio \d+ RTP\/SAVP /, "the PBX answered SRTP");
+  assert.match(answer?.text ?? "", /a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/);
+  assert.doesNotMatch(call.request.body.toString("utf8"), /a=crypto/, "the plain phone's leg has no key");
+  call.startSendingTone(1000);
+  await call.rtp.waitForPackets(60, 8000);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(speechFrames(call.receivedPcm()) > 10, "the plain phone hears baresip's decrypted audio");
+  await bs.hangup();
+  await call.waitFor("ended", 8000);
+  await bs.waitForCallClosed(8000);
+  assert.ok(speechFrames(bs.receivedWav().samples) > 10, "baresip hears the phone's tone, encrypted to it");
+});

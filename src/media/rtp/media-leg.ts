@@ -5,6 +5,7 @@
 // worker thread, so that a relay between two legs of the same worker never
 // touches this thread per packet.
 
+import type { SdesAgreement } from "../srtp/index.ts";
 import type { RtpRelayStats } from "./relay.ts";
 import type { PacketHandler, RtpLegCounters } from "./rtp-leg.ts";
 
@@ -27,6 +28,13 @@ export interface MediaLeg {
   readonly isClosed: boolean;
   /** The destination announced in SDP (RTCP on rtcpPort, else port + 1, RFC 3550 §11). */
   setRemote(address: string, port: number, rtcpPort?: number): void;
+  /**
+   * The leg's SRTP keys (RFC 3711, agreed in SDP: SdpSession.srtp), or
+   * undefined for plain RTP: what arrives is authenticated and decrypted
+   * before anyone above sees it, what is sent is encrypted. Keys equal to
+   * the current ones keep the current contexts (their rollover counters).
+   */
+  setSrtp(keys: SdesAgreement | undefined): void;
   /** Sends an RTP packet; false when it could not be (no destination yet, closed). */
   send(buf: Buffer, offset: number, length: number): boolean;
   sendRtcp(buf: Buffer, offset: number, length: number): boolean;

@@ -18,12 +18,15 @@
 // from anyone then latches and connects again. Before the first packet the
 // socket stays unconnected and sends to the SDP address: connecting to an
 // address that may be a NAT's private one would shut out the real source.
+
 import type { RemoteInfo, Socket } from "node:dgram";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { SdesAgreement } from "../srtp/index.ts";
 import type { MediaLeg } from "./media-leg.ts";
 import { looksLikeRtcp, looksLikeRtp } from "./packet.ts";
 import type { RtpSocketPair } from "./port-pool.ts";
+import { SrtpTransform } from "./srtp-transform.ts";
 
 export type PacketHandler = (buf: Buffer, len: number) => void;
 
@@ -61,6 +64,8 @@ export interface RtpLegCounters {
   connects: number;
   /** Socket errors (ICMP port unreachable reported on a connected socket, mostly). */
   socketErrors: number;
+  /** SRTP/SRTCP packets dropped: failed authentication, replayed, or malformed (RFC 3711 §3.3). */
+  srtpDropped: number;
 }
 
 const REJECT = 0;
@@ -153,6 +158,7 @@ export class RtpLeg implements MediaLeg {
     unsentNoRemote: 0,
     connects: 0,
     socketErrors: 0,
+    srtpDropped: 0,
   };
 
   private readonly clock: Clock;
@@ -161,6 +167,8 @@ export class RtpLeg implements MediaLeg {
   private readonly rtpLatch: Latch;
   private readonly rtcpLatch: Latch;
   private closed = false;
+  /** The leg's SRTP (undefined: plain RTP). */
+  private srtp: SrtpTransform | undefined;
   /** Disconnects a connected socket whose source went silent; armed only while one is connected. */
   private watchdog: Timer | null = null;
   /** Unconnected RTP sends whose buffer the socket may still read (see sendIdle). */
@@ -257,6 +265,11 @@ export class RtpLeg implements MediaLeg {
    * again: the far end may really have moved, so the sockets are
    * disconnected until its first packet.
    */
+  setSrtp(keys: SdesAgreement | undefined): void {
+    if (!keys) this.srtp = undefined;
+    else if (!this.srtp?.uses(keys)) this.srtp = new SrtpTransform(keys);
+  }
+
   setRemote(address: string, port: number, rtcpPort?: number): void {
     this.rtpLatch.reset(address, port);
     this.rtcpLatch.reset(address, rtcpPort ?? (port ? port + 1 : 0));
@@ -275,6 +288,13 @@ export class RtpLeg implements MediaLeg {
     if (!l.port) {
       this.counters.unsentNoRemote++;
       return false;
+    }
+    if (this.srtp) {
+      const wire = this.srtp.protectRtp(buf, offset, length);
+      if (!wire) return false;
+      buf = wire;
+      offset = 0;
+      length = wire.length;
     }
     try {
       if (l.conn === CONNECTED) {
@@ -299,6 +319,13 @@ export class RtpLeg implements MediaLeg {
   sendRtcp(buf: Buffer, offset: number, length: number): boolean {
     const l = this.rtcpLatch;
     if (this.closed || !l.port) return false;
+    if (this.srtp) {
+      const wire = this.srtp.protectRtcp(buf, offset, length);
+      if (!wire) return false;
+      buf = wire;
+      offset = 0;
+      length = wire.length;
+    }
     try {
       if (l.conn === CONNECTED) l.socket.send(buf, offset, length);
       else l.socket.send(buf, offset, length, l.port, l.address);
@@ -334,10 +361,20 @@ export class RtpLeg implements MediaLeg {
   }
 
   private receiveRtp(msg: Buffer, rinfo: RemoteInfo): void {
-    const len = msg.length;
+    let len = msg.length;
     if (!looksLikeRtp(msg, len)) {
       this.counters.invalidDropped++;
       return;
+    }
+    if (this.srtp) {
+      // Authenticated before anything else, the latch included: a forged
+      // packet must not move where the call's media goes (RFC 3711 §3.3).
+      const plain = this.srtp.unprotectRtp(msg, len);
+      if (plain === undefined) {
+        this.counters.srtpDropped++;
+        return;
+      }
+      len = plain;
     }
     const now = this.clock.now();
     const l = this.rtpLatch;
@@ -364,10 +401,18 @@ export class RtpLeg implements MediaLeg {
   }
 
   private receiveRtcp(msg: Buffer, rinfo: RemoteInfo): void {
-    const len = msg.length;
+    let len = msg.length;
     if (!looksLikeRtcp(msg, len)) {
       this.counters.invalidDropped++;
       return;
+    }
+    if (this.srtp) {
+      const plain = this.srtp.unprotectRtcp(msg, len);
+      if (plain === undefined) {
+        this.counters.srtpDropped++;
+        return;
+      }
+      len = plain;
     }
     const now = this.clock.now();
     const l = this.rtcpLatch;

@@ -15,6 +15,7 @@ import type { Logger } from "../../util/log.ts";
 import type { InPlaceRelay, MediaLeg } from "../rtp/media-leg.ts";
 import type { RtpRelayStats } from "../rtp/relay.ts";
 import type { PacketHandler, RtpLegCounters } from "../rtp/rtp-leg.ts";
+import type { SdesAgreement } from "../srtp/index.ts";
 import { audioTarget, type RtpTarget } from "./inner-sdp.ts";
 import type { RtpengineClient } from "./ng-client.ts";
 import { RtpengineLeg } from "./rtpengine-leg.ts";
@@ -125,6 +126,7 @@ export class RtpengineMediaLeg implements MediaLeg {
   /** While spliced: the last packet rtpengine saw from the phone, on our clock. */
   private splicedLastAt = 0;
   private closed = false;
+  private encrypted = false;
   private readonly log: Logger;
 
   constructor(
@@ -201,6 +203,16 @@ export class RtpengineMediaLeg implements MediaLeg {
     });
   }
 
+  /**
+   * SRTP is ours on the inner socket (rtpengine, told of plain RTP, passes
+   * the phone's packets as they are); an encrypted leg is therefore never
+   * spliced: its packets must reach the socket that holds its keys.
+   */
+  setSrtp(keys: SdesAgreement | undefined): void {
+    this.encrypted = keys !== undefined;
+    this.inner.setSrtp(keys);
+  }
+
   send(buf: Buffer, offset: number, length: number): boolean {
     return this.inner.send(buf, offset, length);
   }
@@ -216,6 +228,7 @@ export class RtpengineMediaLeg implements MediaLeg {
    */
   relayInPlace(other: MediaLeg): InPlaceRelay | undefined {
     if (!(other instanceof RtpengineMediaLeg) || this.closed || other.closed) return undefined;
+    if (this.encrypted || other.encrypted) return undefined;
     this.inner.onPacket = null;
     this.inner.onRtcp = null;
     other.inner.onPacket = null;

@@ -46,7 +46,7 @@ export function answerOffer(
   if (local.current && local.current !== media.codec && codecs.includes(local.current)) {
     media = describeStream(stream, [local.current]) ?? media;
   }
-  const keys = answerStreamKeys(stream, local.keepCrypto);
+  const keys = answerStreamKeys(stream, local.keepCrypto, local.srtp ?? false);
   if (keys.srtp) media.srtp = keys.srtp;
   const sections = parsed.streams.map((s) =>
     s === stream

@@ -6,9 +6,10 @@ export {
   type FilterOptions,
   filterOffer,
   isHold,
+  offersEncryptedMedia,
   type RewriteOptions,
   rewriteAnswer,
   sdpDirection,
 } from "./rewrite.ts";
-export { SdpSession, type SdpSessionOptions } from "./session.ts";
+export { readOffer, SdpSession, type SdpSessionOptions } from "./session.ts";
 export { type Direction, type G711Codec, type MediaDescription, SdpError } from "./types.ts";

@@ -21,6 +21,8 @@ export interface OfferOptions {
   ptime?: number;
   /** Our SDES keys: the offer is RTP/SAVP with one a=crypto line each (RFC 4568 §7.1.1). */
   crypto?: SdesCrypto[];
+  /** The keys in an RTP/AVP offer instead (best effort: a phone without SRTP answers plain). */
+  bestEffort?: boolean;
 }
 
 /** Static payload types of RFC 3551 §6. */
@@ -40,7 +42,7 @@ export function createOffer(local: OfferOptions): string {
       {
         kind: "audio",
         port: local.port,
-        ...offerSection("RTP/AVP", local.crypto),
+        ...offerSection("RTP/AVP", local.crypto, local.bestEffort),
         codecs: codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
         telephoneEventPt: te,
         direction: local.direction ?? "sendrecv",
@@ -60,9 +62,10 @@ export function parseAnswer(
   answer: string,
   codecs: readonly G711Codec[] = DEFAULT_CODECS,
   crypto?: readonly SdesCrypto[],
+  bestEffort = false,
 ): MediaDescription {
   const { stream, media } = pickAudio(parseSdp(answer), codecs, crypto !== undefined && crypto.length > 0);
-  const srtp = answeredKeys(stream, crypto);
+  const srtp = answeredKeys(stream, crypto, bestEffort);
   if (srtp) media.srtp = srtp;
   return media;
 }

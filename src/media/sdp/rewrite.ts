@@ -18,7 +18,7 @@ import {
   type Stream,
 } from "./parse.ts";
 import { answerStreamKeys, offerSection, type SecuredSection } from "./sdes-streams.ts";
-import type { Direction, MediaDescription } from "./types.ts";
+import { type Direction, type MediaDescription, SdpError } from "./types.ts";
 
 export interface RewriteOptions {
   /** Our relay address and port for this leg. */
@@ -34,6 +34,8 @@ export interface FilterOptions extends RewriteOptions {
   codecs?: G711Codec[];
   /** This leg's SDES keys: the offer sent to it is RTP/SAVP with them; without, plain RTP. */
   crypto?: SdesCrypto[];
+  /** The keys in an RTP/AVP offer (best effort). */
+  bestEffort?: boolean;
 }
 
 export interface RewriteAnswerOptions extends RewriteOptions {
@@ -65,7 +67,10 @@ export function filterOffer(offer: string, opts: FilterOptions): { sdp: string; 
   // here only its codecs and direction travel.
   const { stream, media } = pickAudio(parsed, codecs, true);
   delete media.srtp;
-  return { sdp: rebuild(parsed, stream, codecs, opts, offerSection(stream.protocol, opts.crypto)), media };
+  return {
+    sdp: rebuild(parsed, stream, codecs, opts, offerSection(stream.protocol, opts.crypto, opts.bestEffort)),
+    media,
+  };
 }
 
 /**
@@ -86,7 +91,11 @@ export function rewriteAnswer(
   const keys =
     opts.offer === undefined
       ? { section: { protocol: plainProfile(stream.protocol) } }
-      : answerStreamKeys(pickAudio(parseSdp(opts.offer), DEFAULT_CODECS, opts.srtp).stream, opts.keepCrypto);
+      : answerStreamKeys(
+          pickAudio(parseSdp(opts.offer), DEFAULT_CODECS, opts.srtp).stream,
+          opts.keepCrypto,
+          opts.srtp ?? false,
+        );
   const sdp = rebuild(parsed, stream, codecs, opts, keys.section);
   return keys.srtp ? { sdp, media, srtp: keys.srtp } : { sdp, media };
 }
@@ -139,4 +148,21 @@ export function sdpDirection(sdp: string): Direction {
 export function isHold(sdp: string): boolean {
   const d = sdpDirection(sdp);
   return d === "sendonly" || d === "inactive";
+}
+
+/**
+ * True when the SDP's active audio is encrypted: SDES SRTP (RTP/SAVP) or
+ * DTLS-SRTP (UDP/TLS/RTP/SAVPF, a browser's). What a company that requires
+ * encryption asks of its phones' offers. False when unparsable.
+ */
+export function offersEncryptedMedia(sdp: string): boolean {
+  let parsed: ReturnType<typeof parseSdp>;
+  try {
+    parsed = parseSdp(sdp);
+  } catch (err) {
+    if (err instanceof SdpError) return false;
+    throw err;
+  }
+  const audio = parsed.streams.filter((x) => x.type === "audio" && x.port > 0);
+  return audio.length > 0 && audio.every((x) => /SAVP/i.test(x.protocol));
 }

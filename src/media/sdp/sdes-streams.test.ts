@@ -149,3 +149,37 @@ describe("the two legs of a B2BUA call", () => {
     assert.equal(caller.srtp, undefined);
   });
 });
+
+describe("best effort (keys in an RTP/AVP offer)", () => {
+  it("a phone without SRTP answers plain: the leg stays plain", () => {
+    const s = new SdpSession("203.0.113.5", 30000, { srtp: "best-effort" });
+    const offer = s.offer();
+    assert.equal(protocolOf(offer), "RTP/AVP");
+    assert.equal(cryptoOf(offer).length, 3, "the keys are there for a phone that can");
+    assert.equal(s.readAnswer(SIPP).srtp, undefined);
+    assert.equal(protocolOf(s.offer()), "RTP/AVP");
+  });
+
+  it("a phone with SRTP answers with a key: the leg is encrypted, and re-offers stay RTP/AVP with the agreed key", () => {
+    const s = new SdpSession("203.0.113.5", 30000, { srtp: "best-effort" });
+    const offer = s.offer();
+    const answer = phoneAnswer(offer).replace("RTP/SAVP", "RTP/AVP");
+    assert.ok(s.readAnswer(answer).srtp);
+    const reoffer = s.offer({ direction: "sendonly" });
+    assert.equal(protocolOf(reoffer), "RTP/AVP");
+    assert.equal(cryptoOf(reoffer).length, 1);
+  });
+
+  it("an encrypted leg answers a best-effort offer with its key, plain protocol kept; a plain leg ignores the keys", () => {
+    const bestEffortOffer = SRTP_ONLY.replace("RTP/SAVP", "RTP/AVP");
+    const secure = new SdpSession("203.0.113.5", 30000, { srtp: "accept" });
+    const a = secure.answer(bestEffortOffer);
+    assert.equal(protocolOf(a.answer), "RTP/AVP");
+    assert.equal(cryptoOf(a.answer).length, 1);
+    assert.ok(a.media.srtp);
+    const plain = new SdpSession("203.0.113.5", 30000);
+    const b = plain.answer(bestEffortOffer);
+    assert.deepEqual(cryptoOf(b.answer), [], "keys sent in clear are not used");
+    assert.equal(b.media.srtp, undefined);
+  });
+});

@@ -29,10 +29,19 @@ export interface SecuredSection {
 export function answerStreamKeys(
   offered: Stream,
   keep?: SdesCrypto,
+  srtp = true,
 ): { section: SecuredSection; srtp?: SdesAgreement } {
-  if (!isSdesRtp(offered.protocol)) return { section: { protocol: offered.protocol } };
+  const mandatory = isSdesRtp(offered.protocol);
+  // Best effort (RTP/AVP with keys, what baresip's mediaenc=srtp and
+  // Asterisk's optimistic encryption send): keys are used when this leg may
+  // carry them and one is acceptable, plain RTP otherwise.
+  if (!mandatory && (!srtp || offered.crypto.length === 0))
+    return { section: { protocol: offered.protocol } };
   const r = answerCrypto(offered.crypto);
-  if (!r.ok) throw new SdpError(`SRTP refused: ${r.reason}`);
+  if (!r.ok) {
+    if (!mandatory) return { section: { protocol: offered.protocol } };
+    throw new SdpError(`SRTP refused: ${r.reason}`);
+  }
   const local = keep && keep.profile === r.local.profile ? { ...keep, tag: r.remote.tag } : r.local;
   return {
     section: { protocol: offered.protocol, crypto: [formatCryptoAttribute(local)] },
@@ -40,10 +49,21 @@ export function answerStreamKeys(
   };
 }
 
-/** The protocol and a=crypto values of an offer we make: SAVP with `crypto` when given, else plain. */
-export function offerSection(protocol: string, crypto?: readonly SdesCrypto[]): SecuredSection {
+/**
+ * The protocol and a=crypto values of an offer we make: SAVP with `crypto`
+ * when given, else plain; `bestEffort` keeps the plain protocol with the
+ * keys (a phone that does not do SRTP ignores them and answers plain).
+ */
+export function offerSection(
+  protocol: string,
+  crypto?: readonly SdesCrypto[],
+  bestEffort = false,
+): SecuredSection {
   if (!crypto || crypto.length === 0) return { protocol: plainProfile(protocol) };
-  return { protocol: sdesProfile(protocol), crypto: crypto.map(formatCryptoAttribute) };
+  return {
+    protocol: bestEffort ? plainProfile(protocol) : sdesProfile(protocol),
+    crypto: crypto.map(formatCryptoAttribute),
+  };
 }
 
 /**
@@ -52,13 +72,20 @@ export function offerSection(protocol: string, crypto?: readonly SdesCrypto[]): 
  * turns our SAVP offer into plain RTP is not an answer to it (RFC 3264 §6:
  * the transport cannot change) and is refused like one without a key.
  */
-export function answeredKeys(answered: Stream, offered?: readonly SdesCrypto[]): SdesAgreement | undefined {
+export function answeredKeys(
+  answered: Stream,
+  offered?: readonly SdesCrypto[],
+  bestEffort = false,
+): SdesAgreement | undefined {
   const encrypted = isSdesRtp(answered.protocol);
   if (!offered || offered.length === 0) {
     if (encrypted) throw new SdpError("the answer is RTP/SAVP to a plain RTP offer");
     return undefined;
   }
-  if (!encrypted) throw new SdpError(`the answer is ${answered.protocol} to an RTP/SAVP offer`);
+  if (bestEffort && !encrypted) {
+    // Our keys in an RTP/AVP offer: a phone without SRTP answers without any.
+    if (answered.crypto.length === 0) return undefined;
+  } else if (!encrypted) throw new SdpError(`the answer is ${answered.protocol} to an RTP/SAVP offer`);
   const r = acceptAnswerCrypto(offered, answered.crypto);
   if (!r.ok) throw new SdpError(`SRTP answer refused: ${r.reason}`);
   return { local: r.local, remote: r.remote };

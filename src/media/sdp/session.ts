@@ -27,9 +27,11 @@ export interface SdpSessionOptions {
    * offers (488) and offers plain RTP; "accept" answers RTP/SAVP offers with
    * keys and offers plain RTP; "offer" also makes its own offers RTP/SAVP.
    * Keys travel in the SDP, so anything but "off" is for a leg whose
-   * signalling is encrypted (SIP over TLS). Default "off".
+   * signalling is encrypted (SIP over TLS). "best-effort" offers the keys
+   * in an RTP/AVP offer, which a phone without SRTP answers plain (a phone
+   * over TLS that may or may not do SRTP). Default "off".
    */
-  srtp?: "off" | "accept" | "offer";
+  srtp?: "off" | "accept" | "offer" | "best-effort";
 }
 
 export class SdpSession {
@@ -77,6 +79,7 @@ export class SdpSession {
         telephoneEventPt: this.options.telephoneEventPt,
         direction: opts.direction,
         crypto,
+        bestEffort: this.bestEffort,
       }),
     );
   }
@@ -89,8 +92,8 @@ export class SdpSession {
     answer: string,
     codecs: readonly G711Codec[] = this.options.codecs ?? DEFAULT_CODECS,
   ): MediaDescription {
-    const media = parseAnswer(answer, codecs, this.offered);
-    this.keys = media.srtp;
+    const media = parseAnswer(answer, codecs, this.offered, this.bestEffort);
+    this.agree(media.srtp, answer);
     return media;
   }
 
@@ -100,7 +103,11 @@ export class SdpSession {
    * it would get. Commits nothing.
    */
   checkOffer(offer: string): void {
-    answerStreamKeys(pickAudio(parseSdp(offer), DEFAULT_CODECS, this.acceptsSrtp).stream);
+    answerStreamKeys(
+      pickAudio(parseSdp(offer), DEFAULT_CODECS, this.acceptsSrtp).stream,
+      undefined,
+      this.acceptsSrtp,
+    );
   }
 
   /**
@@ -129,7 +136,7 @@ export class SdpSession {
       return r.answer;
     });
     this.codec = media!.codec;
-    this.keys = media!.srtp;
+    this.agree(media!.srtp, answer);
     return { answer, media: media! };
   }
 
@@ -142,7 +149,11 @@ export class SdpSession {
     const crypto = this.offerKeys();
     let media: MediaDescription | undefined;
     const sdp = this.stamp((sessionVersion) => {
-      const r = filterOffer(offer, { ...this.relayOptions(sessionVersion), crypto });
+      const r = filterOffer(offer, {
+        ...this.relayOptions(sessionVersion),
+        crypto,
+        bestEffort: this.bestEffort,
+      });
       media = r.media;
       return r.sdp;
     });
@@ -167,8 +178,22 @@ export class SdpSession {
       });
       return r.sdp;
     });
-    this.keys = r!.srtp;
+    this.agree(r!.srtp, sdp);
     return { sdp, media: r!.media };
+  }
+
+  /** Keys were agreed on an RTP/AVP stream (best effort): our re-offers keep that protocol. */
+  private keysOnPlain = false;
+
+  /** Our keys go in RTP/AVP offers: best effort before an agreement, or the agreement made so. */
+  private get bestEffort(): boolean {
+    return this.keys === undefined ? this.options.srtp === "best-effort" : this.keysOnPlain;
+  }
+
+  /** Records the agreed keys and whether the stream that carries them is plain RTP/AVP. */
+  private agree(keys: SdesAgreement | undefined, sdp: string): void {
+    this.keys = keys;
+    this.keysOnPlain = keys !== undefined && !/^m=audio \d+ RTP\/SAVP/m.test(sdp);
   }
 
   private get acceptsSrtp(): boolean {
@@ -182,7 +207,9 @@ export class SdpSession {
    */
   private offerKeys(): SdesCrypto[] | undefined {
     if (this.keys) this.offered = [{ ...this.keys.local, tag: 1 }];
-    else this.offered = this.options.srtp === "offer" ? offerCrypto() : undefined;
+    else
+      this.offered =
+        this.options.srtp === "offer" || this.options.srtp === "best-effort" ? offerCrypto() : undefined;
     return this.offered;
   }
 
@@ -211,4 +238,20 @@ export class SdpSession {
     this.nextVersion++;
     return text;
   }
+}
+
+/**
+ * What an offer says of its sender's side (where it receives, its codec),
+ * keys aside, for a leg that may (`srtp`) or may not carry SDES keys.
+ * Throws the SdpError (488) an answer would meet.
+ */
+export function readOffer(
+  offer: string,
+  srtp: boolean,
+  codecs: readonly G711Codec[] = DEFAULT_CODECS,
+): MediaDescription {
+  const { stream, media } = pickAudio(parseSdp(offer), codecs, srtp);
+  answerStreamKeys(stream, undefined, srtp);
+  delete media.srtp;
+  return media;
 }

@@ -160,6 +160,7 @@ export class WebRtcTransport implements MediaLeg {
       unsentNoRemote: 0,
       connects: 0,
       socketErrors: 0,
+      srtpDropped: 0,
       stunRequests: 0,
       stunAuthenticated: 0,
       stunRejected: 0,
@@ -242,6 +243,9 @@ export class WebRtcTransport implements MediaLeg {
 
   /** MediaLeg: where to send comes from ICE, not from SDP; the c=/m= address of a browser is a placeholder. */
   setRemote(_address: string, _port: number, _rtcpPort?: number): void {}
+
+  /** MediaLeg: the keys of a browser leg come from its DTLS handshake (RFC 5764), never from SDP. */
+  setSrtp(): void {}
 
   /** Protects and sends plain RTP to the nominated pair; false when not possible yet (no keys, no pair). */
   send(buf: Buffer, offset: number, length: number): boolean {

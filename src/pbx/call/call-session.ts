@@ -13,7 +13,7 @@ import {
   type G711Codec,
   isHold,
   type MediaDescription,
-  parseAnswer,
+  readOffer,
   SdpError,
   SdpSession,
 } from "../../media/sdp/index.ts";
@@ -32,7 +32,7 @@ import {
   type SipResponse,
 } from "../../sip/message/index.ts";
 import type { ServerTransaction } from "../../sip/transaction/index.ts";
-import type { RemoteAddress } from "../../sip/transport/types.ts";
+import { isEncrypted, type RemoteAddress } from "../../sip/transport/types.ts";
 import type { Extension, Store, Tenant, Trunk } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
@@ -230,8 +230,11 @@ export class CallSession implements ActiveCall, LineView {
       return false;
     }
     let media: MediaDescription;
+    // SDES keys are taken only over an encrypted hop (RFC 4568 §8.3): the
+    // caller's leg may be SRTP when its INVITE came over TLS or WSS.
+    const srtp = isEncrypted(inv.remote.transport) ? "accept" : "off";
     try {
-      media = parseAnswer(this.offer);
+      media = readOffer(this.offer, srtp !== "off");
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       this.log.info({ err: err.message }, "offer not acceptable");
@@ -253,13 +256,13 @@ export class CallSession implements ActiveCall, LineView {
     const { party, extension, trunk } = this.pendingCaller;
     this.caller = new Leg(
       rtp,
-      new SdpSession(this.deps.media.address, rtp.localPort),
+      new SdpSession(this.deps.media.address, rtp.localPort, { srtp }),
       party,
       extension,
       trunk,
     );
     this.caller.media = media;
-    rtp.setRemote(media.address, media.port, media.rtcpPort);
+    this.applyMedia(this.caller, media);
     return true;
   }
 
@@ -299,6 +302,15 @@ export class CallSession implements ActiveCall, LineView {
     const answered = this.stateValue === "answered";
     const sdp = new SdpSession(this.deps.media.address, rtp.localPort, {
       telephoneEventPt: caller.media?.telephoneEventPt,
+      // One offer goes to every target. Keys only when every one of them is
+      // a phone reached over an encrypted hop: RTP/SAVP for a company that
+      // requires encryption, else best effort (RTP/AVP with keys: a phone
+      // over TLS without SRTP answers plain, one with SRTP encrypts).
+      srtp: step.targets.every((t) => t.kind === "device" && isEncrypted(t.binding.source.transport))
+        ? this.tenant.requireEncryption
+          ? "offer"
+          : "best-effort"
+        : "off",
     });
     let offer: string;
     try {
@@ -417,7 +429,7 @@ export class CallSession implements ActiveCall, LineView {
       try {
         const { answer, media } = caller.sdp.answer(this.offer);
         caller.media = media;
-        caller.rtp.setRemote(media.address, media.port, media.rtcpPort);
+        this.applyMedia(caller, media);
         this.inv?.ringing(183, { body: Buffer.from(answer), contentType: SDP });
         this.earlyMedia = true;
         this.move("early");
@@ -448,7 +460,7 @@ export class CallSession implements ActiveCall, LineView {
       const r = caller.sdp.answer(this.offer);
       answer = r.answer;
       caller.media = r.media;
-      caller.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+      this.applyMedia(caller, r.media);
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       this.inv?.reject(488, { reason: "Not Acceptable Here" });
@@ -477,8 +489,10 @@ export class CallSession implements ActiveCall, LineView {
     if (res.body.length > 0 && getContentType(res) === SDP) {
       // Early media (183 with SDP): relay it, so the caller hears the far end's ringback or announcement.
       try {
-        const rewritten = this.caller!.sdp.rewriteAnswer(res.body.toString("utf8"));
-        pending.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        const body = res.body.toString("utf8");
+        this.applyMedia(pending, pending.sdp.readAnswer(body));
+        const rewritten = this.caller!.sdp.rewriteAnswer(body, this.offer);
+        this.applyMedia(this.caller!, this.caller!.media ?? rewritten.media);
         this.startRelay(this.caller!.rtp, pending.rtp);
         inv.ringing(183, { body: Buffer.from(rewritten.sdp), contentType: SDP });
         this.earlyMedia = true;
@@ -506,14 +520,16 @@ export class CallSession implements ActiveCall, LineView {
       if (this.stateValue === "answered") {
         // The caller already talks to us (an app, a transfer): we offered its codec, the callee took it.
         this.closeEndpoint("callee answered");
-        const media = parseAnswer(res.body.toString("utf8"), [caller.media!.codec]);
+        const media = leg.sdp.readAnswer(res.body.toString("utf8"), [caller.media!.codec]);
         leg.media = media;
-        leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+        this.applyMedia(leg, media);
       } else {
-        const rewritten = caller.sdp.rewriteAnswer(res.body.toString("utf8"));
-        leg.media = rewritten.media;
-        leg.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        const body = res.body.toString("utf8");
+        leg.media = leg.sdp.readAnswer(body);
+        this.applyMedia(leg, leg.media);
+        const rewritten = caller.sdp.rewriteAnswer(body, this.offer);
         caller.media = { ...caller.media!, codec: rewritten.media.codec };
+        this.applyMedia(caller, caller.media);
         this.acceptCaller(rewritten.sdp, [identityOf(leg.party, this.tenant.domain)]);
       }
     } catch (err) {
@@ -553,8 +569,7 @@ export class CallSession implements ActiveCall, LineView {
       return;
     }
     try {
-      const media = parseAnswer(res.body.toString("utf8"), [leg.media.codec]);
-      leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+      this.applyMedia(leg, leg.sdp.readAnswer(res.body.toString("utf8"), [leg.media.codec]));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "unusable answer to our resume offer");
     }
@@ -626,6 +641,8 @@ export class CallSession implements ActiveCall, LineView {
     if (req.body.length > 0) {
       try {
         // The offer goes out with the origin the other side knows; the answer comes back with ours for this side.
+        // The offerer's own leg must be able to answer it (its protocol, its keys) before it travels.
+        from.sdp.checkOffer(req.body.toString("utf8"));
         const filtered = to.sdp.filterOffer(req.body.toString("utf8"));
         from.rtp.setRemote(filtered.media.address, filtered.media.port, filtered.media.rtcpPort);
         const hold = isHold(req.body.toString("utf8"));
@@ -651,8 +668,10 @@ export class CallSession implements ActiveCall, LineView {
     let body: Buffer | undefined;
     if (res.body.length > 0) {
       try {
-        const rewritten = from.sdp.rewriteAnswer(res.body.toString("utf8"));
-        to.rtp.setRemote(rewritten.media.address, rewritten.media.port, rewritten.media.rtcpPort);
+        const answerText = res.body.toString("utf8");
+        this.applyMedia(to, to.sdp.readAnswer(answerText));
+        const rewritten = from.sdp.rewriteAnswer(answerText, req.body.toString("utf8"));
+        from.rtp.setSrtp(from.sdp.srtp);
         body = Buffer.from(rewritten.sdp);
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, "re-INVITE answer unusable");
@@ -674,7 +693,7 @@ export class CallSession implements ActiveCall, LineView {
     }
     try {
       const answer = from.sdp.answer(req.body.toString("utf8"));
-      from.rtp.setRemote(answer.media.address, answer.media.port, answer.media.rtcpPort);
+      this.applyMedia(from, answer.media);
       const reply = { body: Buffer.from(answer.answer), contentType: SDP };
       if (req.method === "UPDATE") this.deps.ua.respond(tx, 200, reply);
       else this.deps.ua.acceptReinvite(tx, from.dialog, reply);
@@ -828,9 +847,9 @@ export class CallSession implements ActiveCall, LineView {
         this.deps.media.release(leg.rtp);
         return false;
       }
-      const media = parseAnswer(res.body.toString("utf8"), [caller.media.codec]);
+      const media = leg.sdp.readAnswer(res.body.toString("utf8"), [caller.media.codec]);
       leg.media = media;
-      leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+      this.applyMedia(leg, media);
     }
     this.callee = leg;
     this.calleeParty = leg.party;
@@ -872,7 +891,7 @@ export class CallSession implements ActiveCall, LineView {
       const r = leg.sdp.answer(this.offer, { codecs: [codec] });
       answer = r.answer;
       leg.media = r.media;
-      leg.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+      this.applyMedia(leg, r.media);
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       return undefined;
@@ -901,7 +920,7 @@ export class CallSession implements ActiveCall, LineView {
       const r = caller.sdp.answer(this.offer, { codecs: [codec] });
       answer = r.answer;
       caller.media = r.media;
-      caller.rtp.setRemote(r.media.address, r.media.port, r.media.rtcpPort);
+      this.applyMedia(caller, r.media);
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
@@ -993,6 +1012,15 @@ export class CallSession implements ActiveCall, LineView {
         this.background(this.terminate("media timeout"), "terminate");
       },
     });
+  }
+
+  /**
+   * Where a party's media goes, from its last SDP, and its leg's SRTP keys
+   * as that leg's side agreed them (none: plain RTP).
+   */
+  private applyMedia(leg: { rtp: Leg["rtp"]; sdp: SdpSession }, media: MediaDescription): void {
+    leg.rtp.setRemote(media.address, media.port, media.rtcpPort);
+    leg.rtp.setSrtp(leg.sdp.srtp);
   }
 
   private stopRelay(): void {
@@ -1099,10 +1127,10 @@ export class CallSession implements ActiveCall, LineView {
 
 /** The first codec of the picker's offer that the ringing caller offered too (the relay cannot transcode). */
 function commonCodec(pickerOffer: string, ringingOffer: string): G711Codec | undefined {
-  for (const codec of [parseAnswer(pickerOffer).codec, ...(["PCMU", "PCMA"] as const)]) {
+  for (const codec of [readOffer(pickerOffer, true).codec, ...(["PCMU", "PCMA"] as const)]) {
     try {
-      parseAnswer(ringingOffer, [codec]);
-      parseAnswer(pickerOffer, [codec]);
+      readOffer(ringingOffer, true, [codec]);
+      readOffer(pickerOffer, true, [codec]);
       return codec;
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;

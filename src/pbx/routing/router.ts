@@ -23,6 +23,7 @@
 // Forwarding chains are followed to a hop limit and stop at the first
 // extension seen twice. Features add rules here and apps beside it, never
 // branches in the session.
+import { isEncrypted } from "../../sip/transport/types.ts";
 import {
   type AnnouncementKind,
   type Binding,
@@ -352,15 +353,25 @@ export class Routing {
   }
 
   /** Rings every device of these members; undefined when none has one. */
+  /**
+   * The phones of an extension that may be rung: all of them, or for a
+   * company that requires encryption only those registered over TLS or WSS
+   * (a binding made before the switch was turned on is skipped).
+   */
+  private async devicesOf(number: string): Promise<Binding[]> {
+    const { tenant } = this.ctx;
+    const all = await this.deps.devices(tenant.name, number);
+    return tenant.requireEncryption ? all.filter((b) => isEncrypted(b.source.transport)) : all;
+  }
+
   private async ringMembers(
     pending: GroupPending,
     members: string[],
     timeoutMs: number,
   ): Promise<RingStep | undefined> {
-    const { tenant } = this.ctx;
     const targets: Target[] = [];
     for (const number of members) {
-      for (const binding of await this.deps.devices(tenant.name, number)) {
+      for (const binding of await this.devicesOf(number)) {
         targets.push({ kind: "device", extension: number, binding });
       }
     }
@@ -378,7 +389,7 @@ export class Routing {
       if (!extension) continue;
       const calls = this.deps.callsOf(tenant.name, number);
       if ((calls > 0 && !extension.callWaiting) || calls >= extension.maxCalls) continue;
-      if ((await this.deps.devices(tenant.name, number)).length === 0) continue;
+      if ((await this.devicesOf(number)).length === 0) continue;
       out.push(number);
     }
     return out;
@@ -425,7 +436,7 @@ export class Routing {
         await this.mailboxOr(pending, "busy", hangup(486, "call.busy")),
       );
     }
-    const devices = await this.deps.devices(tenant.name, number);
+    const devices = await this.devicesOf(number);
     if (devices.length === 0) {
       return this.divert(
         pending,

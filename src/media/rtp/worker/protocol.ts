@@ -7,6 +7,7 @@
 // control message first flushes the batch in progress: both travel on the
 // same port, so a packet queued before a setRemote() is sent before it.
 
+import type { SdesAgreement } from "../../srtp/index.ts";
 import type { RtpRelayStats } from "../relay.ts";
 import type { RtpLegCounters } from "../rtp-leg.ts";
 
@@ -29,6 +30,8 @@ export type ToWorker =
   | InitMessage
   | { t: "alloc"; leg: number }
   | { t: "remote"; leg: number; address: string; port: number; rtcpPort?: number }
+  /** The leg's SRTP keys (structured-cloned: the key bytes are copied), or none. */
+  | { t: "srtp"; leg: number; keys: SdesAgreement | undefined }
   /** Forward what the leg receives to the main thread (on), or drop it after counting (off). */
   | { t: "forward"; leg: number; kind: PacketKind; on: boolean }
   | { t: "close"; leg: number }
@@ -61,6 +64,7 @@ export const LEG_COUNTERS: ReadonlyArray<keyof RtpLegCounters> = [
   "unsentNoRemote",
   "connects",
   "socketErrors",
+  "srtpDropped",
 ];
 /** [leg id, ms since its last RTP packet (-1: none yet), ...LEG_COUNTERS] */
 export const LEG_STRIDE = 2 + LEG_COUNTERS.length;
@@ -89,6 +93,7 @@ export function zeroLegCounters(): RtpLegCounters {
     unsentNoRemote: 0,
     connects: 0,
     socketErrors: 0,
+    srtpDropped: 0,
   };
 }
 

@@ -10,8 +10,10 @@
 // - The counters and lastReceivedAt are mirrored from the worker's
 //   periodic reports (lastReceivedAt also from each forwarded packet), on
 //   this thread's injected clock.
+
 import type { Clock } from "../../../util/clock.ts";
 import type { Logger } from "../../../util/log.ts";
+import type { SdesAgreement } from "../../srtp/index.ts";
 import type { InPlaceRelay, MediaLeg } from "../media-leg.ts";
 import type { PacketHandler, RtpLegCounters } from "../rtp-leg.ts";
 import { LEG_COUNTERS, type PacketKind, RTCP, RTP, type ToWorker, zeroLegCounters } from "./protocol.ts";
@@ -73,6 +75,11 @@ export class RemoteRtpLeg implements MediaLeg {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  setSrtp(keys: SdesAgreement | undefined): void {
+    if (this.closed) return;
+    this.link.post({ t: "srtp", leg: this.id, keys });
   }
 
   setRemote(address: string, port: number, rtcpPort?: number): void {

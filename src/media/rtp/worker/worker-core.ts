@@ -88,6 +88,9 @@ export class MediaWorkerCore {
       case "remote":
         this.legs.get(msg.leg)?.leg.setRemote(msg.address, msg.port, msg.rtcpPort);
         return;
+      case "srtp":
+        this.legs.get(msg.leg)?.leg.setSrtp(msg.keys);
+        return;
       case "forward": {
         const w = this.legs.get(msg.leg);
         if (!w || w.leg.isClosed) return;
