@@ -2,7 +2,10 @@
 // stdout (and in bench/results/latest.jsonl), after a line describing the
 // machine. Flags: --only register,register_flood,calls,relay,playback,prompts (a subset),
 // --quick (a few seconds each, a smoke run), --profile (a V8 CPU profile of
-// the PBX; its top functions are printed as a "profile" line).
+// the PBX; its top functions are printed as a "profile" line), --peers (the
+// calls and relay figures of Kamailio and of Kamailio with rtpengine beside
+// vpbx's, and a "vpbx/peer" line per comparison; alone it runs those two
+// benches only, with --only the benches named).
 // Loopback only; every loop is bounded in count and time.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,17 +28,22 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<void>> = {
   playback: benchPlayback,
   prompts: benchPrompts,
 };
-/** The whole run is stopped after this long, whatever is still going. */
+/** The benches that measure a peer beside vpbx with --peers. */
+const WITH_PEERS = ["calls", "relay"];
+/** The whole run is stopped after this long, whatever is still going (longer with the peers' runs). */
 const HARD_LIMIT_MS = 15 * 60_000;
+const HARD_LIMIT_PEERS_MS = 25 * 60_000;
 
-function parseArgs(argv: string[]): { only: string[]; quick: boolean; profile: boolean } {
-  let only = Object.keys(BENCHES);
+function parseArgs(argv: string[]): { only: string[]; quick: boolean; profile: boolean; peers: boolean } {
+  let only: string[] | null = null;
   let quick = false;
   let profile = false;
+  let peers = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") quick = true;
     else if (a === "--profile") profile = true;
+    else if (a === "--peers") peers = true;
     else if (a === "--only" || a.startsWith("--only=")) {
       const value = a === "--only" ? argv[++i] : a.slice("--only=".length);
       only = (value ?? "")
@@ -45,15 +53,15 @@ function parseArgs(argv: string[]): { only: string[]; quick: boolean; profile: b
       const unknown = only.filter((b) => !(b in BENCHES));
       if (unknown.length)
         throw new Error(`unknown bench ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
-    } else throw new Error(`unknown option ${a}; use --only a,b --quick --profile`);
+    } else throw new Error(`unknown option ${a}; use --only a,b --quick --profile --peers`);
   }
-  return { only, quick, profile };
+  return { only: only ?? (peers ? WITH_PEERS : Object.keys(BENCHES)), quick, profile, peers };
 }
 
 async function main(): Promise<number> {
-  const { only, quick, profile } = parseArgs(process.argv.slice(2));
+  const { only, quick, profile, peers } = parseArgs(process.argv.slice(2));
   const report = new Reporter();
-  report.emit(machineLine(quick));
+  report.emit({ ...machineLine(quick), peers });
   const workDir = mkdtempSync(join(tmpdir(), "vpbx-bench-work-"));
   const profileDir = join(workDir, "profile");
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -62,6 +70,7 @@ async function main(): Promise<number> {
   const ctx: BenchContext = {
     report,
     quick,
+    peers,
     workDir,
     pbx: () => {
       starting ??= PbxProcess.start(profile ? { cpuProfDir: profileDir } : {}).then(async (p) => {
@@ -72,10 +81,13 @@ async function main(): Promise<number> {
       return starting;
     },
   };
-  const hard = setTimeout(() => {
-    report.note("hard time limit reached, stopping");
-    void (pbx as PbxProcess | null)?.stop().finally(() => process.exit(2));
-  }, HARD_LIMIT_MS);
+  const hard = setTimeout(
+    () => {
+      report.note("hard time limit reached, stopping");
+      void (pbx as PbxProcess | null)?.stop().finally(() => process.exit(2));
+    },
+    peers ? HARD_LIMIT_PEERS_MS : HARD_LIMIT_MS,
+  );
   hard.unref();
   let failures = 0;
   try {

@@ -6,6 +6,8 @@ import type { Reporter } from "../lib/report.ts";
 export interface BenchContext {
   report: Reporter;
   quick: boolean;
+  /** `--peers`: the call and relay benches measure their peers too (Kamailio, rtpengine) and compare. */
+  peers: boolean;
   workDir: string;
   /** Started on first use by the benches that need it. */
   pbx: () => Promise<PbxProcess>;

@@ -1,9 +1,20 @@
 // Figures 3 and 4b: concurrent G.711 calls with RTP relayed both ways
-// through the PBX (loss, added jitter), and the PBX's memory per call.
-import { CpuMeter } from "../lib/cpu.ts";
+// through the PBX (loss, added jitter, CPU), and the PBX's memory per call.
+//
+// With --peers (issue #11) the same calls, from the same generator, go
+// through Kamailio with rtpengine too (bench/peers/kamailio-rtpengine.cfg:
+// rtpengine_offer/answer/delete over the ng socket, userspace forwarding),
+// one system after the other. Pinning (lib/pinning.ts): the RTP generator's
+// worker processes, forked from this bench process, share the last core with
+// it; the system under test (vpbx, or Kamailio and rtpengine) has the other.
+
+import { emitComparison } from "../lib/compare.ts";
 import { round } from "../lib/histogram.ts";
 import { LoadUa } from "../lib/load-ua.ts";
-import { sleep } from "../lib/pbx-process.ts";
+import { type PbxProcess, sleep } from "../lib/pbx-process.ts";
+import { peerMissing, startKamailioRtpengine } from "../lib/peers.ts";
+import { BenchPinning } from "../lib/pinning.ts";
+import { meterCpu, type PeerTarget, type Target, targetPids, vpbxTarget } from "../lib/target.ts";
 import { type CallLegs, RtpGenerator, type StreamResult } from "../rtp/rtp-generator.ts";
 import { registerAll } from "./calls.ts";
 import { type BenchContext, numbers, RANGES } from "./context.ts";
@@ -12,34 +23,167 @@ const TARGET_CALLS = 500;
 const MAX_LOSS_PCT = 0.1;
 const MAX_ADDED_JITTER_MS = 5;
 
+/** What one system did with the calls: the figures the comparison lines take. */
+interface RelayFigures {
+  calls: number;
+  lossPct: number;
+  addedJitterP99Ms: number;
+  targetCpuPct: number;
+  /** Calls up and relayed with less than MAX_LOSS_PCT lost (0 when more were lost). */
+  relayedBelowLoss: number;
+  /** How late the generator sent (p99, ms) and how busy the rest of the machine was: is the jitter the relay's? */
+  generatorSendLateP99Ms: number;
+  othersCpuPct: number;
+}
+
 export async function benchRelay(ctx: BenchContext): Promise<void> {
-  const { report, quick } = ctx;
-  const pbx = await ctx.pbx();
+  const { report, quick, peers } = ctx;
   const calls = quick ? 50 : TARGET_CALLS;
+  const pbx = await ctx.pbx();
+  const vpbx = vpbxTarget(pbx);
+  const pinning = new BenchPinning();
+  try {
+    pinning.target(() => targetPids(vpbx));
+    if (!peers) {
+      await relayThrough(ctx, vpbx, calls, pinning, pbx);
+      return;
+    }
+    // Beside a peer, a failure of one system does not stop the other's run;
+    // vpbx's is thrown again at the end (run.ts reports it, the run fails).
+    let vpbxError: unknown;
+    let mine: RelayFigures | undefined;
+    try {
+      mine = await relayThrough(ctx, vpbx, calls, pinning, pbx);
+    } catch (err) {
+      vpbxError = err;
+      report.note(
+        `relay: vpbx failed (${err instanceof Error ? err.message : String(err)}); the peer runs still`,
+      );
+    }
+    const theirs = await relayThroughPeer(ctx, calls, pinning);
+    if (mine && theirs) compare(ctx, mine, theirs.figures, theirs.name);
+    if (vpbxError !== undefined) throw vpbxError;
+  } finally {
+    pinning.restore();
+  }
+}
+
+/** Kamailio with rtpengine, started for the run and stopped after; undefined (with a line saying why) when it cannot run. */
+async function relayThroughPeer(
+  ctx: BenchContext,
+  calls: number,
+  pinning: BenchPinning,
+): Promise<{ name: string; figures: RelayFigures } | undefined> {
+  const { report } = ctx;
+  const name = "kamailio+rtpengine";
+  const missing = peerMissing("relay");
+  if (missing) {
+    report.note(`relay: the rtpengine comparison is skipped: ${missing}`);
+    report.emit({ bench: "relay", system: name, skipped: missing });
+    return undefined;
+  }
+  let peer: PeerTarget | undefined;
+  try {
+    peer = await startKamailioRtpengine(calls);
+    pinning.target(() => targetPids(peer as PeerTarget));
+    return { name, figures: await relayThrough(ctx, peer, calls, pinning) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    report.emit({ bench: "relay", system: name, error: message.slice(0, 800), log: peer?.logTail() });
+    return undefined;
+  } finally {
+    await peer?.stop();
+  }
+}
+
+function compare(ctx: BenchContext, vpbx: RelayFigures, peer: RelayFigures, name: string): void {
+  const { report } = ctx;
+  // Did the generator keep its own 20 ms schedule in both runs (send lateness p99 under the jitter
+  // goal)? When it did not (its core shared with other work), loss and jitter are partly its own.
+  const onTime =
+    vpbx.generatorSendLateP99Ms < MAX_ADDED_JITTER_MS && peer.generatorSendLateP99Ms < MAX_ADDED_JITTER_MS;
+  // No verdict from figures the generator itself blurred: `ok` is null then, the values are still there.
+  const verdict = (ok: boolean) => (onTime ? ok : null);
+  if (!onTime)
+    report.note(
+      "relay: the generator was late in at least one run: loss and jitter are partly its own, no verdict",
+    );
+  emitComparison(report, {
+    figure: "relay_calls_below_0.1pct_loss",
+    peer: name,
+    vpbx: vpbx.relayedBelowLoss,
+    peerValue: peer.relayedBelowLoss,
+    goal: "relayed calls at < 0.1 % loss ≥ rtpengine's",
+    ok: verdict(vpbx.relayedBelowLoss >= peer.relayedBelowLoss),
+    extra: { vpbx_loss_pct: vpbx.lossPct, peer_loss_pct: peer.lossPct, generator_on_time: onTime },
+  });
+  emitComparison(report, {
+    figure: "relay_added_jitter_p99_ms",
+    peer: name,
+    vpbx: vpbx.addedJitterP99Ms,
+    peerValue: peer.addedJitterP99Ms,
+    goal: `< ${MAX_ADDED_JITTER_MS} ms at ${TARGET_CALLS} calls, the generator pinned to its own core`,
+    ok: verdict(vpbx.calls >= TARGET_CALLS && vpbx.addedJitterP99Ms < MAX_ADDED_JITTER_MS),
+    extra: {
+      calls: vpbx.calls,
+      generator_on_time: onTime,
+      vpbx_generator_send_late_p99_ms: vpbx.generatorSendLateP99Ms,
+      peer_generator_send_late_p99_ms: peer.generatorSendLateP99Ms,
+      vpbx_others_cpu_pct: vpbx.othersCpuPct,
+      peer_others_cpu_pct: peer.othersCpuPct,
+    },
+  });
+  emitComparison(report, {
+    figure: "relay_cpu_pct",
+    peer: name,
+    vpbx: vpbx.targetCpuPct,
+    peerValue: peer.targetCpuPct,
+    goal: null,
+    ok: null,
+    extra: { unit: "% of one core while streaming", calls: vpbx.calls, generator_on_time: onTime },
+  });
+}
+
+/**
+ * Sets up `calls` calls through `target` (its callees registered by the
+ * generator's phones first), streams RTP both ways, emits the "relay" line
+ * (and for vpbx, given `pbx`, the "rss_per_call" line) and hangs up.
+ */
+async function relayThrough(
+  ctx: BenchContext,
+  target: Target,
+  calls: number,
+  pinning: BenchPinning,
+  pbx?: PbxProcess,
+): Promise<RelayFigures> {
+  const { report, quick } = ctx;
   const streamMs = quick ? 4000 : 20_000;
   const callers = numbers(RANGES.relayCallers, calls);
   const callees = numbers(RANGES.relayCallees, calls);
-  report.note(`creating ${calls * 2} extensions for the relay`);
-  await pbx.createExtensions([...callers, ...callees]);
-  const ua = await LoadUa.open(pbx.sipPort);
+  report.note(`relay: ${target.name}: ${calls * 2} users, registering ${calls} callees`);
+  await target.createUsers([...callers, ...callees]);
+  const ua = await LoadUa.open(target.sipPort);
   const gen = new RtpGenerator();
   const up: Array<{ hangup(): Promise<boolean> }> = [];
+  const vpbxGoal = target.name === "vpbx";
   try {
     if (!(await registerAll(ua, callees))) {
-      report.emit({ bench: "relay", error: "callee registration failed", target: TARGET_CALLS, ok: false });
-      return;
+      throw new Error(`callee registration at ${target.name} failed`);
     }
-    const legs = await gen.start(2, calls);
+    // One worker process per generator core: two on one core take turns and are late by the
+    // other's burst (send lateness p99 about 40 ms against 12 ms for one, in trials at 500 calls).
+    const workers = pinning.generatorCores() ?? 2;
+    const legs = await gen.start(workers, calls);
+    pinning.generator(gen.pids);
     // Calibration: the same streams straight from leg to leg, no PBX; what
     // the generator itself adds to jitter on this machine right now.
     const direct = new Map(legs.map((l) => [l, { caller: l.calleePort, callee: l.callerPort }]));
-    const baselineCpu = new CpuMeter({ generator: gen.pids });
-    baselineCpu.start();
+    const baselineCpu = meterCpu(target, gen.pids);
     const baseline = await gen.stream(legs, direct, quick ? 2000 : 5000);
     const generatorOnlyCpu = baselineCpu.stop();
 
     await sleep(1000);
-    const rssBefore = pbx.rssBytes();
+    const rssBefore = pbx?.rssBytes() ?? 0;
     const peers = new Map<CallLegs, { caller: number; callee: number }>();
     const failures: Record<string, number> = {};
     // Set up at 50 calls/s with at most 50 in progress.
@@ -63,27 +207,29 @@ export async function benchRelay(ctx: BenchContext): Promise<void> {
     };
     await Promise.all(Array.from({ length: 50 }, setupOne));
     await sleep(2000);
-    const rssAfter = pbx.rssBytes();
-    report.emit({
-      bench: "rss_per_call",
-      calls: up.length,
-      rss_before_mb: round(rssBefore / 2 ** 20, 1),
-      rss_after_mb: round(rssAfter / 2 ** 20, 1),
-      bytes_per_call: up.length ? Math.round((rssAfter - rssBefore) / up.length) : null,
-      ok: up.length === calls,
-    });
+    if (pbx) {
+      const rssAfter = pbx.rssBytes();
+      report.emit({
+        bench: "rss_per_call",
+        calls: up.length,
+        rss_before_mb: round(rssBefore / 2 ** 20, 1),
+        rss_after_mb: round(rssAfter / 2 ** 20, 1),
+        bytes_per_call: up.length ? Math.round((rssAfter - rssBefore) / up.length) : null,
+        ok: up.length === calls,
+      });
+    }
 
-    report.note(`${up.length} calls up, streaming RTP for ${streamMs / 1000} s`);
-    // Who had the cores while streaming: the PBX, the generator, the bench, or others on the machine.
-    const cpu = new CpuMeter({ pbx: [pbx.pid], generator: gen.pids, bench: [process.pid] });
-    cpu.start();
+    report.note(`relay: ${target.name}: ${up.length} calls up, streaming RTP for ${streamMs / 1000} s`);
+    // Who had the cores while streaming: the system under test, the generator, the bench, or others.
+    const cpu = meterCpu(target, [...gen.pids, process.pid]);
     const r = await gen.stream(legs, peers, streamMs);
     const cpuUse = cpu.stop();
-    const rssStreaming = pbx.rssBytes();
+    const rssStreaming = pbx?.rssBytes();
     const added = Math.max(0, r.jitter.quantile(0.99) - baseline.jitter.quantile(0.99));
     const ok = up.length >= TARGET_CALLS && r.lossPct < MAX_LOSS_PCT && added < MAX_ADDED_JITTER_MS;
     report.emit({
       bench: "relay",
+      system: target.name,
       calls: up.length,
       setup_failures: failures,
       seconds: streamMs / 1000,
@@ -94,12 +240,28 @@ export async function benchRelay(ctx: BenchContext): Promise<void> {
       ...jitterFields("generator_only_", baseline),
       added_jitter_p99_ms: round(added),
       generator_send_late_p99_ms: round(r.sendLate.quantile(0.99)),
-      rss_streaming_mb: round(rssStreaming / 2 ** 20, 1),
+      generator_workers: workers,
+      stray_packets: r.stray + baseline.stray,
+      ...(rssStreaming === undefined ? {} : { rss_streaming_mb: round(rssStreaming / 2 ** 20, 1) }),
       cpu: cpuUse,
       generator_only_cpu: generatorOnlyCpu,
-      target: { calls: TARGET_CALLS, loss_pct: MAX_LOSS_PCT, added_jitter_p99_ms: MAX_ADDED_JITTER_MS },
-      ok,
+      ...pinning.describe(),
+      ...(vpbxGoal
+        ? {
+            target: { calls: TARGET_CALLS, loss_pct: MAX_LOSS_PCT, added_jitter_p99_ms: MAX_ADDED_JITTER_MS },
+            ok,
+          }
+        : {}),
     });
+    return {
+      calls: up.length,
+      lossPct: round(r.lossPct, 3),
+      addedJitterP99Ms: round(added),
+      targetCpuPct: cpuUse.target_cpu_pct,
+      relayedBelowLoss: r.lossPct < MAX_LOSS_PCT ? up.length : 0,
+      generatorSendLateP99Ms: round(r.sendLate.quantile(0.99)),
+      othersCpuPct: cpuUse.others_cpu_pct,
+    };
   } finally {
     await Promise.all(up.map((c) => c.hangup().catch(() => false)));
     gen.stop();

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { rssOf } from "./proc.ts";
 
 export interface PbxOptions {
   /** Write a V8 CPU profile of the PBX into this folder when it exits. */
@@ -72,6 +73,7 @@ export class PbxProcess {
         VPBX_PUBLIC_ADDRESS: "127.0.0.1",
         VPBX_SIP_PORT: String(this.sipPort),
         VPBX_HTTP_PORT: String(this.httpPort),
+        VPBX_SIP_TLS_PORT: "0",
         VPBX_RTP_PORTS: this.opts.rtpPorts ?? "30000-40000",
         VPBX_ADMIN_TOKEN: this.token,
         VPBX_LOG_LEVEL: "warn",
@@ -157,11 +159,14 @@ export class PbxProcess {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
-  /** Resident set size of the PBX process (VmRSS), bytes. */
+  /** Resident set size of the PBX process (VmRSS), bytes; an error saying why when the PBX is gone. */
   rssBytes(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : 0;
+    const rss = this.child ? rssOf(this.pid) : undefined;
+    if (rss === undefined)
+      throw new Error(
+        `the PBX is not running (exit ${this.child?.exitCode ?? "?"}): ${this.stderr.trim().slice(-800)}`,
+      );
+    return rss;
   }
 
   /** SIGTERM (graceful: the PBX ends its calls and writes its CPU profile), SIGKILL after 15 s. */
@@ -193,9 +198,12 @@ export class PbxProcess {
   }
 }
 
+/** Every bench password is this followed by the extension's number (bench/peers' Kamailio computes it too). */
+export const PASSWORD_PREFIX = "bench-pw-";
+
 /** Every bench extension's password derives from its number, so SIPp and the TS phones know it. */
 export function passwordOf(number: string): string {
-  return `bench-pw-${number}`;
+  return `${PASSWORD_PREFIX}${number}`;
 }
 
 export function sleep(ms: number): Promise<void> {

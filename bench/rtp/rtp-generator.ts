@@ -27,6 +27,8 @@ export interface StreamResult {
   sendLate: Histogram;
   rfc3550JitterMs: number;
   sendErrors: number;
+  /** Packets from elsewhere than the legs' peers, left out of every figure. */
+  stray: number;
 }
 
 export class RtpGenerator {
@@ -91,6 +93,7 @@ export class RtpGenerator {
       sendLate: new Histogram(),
       rfc3550JitterMs: 0,
       sendErrors: 0,
+      stray: 0,
     };
     let jSum = 0;
     for (const ev of results) {
@@ -102,6 +105,7 @@ export class RtpGenerator {
       merged.transit.merge(s.transit);
       merged.sendLate.merge(s.sendLate);
       merged.sendErrors += s.sendErrors;
+      merged.stray += s.stray;
       jSum += s.rfc3550JitterMs;
     }
     merged.rfc3550JitterMs = results.length ? jSum / results.length : 0;

@@ -5,7 +5,7 @@
 // transit time of each packet is exact, and the added jitter is the spread
 // of consecutive transit times (RFC 3550 §6.4.1 D(i,j)), free of the
 // generator's own send lateness, which is measured separately.
-import { createSocket, type Socket } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { Histogram } from "../lib/histogram.ts";
 
 export type WorkerCommand =
@@ -25,6 +25,8 @@ export interface WorkerStats {
   /** Mean over legs of the RFC 3550 §6.4.1 interarrival jitter estimate, ms. */
   rfc3550JitterMs: number;
   sendErrors: number;
+  /** Packets from anywhere but the leg's peer port (another program's RTP on a shared machine), not counted. */
+  stray: number;
 }
 
 export type WorkerEvent = { ev: "bound"; ports: number[] } | { ev: "done"; stats: WorkerStats };
@@ -83,14 +85,21 @@ function stream(peers: number[], durationMs: number): void {
   let sent = 0;
   let received = 0;
   let sendErrors = 0;
+  let stray = 0;
   const onError = (err: Error | null) => {
     if (err) sendErrors++;
   };
 
   for (let i = 0; i < legs; i++) {
     sockets[i].removeAllListeners("message");
-    sockets[i].on("message", (msg: Buffer) => {
-      if (msg.length < PACKET_BYTES) return;
+    sockets[i].on("message", (msg: Buffer, rinfo: RemoteInfo) => {
+      // Only the leg's peer (the relay's port for this leg, which sends from the port it
+      // advertised, RFC 4961; or the other leg when calibrating) sends our packets: anything
+      // else would put a foreign "timestamp" in the histograms.
+      if (msg.length < PACKET_BYTES || rinfo.port !== peers[i]) {
+        stray++;
+        return;
+      }
       const now = performance.now();
       received++;
       const t = now - msg.readDoubleBE(12);
@@ -147,6 +156,7 @@ function stream(peers: number[], durationMs: number): void {
           sendLate: sendLate.toJSON(),
           rfc3550JitterMs: legs ? sumJ / legs : 0,
           sendErrors,
+          stray,
         },
       });
     }, DRAIN_MS);
