@@ -11,7 +11,7 @@ import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 /** The load the PBX reads: set by the test instead of a real saturated loop. */
 const load = { delayMs: 0 };
-const probe: LoadProbe = { sample: () => load.delayMs, stop: () => {} };
+const probe: LoadProbe = { sample: () => ({ delayMs: load.delayMs, utilization: 0.5 }), stop: () => {} };
 
 let pbx: TestPbx;
 const phones = new Phones(() => pbx.sip);
@@ -31,8 +31,8 @@ afterEach(async () => {
   await phones.cleanup();
 });
 
-/** The guard samples every 250 ms of the PBX's (real) clock. */
-const nextSample = () => new Promise((r) => setTimeout(r, 400));
+/** The guard samples every 250 ms of the PBX's (real) clock, and acts on two windows in a row. */
+const nextSample = () => new Promise((r) => setTimeout(r, 700));
 
 test("overloaded: a new call gets 503 with Retry-After at once, the call in progress goes on", async () => {
   const up = await phones.answeredCall("101", "102");

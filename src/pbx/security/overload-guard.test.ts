@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
 import { FakeClock } from "../../util/clock.ts";
-import { eventLoopProbe, type LoadProbe, OverloadGuard } from "./overload-guard.ts";
+import { eventLoopProbe, type LoadProbe, type LoadSample, OverloadGuard } from "./overload-guard.ts";
 
 /** A probe that reports whatever the test sets. */
-function fakeProbe(): LoadProbe & { delay: number; stopped: boolean } {
+function fakeProbe(): LoadProbe & { load: LoadSample; stopped: boolean } {
   return {
-    delay: 0,
+    load: { delayMs: 0, utilization: 0 },
     stopped: false,
     sample() {
-      return this.delay;
+      return { ...this.load };
     },
     stop() {
       this.stopped = true;
@@ -32,37 +32,58 @@ function guard(maxDelayMs = 200) {
   return { clock, probe, g };
 }
 
-test("calls are taken while the event loop keeps up", async () => {
+test("calls are taken while the signalling thread keeps up", async () => {
   const { clock, probe, g } = guard();
-  probe.delay = 150;
+  probe.load = { delayMs: 150, utilization: 0.7 };
   await clock.advance(1000);
   assert.equal(g.refusal(), undefined);
-  assert.deepEqual(g.state, { overloaded: false, delayMs: 150 });
+  assert.deepEqual(g.state, { overloaded: false, delayMs: 150, utilization: 0.7 });
 });
 
-test("above the limit new calls are refused with a Retry-After spread at random", async () => {
+test("a delay above the limit for two windows: new calls get a Retry-After spread at random", async () => {
   const { clock, probe, g } = guard();
-  probe.delay = 450;
+  probe.load = { delayMs: 450, utilization: 0.5 };
+  await clock.advance(250);
+  assert.equal(g.refusal(), undefined, "one hot window is a stall, not overload");
   await clock.advance(250);
   assert.deepEqual(g.refusal(), { retryAfterSeconds: 5 + 3 });
   assert.equal(g.state.overloaded, true);
 });
 
-test("hysteresis: refusals go on until the delay is below half the limit", async () => {
+test("a thread busy all the time is overloaded even with a short delay (its datagrams queue in the kernel)", async () => {
+  const { clock, probe, g } = guard();
+  probe.load = { delayMs: 20, utilization: 0.99 };
+  await clock.advance(500);
+  assert.ok(g.refusal());
+});
+
+test("one stall between calm windows refuses nothing", async () => {
+  const { clock, probe, g } = guard();
+  for (const delayMs of [10, 900, 10, 900, 10]) {
+    probe.load = { delayMs, utilization: 0.4 };
+    await clock.advance(250);
+    assert.equal(g.refusal(), undefined);
+  }
+});
+
+test("hysteresis: refusals go on until the delay is below half the limit and the thread is calm", async () => {
   const { clock, probe, g } = guard(200);
-  probe.delay = 300;
-  await clock.advance(250);
-  probe.delay = 150; // under the limit, above half of it: still overloaded
+  probe.load = { delayMs: 300, utilization: 0.5 };
+  await clock.advance(500);
+  probe.load = { delayMs: 150, utilization: 0.5 }; // under the limit, above half of it
   await clock.advance(250);
   assert.ok(g.refusal());
-  probe.delay = 80;
+  probe.load = { delayMs: 80, utilization: 0.9 }; // the delay is fine, the thread still busy
+  await clock.advance(250);
+  assert.ok(g.refusal());
+  probe.load = { delayMs: 80, utilization: 0.5 };
   await clock.advance(250);
   assert.equal(g.refusal(), undefined);
 });
 
 test("a limit of 0 turns the guard off", async () => {
   const { clock, probe, g } = guard(0);
-  probe.delay = 10_000;
+  probe.load = { delayMs: 10_000, utilization: 1 };
   await clock.advance(5000);
   assert.equal(g.refusal(), undefined);
 });
@@ -71,12 +92,12 @@ test("stop stops sampling and the probe", async () => {
   const { clock, probe, g } = guard();
   g.stop();
   assert.equal(probe.stopped, true);
-  probe.delay = 1000;
+  probe.load = { delayMs: 1000, utilization: 1 };
   await clock.advance(5000);
   assert.equal(g.refusal(), undefined);
 });
 
-test("the event-loop probe sees a blocked loop", async () => {
+test("the event-loop probe sees a blocked loop, in its delay and its utilisation", async () => {
   const probe = eventLoopProbe();
   try {
     await new Promise((r) => setTimeout(r, 30));
@@ -85,9 +106,13 @@ test("the event-loop probe sees a blocked loop", async () => {
       // a busy signalling thread
     }
     await new Promise((r) => setTimeout(r, 30));
-    assert.ok(probe.sample() >= 80, "a 120 ms block shows in the window's p99");
+    const busy = probe.sample();
+    assert.ok(busy.delayMs >= 80, `a 120 ms block shows in the window's p99 (${busy.delayMs})`);
+    assert.ok(busy.utilization > 0.4, `and in its utilisation (${busy.utilization})`);
     await new Promise((r) => setTimeout(r, 50));
-    assert.ok(probe.sample() < 80, "the next window starts afresh");
+    const calm = probe.sample();
+    assert.ok(calm.delayMs < 80, "the next window starts afresh");
+    assert.ok(calm.utilization < 0.5, `an idle window (${calm.utilization})`);
   } finally {
     probe.stop();
   }

@@ -5,21 +5,41 @@
 // callees' 180s arrive after the callers gave up, and every call fails, the
 // accepted ones included.
 //
-// The measure is the signalling thread's own event-loop delay: it grows with
-// everything queued on that thread (datagrams waiting to be read, store
-// replies, timers), which is exactly what a new call would wait behind. The
-// state has hysteresis (refuse above the limit, accept again below half of
-// it) so that the PBX does not flap between the two on every sample.
-import { monitorEventLoopDelay } from "node:perf_hooks";
+// Two measures of the signalling thread, read every quarter second: its
+// event-loop delay (how long a ready callback waits: store replies, timers),
+// and its utilisation (the share of the window it was busy, Node's ELU). A
+// saturated thread can keep a short delay (each callback is quick) while the
+// datagrams it has not read yet pile up in the kernel's socket buffer, where
+// no delay shows them: a thread busy all the time is the sign of that queue.
+// Overloaded after two hot windows in a row (one stall, a collection or a
+// burst of provisioning, is not overload); taken calls again once both
+// measures are well below their limits (hysteresis, so that the PBX does not
+// flap between the two on every window).
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 
+/** The load of the signalling thread over one window. */
+export interface LoadSample {
+  /** Event-loop delay, ms (a high percentile). */
+  delayMs: number;
+  /** Share of the window the thread was busy, 0 to 1. */
+  utilization: number;
+}
+
 /** Where the load is read. The real one samples the event loop; tests give their own. */
 export interface LoadProbe {
-  /** The event-loop delay over the window since the last call, in ms (a high percentile). */
-  sample(): number;
+  /** The load over the window since the last call. */
+  sample(): LoadSample;
   stop(): void;
 }
+
+/** Busier than this over a window is saturated (its unread datagrams queue in the kernel). */
+const MAX_UTILIZATION = 0.95;
+/** Taken calls again under this, with the delay under half its limit. */
+const CALM_UTILIZATION = 0.85;
+/** Hot windows in a row before new calls are refused. */
+const HOT_WINDOWS = 2;
 
 /** VPBX_OVERLOAD_DELAY_MS's default: far above a healthy loop's few ms, far below a phone's Timer B. */
 export const DEFAULT_OVERLOAD_DELAY_MS = 200;
@@ -40,7 +60,8 @@ export interface OverloadGuardOptions {
 
 export class OverloadGuard {
   private overloaded = false;
-  private lastDelayMs = 0;
+  private hotWindows = 0;
+  private last: LoadSample = { delayMs: 0, utilization: 0 };
   private refusedSince = 0;
   private timer: Timer | null = null;
   private readonly sampleEveryMs: number;
@@ -71,8 +92,8 @@ export class OverloadGuard {
   }
 
   /** The load of the last sample, for /health and the logs. */
-  get state(): { overloaded: boolean; delayMs: number } {
-    return { overloaded: this.overloaded, delayMs: this.lastDelayMs };
+  get state(): { overloaded: boolean; delayMs: number; utilization: number } {
+    return { overloaded: this.overloaded, ...this.last };
   }
 
   /**
@@ -88,35 +109,45 @@ export class OverloadGuard {
     };
   }
 
-  private update(delayMs: number): void {
-    this.lastDelayMs = delayMs;
+  private update(load: LoadSample): void {
+    this.last = load;
     const max = this.opts.maxDelayMs;
-    if (!this.overloaded && delayMs > max) {
+    const hot = load.delayMs > max || load.utilization > MAX_UTILIZATION;
+    this.hotWindows = hot ? this.hotWindows + 1 : 0;
+    const shown = {
+      delayMs: Math.round(load.delayMs),
+      utilization: Math.round(load.utilization * 100) / 100,
+    };
+    if (!this.overloaded && this.hotWindows >= HOT_WINDOWS) {
       this.overloaded = true;
       this.refusedSince = 0;
       this.opts.log.warn(
-        { delayMs: Math.round(delayMs), maxDelayMs: max },
-        "overloaded: new calls are refused with 503 until the event loop catches up (VPBX_OVERLOAD_DELAY_MS)",
+        { ...shown, maxDelayMs: max },
+        "overloaded: new calls are refused with 503 until the signalling thread catches up (VPBX_OVERLOAD_DELAY_MS)",
       );
-    } else if (this.overloaded && delayMs < max / 2) {
+    } else if (this.overloaded && load.delayMs < max / 2 && load.utilization < CALM_UTILIZATION) {
       this.overloaded = false;
       this.opts.log.warn(
-        { delayMs: Math.round(delayMs), refused: this.refusedSince },
+        { ...shown, refused: this.refusedSince },
         "no longer overloaded: new calls are taken again",
       );
     }
   }
 }
 
-/** The event-loop delay of this thread, as the 99th percentile of each window. */
+/** This thread's event-loop delay (the 99th percentile of each window) and utilisation. */
 export function eventLoopProbe(): LoadProbe {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
+  let since = performance.eventLoopUtilization();
   return {
     sample() {
-      const p99 = histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0;
+      const delayMs = histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0;
       histogram.reset();
-      return p99;
+      const now = performance.eventLoopUtilization();
+      const utilization = performance.eventLoopUtilization(now, since).utilization;
+      since = now;
+      return { delayMs, utilization };
     },
     stop() {
       histogram.disable();
