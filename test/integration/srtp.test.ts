@@ -5,9 +5,10 @@
 // requires encryption refuses plain registrations and calls.
 import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
-import { correlate, sine, speechFrames } from "../harness/audio.ts";
+import { speechFrames } from "../harness/audio.ts";
 import type { SipPhone } from "../harness/sip-phone.ts";
 import { Phones } from "../support/phones.ts";
+import { audioBothWays } from "../support/talk.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 let pbx: TestPbx;
@@ -37,17 +38,6 @@ function securePhone(user: string): Promise<SipPhone> {
     srtp: true,
     server: { host: "127.0.0.1", port: tlsPort },
   });
-}
-
-type Talker = { playAudio(pcm: Int16Array): Promise<void>; receivedPcm(): Int16Array };
-
-async function audioBothWays(a: Talker, b: Talker): Promise<void> {
-  const toneA = sine(440, 600);
-  const toneB = sine(1200, 600);
-  await Promise.all([a.playAudio(toneA), b.playAudio(toneB)]);
-  await new Promise((r) => setTimeout(r, 150));
-  assert.ok(correlate(b.receivedPcm(), toneA).score > 0.9, "b hears a");
-  assert.ok(correlate(a.receivedPcm(), toneB).score > 0.9, "a hears b");
 }
 
 const bodyOf = (m: { body: Buffer } | undefined) => m?.body.toString("utf8") ?? "";

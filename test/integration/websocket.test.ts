@@ -17,29 +17,16 @@ import { after, afterEach, before, describe, test } from "node:test";
 import * as tls from "node:tls";
 import { getHeader } from "../../src/sip/message/index.ts";
 import { createSelfSignedCertificate } from "../../src/util/tls-certificate.ts";
-import { correlate, sine } from "../harness/audio.ts";
 import type { SipPhone } from "../harness/sip-phone.ts";
 import { openWebSocket, WebSocketRefused, type WsClient } from "../harness/web-socket-client.ts";
 import { Phones } from "../support/phones.ts";
+import { audioBothWays } from "../support/talk.ts";
 import { ADMIN_TOKEN, startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 const PER_SOURCE = 4;
 
 /** The registrations of acme as the API lists them. */
 type Registration = { extension: string; contact: string; source: string };
-
-/** Both ways: `a` and `b` hear each other. */
-async function audioBothWays(
-  a: { playAudio(pcm: Int16Array): Promise<void>; receivedPcm(): Int16Array },
-  b: { playAudio(pcm: Int16Array): Promise<void>; receivedPcm(): Int16Array },
-): Promise<void> {
-  const toneA = sine(440, 600);
-  const toneB = sine(1200, 600);
-  await Promise.all([a.playAudio(toneA), b.playAudio(toneB)]);
-  await new Promise((r) => setTimeout(r, 150));
-  assert.ok(correlate(b.receivedPcm(), toneA).score > 0.9, "b hears a");
-  assert.ok(correlate(a.receivedPcm(), toneB).score > 0.9, "a hears b");
-}
 
 /** The peers (address:port) INVITEs came from, as the phone's trace has them. */
 function invitesReceived(phone: SipPhone): string[] {

@@ -68,6 +68,24 @@ export interface RtpLegCounters {
   srtpDropped: number;
 }
 
+/** Every counter of a new leg. */
+export function zeroLegCounters(): RtpLegCounters {
+  return {
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    bytesOut: 0,
+    rtcpIn: 0,
+    rtcpOut: 0,
+    foreignDropped: 0,
+    invalidDropped: 0,
+    unsentNoRemote: 0,
+    connects: 0,
+    socketErrors: 0,
+    srtpDropped: 0,
+  };
+}
+
 const REJECT = 0;
 const ACCEPT = 1;
 const LATCHED = 2;
@@ -146,20 +164,7 @@ export class RtpLeg implements MediaLeg {
   lastReceivedAt = 0;
   /** Clock time of the last accepted RTCP packet; 0 before the first. */
   lastRtcpAt = 0;
-  readonly counters: RtpLegCounters = {
-    packetsIn: 0,
-    bytesIn: 0,
-    packetsOut: 0,
-    bytesOut: 0,
-    rtcpIn: 0,
-    rtcpOut: 0,
-    foreignDropped: 0,
-    invalidDropped: 0,
-    unsentNoRemote: 0,
-    connects: 0,
-    socketErrors: 0,
-    srtpDropped: 0,
-  };
+  readonly counters: RtpLegCounters = zeroLegCounters();
 
   private readonly clock: Clock;
   private readonly log?: Logger;

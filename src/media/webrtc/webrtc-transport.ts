@@ -18,7 +18,7 @@
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import type { MediaLeg } from "../rtp/media-leg.ts";
-import type { PacketHandler, RtpLegCounters } from "../rtp/rtp-leg.ts";
+import { type PacketHandler, type RtpLegCounters, zeroLegCounters } from "../rtp/rtp-leg.ts";
 import { type SrtpCounters, SrtpTransform } from "../rtp/srtp-transform.ts";
 import type { SrtpProfile } from "../srtp/index.ts";
 import type { DatagramPort, RemoteAddress } from "./datagram-port.ts";
@@ -149,18 +149,7 @@ export class WebRtcTransport implements MediaLeg {
     this.ice = opts.ice ?? generateIceCredentials();
     this.responder = new IceLiteResponder(this.ice);
     this.counters = {
-      packetsIn: 0,
-      bytesIn: 0,
-      packetsOut: 0,
-      bytesOut: 0,
-      rtcpIn: 0,
-      rtcpOut: 0,
-      foreignDropped: 0,
-      invalidDropped: 0,
-      unsentNoRemote: 0,
-      connects: 0,
-      socketErrors: 0,
-      srtpDropped: 0,
+      ...zeroLegCounters(),
       stunRequests: 0,
       stunAuthenticated: 0,
       stunRejected: 0,

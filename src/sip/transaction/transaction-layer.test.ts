@@ -585,3 +585,30 @@ describe("TransactionLayer", () => {
     assert.equal(clock.timerCount, 0);
   });
 });
+
+describe("TransactionLayer under a flood", () => {
+  it("bounds the backlog: beyond it a new request gets a stateless 503 with Retry-After; dialogs keep room", () => {
+    const clock = new FakeClock();
+    const transport = new FakeTransport(clock);
+    const layer = new TransactionLayer({ transport, clock, log: silentLogger(), maxServerTransactions: 2 });
+    const taken: ServerTransaction[] = [];
+    layer.onRequest = (_req, tx) => taken.push(tx);
+    // A TU slower than the senders: nothing is answered yet.
+    transport.receive(request("REGISTER", { branch: "z9hG4bK-f1" }));
+    transport.receive(request("REGISTER", { branch: "z9hG4bK-f2" }));
+    transport.receive(request("REGISTER", { branch: "z9hG4bK-f3" }));
+    assert.equal(taken.length, 2, "the third is not taken");
+    const [shed] = transport.responses();
+    assert.equal(shed.status, 503);
+    assert.equal(getHeader(shed, "Retry-After"), "5");
+    assert.match(getHeader(shed, "To") ?? "", /;tag=/);
+    // A request inside a dialog (a BYE) still finds room, up to twice the bound.
+    transport.receive(request("BYE", { branch: "z9hG4bK-b1", toTag: "x1" }));
+    assert.equal(taken.length, 3);
+    // Once answered, the backlog shrinks and new requests are taken again.
+    for (const tx of taken.slice(0, 2))
+      tx.respond(createResponse(tx.request, 200, undefined, { toTag: "t" }));
+    transport.receive(request("REGISTER", { branch: "z9hG4bK-f4" }));
+    assert.equal(taken.length, 4);
+  });
+});

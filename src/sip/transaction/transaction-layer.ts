@@ -42,7 +42,20 @@ export interface TransactionLayerOptions {
    * (completed-responses.ts); beyond it the oldest are forgotten early.
    */
   completedLimits?: Partial<CompletedLimits>;
+  /**
+   * Server transactions in progress at most (DEFAULT_MAX_SERVER_TRANSACTIONS).
+   * Each holds its parsed request until it is answered: when requests come in
+   * faster than they are answered (a flood), the backlog, not the rate, is
+   * what memory must be bounded by. Beyond it a new request outside a dialog
+   * gets a stateless 503 with Retry-After (RFC 3261 §21.5.4); requests inside
+   * a dialog and CANCELs, which end calls, only at twice the bound.
+   */
+  maxServerTransactions?: number;
 }
+
+export const DEFAULT_MAX_SERVER_TRANSACTIONS = 10_000;
+/** Seconds a shed request's sender is asked to wait. */
+const SHED_RETRY_AFTER_SECONDS = 5;
 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
@@ -66,8 +79,13 @@ export class TransactionLayer {
   private readonly completed: CompletedResponses;
   private readonly onCompleted: CompletedHandler;
   private closed = false;
+  private readonly maxServers: number;
+  /** Requests refused at the bound since the last warning (one line a second at most). */
+  private shed = 0;
+  private shedWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: TransactionLayerOptions) {
+    this.maxServers = opts.maxServerTransactions ?? DEFAULT_MAX_SERVER_TRANSACTIONS;
     this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.transport = opts.transport;
     this.ctx = { transport: opts.transport, clock: opts.clock, log: opts.log, timers: this.timers };
@@ -235,6 +253,7 @@ export class TransactionLayer {
       return;
     }
     if (this.completed.retransmit(key)) return;
+    if (this.overBound(req, remote)) return;
     const onTerminated = (k: string) => this.servers.delete(k);
     if (method === "CANCEL") {
       // §9.2: the CANCEL has a transaction of its own, answered here.
@@ -267,6 +286,32 @@ export class TransactionLayer {
       this.ctx.log.error({ err, method, callId: getHeader(req, "Call-ID") }, "request handler threw");
       tx.respond(createResponse(req, 500));
     }
+  }
+
+  /**
+   * True (and the request answered 503 statelessly) when the backlog of
+   * server transactions is at its bound; see maxServerTransactions.
+   */
+  private overBound(req: SipRequest, remote: RemoteAddress): boolean {
+    const inDialog = req.method === "CANCEL" || hasToTag(req);
+    const bound = inDialog ? 2 * this.maxServers : this.maxServers;
+    if (this.servers.size < bound) return false;
+    this.shed++;
+    const now = this.ctx.clock.now();
+    if (now - this.shedWarnedAt >= 1000) {
+      this.ctx.log.warn(
+        { inProgress: this.servers.size, shed: this.shed, bound: this.maxServers },
+        "requests arrive faster than they are answered: new ones get 503 until the backlog shrinks",
+      );
+      this.shedWarnedAt = now;
+      this.shed = 0;
+    }
+    const res = createResponse(req, 503, "Overloaded", {
+      toTag: hasToTag(req) ? undefined : newTag(),
+      headers: [{ name: "Retry-After", value: String(SHED_RETRY_AFTER_SECONDS) }],
+    });
+    this.ctx.transport.send(res, responseDestination(topVia(res), remote));
+    return true;
   }
 
   /**
@@ -316,4 +361,9 @@ export class TransactionLayer {
       this.ctx.log.debug({ err: e }, "could not answer an unparseable request");
     }
   }
+}
+
+/** A request inside a dialog carries the To tag of its other side (RFC 3261 §12.2.1.1). */
+function hasToTag(req: SipRequest): boolean {
+  return /;\s*tag=/i.test(getHeader(req, "To") ?? "");
 }

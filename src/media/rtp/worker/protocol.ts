@@ -80,23 +80,6 @@ export const RELAY_COUNTERS: ReadonlyArray<keyof RtpRelayStats> = [
 /** [relay id, ...RELAY_COUNTERS] */
 export const RELAY_STRIDE = 1 + RELAY_COUNTERS.length;
 
-export function zeroLegCounters(): RtpLegCounters {
-  return {
-    packetsIn: 0,
-    bytesIn: 0,
-    packetsOut: 0,
-    bytesOut: 0,
-    rtcpIn: 0,
-    rtcpOut: 0,
-    foreignDropped: 0,
-    invalidDropped: 0,
-    unsentNoRemote: 0,
-    connects: 0,
-    socketErrors: 0,
-    srtpDropped: 0,
-  };
-}
-
 export function zeroRelayStats(): RtpRelayStats {
   return { aToBPackets: 0, aToBBytes: 0, bToAPackets: 0, bToABytes: 0, rtcpAToB: 0, rtcpBToA: 0 };
 }

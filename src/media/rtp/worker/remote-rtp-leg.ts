@@ -15,8 +15,8 @@ import type { Clock } from "../../../util/clock.ts";
 import type { Logger } from "../../../util/log.ts";
 import type { SdesAgreement } from "../../srtp/index.ts";
 import type { InPlaceRelay, MediaLeg } from "../media-leg.ts";
-import type { PacketHandler, RtpLegCounters } from "../rtp-leg.ts";
-import { LEG_COUNTERS, type PacketKind, RTCP, RTP, type ToWorker, zeroLegCounters } from "./protocol.ts";
+import { type PacketHandler, type RtpLegCounters, zeroLegCounters } from "../rtp-leg.ts";
+import { LEG_COUNTERS, type PacketKind, RTCP, RTP, type ToWorker } from "./protocol.ts";
 
 /** What a RemoteRtpLeg needs of the thread that owns its sockets (MediaThread). */
 export interface LegLink {
