@@ -200,6 +200,10 @@ async function setup(): Promise<Setup> {
       VPBX_HTTP_PORT: String(httpPort),
       // Several servers run at once: each takes a free TLS port, not 5061.
       VPBX_SIP_TLS_PORT: "0",
+      // Test processes share two cores: a call must not be refused because
+      // the machine, not this server, is busy (test/integration/overload.test.ts
+      // tests the guard).
+      VPBX_OVERLOAD_DELAY_MS: "0",
       VPBX_RTP_PORTS: rtpRange(),
       VPBX_LOG_LEVEL: "info",
     },

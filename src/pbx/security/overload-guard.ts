@@ -76,6 +76,9 @@ export class OverloadGuard {
 
   start(): void {
     if (this.opts.maxDelayMs <= 0 || this.timer) return;
+    // The first window starts now, not when the probe was made: the start-up
+    // of the PBX (modules, store, prompts) is not overload.
+    this.opts.probe.sample();
     const tick = () => {
       this.update(this.opts.probe.sample());
       this.timer = this.opts.clock.setTimer(this.sampleEveryMs, tick);
