@@ -353,6 +353,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const pbx = new Pbx({
       ua,
       overload,
+      sourceOf: (req, remote) => proxies.sourceOf(req, remote),
       events,
       voicemail,
       company,

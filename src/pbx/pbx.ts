@@ -70,6 +70,8 @@ export interface PbxDeps {
   company: Company;
   /** A request came from a known carrier: its TCP connection gets the idle timeout of an authenticated peer. */
   peerTrusted?(remote: RemoteAddress): void;
+  /** The phone's own address behind a trusted proxy (see SessionDeps.sourceOf). */
+  sourceOf?(req: SipRequest, remote: RemoteAddress): RemoteAddress;
   /** Overload control: a new call refused at once with 503 while the signalling thread lags. */
   overload?: { refusal(): { retryAfterSeconds: number } | undefined };
   clock: Clock;
@@ -392,6 +394,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
         clock: this.deps.clock,
         mediaTimeoutMs: this.deps.mediaTimeoutMs,
         recordDir: this.deps.recordDir,
+        sourceOf: this.deps.sourceOf,
       },
       this,
     );

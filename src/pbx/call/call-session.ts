@@ -76,6 +76,11 @@ export interface SessionDeps {
   mediaTimeoutMs: number;
   /** Where recordings are made before an app files them. */
   recordDir: string;
+  /**
+   * Who sent a request: its source, or behind a trusted proxy (Kamailio)
+   * the phone's own address from the Via below the proxy's. Default: the source.
+   */
+  sourceOf?(req: SipRequest, remote: RemoteAddress): RemoteAddress;
 }
 
 /**
@@ -167,7 +172,9 @@ export class CallSession implements ActiveCall, LineView {
     this.log = init.log;
     this.callerExtension = init.callerExtension;
     this.startedAt = deps.clock.now();
-    const r = init.inv.remote;
+    // The phone's own address, also behind a proxy: what a PIN lockout and
+    // the audit log name (not the proxy's, which every phone shares).
+    const r = deps.sourceOf?.(init.inv.request, init.inv.remote) ?? init.inv.remote;
     // A trunk's address is the carrier's, shared by every outside caller: never
     // something to lock out or hand to fail2ban, so it is not given as the source.
     this.callerSource = init.callerTrunk
