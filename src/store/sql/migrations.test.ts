@@ -15,9 +15,11 @@ import { TEST_ENGINES, TEST_PG_URL, type TestContext } from "./testing.ts";
 import { insertExtension, insertTenant } from "./testing-rows.ts";
 
 const TABLES = [
+  "api_tokens",
   "audit",
   "auth_blocks",
   "bindings",
+  "call_history",
   "company_audio",
   "company_flow",
   "extensions",
@@ -32,9 +34,11 @@ const TABLES = [
   "schedule_overrides",
   "schema_migrations",
   "secrets",
+  "sessions",
   "subscriptions",
   "tenants",
   "trunks",
+  "users",
   "voicemail_messages",
 ];
 

@@ -51,6 +51,11 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
   },
   { version: 3, description: "bindings: the Path of a registration (RFC 3327)", up: bindingPath },
   { version: 4, description: "tenants: encryption required of their phones", up: requireEncryption },
+  {
+    version: 5,
+    description: "console: users, their sessions, API tokens; the call history",
+    up: consoleAndHistory,
+  },
 ];
 
 /**
@@ -552,4 +557,74 @@ async function requireEncryption(db: MigrationDb): Promise<void> {
     .alterTable("tenants")
     .addColumn("require_encryption", "integer", (c) => c.notNull().defaultTo(0))
     .execute();
+}
+
+/**
+ * Version 5: who logs into the console (the provider, a company's
+ * administrators, an extension's user) and their sessions, the API tokens of
+ * integrations (kept as hashes: a copied database lets nobody in), and one
+ * record per call for the history.
+ */
+async function consoleAndHistory(db: MigrationDb, engine: Engine): Promise<void> {
+  const pg = engine === "postgres";
+  const ms = pg ? "bigint" : "integer";
+  const table = (name: string): CreateTableBuilder<string, never> => {
+    const t = db.schema.createTable(name);
+    return pg ? t : t.modifyEnd(sql`strict`);
+  };
+  await table("users")
+    .addColumn("username", "text", (c) => c.primaryKey())
+    .addColumn("password_hash", "text", (c) => c.notNull())
+    .addColumn("role", "text", (c) => c.notNull())
+    .addColumn("tenant", "text")
+    .addColumn("extension", "text")
+    .addColumn("language", "text")
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("users_tenant").on("users").column("tenant").execute();
+  await table("sessions")
+    .addColumn("id_hash", "text", (c) => c.primaryKey())
+    .addColumn("username", "text", (c) => c.notNull())
+    .addColumn("csrf_token", "text", (c) => c.notNull())
+    .addColumn("created_at", ms, (c) => c.notNull())
+    .addColumn("expires_at", ms, (c) => c.notNull())
+    .addColumn("last_seen_at", ms, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("sessions_username").on("sessions").column("username").execute();
+  await db.schema.createIndex("sessions_expires_at").on("sessions").column("expires_at").execute();
+  await table("api_tokens")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("secret_hash", "text", (c) => c.notNull())
+    .addColumn("role", "text", (c) => c.notNull())
+    .addColumn("tenant", "text")
+    .addColumn("extension", "text")
+    .addColumn("description", "text", (c) => c.notNull())
+    .addColumn("created_by", "text", (c) => c.notNull())
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .addColumn("last_used_at", ms)
+    .execute();
+  await db.schema.createIndex("api_tokens_tenant").on("api_tokens").column("tenant").execute();
+  await table("call_history")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("tenant", "text", (c) => c.notNull())
+    .addColumn("call_id", "text", (c) => c.notNull())
+    .addColumn("direction", "text", (c) => c.notNull())
+    .addColumn("started_at", ms, (c) => c.notNull())
+    .addColumn("answered_at", ms)
+    .addColumn("ended_at", ms, (c) => c.notNull())
+    .addColumn("caller", "text", (c) => c.notNull())
+    .addColumn("caller_name", "text")
+    .addColumn("dialled", "text", (c) => c.notNull())
+    .addColumn("destination", "text")
+    .addColumn("outcome", "text", (c) => c.notNull())
+    .addColumn("forwarded_to", "text")
+    .addColumn("trunk", "text")
+    .addColumn("extensions", "text", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex("call_history_tenant_started")
+    .on("call_history")
+    .columns(["tenant", "started_at"])
+    .execute();
+  await db.schema.createIndex("call_history_started").on("call_history").column("started_at").execute();
 }

@@ -240,6 +240,68 @@ export interface AuthBlocksTable {
   last_at: number;
 }
 
+/** Who logs into the console; `password_hash` is an argon2id PHC string. */
+export interface UsersTable {
+  /** Lower case; unique across tenants (a login names no tenant). */
+  username: string;
+  password_hash: string;
+  /** "provider" | "admin" (of `tenant`) | "user" (of `extension` in `tenant`). */
+  role: string;
+  tenant: string | null;
+  extension: string | null;
+  /** fr, de, it, en; NULL: the tenant's, then the browser's. */
+  language: string | null;
+  created_at: string;
+}
+
+/** A console login; the cookie holds the token, the table only its SHA-256. */
+export interface SessionsTable {
+  id_hash: string;
+  username: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+}
+
+/** An integration's bearer token, scoped like a user; the secret is kept as its SHA-256. */
+export interface ApiTokensTable {
+  id: string;
+  secret_hash: string;
+  /** "admin" | "user", like UsersTable.role (provider tokens are the admin token). */
+  role: string;
+  tenant: string | null;
+  extension: string | null;
+  description: string;
+  /** The user (or "admin" for the admin token) who created it. */
+  created_by: string;
+  created_at: string;
+  last_used_at: number | null;
+}
+
+/** One finished call of a tenant (a call between two tenants' numbers is one row per tenant). */
+export interface CallHistoryTable {
+  id: string;
+  tenant: string;
+  call_id: string;
+  /** "internal" | "inbound" | "outbound". */
+  direction: string;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number;
+  caller: string;
+  caller_name: string | null;
+  dialled: string;
+  /** Who answered or last rang: an extension, a number, "voicemail:101", an app. */
+  destination: string | null;
+  /** answered | busy | no-answer | unavailable | failed | cancelled | forwarded | voicemail | transferred | app. */
+  outcome: string;
+  forwarded_to: string | null;
+  trunk: string | null;
+  /** JSON list of the tenant's extensions that took part (the user portal filters on it). */
+  extensions: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   extensions: ExtensionsTable;
@@ -261,4 +323,8 @@ export interface Database {
   company_audio: CompanyAudioTable;
   secrets: SecretsTable;
   auth_blocks: AuthBlocksTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  call_history: CallHistoryTable;
 }
