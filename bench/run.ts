@@ -1,6 +1,6 @@
 // `npm run bench`: the vpbx performance figures, one JSON line each on
 // stdout (and in bench/results/latest.jsonl), after a line describing the
-// machine. Flags: --only register,register_flood,calls,relay,playback,prompts (a subset),
+// machine. Flags: --only register,register_flood,calls,relay,relay_srtp,playback,prompts (a subset),
 // --quick (a few seconds each, a smoke run), --profile (a V8 CPU profile of
 // the PBX; its top functions are printed as a "profile" line), --peers (the
 // calls and relay figures of Kamailio and of Kamailio with rtpengine beside
@@ -17,6 +17,7 @@ import { benchPrompts } from "./benches/prompts.ts";
 import { benchRegister } from "./benches/register.ts";
 import { benchRegisterFlood } from "./benches/register-flood.ts";
 import { benchRelay } from "./benches/relay.ts";
+import { benchRelaySrtp } from "./benches/relay-srtp.ts";
 import { PbxProcess, topFunctions } from "./lib/pbx-process.ts";
 import { machineLine, Reporter } from "./lib/report.ts";
 
@@ -25,6 +26,8 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<void>> = {
   register_flood: benchRegisterFlood,
   calls: benchCalls,
   relay: benchRelay,
+  // SRTP relay cost per call against plain RTP (issue #13).
+  relay_srtp: benchRelaySrtp,
   playback: benchPlayback,
   prompts: benchPrompts,
 };

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ through node:test with tsx.
+// Runs every *.test.ts under src/, test/ and console/src/ (the console's
+// plain TypeScript logic) through node:test with tsx.
 // Node 20's --test takes no glob patterns, so the files are listed here.
 // Usage: npm test [-- filter]   (a filter keeps the files whose path contains it)
 //
@@ -31,7 +32,7 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...walk("src", []), ...walk("test", [])]
+const files = [...walk("src", []), ...walk("test", []), ...walk("console/src", [])]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

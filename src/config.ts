@@ -1,12 +1,32 @@
 // The process configuration, from VPBX_* environment variables (twelve-factor:
 // one image, configured by its environment). Every problem is collected so
 // that an operator fixes them all in one go, not one per restart.
-import { accessSync, constants, statSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism, hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSecretKey } from "./store/sql/secret-box.ts";
+import { LETS_ENCRYPT_DIRECTORY, LETS_ENCRYPT_STAGING_DIRECTORY } from "./util/acme-certificates.ts";
+
+/** The certificate of SIP over TLS and HTTPS from an ACME CA (RFC 8555), instead of files or a self-signed one. */
+export interface AcmeConfig {
+  /** VPBX_ACME_DOMAIN: the DNS names (comma-separated), the first one the subject. */
+  domains: string[];
+  /** VPBX_ACME_EMAIL: the account's contact for the CA's notices. */
+  email?: string;
+  /** VPBX_ACME_DIRECTORY: the CA's directory URL (default Let's Encrypt's production one). */
+  directoryUrl: string;
+  /** VPBX_ACME_DIRECTORY_CA, resolved: a PEM CA trusted for the directory's HTTPS (a private CA). */
+  directoryCaFile?: string;
+}
+
+/** Names VPBX_ACME_DIRECTORY takes instead of a URL. */
+export const ACME_DIRECTORY_NAMES: Readonly<Record<string, string>> = {
+  letsencrypt: LETS_ENCRYPT_DIRECTORY,
+  "letsencrypt-staging": LETS_ENCRYPT_STAGING_DIRECTORY,
+};
 
 export interface Config {
   dataDir: string;
@@ -33,6 +53,19 @@ export interface Config {
    */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /**
+   * VPBX_TLS_TRUSTED_CA: PEM certificates of CAs trusted beside the system's
+   * when a trunk over TLS is verified.
+   */
+  tlsTrustedCaFile?: string;
+  /**
+   * VPBX_ACME_DOMAIN (with VPBX_ACME_EMAIL, VPBX_ACME_DIRECTORY,
+   * VPBX_ACME_DIRECTORY_CA): the certificate comes from an ACME CA, proven
+   * by HTTP-01 on the HTTP port, kept in `<dataDir>/tls/acme/` and renewed
+   * before it ends; the self-signed one serves until the first is issued.
+   * Never together with tlsCertFile/tlsKeyFile.
+   */
+  acme?: AcmeConfig;
   httpPort: number;
   /**
    * VPBX_HTTP_TLS=on: the HTTP port speaks HTTPS with the certificate of SIP
@@ -106,7 +139,21 @@ export interface Config {
    * Undefined: the data directory.
    */
   audioDir?: string;
+  /**
+   * VPBX_CALL_HISTORY_DAYS: days a call's record is kept (purged once a day);
+   * 0 keeps no history at all. Undefined (the variable unset): 365,
+   * DEFAULT_CALL_HISTORY_DAYS.
+   */
+  callHistoryDays?: number;
+  /**
+   * VPBX_METRICS_TOKEN: the bearer token of GET /metrics (Prometheus), apart
+   * from the API's tokens. Undefined: /metrics is off (404).
+   */
+  metricsToken?: string;
 }
+
+/** VPBX_CALL_HISTORY_DAYS by default: a year of calls. */
+export const DEFAULT_CALL_HISTORY_DAYS = 365;
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -219,6 +266,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     tlsFiles.tlsCertFile = resolve(tlsCertRaw);
     tlsFiles.tlsKeyFile = resolve(tlsKeyRaw);
+  }
+
+  // ACME (RFC 8555): a certificate for the server's DNS name from a CA,
+  // Let's Encrypt unless another directory is named.
+  const acmeRaw = {
+    VPBX_ACME_DOMAIN: get("VPBX_ACME_DOMAIN"),
+    VPBX_ACME_EMAIL: get("VPBX_ACME_EMAIL"),
+    VPBX_ACME_DIRECTORY: get("VPBX_ACME_DIRECTORY"),
+    VPBX_ACME_DIRECTORY_CA: get("VPBX_ACME_DIRECTORY_CA"),
+  };
+  let acme: AcmeConfig | undefined;
+  if (acmeRaw.VPBX_ACME_DOMAIN === undefined) {
+    for (const [name, value] of Object.entries(acmeRaw)) {
+      if (value !== undefined)
+        problems.push(
+          `${name} is set without VPBX_ACME_DOMAIN: set VPBX_ACME_DOMAIN to this server's DNS name for a certificate from an ACME CA, or unset ${name}`,
+        );
+    }
+  } else {
+    acme = readAcme(acmeRaw, problems);
+    if (tlsCertRaw !== undefined || tlsKeyRaw !== undefined) {
+      problems.push(
+        "VPBX_ACME_DOMAIN and VPBX_TLS_CERT/VPBX_TLS_KEY are both set: the certificate comes either from your files (VPBX_TLS_CERT and VPBX_TLS_KEY) or from an ACME CA (VPBX_ACME_DOMAIN), not both: unset one of them",
+      );
+    }
+    if (!tlsUsed) {
+      problems.push(
+        "VPBX_ACME_DOMAIN is set but nothing would use its certificate: SIP over TLS is off (VPBX_SIP_TLS_PORT=off) and so is HTTPS (VPBX_HTTP_TLS): turn one on, or unset VPBX_ACME_DOMAIN",
+      );
+    }
   }
 
   let rtpPorts = { min: 10000, max: 20000 };
@@ -365,6 +442,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (sipTlsPort !== undefined) config.sipTlsPort = sipTlsPort;
   if (httpTls) config.httpTls = true;
   if (tlsUsed) Object.assign(config, tlsFiles);
+  if (acme !== undefined && tlsUsed) config.acme = acme;
   for (const [key, value] of Object.entries(tcp) as Array<[keyof typeof tcp, number | undefined]>) {
     if (value !== undefined) config[key] = value;
   }
@@ -420,8 +498,118 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   } else if (secretKeyFile !== undefined) config.secretKeyFile = resolve(secretKeyFile);
 
+  const historyDays = wholeNumber(
+    "VPBX_CALL_HISTORY_DAYS",
+    0,
+    36_500,
+    "a number of days (0: keep no call history)",
+  );
+  if (historyDays !== undefined) config.callHistoryDays = historyDays;
+
+  const metricsToken = get("VPBX_METRICS_TOKEN");
+  if (metricsToken !== undefined) {
+    // The value is a secret: never echoed, even when wrong.
+    if (metricsToken.length < 16 || /\s/.test(metricsToken)) {
+      problems.push(
+        "VPBX_METRICS_TOKEN is not a usable token: expected at least 16 characters without spaces (e.g. from: openssl rand -hex 32), or unset it to turn /metrics off",
+      );
+    } else config.metricsToken = metricsToken;
+  }
+
+  // Carriers reached over TLS are verified against the system's CAs and
+  // these (a carrier, or a test, with a private CA).
+  const trustedCaRaw = get("VPBX_TLS_TRUSTED_CA");
+  if (trustedCaRaw !== undefined) {
+    const file = resolve(trustedCaRaw);
+    if (!isReadableFile(file)) {
+      problems.push(
+        `VPBX_TLS_TRUSTED_CA=${JSON.stringify(trustedCaRaw)} is not a readable file: expected the path of PEM certificates of the CAs that sign your carriers' certificates`,
+      );
+    } else config.tlsTrustedCaFile = file;
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** VPBX_ACME_* read when VPBX_ACME_DOMAIN is set: each problem said with what is expected. */
+function readAcme(raw: Record<string, string | undefined>, problems: string[]): AcmeConfig {
+  const domainRaw = raw.VPBX_ACME_DOMAIN ?? "";
+  const domains: string[] = [];
+  for (const entry of domainRaw.split(",").map((d) => d.trim().toLowerCase().replace(/\.$/, ""))) {
+    if (entry === "") continue;
+    let why: string | undefined;
+    if (entry.startsWith("*."))
+      why = "a wildcard name needs a DNS-01 challenge, and vpbx answers HTTP-01 only";
+    else if (isIP(entry) !== 0) why = "an IP address, not a DNS name";
+    else if (!isDnsName(entry)) why = "not a DNS name";
+    if (why) {
+      problems.push(
+        `VPBX_ACME_DOMAIN=${JSON.stringify(domainRaw)}: ${JSON.stringify(entry)} is ${why}: expected the DNS names phones reach this server at, comma-separated, e.g. pbx.example.com`,
+      );
+    } else if (!domains.includes(entry)) domains.push(entry);
+  }
+  if (domains.length === 0 && !problems.some((p) => p.startsWith("VPBX_ACME_DOMAIN="))) {
+    problems.push(
+      `VPBX_ACME_DOMAIN=${JSON.stringify(domainRaw)} names no domain: expected e.g. pbx.example.com`,
+    );
+  }
+  const acme: AcmeConfig = { domains, directoryUrl: ACME_DIRECTORY_NAMES.letsencrypt };
+  const email = raw.VPBX_ACME_EMAIL;
+  if (email !== undefined) {
+    if (/^[^@\s<>"]+@[^@\s.<>]+(?:\.[^@\s.<>]+)+$/.test(email)) acme.email = email;
+    else {
+      problems.push(
+        `VPBX_ACME_EMAIL=${JSON.stringify(email)} is not an e-mail address: expected the address the CA writes to about this certificate, e.g. hostmaster@example.com`,
+      );
+    }
+  }
+  const directory = raw.VPBX_ACME_DIRECTORY;
+  if (directory !== undefined) {
+    const named = ACME_DIRECTORY_NAMES[directory.toLowerCase()];
+    let url: URL | undefined;
+    try {
+      url = new URL(directory);
+    } catch {
+      // Not a URL: a name of ACME_DIRECTORY_NAMES, or a problem said below.
+      url = undefined;
+    }
+    if (named !== undefined) acme.directoryUrl = named;
+    else if (url?.protocol === "https:" && url.hostname !== "") acme.directoryUrl = url.href;
+    else {
+      problems.push(
+        `VPBX_ACME_DIRECTORY=${JSON.stringify(directory)} is not an ACME directory: expected its https:// URL, or letsencrypt (the default) or letsencrypt-staging (${LETS_ENCRYPT_STAGING_DIRECTORY}, for trying a setup)`,
+      );
+    }
+  }
+  const caRaw = raw.VPBX_ACME_DIRECTORY_CA;
+  if (caRaw !== undefined) {
+    const file = resolve(caRaw);
+    if (!isReadableFile(file) || !isPemCertificate(file)) {
+      problems.push(
+        `VPBX_ACME_DIRECTORY_CA=${JSON.stringify(caRaw)} is not a readable PEM certificate: expected the file of the CA that signed your private ACME directory's HTTPS certificate (Let's Encrypt needs none)`,
+      );
+    } else acme.directoryCaFile = file;
+  }
+  return acme;
+}
+
+/** A DNS name (RFC 1123 labels): letters, digits and inner hyphens, at most 63 a label and 253 in all. */
+function isDnsName(name: string): boolean {
+  return /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
+    name,
+  );
+}
+
+/** A file whose first certificate parses (a CA's PEM). */
+function isPemCertificate(path: string): boolean {
+  try {
+    new X509Certificate(readFileSync(path));
+    return true;
+  } catch {
+    // Not PEM, or not a certificate: the caller reports what is expected.
+    return false;
+  }
 }
 
 /** "192.0.2.1", "2001:db8::1", "10.0.0.0/8", "2001:db8::/32": an address, or a network with a prefix length its family allows. */

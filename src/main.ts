@@ -1,13 +1,13 @@
 // The composition root: reads nothing itself, builds every room from the
 // configuration, wires them together, and takes them down again in order.
 
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Server as TlsServer } from "node:tls";
 import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
-import type { Config } from "./config.ts";
+import { type Config, DEFAULT_CALL_HISTORY_DAYS } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
 import { RtpengineClient } from "./media/rtpengine/ng-client.ts";
 import { RtpengineMediaLegs, rtpengineAddress } from "./media/rtpengine/rtpengine-media-legs.ts";
@@ -15,14 +15,18 @@ import { companyApps } from "./pbx/apps/company/index.ts";
 import type { AppRegistry } from "./pbx/apps/dispatcher.ts";
 import { forwardingApps } from "./pbx/apps/forwarding/forwarding-app.ts";
 import { voicemailApps } from "./pbx/apps/voicemail/index.ts";
+import { CallHistoryRecorder } from "./pbx/call/call-history.ts";
+import { CallHistoryRetention } from "./pbx/call/call-history-retention.ts";
 import { createMediaLegs, type MediaLegs } from "./pbx/call/media-legs.ts";
 import { PromptSpeech } from "./pbx/call/speech.ts";
 import { CompanyAudioFiles } from "./pbx/company/company-audio.ts";
 import { CompanyService } from "./pbx/company/company-service.ts";
 import { EventHub } from "./pbx/events/index.ts";
+import { LiveFeed } from "./pbx/live/index.ts";
 import { PBX_METHODS, Pbx } from "./pbx/pbx.ts";
+import { CountingAuthGuard, PbxCounters } from "./pbx/pbx-metrics.ts";
 import { Registrar } from "./pbx/registrar/index.ts";
-import { AuthGuard, nonceSecret, ProxiedPhoneAuthenticator, TrustedProxies } from "./pbx/security/index.ts";
+import { nonceSecret, ProxiedPhoneAuthenticator, TrustedProxies } from "./pbx/security/index.ts";
 import {
   DEFAULT_OVERLOAD_DELAY_MS,
   eventLoopProbe,
@@ -46,6 +50,8 @@ import {
 import { openStore } from "./store/sql/open-store.ts";
 import { loadSecretKey } from "./store/sql/secret-key.ts";
 import type { Language, Store } from "./store/types.ts";
+import { AcmeCertificates, storedAcmeCertificate } from "./util/acme-certificates.ts";
+import { AcmeChallenges } from "./util/acme-challenges.ts";
 import { type Clock, SystemClock } from "./util/clock.ts";
 import { checkDataPermissions, ensurePrivateDir } from "./util/file-permissions.ts";
 import { createLogger, type Logger } from "./util/log.ts";
@@ -57,6 +63,8 @@ export interface RunningVpbx {
   readonly sipTlsPort: number | undefined;
   readonly httpPort: number;
   readonly pbx: Pbx;
+  /** The certificates from the ACME CA (VPBX_ACME_DOMAIN); undefined without ACME. */
+  readonly acme: AcmeCertificates | undefined;
   stop(): Promise<void>;
 }
 
@@ -71,6 +79,8 @@ export interface StartOptions {
   apps?: AppRegistry;
   /** Where overload control reads the load (default: this thread's event-loop delay). */
   loadProbe?: LoadProbe;
+  /** How often the ACME CA is asked whether a validation or order is done (default 5 s; tests less). */
+  acmeStatusPollMs?: number;
 }
 
 /**
@@ -153,6 +163,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       tlsPort === undefined && !httpTls ? undefined : await openTlsCredentials(config, clock, log);
     /** The HTTPS server, once built: a renewed certificate goes to it too. */
     let httpsServer: TlsServer | undefined;
+    // HTTP-01 answers (RFC 8555 §8.3) served by the HTTP server while the ACME CA validates.
+    const acmeChallenges = config.acme && tlsCredentials ? new AcmeChallenges() : undefined;
     const transport = await TransportLayer.listen({
       bind: config.bind,
       port: config.sipPort,
@@ -169,6 +181,9 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         tlsPort === undefined || !tlsCredentials
           ? undefined
           : { port: tlsPort, secureContext: tlsCredentials.context },
+      ...(config.tlsTrustedCaFile === undefined
+        ? {}
+        : { tlsTrustedCertificates: [readFileSync(config.tlsTrustedCaFile, "utf8")] }),
     });
     stops.unshift(() => transport.close());
     if (tlsCredentials) {
@@ -186,7 +201,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         tlsCredentials.stop();
       });
     }
-    const transactions = new TransactionLayer({ transport, clock, log });
+    // What /metrics reads: the SIP errors we answer are counted where every
+    // message goes out (the transport as the transaction layer sees it).
+    const counters = new PbxCounters();
+    const transactions = new TransactionLayer({
+      transport: counters.countingTransport(transport),
+      clock,
+      log,
+    });
     stops.unshift(() => transactions.close());
     // The UA core hands requests up to the Pbx, which is built from the UA
     // further down: this delegate forwards to it. Nothing is awaited between
@@ -216,7 +238,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     // The nonce key is the store's (the same after a restart and on every
     // node); blocks of guessing sources and accounts are the store's too.
     const nonces = new NonceManager({ clock, secret: await nonceSecret(store) });
-    const guard = new AuthGuard({ clock, log, blocks: store.authBlocks });
+    const guard = new CountingAuthGuard({ clock, log, blocks: store.authBlocks }, counters);
     await guard.ready();
     stops.unshift(() => guard.close());
     // Behind the trusted proxies (Kamailio in front of several nodes) the
@@ -235,6 +257,9 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       },
       proxies,
     );
+    // The console's live updates (GET /api/v1/events): change notices from
+    // where the changes happen, beside the lamps; pbx.shutdown() ends the streams.
+    const live = new LiveFeed({ clock, log });
     // Subscriptions and the lamps of desk phones (RFC 6665): the registrar
     // tells it when devices come and go, the PBX when calls change.
     const events = new EventHub({
@@ -264,6 +289,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       clock,
       log,
       publishMailbox: (tenant, mailbox, counts) => {
+        live.publish({ type: "voicemail", tenant, extension: mailbox });
         events.publishMailbox(tenant, mailbox, counts);
         mail.kick();
         // The lamps whose subscriptions other nodes hold (PostgreSQL LISTEN/NOTIFY).
@@ -290,7 +316,10 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       // RFC 3327: a Path is taken from the trusted proxies only.
       acceptPath: (remote) => proxies.trusts(remote.address),
       listener: {
-        bindingsChanged: (tenant, extension) => events.registrationsChanged(tenant, extension),
+        bindingsChanged: (tenant, extension) => {
+          events.registrationsChanged(tenant, extension);
+          live.publish({ type: "registrations", tenant, extension });
+        },
         registered: (binding) => void events.unsolicitedMwi(binding),
       },
     });
@@ -315,12 +344,14 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
 
     const trunks = new TrunkDirectory({ store, clock, log });
     const trunkRegistrations = new TrunkRegistrations({
+      live,
       ua,
       store,
       clock,
       log,
       contactHost: config.publicAddress,
       contactPort: transport.port,
+      contactPortFor: (t) => transport.portFor?.(t),
       remoteOf: (t) => trunks.remoteOf(t),
     });
 
@@ -328,6 +359,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     // is re-armed (or an override that ended while we were down is dropped)
     // and the *11/*20 lamps set before calls come.
     const company = new CompanyService({
+      live,
       store,
       clock,
       log,
@@ -350,7 +382,30 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     overload.start();
     stops.unshift(() => overload.stop());
 
+    // Every call's record when it ends (VPBX_CALL_HISTORY_DAYS; 0: the
+    // metrics count the calls, nothing is kept), written after the calls'
+    // last BYEs and before the store closes; old records purged daily.
+    const historyDays = config.callHistoryDays ?? DEFAULT_CALL_HISTORY_DAYS;
+    const history = new CallHistoryRecorder({
+      store,
+      clock,
+      log,
+      keep: historyDays > 0,
+      onRecord: (record) => counters.callEnded(record),
+    });
+    // A store that stopped answering does not hold the stop: its records are lost, as it is.
+    stops.unshift(async () => {
+      if (!(await settlesWithin(history.flush(), SHUTDOWN_GRACE_MS, clock, log)))
+        log.warn({ pending: history.pending }, "stopping: call history records not written in time");
+    });
+    const retention = new CallHistoryRetention({ store, clock, log, days: historyDays });
+    retention.start();
+    stops.unshift(() => retention.stop());
+
     const pbx = new Pbx({
+      live,
+      history,
+      counters,
       ua,
       overload,
       sourceOf: (req, remote) => proxies.sourceOf(req, remote),
@@ -377,6 +432,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     // A mailbox another node changed: its counts read again, for the lamps held here.
     const stopChanges = store.changes?.subscribe((change) => {
       if (change.kind !== "mailbox") return;
+      live.publish({ type: "voicemail", tenant: change.tenant, extension: change.mailbox });
       voicemail.counts(change.tenant, change.mailbox).then(
         (counts) => events.publishMailbox(change.tenant, change.mailbox, counts, { fromAnotherNode: true }),
         (err: unknown) => log.error({ err, ...change }, "mailbox changed on another node: counts not read"),
@@ -408,6 +464,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
         trunksChanged: () => void trunkRegistrations.reconcile(),
         subscriptions: (tenant) => events.list(tenant),
         voicemail: () => voicemail,
+        live: () => pbx.live(),
+        metrics: () => pbx.metrics(),
       },
       verifyToken: token.verify,
       log,
@@ -422,6 +480,8 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
           }),
       },
       https: httpTls && tlsCredentials ? serverTlsOptions(tlsCredentials.pem) : undefined,
+      metricsToken: config.metricsToken,
+      acmeChallenges,
     });
     // An HTTPS server is a tls.Server (https.Server extends it).
     if (httpTls) httpsServer = api.server as unknown as TlsServer;
@@ -431,6 +491,33 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
     // Our Via and Contact over a WebSocket name the HTTP port; WSS behind HTTPS.
     transport.setWebSocketPort(httpPort, httpTls);
+
+    // The certificate from the ACME CA, once the HTTP server answers its
+    // challenges: ordered now when none is stored, renewed before it ends,
+    // and taken by the TLS listener and HTTPS as a SIGHUP reload would.
+    let acme: AcmeCertificates | undefined;
+    if (config.acme && tlsCredentials && acmeChallenges) {
+      const credentials = tlsCredentials;
+      acme = new AcmeCertificates({
+        dataDir: config.dataDir,
+        settings: {
+          domains: config.acme.domains,
+          email: config.acme.email,
+          directoryUrl: config.acme.directoryUrl,
+          directoryCa: config.acme.directoryCaFile
+            ? readFileSync(config.acme.directoryCaFile, "utf8")
+            : undefined,
+        },
+        challenges: acmeChallenges,
+        clock,
+        log,
+        statusPollMs: opts.acmeStatusPollMs,
+        install: (files, reason) => credentials.switchTo(files, reason),
+      });
+      acme.start();
+      const running = acme;
+      stops.unshift(() => running.stop());
+    }
 
     if (opts.warmPrompts ?? true) {
       // The rest of the prompts of the languages in use are synthesised
@@ -472,6 +559,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
       sipTlsPort: transport.tlsPort,
       httpPort,
       pbx,
+      acme,
       stop: () => {
         stopping ??= (async () => {
           ready = false;
@@ -492,12 +580,44 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
 }
 
 /**
- * The certificate of SIP over TLS: VPBX_TLS_CERT and VPBX_TLS_KEY, else a
- * self-signed one made on the first start in the data directory and reused.
+ * The certificate of SIP over TLS: VPBX_TLS_CERT and VPBX_TLS_KEY, else the
+ * ACME CA's stored by an earlier start (VPBX_ACME_DOMAIN), else a
+ * self-signed one made on the first start in the data directory and reused
+ * (with ACME, until the CA's certificate is issued).
  */
 async function openTlsCredentials(config: Config, clock: Clock, log: Logger): Promise<TlsCredentials> {
   let certFile = config.tlsCertFile;
   let keyFile = config.tlsKeyFile;
+  if (config.acme && (certFile !== undefined || keyFile !== undefined)) {
+    // loadConfig refuses this; a Config written in code must not pick one silently either.
+    throw new Error(
+      "a certificate from files (tlsCertFile, tlsKeyFile) and one from ACME (acme) are both configured: keep one",
+    );
+  }
+  if (config.acme) {
+    const stored = storedAcmeCertificate(
+      config.dataDir,
+      { domains: config.acme.domains, directoryUrl: config.acme.directoryUrl },
+      clock.now(),
+    );
+    if ("certificate" in stored) {
+      return TlsCredentials.load({
+        certFile: stored.certificate.certFile,
+        keyFile: stored.certificate.keyFile,
+        clock,
+        log,
+      });
+    }
+    const made = await ensureSelfSignedCertificate(config.dataDir, selfSignedNames(config.publicAddress), {
+      now: clock.now(),
+      log,
+    });
+    log.warn(
+      { domains: config.acme.domains, directory: config.acme.directoryUrl, acme: stored.problem },
+      "SIP over TLS and HTTPS use a self-signed certificate until the ACME CA issues one (a minute, when the CA reaches http://<domain>/.well-known/acme-challenge/ on port 80)",
+    );
+    return TlsCredentials.load({ certFile: made.certFile, keyFile: made.keyFile, clock, log });
+  }
   if (certFile === undefined || keyFile === undefined) {
     const made = await ensureSelfSignedCertificate(config.dataDir, selfSignedNames(config.publicAddress), {
       now: clock.now(),
@@ -574,5 +694,8 @@ async function rtpengineMedia(
     );
   }
   log.info({ rtpengine: `${at.host}:${at.port}`, address }, "media through rtpengine");
-  return new RtpengineMediaLegs({ client, inner: own, clock, log, address });
+  const legs = new RtpengineMediaLegs({ client, inner: own, clock, log, address });
+  // Browser legs stay ours (DTLS-SRTP terminated here, like SDES legs):
+  // rtpengine's release hands any leg that is not its own back to `own`.
+  return Object.assign(legs, { allocateWebRtc: (callLog?: Logger) => own.allocateWebRtc(callLog) });
 }

@@ -23,6 +23,11 @@ export const RANGES = {
   /** Callers and callees of the relay bench. */
   relayCallers: 40000,
   relayCallees: 50000,
+  /** The SRTP relay figure's plain run and its SRTP run (relay-srtp.ts). */
+  srtpPlainCallers: 60000,
+  srtpPlainCallees: 70000,
+  srtpCallers: 80000,
+  srtpCallees: 90000,
 } as const;
 
 export function numbers(start: number, count: number): string[] {

@@ -7,28 +7,42 @@
 // one system after the other. Pinning (lib/pinning.ts): the RTP generator's
 // worker processes, forked from this bench process, share the last core with
 // it; the system under test (vpbx, or Kamailio and rtpengine) has the other.
+//
+// relayThrough also runs the calls of the SRTP relay figure (relay-srtp.ts):
+// the same calls with SIP over TLS and SDES SRTP on both legs.
 
+import type { SdesCrypto } from "../../src/media/srtp/index.ts";
 import { emitComparison } from "../lib/compare.ts";
 import { round } from "../lib/histogram.ts";
-import { LoadUa } from "../lib/load-ua.ts";
+import { benchCrypto, LoadUa } from "../lib/load-ua.ts";
 import { type PbxProcess, sleep } from "../lib/pbx-process.ts";
 import { peerMissing, startKamailioRtpengine } from "../lib/peers.ts";
 import { BenchPinning } from "../lib/pinning.ts";
 import { meterCpu, type PeerTarget, type Target, targetPids, vpbxTarget } from "../lib/target.ts";
-import { type CallLegs, RtpGenerator, type StreamResult } from "../rtp/rtp-generator.ts";
+import {
+  type CallLegs,
+  type LegKeys,
+  RtpGenerator,
+  type StreamResult,
+  type WireKey,
+} from "../rtp/rtp-generator.ts";
 import { registerAll } from "./calls.ts";
 import { type BenchContext, numbers, RANGES } from "./context.ts";
 
-const TARGET_CALLS = 500;
+export const TARGET_CALLS = 500;
 const MAX_LOSS_PCT = 0.1;
 const MAX_ADDED_JITTER_MS = 5;
 
 /** What one system did with the calls: the figures the comparison lines take. */
-interface RelayFigures {
+export interface RelayFigures {
   calls: number;
   lossPct: number;
   addedJitterP99Ms: number;
+  /** Jitter p99 (|D(i-1,i)|, ms) through the relay, the generator's own included. */
+  jitterP99Ms: number;
   targetCpuPct: number;
+  /** SRTP packets that failed to unprotect at the generator (0 for plain calls). */
+  srtpFailures: number;
   /** Calls up and relayed with less than MAX_LOSS_PCT lost (0 when more were lost). */
   relayedBelowLoss: number;
   /** How late the generator sent (p99, ms) and how busy the rest of the machine was: is the jitter the relay's? */
@@ -144,28 +158,65 @@ function compare(ctx: BenchContext, vpbx: RelayFigures, peer: RelayFigures, name
   });
 }
 
+/** How relayThrough's calls are made, when not as the relay bench's. */
+export interface RelayRunOptions {
+  /**
+   * "srtp": the phones on SIP over TLS (keys are taken only over TLS), each
+   * call SDES SRTP (AES_CM_128_HMAC_SHA1_80) on both legs, every packet
+   * protected and unprotected by the generator as by a phone. Default "rtp":
+   * plain RTP, SIP over UDP.
+   */
+  media?: "rtp" | "srtp";
+  /** First numbers of the callers and callees (default the relay bench's): users register once per run. */
+  ranges?: { callers: number; callees: number };
+  /** The `bench` of the line emitted (default "relay"). */
+  line?: string;
+}
+
+/** An SDES key as the generator's workers take it. */
+function wireKey(c: SdesCrypto): WireKey {
+  return {
+    profile: c.profile,
+    key: Buffer.from(c.masterKey).toString("base64"),
+    salt: Buffer.from(c.masterSalt).toString("base64"),
+  };
+}
+
+/** Keys for a call streamed leg to leg (the calibration): each leg receives under the other's key. */
+function directKeys(): { caller: LegKeys; callee: LegKeys } {
+  const a = wireKey(benchCrypto());
+  const b = wireKey(benchCrypto());
+  return { caller: { send: a, recv: b }, callee: { send: b, recv: a } };
+}
+
 /**
  * Sets up `calls` calls through `target` (its callees registered by the
  * generator's phones first), streams RTP both ways, emits the "relay" line
  * (and for vpbx, given `pbx`, the "rss_per_call" line) and hangs up.
  */
-async function relayThrough(
+export async function relayThrough(
   ctx: BenchContext,
   target: Target,
   calls: number,
   pinning: BenchPinning,
   pbx?: PbxProcess,
+  opts: RelayRunOptions = {},
 ): Promise<RelayFigures> {
   const { report, quick } = ctx;
+  const srtp = opts.media === "srtp";
   const streamMs = quick ? 4000 : 20_000;
-  const callers = numbers(RANGES.relayCallers, calls);
-  const callees = numbers(RANGES.relayCallees, calls);
-  report.note(`relay: ${target.name}: ${calls * 2} users, registering ${calls} callees`);
+  const callers = numbers(opts.ranges?.callers ?? RANGES.relayCallers, calls);
+  const callees = numbers(opts.ranges?.callees ?? RANGES.relayCallees, calls);
+  const label = `${opts.line ?? "relay"}: ${target.name}${srtp ? " (SRTP over TLS)" : ""}`;
+  if (srtp && target.sipTlsPort === undefined)
+    throw new Error(`${target.name} has no SIP over TLS port for SRTP`);
+  report.note(`${label}: ${calls * 2} users, registering ${calls} callees`);
   await target.createUsers([...callers, ...callees]);
-  const ua = await LoadUa.open(target.sipPort);
+  const ua = await LoadUa.open(target.sipPort, srtp ? { tlsPort: target.sipTlsPort } : {});
   const gen = new RtpGenerator();
   const up: Array<{ hangup(): Promise<boolean> }> = [];
-  const vpbxGoal = target.name === "vpbx";
+  // The relay bench's goal is for its own calls; the SRTP figure's runs (opts.line) have their own line.
+  const vpbxGoal = target.name === "vpbx" && opts.line === undefined;
   try {
     if (!(await registerAll(ua, callees))) {
       throw new Error(`callee registration at ${target.name} failed`);
@@ -179,12 +230,18 @@ async function relayThrough(
     // the generator itself adds to jitter on this machine right now.
     const direct = new Map(legs.map((l) => [l, { caller: l.calleePort, callee: l.callerPort }]));
     const baselineCpu = meterCpu(target, gen.pids);
-    const baseline = await gen.stream(legs, direct, quick ? 2000 : 5000);
+    const baseline = await gen.stream(
+      legs,
+      direct,
+      quick ? 2000 : 5000,
+      srtp ? new Map(legs.map((l) => [l, directKeys()])) : undefined,
+    );
     const generatorOnlyCpu = baselineCpu.stop();
 
     await sleep(1000);
     const rssBefore = pbx?.rssBytes() ?? 0;
     const peers = new Map<CallLegs, { caller: number; callee: number }>();
+    const keys = new Map<CallLegs, { caller: LegKeys; callee: LegKeys }>();
     const failures: Record<string, number> = {};
     // Set up at 50 calls/s with at most 50 in progress.
     let next = 0;
@@ -193,14 +250,33 @@ async function relayThrough(
         const leg = legs[next];
         const i = next++;
         let calleePort = 0;
-        ua.expect(callees[i], leg.calleePort, (c) => {
-          calleePort = c.remoteRtpPort;
-        });
-        const r = await ua.call(callers[i], callees[i], leg.callerPort);
+        let calleeRemote: SdesCrypto | undefined;
+        const callerKey = srtp ? benchCrypto() : undefined;
+        const calleeKey = srtp ? benchCrypto() : undefined;
+        ua.expect(
+          callees[i],
+          leg.calleePort,
+          (c) => {
+            calleePort = c.remoteRtpPort;
+            calleeRemote = c.remoteCrypto;
+          },
+          calleeKey,
+        );
+        const r = await ua.call(callers[i], callees[i], leg.callerPort, callerKey);
         if ("failed" in r) failures[r.failed] = (failures[r.failed] ?? 0) + 1;
-        else {
+        else if (srtp && !(r.remoteCrypto && calleeRemote && callerKey && calleeKey)) {
+          // The PBX offered the callee no key: not the encrypted call this run measures.
+          failures["callee leg not SRTP"] = (failures["callee leg not SRTP"] ?? 0) + 1;
+          await r.hangup();
+        } else {
           up.push(r);
           peers.set(leg, { caller: r.remoteRtpPort, callee: calleePort });
+          if (r.remoteCrypto && calleeRemote && callerKey && calleeKey) {
+            keys.set(leg, {
+              caller: { send: wireKey(callerKey), recv: wireKey(r.remoteCrypto) },
+              callee: { send: wireKey(calleeKey), recv: wireKey(calleeRemote) },
+            });
+          }
         }
         await sleep(1000);
       }
@@ -219,17 +295,20 @@ async function relayThrough(
       });
     }
 
-    report.note(`relay: ${target.name}: ${up.length} calls up, streaming RTP for ${streamMs / 1000} s`);
+    report.note(
+      `${label}: ${up.length} calls up, streaming ${srtp ? "SRTP" : "RTP"} for ${streamMs / 1000} s`,
+    );
     // Who had the cores while streaming: the system under test, the generator, the bench, or others.
     const cpu = meterCpu(target, [...gen.pids, process.pid]);
-    const r = await gen.stream(legs, peers, streamMs);
+    const r = await gen.stream(legs, peers, streamMs, srtp ? keys : undefined);
     const cpuUse = cpu.stop();
     const rssStreaming = pbx?.rssBytes();
     const added = Math.max(0, r.jitter.quantile(0.99) - baseline.jitter.quantile(0.99));
     const ok = up.length >= TARGET_CALLS && r.lossPct < MAX_LOSS_PCT && added < MAX_ADDED_JITTER_MS;
     report.emit({
-      bench: "relay",
+      bench: opts.line ?? "relay",
       system: target.name,
+      ...(opts.media ? { media: opts.media, signalling: srtp ? "TLS" : "UDP" } : {}),
       calls: up.length,
       setup_failures: failures,
       seconds: streamMs / 1000,
@@ -242,6 +321,7 @@ async function relayThrough(
       generator_send_late_p99_ms: round(r.sendLate.quantile(0.99)),
       generator_workers: workers,
       stray_packets: r.stray + baseline.stray,
+      ...(srtp ? { srtp_failures: r.srtpFailures, generator_only_srtp_failures: baseline.srtpFailures } : {}),
       ...(rssStreaming === undefined ? {} : { rss_streaming_mb: round(rssStreaming / 2 ** 20, 1) }),
       cpu: cpuUse,
       generator_only_cpu: generatorOnlyCpu,
@@ -257,7 +337,9 @@ async function relayThrough(
       calls: up.length,
       lossPct: round(r.lossPct, 3),
       addedJitterP99Ms: round(added),
+      jitterP99Ms: round(r.jitter.quantile(0.99)),
       targetCpuPct: cpuUse.target_cpu_pct,
+      srtpFailures: r.srtpFailures,
       relayedBelowLoss: r.lossPct < MAX_LOSS_PCT ? up.length : 0,
       generatorSendLateP99Ms: round(r.sendLate.quantile(0.99)),
       othersCpuPct: cpuUse.others_cpu_pct,

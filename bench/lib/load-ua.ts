@@ -5,10 +5,21 @@
 // the digest uri once per run (-auth_uri), and the PBX checks it against a
 // Request-URI that changes with every callee.
 //
-// The UA is deliberately small: UDP only, retransmission of requests and of
-// our 2xx (RFC 3261 §17.1.1.2, §13.3.1.4) with T1 = 500 ms, no forking.
+// The UA is deliberately small: UDP, or one TLS connection for every phone
+// (the SRTP relay figure: the PBX takes SDES keys only over TLS, RFC 4568
+// §8.3), retransmission of requests over UDP and of our 2xx (RFC 3261
+// §17.1.1.2, §13.3.1.4) with T1 = 500 ms, no forking. With `srtp`, calls
+// offer and answer AES_CM_128_HMAC_SHA1_80 keys (RFC 4568) and report the
+// PBX's key for each leg, for the RTP generator to protect and unprotect with.
 import { randomBytes } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import * as tls from "node:tls";
+import {
+  formatCryptoAttribute,
+  generateCrypto,
+  parseCryptoAttribute,
+  type SdesCrypto,
+} from "../../src/media/srtp/index.ts";
 import {
   getHeader,
   getHeaders,
@@ -47,6 +58,8 @@ export interface OutgoingCall {
   /** RTP port the PBX offered in its answer (its caller-side leg). */
   remoteRtpPort: number;
   remoteRtpAddress: string;
+  /** The PBX's SRTP key for this leg (what it sends under), when the call is encrypted. */
+  remoteCrypto?: SdesCrypto;
   hangup(): Promise<boolean>;
 }
 
@@ -58,50 +71,67 @@ export interface CallFailure {
 export interface AnsweredCall {
   remoteRtpPort: number;
   remoteRtpAddress: string;
+  /** The PBX's SRTP key of the offer line we accepted, when we answered with a key. */
+  remoteCrypto?: SdesCrypto;
+}
+
+/** The suite the bench's encrypted calls use: the one every SDES phone implements. */
+export const BENCH_SRTP_PROFILE = "AES_CM_128_HMAC_SHA1_80" as const;
+
+/** How the UA reaches the PBX: UDP to the SIP port, or one TLS connection to the TLS port. */
+interface Wire {
+  readonly transport: "UDP" | "TLS";
+  readonly localPort: number;
+  /** To the PBX (its SIP port over UDP; the connection over TLS). */
+  send(data: Buffer): void;
+  /** Back to where a request came from (over TLS: the connection). */
+  reply(data: Buffer, to: RemoteInfo): void;
+  close(): void;
 }
 
 export class LoadUa {
   private readonly txs = new Map<string, ClientTx>();
   private readonly incoming = new Map<string, Incoming>();
-  /** callee extension → RTP port to answer with, and who to tell about the PBX offer. */
-  private readonly expected = new Map<string, { port: number; onCall: (c: AnsweredCall) => void }>();
+  /** callee extension → RTP port (and SRTP key) to answer with, and who to tell about the PBX offer. */
+  private readonly expected = new Map<
+    string,
+    { port: number; crypto?: SdesCrypto; onCall: (c: AnsweredCall) => void }
+  >();
   /** Call-ID of established outgoing calls → the ACK to resend when the 2xx is retransmitted. */
   private readonly acks = new Map<string, Buffer>();
   /** Answer port used for callees nobody registered an expectation for. */
   defaultAnswerPort = 9;
   readonly counters = { parseErrors: 0, retransmissions: 0, callsAnswered: 0, byesAnswered: 0 };
 
-  private constructor(
-    private readonly socket: Socket,
-    readonly localPort: number,
-    private readonly pbxPort: number,
-  ) {
-    socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+  readonly localPort: number;
+
+  private constructor(private readonly wire: Wire) {
+    this.localPort = wire.localPort;
   }
 
-  static async open(pbxPort: number): Promise<LoadUa> {
-    const socket = createSocket({
-      type: "udp4",
-      recvBufferSize: 4 * 1024 * 1024,
-      sendBufferSize: 4 * 1024 * 1024,
-    });
-    await new Promise<void>((res, rej) => {
-      socket.once("error", rej);
-      socket.bind(0, "127.0.0.1", () => res());
-    });
-    socket.on("error", () => {});
-    return new LoadUa(socket, socket.address().port, pbxPort);
+  /** Phones on one UDP socket, talking to the PBX's SIP port; `tlsPort`: on one TLS connection to it instead. */
+  static async open(pbxPort: number, opts: { tlsPort?: number } = {}): Promise<LoadUa> {
+    let ua: LoadUa | undefined;
+    const deliver = (msg: Buffer, rinfo: RemoteInfo) => ua?.onMessage(msg, rinfo);
+    ua = new LoadUa(
+      opts.tlsPort === undefined ? await udpWire(pbxPort, deliver) : await tlsWire(opts.tlsPort, deliver),
+    );
+    return ua;
   }
 
   close(): void {
     for (const tx of this.txs.values()) if (tx.timer) clearTimeout(tx.timer);
     for (const inc of this.incoming.values()) if (inc.timer) clearTimeout(inc.timer);
-    this.socket.close();
+    this.wire.close();
   }
 
-  /** Answer the next call to `callee` with SDP on `port`; `onCall` gets the PBX's offer. */
-  expect(callee: string, port: number, onCall: (c: AnsweredCall) => void): void {
-    this.expected.set(callee, { port, onCall });
+  /**
+   * Answer the next call to `callee` with SDP on `port`; `onCall` gets the
+   * PBX's offer. With `crypto`, an offer with our suite among its keys is
+   * answered with this key (its tag becomes the offer line's).
+   */
+  expect(callee: string, port: number, onCall: (c: AnsweredCall) => void, crypto?: SdesCrypto): void {
+    this.expected.set(callee, { port, onCall, crypto });
   }
 
   async register(ext: string, expires = 3600): Promise<boolean> {
@@ -115,7 +145,7 @@ export class LoadUa {
         `To: <sip:${ext}@${DOMAIN}>`,
         `Call-ID: ${callId}`,
         `CSeq: ${cseq} REGISTER`,
-        `Contact: <sip:${ext}@127.0.0.1:${this.localPort}>`,
+        `Contact: ${this.contact(ext)}`,
         `Expires: ${expires}`,
         ...(auth ? [`Authorization: ${auth}`] : []),
         "Max-Forwards: 70",
@@ -134,12 +164,20 @@ export class LoadUa {
     return second?.status === 200;
   }
 
-  /** Places an authenticated call offering PCMU on `rtpPort`; resolves once it is answered and ACKed. */
-  async call(caller: string, callee: string, rtpPort: number): Promise<OutgoingCall | CallFailure> {
+  /**
+   * Places an authenticated call offering PCMU on `rtpPort` (RTP/SAVP with
+   * `crypto` as its key when given); resolves once it is answered and ACKed.
+   */
+  async call(
+    caller: string,
+    callee: string,
+    rtpPort: number,
+    crypto?: SdesCrypto,
+  ): Promise<OutgoingCall | CallFailure> {
     const callId = `${token()}@bench`;
     const fromTag = token();
     const ruri = `sip:${callee}@${DOMAIN}`;
-    const sdp = sdpBody(rtpPort);
+    const sdp = sdpBody(rtpPort, crypto && { protocol: "RTP/SAVP", crypto });
     const invite = (cseq: number, branch: string, auth?: string) =>
       [
         `INVITE ${ruri} SIP/2.0`,
@@ -148,7 +186,7 @@ export class LoadUa {
         `To: <${ruri}>`,
         `Call-ID: ${callId}`,
         `CSeq: ${cseq} INVITE`,
-        `Contact: <sip:${caller}@127.0.0.1:${this.localPort}>`,
+        `Contact: ${this.contact(caller)}`,
         ...(auth ? [`Proxy-Authorization: ${auth}`] : []),
         "Max-Forwards: 70",
         "Content-Type: application/sdp",
@@ -201,9 +239,19 @@ export class LoadUa {
     this.acks.set(callId, ack);
     this.send(ack);
     const media = parseSdp(answer.body.toString());
+    let remoteCrypto: SdesCrypto | undefined;
+    if (crypto) {
+      // RFC 4568 §7.1.3: the answer repeats our tag and suite with the PBX's own key.
+      remoteCrypto = media.crypto.find((c) => c.tag === crypto.tag && c.profile === crypto.profile);
+      if (!remoteCrypto) {
+        this.send(Buffer.from(inDialog("BYE", cseq + 1)));
+        return { failed: "no SRTP key in the answer" };
+      }
+    }
     return {
       remoteRtpPort: media.port,
       remoteRtpAddress: media.address,
+      remoteCrypto,
       hangup: async () => {
         const r = await this.request(inDialog("BYE", cseq + 1));
         this.acks.delete(callId);
@@ -213,7 +261,13 @@ export class LoadUa {
   }
 
   private via(branch = newBranch()): string {
-    return `Via: SIP/2.0/UDP 127.0.0.1:${this.localPort};branch=${branch};rport`;
+    return `Via: SIP/2.0/${this.wire.transport} 127.0.0.1:${this.localPort};branch=${branch};rport`;
+  }
+
+  private contact(user: string): string {
+    return this.wire.transport === "TLS"
+      ? `<sip:${user}@127.0.0.1:${this.localPort};transport=tls>`
+      : `<sip:${user}@127.0.0.1:${this.localPort}>`;
   }
 
   private sendAckNon2xx(ruri: string, branch: string, r: SipResponse, cseq: number): void {
@@ -234,7 +288,7 @@ export class LoadUa {
   }
 
   private send(data: Buffer): void {
-    this.socket.send(data, this.pbxPort, "127.0.0.1");
+    this.wire.send(data);
   }
 
   /** Sends a request and resolves its final response (null on timeout). */
@@ -259,8 +313,9 @@ export class LoadUa {
           tx.resolveFinal(null);
           return;
         }
-        // An INVITE that got a provisional response is not retransmitted (§17.1.1.2).
-        if (!(invite && tx.gotProvisional)) {
+        // An INVITE that got a provisional response is not retransmitted (§17.1.1.2),
+        // nor anything over TLS (§17.1.1.2: Timer A is for unreliable transports).
+        if (!(invite && tx.gotProvisional) && this.wire.transport === "UDP") {
           this.counters.retransmissions++;
           this.send(data);
         }
@@ -319,7 +374,7 @@ export class LoadUa {
     }
     const seen = this.incoming.get(key);
     if (seen) {
-      this.socket.send(seen.response, rinfo.port, rinfo.address);
+      this.wire.reply(seen.response, rinfo);
       return;
     }
     if (req.method === "INVITE") this.answer(req, rinfo, key);
@@ -341,19 +396,23 @@ export class LoadUa {
     const exp = this.expected.get(callee);
     if (exp) this.expected.delete(callee);
     const offer = parseSdp(req.body.toString());
-    exp?.onCall({ remoteRtpPort: offer.port, remoteRtpAddress: offer.address });
+    // With a key of ours: accept the offer's line of our suite, under its tag (RFC 4568 §7.1.2),
+    // in the offer's own protocol (RTP/SAVP, or RTP/AVP for a best-effort offer).
+    const theirs = exp?.crypto && offer.crypto.find((c) => c.profile === exp.crypto?.profile);
+    const ours = theirs && exp?.crypto ? { ...exp.crypto, tag: theirs.tag } : undefined;
+    exp?.onCall({ remoteRtpPort: offer.port, remoteRtpAddress: offer.address, remoteCrypto: theirs });
     const tag = token();
-    const sdp = sdpBody(exp?.port ?? this.defaultAnswerPort);
-    this.socket.send(
-      Buffer.from(responseText(req, 180, "Ringing", tag, callee, this.localPort)),
-      rinfo.port,
-      rinfo.address,
+    const sdp = sdpBody(
+      exp?.port ?? this.defaultAnswerPort,
+      ours && { protocol: offer.protocol, crypto: ours },
     );
-    const ok = Buffer.from(responseText(req, 200, "OK", tag, callee, this.localPort, sdp));
+    const contact = this.contact(callee);
+    this.wire.reply(Buffer.from(responseText(req, 180, "Ringing", tag, contact)), rinfo);
+    const ok = Buffer.from(responseText(req, 200, "OK", tag, contact, sdp));
     const inc: Incoming = { response: ok, acked: false, timer: null, interval: T1, to: rinfo };
     this.incoming.set(key, inc);
     this.counters.callsAnswered++;
-    this.socket.send(ok, rinfo.port, rinfo.address);
+    this.wire.reply(ok, rinfo);
     // RFC 3261 §13.3.1.4: the 2xx is retransmitted until the ACK comes (at most 32 s).
     let elapsed = 0;
     const again = () => {
@@ -362,7 +421,7 @@ export class LoadUa {
         return;
       }
       this.counters.retransmissions++;
-      this.socket.send(ok, rinfo.port, rinfo.address);
+      this.wire.reply(ok, rinfo);
       elapsed += inc.interval;
       inc.interval = Math.min(inc.interval * 2, 4000);
       inc.timer = setTimeout(again, inc.interval);
@@ -371,13 +430,11 @@ export class LoadUa {
   }
 
   private reply(req: SipRequest, rinfo: RemoteInfo, status: number, reason: string, key: string): void {
-    const data = Buffer.from(
-      responseText(req, status, reason, undefined, req.uri.user ?? "", this.localPort),
-    );
+    const data = Buffer.from(responseText(req, status, reason, undefined, this.contact(req.uri.user ?? "")));
     const inc: Incoming = { response: data, acked: true, timer: null, interval: T1, to: rinfo };
     this.incoming.set(key, inc);
     setTimeout(() => this.incoming.delete(key), 32_000).unref();
-    this.socket.send(data, rinfo.port, rinfo.address);
+    this.wire.reply(data, rinfo);
   }
 }
 
@@ -386,8 +443,7 @@ function responseText(
   status: number,
   reason: string,
   toTag: string | undefined,
-  user: string,
-  localPort: number,
+  contact: string,
   sdp?: string,
 ): string {
   const to = getHeader(req, "To") ?? "";
@@ -400,14 +456,14 @@ function responseText(
     `Call-ID: ${getHeader(req, "Call-ID")}`,
     `CSeq: ${getHeader(req, "CSeq")}`,
   ];
-  if (req.method === "INVITE") lines.push(`Contact: <sip:${user}@127.0.0.1:${localPort}>`);
+  if (req.method === "INVITE") lines.push(`Contact: ${contact}`);
   if (sdp) lines.push("Content-Type: application/sdp", `Content-Length: ${Buffer.byteLength(sdp)}`, "", sdp);
   else lines.push("Content-Length: 0", "", "");
   return lines.join("\r\n");
 }
 
-/** PCMU only, 20 ms: the bench measures G.711 relay. */
-function sdpBody(port: number): string {
+/** PCMU only, 20 ms: the bench measures G.711 relay; with `srtp`, one a=crypto line (RFC 4568 §9.1). */
+function sdpBody(port: number, srtp?: { protocol: string; crypto: SdesCrypto }): string {
   const id = Math.floor(Math.random() * 1e9);
   return [
     "v=0",
@@ -415,20 +471,93 @@ function sdpBody(port: number): string {
     "s=-",
     "c=IN IP4 127.0.0.1",
     "t=0 0",
-    `m=audio ${port} RTP/AVP 0 101`,
+    `m=audio ${port} ${srtp?.protocol ?? "RTP/AVP"} 0 101`,
     "a=rtpmap:0 PCMU/8000",
     "a=rtpmap:101 telephone-event/8000",
     "a=fmtp:101 0-16",
     "a=ptime:20",
     "a=sendrecv",
+    ...(srtp ? [`a=crypto:${formatCryptoAttribute(srtp.crypto)}`] : []),
     "",
   ].join("\r\n");
 }
 
-function parseSdp(text: string): { address: string; port: number } {
+function parseSdp(text: string): { address: string; port: number; protocol: string; crypto: SdesCrypto[] } {
   const address = /^c=IN IP4 (\S+)/m.exec(text)?.[1] ?? "127.0.0.1";
-  const port = Number(/^m=audio (\d+)/m.exec(text)?.[1] ?? 0);
-  return { address, port };
+  const m = /^m=audio (\d+) (\S+)/m.exec(text);
+  const crypto: SdesCrypto[] = [];
+  for (const line of text.match(/^a=crypto:.*$/gm) ?? []) {
+    const r = parseCryptoAttribute(line.trim());
+    if (r.ok) crypto.push(r.crypto);
+  }
+  return { address, port: Number(m?.[1] ?? 0), protocol: m?.[2] ?? "RTP/AVP", crypto };
+}
+
+/** A fresh key of the bench's suite, for one leg's offer or answer. */
+export function benchCrypto(): SdesCrypto {
+  return generateCrypto(1, BENCH_SRTP_PROFILE);
+}
+
+async function udpWire(pbxPort: number, deliver: (msg: Buffer, rinfo: RemoteInfo) => void): Promise<Wire> {
+  const socket: Socket = createSocket({
+    type: "udp4",
+    recvBufferSize: 4 * 1024 * 1024,
+    sendBufferSize: 4 * 1024 * 1024,
+  });
+  await new Promise<void>((res, rej) => {
+    socket.once("error", rej);
+    socket.bind(0, "127.0.0.1", () => res());
+  });
+  socket.on("error", () => {});
+  socket.on("message", deliver);
+  return {
+    transport: "UDP",
+    localPort: socket.address().port,
+    send: (data) => socket.send(data, pbxPort, "127.0.0.1"),
+    reply: (data, to) => socket.send(data, to.port, to.address),
+    close: () => socket.close(),
+  };
+}
+
+/**
+ * One TLS connection to the PBX's TLS port for every phone (the PBX calls
+ * each one back on it, RFC 5923), its stream cut into messages by
+ * Content-Length (RFC 3261 §18.3); the PBX's self-signed certificate is
+ * taken as it is.
+ */
+async function tlsWire(tlsPort: number, deliver: (msg: Buffer, rinfo: RemoteInfo) => void): Promise<Wire> {
+  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false }, () => resolve(s));
+    s.once("error", reject);
+  });
+  socket.setNoDelay(true);
+  socket.on("error", () => {});
+  const from: RemoteInfo = { address: "127.0.0.1", family: "IPv4", port: tlsPort, size: 0 };
+  let buffered: Buffer = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    for (;;) {
+      // Keep-alive CRLFs between messages (RFC 5626 §3.5.1) are skipped.
+      let start = 0;
+      while (start + 1 < buffered.length && buffered[start] === 13 && buffered[start + 1] === 10) start += 2;
+      if (start > 0) buffered = buffered.subarray(start);
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const head = buffered.subarray(0, end).toString("latin1");
+      const length = Number(/^(?:content-length|l)[ \t]*:[ \t]*(\d+)/im.exec(head)?.[1] ?? 0);
+      const total = end + 4 + length;
+      if (buffered.length < total) return;
+      deliver(Buffer.from(buffered.subarray(0, total)), from);
+      buffered = buffered.subarray(total);
+    }
+  });
+  return {
+    transport: "TLS",
+    localPort: socket.localPort ?? 0,
+    send: (data) => void socket.write(data),
+    reply: (data) => void socket.write(data),
+    close: () => socket.destroy(),
+  };
 }
 
 function token(): string {

@@ -48,12 +48,20 @@ export class PbxProcess {
     readonly dataDir: string,
     readonly sipPort: number,
     readonly httpPort: number,
+    /** SIP over TLS (the SRTP relay figure: keys are taken only over TLS). */
+    readonly sipTlsPort: number,
     private readonly opts: PbxOptions,
   ) {}
 
   static async start(opts: PbxOptions = {}): Promise<PbxProcess> {
     const dataDir = mkdtempSync(join(tmpdir(), "vpbx-bench-"));
-    const pbx = new PbxProcess(dataDir, await freePort(), await freePort(), opts);
+    const ports: number[] = [];
+    // Three different ports (the PBX refuses a TLS port equal to another of its ports).
+    while (ports.length < 3) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const pbx = new PbxProcess(dataDir, ports[0], ports[1], ports[2], opts);
     await pbx.spawn();
     return pbx;
   }
@@ -73,7 +81,7 @@ export class PbxProcess {
         VPBX_PUBLIC_ADDRESS: "127.0.0.1",
         VPBX_SIP_PORT: String(this.sipPort),
         VPBX_HTTP_PORT: String(this.httpPort),
-        VPBX_SIP_TLS_PORT: "0",
+        VPBX_SIP_TLS_PORT: String(this.sipTlsPort),
         VPBX_RTP_PORTS: this.opts.rtpPorts ?? "30000-40000",
         VPBX_ADMIN_TOKEN: this.token,
         VPBX_LOG_LEVEL: "warn",

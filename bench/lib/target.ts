@@ -12,6 +12,8 @@ export interface Target {
   readonly name: string;
   /** UDP port on 127.0.0.1 for REGISTER and INVITE. */
   readonly sipPort: number;
+  /** SIP over TLS on 127.0.0.1, when the target has it (the SRTP relay figure). */
+  readonly sipTlsPort?: number;
   /** Makes users `numbers` (password passwordOf(number)) able to register and call. */
   createUsers(numbers: string[]): Promise<void>;
   /** The processes doing its work right now, by role (for CPU accounting and pinning). */
@@ -31,6 +33,9 @@ export function vpbxTarget(pbx: PbxProcess): Target {
     name: "vpbx",
     get sipPort() {
       return pbx.sipPort;
+    },
+    get sipTlsPort() {
+      return pbx.sipTlsPort;
     },
     createUsers: (numbers) => pbx.createExtensions(numbers),
     // Read at each call: the register flood bench restarts the PBX (a new pid).

@@ -4,7 +4,9 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Histogram } from "../lib/histogram.ts";
-import type { WorkerCommand, WorkerEvent, WorkerStats } from "./rtp-worker.ts";
+import type { LegKeys, WorkerCommand, WorkerEvent, WorkerStats } from "./rtp-worker.ts";
+
+export type { LegKeys, WireKey } from "./rtp-worker.ts";
 
 const WORKER = fileURLToPath(new URL("./rtp-worker.ts", import.meta.url));
 
@@ -29,6 +31,8 @@ export interface StreamResult {
   sendErrors: number;
   /** Packets from elsewhere than the legs' peers, left out of every figure. */
   stray: number;
+  /** SRTP packets that failed to unprotect (authentication, replay), left out too. */
+  srtpFailures: number;
 }
 
 export class RtpGenerator {
@@ -66,22 +70,37 @@ export class RtpGenerator {
   /**
    * Streams for `durationMs`. `peerOf(leg)` gives where each leg sends: the
    * PBX's port for that leg, or for the calibration run the other leg itself.
+   * `keys` makes a call's legs SRTP (each leg's send and receive key).
    */
   async stream(
     legs: CallLegs[],
     peers: Map<CallLegs, { caller: number; callee: number }>,
     durationMs: number,
+    keys?: Map<CallLegs, { caller: LegKeys; callee: LegKeys }>,
   ): Promise<StreamResult> {
     const perWorker = this.workers.map((_, w) => new Array<number>(this.legsPerWorker[w]).fill(9));
+    const keysPerWorker = this.workers.map((_, w) =>
+      new Array<LegKeys | null>(this.legsPerWorker[w]).fill(null),
+    );
     for (const leg of legs) {
       const p = peers.get(leg);
       if (!p) continue;
       perWorker[leg.worker][leg.index] = p.caller;
       perWorker[leg.worker][leg.index + 1] = p.callee;
+      const k = keys?.get(leg);
+      if (k) {
+        keysPerWorker[leg.worker][leg.index] = k.caller;
+        keysPerWorker[leg.worker][leg.index + 1] = k.callee;
+      }
     }
     const results = await Promise.all(
       this.workers.map((child, w) =>
-        this.ask(child, { cmd: "start", peers: perWorker[w], durationMs }, "done", durationMs + 30_000),
+        this.ask(
+          child,
+          { cmd: "start", peers: perWorker[w], durationMs, ...(keys ? { keys: keysPerWorker[w] } : {}) },
+          "done",
+          durationMs + 30_000,
+        ),
       ),
     );
     const merged: StreamResult = {
@@ -94,6 +113,7 @@ export class RtpGenerator {
       rfc3550JitterMs: 0,
       sendErrors: 0,
       stray: 0,
+      srtpFailures: 0,
     };
     let jSum = 0;
     for (const ev of results) {
@@ -106,6 +126,7 @@ export class RtpGenerator {
       merged.sendLate.merge(s.sendLate);
       merged.sendErrors += s.sendErrors;
       merged.stray += s.stray;
+      merged.srtpFailures += s.srtpFailures;
       jSum += s.rfc3550JitterMs;
     }
     merged.rfc3550JitterMs = results.length ? jSum / results.length : 0;

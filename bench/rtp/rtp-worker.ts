@@ -5,12 +5,31 @@
 // transit time of each packet is exact, and the added jitter is the spread
 // of consecutive transit times (RFC 3550 §6.4.1 D(i,j)), free of the
 // generator's own send lateness, which is measured separately.
+// With keys (the SRTP relay figure), each leg protects what it sends under
+// its own SRTP key and unprotects what it receives under its peer's (RFC
+// 3711), as an encrypting phone does: a packet that fails is counted, not
+// measured.
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { SRTP_MAX_OVERHEAD, type SrtpProfile, SrtpSession } from "../../src/media/srtp/index.ts";
 import { Histogram } from "../lib/histogram.ts";
+
+/** A master key and salt (base64) of one direction, as they cross the IPC channel. */
+export interface WireKey {
+  profile: SrtpProfile;
+  key: string;
+  salt: string;
+}
+
+/** One leg's SRTP keys: what it sends under, and what its peer sends under. */
+export interface LegKeys {
+  send: WireKey;
+  recv: WireKey;
+}
 
 export type WorkerCommand =
   | { cmd: "bind"; legs: number }
-  | { cmd: "start"; peers: number[]; durationMs: number }
+  /** `keys[i]`: leg i's SRTP keys, or null (or no `keys`) for plain RTP. */
+  | { cmd: "start"; peers: number[]; durationMs: number; keys?: Array<LegKeys | null> }
   | { cmd: "exit" };
 
 export interface WorkerStats {
@@ -27,6 +46,8 @@ export interface WorkerStats {
   sendErrors: number;
   /** Packets from anywhere but the leg's peer port (another program's RTP on a shared machine), not counted. */
   stray: number;
+  /** SRTP packets that failed authentication or replay checks (RFC 3711 §3.3), not counted as received. */
+  srtpFailures: number;
 }
 
 export type WorkerEvent = { ev: "bound"; ports: number[] } | { ev: "done"; stats: WorkerStats };
@@ -43,7 +64,7 @@ const send = (m: WorkerEvent) => process.send?.(m);
 
 process.on("message", (m: WorkerCommand) => {
   if (m.cmd === "bind") void bind(m.legs).then((ports) => send({ ev: "bound", ports }));
-  else if (m.cmd === "start") stream(m.peers, m.durationMs);
+  else if (m.cmd === "start") stream(m.peers, m.durationMs, m.keys);
   else if (m.cmd === "exit") {
     for (const s of sockets) s.close();
     process.exit(0);
@@ -67,7 +88,15 @@ async function bind(legs: number): Promise<number[]> {
   return ports;
 }
 
-function stream(peers: number[], durationMs: number): void {
+function session(k: WireKey): SrtpSession {
+  return new SrtpSession({
+    profile: k.profile,
+    masterKey: Buffer.from(k.key, "base64"),
+    masterSalt: Buffer.from(k.salt, "base64"),
+  });
+}
+
+function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null>): void {
   const legs = sockets.length;
   const jitter = new Histogram();
   const transit = new Histogram();
@@ -75,6 +104,9 @@ function stream(peers: number[], durationMs: number): void {
   const lastTransit = new Float64Array(legs).fill(Number.NaN);
   const rfcJ = new Float64Array(legs);
   const seq = new Uint16Array(legs);
+  // Fresh sessions each run: a sender never repeats an index under a key, a receiver's replay window starts empty.
+  const senders = sockets.map((_, i) => (keys?.[i] ? session((keys[i] as LegKeys).send) : undefined));
+  const receivers = sockets.map((_, i) => (keys?.[i] ? session((keys[i] as LegKeys).recv) : undefined));
   const packets = sockets.map((_, i) => {
     const b = Buffer.alloc(PACKET_BYTES, 0xff);
     b[0] = 0x80;
@@ -86,6 +118,7 @@ function stream(peers: number[], durationMs: number): void {
   let received = 0;
   let sendErrors = 0;
   let stray = 0;
+  let srtpFailures = 0;
   const onError = (err: Error | null) => {
     if (err) sendErrors++;
   };
@@ -98,6 +131,11 @@ function stream(peers: number[], durationMs: number): void {
       // else would put a foreign "timestamp" in the histograms.
       if (msg.length < PACKET_BYTES || rinfo.port !== peers[i]) {
         stray++;
+        return;
+      }
+      const receiver = receivers[i];
+      if (receiver && typeof receiver.unprotectRtp(msg, msg.length) === "string") {
+        srtpFailures++;
         return;
       }
       const now = performance.now();
@@ -133,7 +171,17 @@ function stream(peers: number[], durationMs: number): void {
         const at = performance.now();
         b.writeDoubleBE(at, 12);
         sendLate.record(at - ideal);
-        sockets[i].send(b, 0, PACKET_BYTES, peers[i], "127.0.0.1", onError);
+        const sender = senders[i];
+        if (!sender) sockets[i].send(b, 0, PACKET_BYTES, peers[i], "127.0.0.1", onError);
+        else {
+          // Protected into a buffer of its own: a datagram the kernel cannot take at once
+          // (EAGAIN) waits in libuv's queue by reference, and a late timer sends this leg's
+          // next packets in the same burst: protecting `b` in place would change it under them.
+          const out = Buffer.allocUnsafe(PACKET_BYTES + SRTP_MAX_OVERHEAD);
+          const length = sender.protectRtp(b, PACKET_BYTES, out);
+          if (typeof length === "string") sendErrors++;
+          else sockets[i].send(out, 0, length, peers[i], "127.0.0.1", onError);
+        }
         seq[i] = (s + 1) & 0xffff;
         sent++;
       }
@@ -157,6 +205,7 @@ function stream(peers: number[], durationMs: number): void {
           rfc3550JitterMs: legs ? sumJ / legs : 0,
           sendErrors,
           stray,
+          srtpFailures,
         },
       });
     }, DRAIN_MS);

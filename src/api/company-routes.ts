@@ -50,8 +50,8 @@ export const COMPANY_AUDIO_TYPES = ["audio/wav", "audio/x-wav", "audio/mpeg", "a
 export interface CompanyRouteDeps {
   store: Store;
   company: Company;
-  /** Who the audit log names for these changes. */
-  actor: Actor;
+  /** Who the audit log names for the changes of this request (auth/guard.ts actorOf). */
+  actorOf(req: FastifyRequest): Actor;
   tenantOr404(name: string): Promise<Tenant>;
   /** Streams a WAV file; 404 naming `what` when it is missing. */
   sendWav(reply: FastifyReply, path: string, what: string, filename: string): Promise<unknown>;
@@ -133,7 +133,7 @@ function describe(kind: CompanyAudioKind): string {
 }
 
 export function companyRoutes(deps: CompanyRouteDeps): Route[] {
-  const { store, company, actor, tenantOr404 } = deps;
+  const { store, company, actorOf, tenantOr404 } = deps;
   const base = "/api/v1/tenants/:name";
 
   const groupOr404 = async (tenant: string, name: string): Promise<RingGroup> => {
@@ -164,6 +164,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     const routes: Route[] = [
       {
         method: "GET",
+        access: "tenant",
         url,
         summary: `${what} as WAV (8 kHz mono); 404 when the company has none of its own`,
         schema: { params },
@@ -185,6 +186,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
       },
       {
         method: "PUT",
+        access: "tenant",
         url,
         summary: `Replace ${what}: upload WAV or MP3 (converted to 8 kHz mono, at most ${COMPANY_AUDIO_MAX_BYTES / 1024 / 1024} MiB), or JSON {"text","language"?} said by speech synthesis; audited`,
         schema: {
@@ -204,7 +206,12 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
               if (req.body.length === 0)
                 throw new ValidationError(["the upload is empty: send the audio file"]);
               const contentType = req.headers["content-type"];
-              saved = await company.saveUpload(tenant.name, kind, { bytes: req.body, contentType }, actor);
+              saved = await company.saveUpload(
+                tenant.name,
+                kind,
+                { bytes: req.body, contentType },
+                actorOf(req),
+              );
             } else if (req.body !== null && typeof req.body === "object") {
               const input = validateAudioText(req.body);
               saved = await company.saveText(
@@ -212,7 +219,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
                 kind,
                 input.text,
                 input.language ?? tenant.language,
-                actor,
+                actorOf(req),
               );
             } else {
               throw new ApiError(
@@ -230,6 +237,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
       },
       {
         method: "DELETE",
+        access: "tenant",
         url,
         summary: `Back to the default (${byDefault}); 404 when the company has none of its own; audited`,
         schema: { params },
@@ -237,7 +245,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
         async handler(req, reply) {
           const tenant = await tenantOr404(req.params.name);
           const kind = kindOf(req.params);
-          if (!(await company.resetAudio(tenant.name, kind, actor))) {
+          if (!(await company.resetAudio(tenant.name, kind, actorOf(req)))) {
             throw new ApiError(
               404,
               "not_found",
@@ -254,6 +262,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
   return [
     {
       method: "POST",
+      access: "tenant",
       url: `${base}/ring-groups`,
       summary:
         "Create a ring group: extensions rung all at once or in order, for `timeout` seconds, then the fallback",
@@ -263,12 +272,13 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
         const tenant = await tenantOr404(req.params.name);
         const input = validateNewRingGroup(req.body, tenant);
         failIf(await ringGroupProblems(store, tenant.name, input.name, input));
-        const g = await store.ringGroups.create({ ...input, tenant: tenant.name }, actor);
+        const g = await store.ringGroups.create({ ...input, tenant: tenant.name }, actorOf(req));
         return reply.code(201).send(ringGroupView(g));
       },
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/ring-groups`,
       summary: "The tenant's ring groups",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.RingGroup) } },
@@ -280,6 +290,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/ring-groups/:group`,
       summary: "One ring group",
       schema: { params: S.params.ringGroup, response: { 200: S.RingGroup } },
@@ -291,6 +302,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "PATCH",
+      access: "tenant",
       url: `${base}/ring-groups/:group`,
       summary: "Change a ring group's members, strategy, timeouts or fallback (not back to itself)",
       schema: { params: S.params.ringGroup, body: S.RingGroupPatch, response: { 200: S.RingGroup } },
@@ -301,7 +313,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
         await groupOr404(tenant.name, group);
         const patch = validateRingGroupPatch(req.body, tenant);
         failIf(await ringGroupProblems(store, tenant.name, group, patch));
-        const g = await store.ringGroups.update(tenant.name, group, patch, actor);
+        const g = await store.ringGroups.update(tenant.name, group, patch, actorOf(req));
         if (!g)
           throw new ApiError(404, "not_found", `ring group ${group} does not exist in tenant ${tenant.name}`);
         return ringGroupView(g);
@@ -309,6 +321,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "DELETE",
+      access: "tenant",
       url: `${base}/ring-groups/:group`,
       summary:
         "Delete a ring group; 409 while a number, the schedule, the call flow or another group names it",
@@ -316,7 +329,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
       errors: [404, 409],
       async handler(req, reply) {
         const tenant = await tenantOr404(req.params.name);
-        if (!(await store.ringGroups.delete(tenant.name, req.params.group, actor))) {
+        if (!(await store.ringGroups.delete(tenant.name, req.params.group, actorOf(req)))) {
           throw new ApiError(
             404,
             "not_found",
@@ -328,6 +341,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/schedule`,
       summary: "The company's schedule: modes and their destinations, weekly ranges, dated exceptions",
       schema: { params: S.params.tenant, response: { 200: S.Schedule } },
@@ -339,6 +353,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "PUT",
+      access: "tenant",
       url: `${base}/schedule`,
       summary:
         "Replace the schedule; 400 naming the entry at fault (overlapping ranges, end before start, unknown mode, a destination that leads back to the inbound flow); audited",
@@ -348,13 +363,14 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
         const tenant = await tenantOr404(req.params.name);
         const schedule = validateSchedule(req.body, tenant);
         failIf(await inboundFlowProblems(store, tenant.name, scheduleDestinations(schedule)));
-        await store.companyFlow.setSchedule(tenant.name, schedule, actor);
+        await store.companyFlow.setSchedule(tenant.name, schedule, actorOf(req));
         await refreshCompany(company, req, tenant.name);
         return (await store.companyFlow.schedule(tenant.name)) ?? schedule;
       },
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/schedule/state`,
       summary: "The schedule's mode now, whether *20 forced it, until when, and the next transition",
       schema: { params: S.params.tenant, response: { 200: S.ScheduleState } },
@@ -366,6 +382,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "POST",
+      access: "tenant",
       url: `${base}/schedule/next`,
       summary:
         "What *20 does: force the next mode now until the transition after it, or cancel an active override; audited",
@@ -373,11 +390,12 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
       errors: [404],
       async handler(req) {
         const tenant = await tenantOr404(req.params.name);
-        return scheduleAdvanceView(await company.advanceSchedule(tenant, actor), tenant.timezone);
+        return scheduleAdvanceView(await company.advanceSchedule(tenant, actorOf(req)), tenant.timezone);
       },
     },
     {
       method: "DELETE",
+      access: "tenant",
       url: `${base}/schedule/override`,
       summary: "Cancel the override of *20: the schedule rules again; 404 when none is active; audited",
       schema: { params: S.params.tenant },
@@ -392,13 +410,14 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
             `tenant ${tenant.name} has no override active: the schedule rules`,
           );
         }
-        await store.companyFlow.setOverride(tenant.name, null, actor);
+        await store.companyFlow.setOverride(tenant.name, null, actorOf(req));
         await refreshCompany(company, req, tenant.name);
         return reply.code(204).send();
       },
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/callflow`,
       summary: "The call flow switch (*11): its two states (the first is the normal one) and the state now",
       schema: { params: S.params.tenant, response: { 200: S.CallFlow } },
@@ -410,6 +429,7 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
     },
     {
       method: "PUT",
+      access: "tenant",
       url: `${base}/callflow`,
       summary:
         "Replace the call flow switch: exactly two states (the first is the normal one), each with an optional label and destination (none: on to the schedule); audited",
@@ -419,24 +439,26 @@ export function companyRoutes(deps: CompanyRouteDeps): Route[] {
         const tenant = await tenantOr404(req.params.name);
         const flow = validateCallFlow(req.body, tenant);
         failIf(await inboundFlowProblems(store, tenant.name, callFlowDestinations(flow)));
-        await store.companyFlow.setCallFlow(tenant.name, flow, actor);
+        await store.companyFlow.setCallFlow(tenant.name, flow, actorOf(req));
         await refreshCompany(company, req, tenant.name);
         return (await store.companyFlow.callFlow(tenant.name)) ?? flow;
       },
     },
     {
       method: "POST",
+      access: "tenant",
       url: `${base}/callflow/toggle`,
       summary: "What *11 does: switch to the other state; audited",
       schema: { params: S.params.tenant, response: { 200: S.CallFlowView } },
       errors: [404],
       async handler(req) {
         const tenant = await tenantOr404(req.params.name);
-        return company.toggleCallFlow(tenant, actor);
+        return company.toggleCallFlow(tenant, actorOf(req));
       },
     },
     {
       method: "GET",
+      access: "tenant",
       url: `${base}/announcements`,
       summary: "The four announcements and the music: whether each is the company's own, and how it was made",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.CompanyAudio) } },

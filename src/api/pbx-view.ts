@@ -37,6 +37,16 @@ export type { VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
 
 import type { VoicemailAdmin } from "../pbx/voicemail/voicemail-admin.ts";
 
+/** Change notices for the console's live updates. */
+export type { LiveNotice, LiveSource } from "../pbx/live/live-feed.ts";
+
+import type { LiveSource } from "../pbx/live/live-feed.ts";
+
+/** The PBX's counters and gauges for /metrics (src/pbx/pbx-metrics.ts). */
+export type { PbxMetrics } from "../pbx/pbx-metrics.ts";
+
+import type { PbxMetrics } from "../pbx/pbx-metrics.ts";
+
 export interface PbxView {
   /** Current (unexpired) registrations of one tenant. */
   registrations(tenant: string): Promise<RegistrationView[]>;
@@ -57,4 +67,15 @@ export interface PbxView {
    * change made here. Optional: without it the voicemail routes answer 503.
    */
   voicemail?(): VoicemailAdmin | undefined;
+  /**
+   * The console's change notices (src/pbx/live), streamed by `GET
+   * /api/v1/events`. Optional: without it that route answers 503.
+   */
+  live?(): LiveSource | undefined;
+  /**
+   * A snapshot for `GET /metrics`: registrations and calls by tenant, SIP
+   * error responses, RTP packets, authentication failures and blocks.
+   * Optional: without it /metrics shows the process's own metrics only.
+   */
+  metrics?(): Promise<PbxMetrics>;
 }

@@ -12,8 +12,12 @@ import {
   FORWARDING_KINDS,
   LANGUAGES,
   MAX_DESTINATION_DEPTH,
+  USER_ROLES,
   WEEKDAYS,
 } from "../store/types.ts";
+import { API_TOKEN_ID_PATTERN } from "./auth/api-tokens.ts";
+import { LOGIN_PASSWORD_MAX } from "./auth/passwords.ts";
+import { USERNAME_PATTERN } from "./auth/usernames.ts";
 import {
   AUDIO_TEXT_MAX,
   LABEL_MAX,
@@ -616,7 +620,7 @@ export const AuditEvent = object(
     at: timestamp,
     actor: object(
       {
-        kind: { type: "string", enum: ["api", "phone", "cli", "system"] },
+        kind: { type: "string", enum: ["api", "user", "phone", "cli", "system"] },
         id: { type: "string" },
         source: { type: "string" },
       },
@@ -839,6 +843,123 @@ export const AudioText = object(
   ["text"],
 );
 
+// The console's users, sessions and API tokens (auth/*-routes.ts).
+const username = {
+  type: "string",
+  pattern: USERNAME_PATTERN,
+  description: "1 to 64 letters, digits or . _ @ + -; compared without case, kept in lower case",
+};
+const userRole = {
+  type: "string",
+  enum: [...USER_ROLES],
+  description: "provider; admin (of a tenant); user (of one extension of a tenant)",
+};
+const consolePassword = {
+  type: "string",
+  minLength: PASSWORD_MIN,
+  maxLength: PASSWORD_MAX,
+  writeOnly: true,
+  description:
+    "kept as an argon2id hash. At least 10 characters, not a common password, and hard to guess (zxcvbn score 3 or more)",
+};
+const tokenId = { type: "string", pattern: API_TOKEN_ID_PATTERN };
+
+export const Login = object(
+  {
+    // Not the username's pattern: a malformed name is a wrong login (401), like an unknown one.
+    username: { type: "string", minLength: 1, maxLength: 254 },
+    password: { type: "string", minLength: 1, maxLength: LOGIN_PASSWORD_MAX, writeOnly: true },
+  },
+  ["username", "password"],
+);
+export const SessionUser = object(
+  {
+    username: { type: "string" },
+    role: userRole,
+    tenant: nullable(tenantName),
+    extension: nullable(extensionNumber),
+    language: {
+      type: ["string", "null"],
+      enum: [...LANGUAGES, null],
+      description: "the user's, else the tenant's; null for the provider without one",
+    },
+  },
+  ["username", "role", "tenant", "extension", "language"],
+);
+export const Session = object(
+  {
+    user: SessionUser,
+    csrfToken: {
+      type: "string",
+      description: "send it as X-CSRF-Token with every request that is not GET or HEAD",
+    },
+  },
+  ["user", "csrfToken"],
+);
+export const User = object(
+  {
+    username: { type: "string" },
+    role: userRole,
+    tenant: nullable(tenantName),
+    extension: nullable(extensionNumber),
+    language: { type: ["string", "null"], enum: [...LANGUAGES, null] },
+    createdAt: timestamp,
+  },
+  ["username", "role", "tenant", "extension", "language", "createdAt"],
+);
+export const NewUser = object(
+  {
+    username,
+    password: consolePassword,
+    role: userRole,
+    tenant: { ...tenantName, description: "an admin's or a user's tenant (an admin's own by default)" },
+    extension: { ...extensionNumber, description: "a user's extension" },
+    language,
+  },
+  ["username", "password", "role"],
+);
+export const UserPatch = object({
+  password: consolePassword,
+  currentPassword: {
+    type: "string",
+    minLength: 1,
+    maxLength: LOGIN_PASSWORD_MAX,
+    writeOnly: true,
+    description: "asked when users change their own password",
+  },
+  language: {
+    type: ["string", "null"],
+    enum: [...LANGUAGES, null],
+    description: "null: the tenant's language",
+  },
+});
+export const UsersQuery = object({ tenant: tenantName });
+const apiTokenFields = {
+  id: tokenId,
+  role: { type: "string", enum: ["admin", "user"] },
+  extension: nullable(extensionNumber),
+  description: { type: "string" },
+  createdBy: { type: "string", description: "a username, admin (the admin token) or token:<id>" },
+  createdAt: timestamp,
+  lastUsedAt: nullable(timestamp),
+};
+export const ApiToken = object(apiTokenFields, Object.keys(apiTokenFields));
+export const CreatedApiToken = object(
+  {
+    ...apiTokenFields,
+    token: {
+      type: "string",
+      description: "vpbx_<id>_<secret>: shown this once, send it as Authorization: Bearer <token>",
+    },
+  },
+  [...Object.keys(apiTokenFields), "token"],
+);
+export const NewApiToken = object({
+  role: { type: "string", enum: ["admin", "user"], description: "default admin (of the tenant)" },
+  extension: { ...extensionNumber, description: "a user token's extension" },
+  description: { type: "string", maxLength: 200, pattern: "^[^\\u0000-\\u001f\\u007f]*$" },
+});
+
 export const ErrorBody = object(
   { error: object({ code: { type: "string" }, message: { type: "string" } }, ["code", "message"]) },
   ["error"],
@@ -853,6 +974,8 @@ export const params = {
   extension: object({ name: tenantName, number: extensionNumber }, ["name", "number"]),
   featureCode: object({ name: tenantName, action: featureAction }, ["name", "action"]),
   trunk: object({ name: trunkName }, ["name"]),
+  user: object({ username: { type: "string", minLength: 1, maxLength: 254 } }, ["username"]),
+  token: object({ name: tenantName, id: tokenId }, ["name", "id"]),
   number: object({ name: tenantName, number: e164 }, ["name", "number"]),
   message: object({ name: tenantName, number: extensionNumber, id: messageId }, ["name", "number", "id"]),
   ringGroup: object({ name: tenantName, group: ringGroupName }, ["name", "group"]),

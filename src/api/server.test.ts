@@ -140,12 +140,20 @@ describe("auth and health", () => {
     }
   });
 
-  test("every /api/v1 route but the OpenAPI document requires the token", async () => {
+  test("every /api/v1 route but the public ones (OpenAPI document, login) requires a token", async () => {
     const doc = (await call("GET", "/api/v1/openapi.json", undefined, null)).body;
     const urls: [Method, string][] = [];
-    for (const [path, ops] of Object.entries(doc.paths as Record<string, object>)) {
-      for (const method of Object.keys(ops)) {
-        if (path === "/health" || path.endsWith("openapi.json")) continue;
+    for (const [path, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { "x-vpbx-access": string }>>,
+    )) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op["x-vpbx-access"] === "public") {
+          assert.ok(
+            ["/health", "/metrics", "/api/v1/openapi.json", "/api/v1/session"].includes(path),
+            `${path} is public`,
+          );
+          continue;
+        }
         urls.push([
           method.toUpperCase() as Method,
           path.replace("{name}", "acme").replace("{number}", "101").replace("{action}", "voicemail.access"),
@@ -320,10 +328,12 @@ describe("tenants", () => {
     assert.equal((await call("GET", "/api/v1/tenants")).body.length, 1, "nothing was created");
   });
 
-  test("unknown routes answer 404 in the error shape", async () => {
+  test("unknown routes answer 404 in the error shape; unknown API paths only to the authenticated", async () => {
     assertError(await call("GET", "/api/v1/nothing-here"), 404, "not_found");
-    assertError(await call("GET", "/nothing"), 404, "not_found");
-    assertError(await call("GET", "/nothing", undefined, null), 401, "unauthorized");
+    assertError(await call("GET", "/api/v1/nothing-here", undefined, null), 401, "unauthorized");
+    assertError(await call("POST", "/nothing", {}), 404, "not_found");
+    // Outside /api/ nothing asks for a token (the console's files are public).
+    assertError(await call("POST", "/nothing", {}, null), 404, "not_found");
   });
 });
 

@@ -1,5 +1,8 @@
-// The REST API (Fastify 5, JSON). Provider-only: one admin bearer token
-// (RFC 6750) guards everything except /health and the OpenAPI document.
+// The REST API (Fastify 5, JSON). Every route says who may use it
+// (`access`: public, authenticated, provider, tenant, extension), and one
+// guard (auth/guard.ts) checks it before any handler runs: the provider's
+// admin bearer token (RFC 6750), an API token scoped to a tenant or an
+// extension, or a console user's session cookie (with its CSRF token).
 // Requests are validated twice on purpose: the JSON schemas (shape, also
 // published as OpenAPI) and then validation.ts (what schemas cannot say:
 // known time zones and countries, weak passwords, phone numbers read in the
@@ -43,15 +46,28 @@ import {
   type Trunk,
   type VoicemailMessage,
 } from "../store/types.ts";
+import type { AcmeChallengeLookup } from "../util/acme-challenges.ts";
 import { type Clock, SystemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
+import { addAcmeChallenge } from "./acme-challenge.ts";
+import { ADMIN_TOKEN_ACTOR, actorOf, addGuard, principalOf } from "./auth/guard.ts";
+import { LoginGuard, type LoginLimits } from "./auth/login-guard.ts";
+import { sessionRoutes } from "./auth/session-routes.ts";
+import { type SessionLimits, SessionManager } from "./auth/sessions.ts";
+import { tokenRoutes } from "./auth/token-routes.ts";
+import { userRoutes } from "./auth/user-routes.ts";
 import { addBodyTimeout, DEFAULT_BODY_BYTES_PER_SECOND, DEFAULT_BODY_TIMEOUT_MS } from "./body-timeout.ts";
 import { COMPANY_AUDIO_MAX_BYTES, companyRoutes, refreshCompany } from "./company-routes.ts";
+import { addConsoleStatic } from "./console-static.ts";
 import { ApiError, codeForStatus, errorBody } from "./errors.ts";
+import { historyRoutes } from "./history-routes.ts";
+import { liveRoutes } from "./live-routes.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { PbxView, TrunkRegistrationView } from "./pbx-view.ts";
 import type { Route } from "./route.ts";
 import * as S from "./schemas.ts";
+import { softphoneRoutes } from "./softphone-routes.ts";
 import { TokenGuard, type TokenGuardLimits } from "./token-guard.ts";
 import {
   checkDestinationExists,
@@ -72,8 +88,11 @@ import {
 } from "./validation.ts";
 
 export const API_VERSION = "1.2.0";
-/** Who the audit log names for a change made through the API: the one admin token. */
-export const API_ACTOR: Actor = { kind: "api", id: "admin" };
+/**
+ * Who the audit log names for a change made with the admin token. Handlers
+ * name the request's own actor (actorOf: a console user, an API token).
+ */
+export const API_ACTOR: Actor = ADMIN_TOKEN_ACTOR;
 const OPENAPI_URL = "/api/v1/openapi.json";
 /** An uploaded greeting may be this large (90 s of 44.1 kHz 16-bit stereo fits). */
 export const GREETING_MAX_BYTES = 16 * 1024 * 1024;
@@ -81,6 +100,8 @@ export const GREETING_MAX_BYTES = 16 * 1024 * 1024;
 const WAV_TYPES = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"];
 /** Other audio a company's announcements take (MP3, RFC 3003), or bytes whose format is sniffed. */
 const OTHER_AUDIO_TYPES = ["audio/mpeg", "application/octet-stream"];
+/** What a company's administrator may change of its tenant (PATCH /api/v1/tenants/:name). */
+const ADMIN_TENANT_FIELDS = ["language", "timezone", "operator", "waitingSeconds", "companyCodes"];
 /** What a mailbox that was never configured shows (the store's defaults). */
 const DEFAULT_MAILBOX_SECONDS = 180;
 
@@ -94,8 +115,12 @@ export interface ApiDeps {
   isReady: () => boolean;
   /** Time of the wrong-token blocks and the body deadline; the system clock when absent. */
   clock?: Clock;
-  /** Wrong admin tokens per source before a block (10 a minute block for 5 minutes by default). */
+  /** Wrong admin tokens or API tokens per source before a block (10 a minute block for 5 minutes by default). */
   tokenGuard?: Partial<TokenGuardLimits>;
+  /** The console's login lockout (auth/login-guard.ts); the phones' limits by default. */
+  loginLimits?: LoginLimits;
+  /** The console's session lifetimes (2 h idle, 12 h in all by default). */
+  sessionLimits?: Partial<SessionLimits>;
   /** A request body must be complete this long after its headers (default 10 s, more for large uploads). */
   bodyTimeoutMs?: number;
   /**
@@ -116,6 +141,14 @@ export interface ApiDeps {
    * `server.setSecureContext` (tls.Server).
    */
   https?: HttpsServerOptions;
+  /** VPBX_METRICS_TOKEN: the bearer token of GET /metrics; undefined: /metrics answers 404. */
+  metricsToken?: string;
+  /**
+   * HTTP-01 answers of the ACME CA's validation (RFC 8555 §8.3) at the
+   * public `/.well-known/acme-challenge/:token` (acme-challenge.ts).
+   * Undefined: no ACME, the path is nobody's.
+   */
+  acmeChallenges?: AcmeChallengeLookup;
 }
 
 /** Where SIP over WebSocket is accepted, and the subprotocol it must ask for (RFC 7118 §4). */
@@ -285,6 +318,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const { store, pbx } = deps;
   const clock = deps.clock ?? new SystemClock();
   const tokenGuard = new TokenGuard(clock, deps.tokenGuard);
+  const sessions = new SessionManager(store, clock, deps.https !== undefined, deps.sessionLimits);
+  const loginGuard = new LoginGuard({
+    clock,
+    log: deps.log,
+    blocks: store.authBlocks,
+    limits: deps.loginLimits,
+  });
   const serverLimits = {
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -305,6 +345,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
   if (deps.sipWebSocket) addSipWebSocket(app, deps.sipWebSocket);
+  // Before the console's hook, which answers every other GET outside the API.
+  if (deps.acmeChallenges) addAcmeChallenge(app, deps.acmeChallenges);
+  // The web console (console/dist) for any GET outside the API: before the token check, its files are public.
+  addConsoleStatic(app);
 
   // JSON only: a text/plain body is refused (415) rather than half-parsed.
   app.removeContentTypeParser("text/plain");
@@ -388,8 +432,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/health",
+      access: "public",
       summary: "Liveness and readiness (no token)",
-      public: true,
       schema: { response: { 200: S.Health, 503: S.Health } },
       errors: [],
       async handler(_req, reply) {
@@ -400,8 +444,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: OPENAPI_URL,
+      access: "public",
       summary: "This API's OpenAPI 3.1 document (no token)",
-      public: true,
       schema: {},
       async handler() {
         return openapi;
@@ -410,6 +454,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants",
+      access: "provider",
       summary: "Create a tenant (company); 409 when the name or domain is taken or the trunk unknown",
       schema: { body: S.NewTenant, response: { 201: S.Tenant } },
       errors: [409],
@@ -421,15 +466,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants",
-      summary: "List tenants",
+      access: "authenticated",
+      summary: "List tenants: all for the provider, its own for a company's administrator or user",
       schema: { response: { 200: S.arrayOf(S.Tenant) } },
-      async handler() {
-        return (await store.tenants.list()).map(tenantView);
+      async handler(req) {
+        const p = principalOf(req);
+        if (p.role === "provider") return (await store.tenants.list()).map(tenantView);
+        const own = p.tenant === undefined ? undefined : await store.tenants.get(p.tenant);
+        return own ? [tenantView(own)] : [];
       },
     },
     {
       method: "GET",
       url: "/api/v1/tenants/:name",
+      access: "tenant",
       summary: "Get a tenant",
       schema: { params: S.params.tenant, response: { 200: S.Tenant } },
       errors: [404],
@@ -440,11 +490,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name",
+      access: "tenant",
       summary:
         "Change a tenant's domain, language, time zone, country, trunk (null: the default trunk), voicemail operator (an extension, or null), waiting announcement interval, who may dial the company-wide codes (extensions, PIN), its cap of simultaneous calls (maxCalls, audited), or whether its phones must encrypt (requireEncryption, audited)",
       schema: { params: S.params.tenant, body: S.TenantPatch, response: { 200: S.Tenant } },
       errors: [404, 409],
       async handler(req) {
+        // A company's administrator runs its own settings; what the provider
+        // sells or operates (domain, country, trunk, caps, encryption) is the provider's.
+        const p = principalOf(req);
+        if (p.role !== "provider" && req.body !== null && typeof req.body === "object") {
+          const theirs = Object.keys(req.body).filter((k) => !ADMIN_TENANT_FIELDS.includes(k));
+          if (theirs.length > 0) {
+            throw new ApiError(
+              403,
+              "forbidden",
+              `only the provider may change ${theirs.join(", ")} of a tenant; an administrator may change ${ADMIN_TENANT_FIELDS.join(", ")}`,
+            );
+          }
+        }
         // Extensions keep the realm of their stored digests: phones keep
         // working, and move to the new realm when their password changes.
         const { companyCodes, ...input } = validateTenantPatch(req.body);
@@ -477,7 +541,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           if (extensions) patch.companyCodes.extensions = extensions;
           if (pinHash) patch.companyCodes.pinHash = pinHash;
         }
-        const t = await store.tenants.update(req.params.name, patch, API_ACTOR);
+        const t = await store.tenants.update(req.params.name, patch, actorOf(req));
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return tenantView(t);
       },
@@ -485,6 +549,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name",
+      access: "provider",
       summary: "Delete a tenant and everything that belongs to it",
       schema: { params: S.params.tenant },
       errors: [404],
@@ -508,6 +573,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants/:name/extensions",
+      access: "tenant",
       summary: "Create an extension (a phone account)",
       schema: { params: S.params.tenant, body: S.NewExtension, response: { 201: S.Extension } },
       errors: [404, 409],
@@ -525,6 +591,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions",
+      access: "tenant",
       summary: "List a tenant's extensions",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Extension) } },
       errors: [404],
@@ -537,6 +604,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number",
+      access: "extension",
       summary: "Get an extension with its mailbox's options (never a password or PIN)",
       schema: { params: S.params.extension, response: { 200: S.Extension } },
       errors: [404],
@@ -547,6 +615,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/extensions/:number",
+      access: "tenant",
       summary:
         "Change an extension and its mailbox (voicemail); a new password is hashed in the tenant's current domain; a mailbox enabled without a PIN gets one, returned once",
       schema: { params: S.params.extension, body: S.ExtensionPatch, response: { 200: S.Extension } },
@@ -564,7 +633,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         if (!e) throw new ApiError(404, "not_found", `extension ${number} does not exist in tenant ${name}`);
         let generatedPin: string | undefined;
         if (service && voicemail) {
-          generatedPin = (await service.configure(name, number, voicemail, API_ACTOR)).generatedPin;
+          generatedPin = (await service.configure(name, number, voicemail, actorOf(req))).generatedPin;
         }
         return extensionWithVoicemail(e, generatedPin);
       },
@@ -572,6 +641,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/extensions/:number",
+      access: "tenant",
       summary: "Delete an extension with its registrations, forwardings and mailbox (messages included)",
       schema: { params: S.params.extension },
       errors: [404],
@@ -587,6 +657,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number/forwarding",
+      access: "extension",
       summary: "An extension's forwarding rules and its no-answer time",
       schema: { params: S.params.extension, response: { 200: S.Forwarding } },
       errors: [404],
@@ -600,6 +671,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PUT",
       url: "/api/v1/tenants/:name/extensions/:number/forwarding",
+      access: "extension",
       summary:
         "Set (a number or an extension), clear (null) or keep (missing) each forwarding rule; checked like *72 on a phone, audited",
       schema: { params: S.params.extension, body: S.ForwardingPut, response: { 200: S.Forwarding } },
@@ -610,6 +682,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         const extension = await extensionOr404(name, number);
         const input = validateForwarding(req.body);
         const before = forwardingView(await store.forwarding.list(name, number), extension);
+        const actor = actorOf(req);
         // setForwarding checks and writes one rule at a time; when a later
         // rule is refused, the earlier ones are put back (audited both ways)
         // so that a refused request changes nothing.
@@ -617,9 +690,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         const putBack = async () => {
           for (const kind of applied) {
             const old = before[kind];
-            if (old === null) await store.forwarding.clear(name, number, kind, API_ACTOR);
-            else
-              await store.forwarding.set({ tenant: name, extension: number, kind, target: old }, API_ACTOR);
+            if (old === null) await store.forwarding.clear(name, number, kind, actor);
+            else await store.forwarding.set({ tenant: name, extension: number, kind, target: old }, actor);
           }
         };
         for (const kind of FORWARDING_KINDS) {
@@ -627,7 +699,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           if (typed === undefined) continue;
           let result: Awaited<ReturnType<typeof setForwarding>>;
           try {
-            result = await setForwarding(store, tenant, number, kind, typed, API_ACTOR);
+            result = await setForwarding(store, tenant, number, kind, typed, actor);
           } catch (err) {
             await putBack();
             throw err;
@@ -648,6 +720,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages",
+      access: "extension",
       summary: "The mailbox's messages: new ones first, then saved (old) ones, oldest first in each",
       schema: {
         params: S.params.extension,
@@ -666,6 +739,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      access: "extension",
       summary: "One message's metadata",
       schema: { params: S.params.message, response: { 200: S.VoicemailMessage } },
       errors: [404, 503],
@@ -678,6 +752,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id/audio",
+      access: "extension",
       summary: "A message's audio (WAV, 8 kHz, 16-bit mono), streamed",
       schema: { params: S.params.message },
       produces: "audio/wav",
@@ -692,6 +767,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      access: "extension",
       summary: 'Move a message to "new" or "old" (saved); the message-waiting lamp follows',
       schema: {
         params: S.params.message,
@@ -712,6 +788,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/messages/:id",
+      access: "extension",
       summary: "Delete a message and its audio; the message-waiting lamp follows",
       schema: { params: S.params.message },
       errors: [404, 503],
@@ -727,6 +804,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      access: "extension",
       summary: "A recorded greeting (unavailable, busy or name) as WAV; 404 when none is recorded",
       schema: { params: S.params.greeting },
       produces: "audio/wav",
@@ -742,6 +820,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PUT",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      access: "extension",
       summary: `Upload a greeting: a WAV file (Content-Type: audio/wav, any rate, at most ${GREETING_MAX_BYTES / 1024 / 1024} MiB), kept at 8 kHz at the prompts' loudness`,
       schema: { params: S.params.greeting },
       consumes: "audio/wav",
@@ -769,6 +848,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/greetings/:kind",
+      access: "extension",
       summary: "Delete a greeting: callers hear the default one again",
       schema: { params: S.params.greeting },
       errors: [404, 503],
@@ -784,13 +864,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/unlock",
+      access: "tenant",
       summary: "Lift a lockout of remote access after wrong PINs (and of the callers it locked); audited",
       schema: { params: S.params.extension, response: { 200: S.MailboxOptions } },
       errors: [404, 503],
       async handler(req) {
         const { name, number } = req.params;
         const vm = await mailboxOr404(name, number);
-        await vm.unlock(name, number, API_ACTOR);
+        await vm.unlock(name, number, actorOf(req));
         return voicemailView(
           await store.voicemail.settings(name, number),
           await vm.remoteLockedUntil(name, number),
@@ -800,18 +881,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants/:name/extensions/:number/voicemail/pin-reset",
+      access: "tenant",
       summary: "Give the mailbox a new random PIN, returned this once; audited",
       schema: { params: S.params.extension, response: { 200: S.PinReset } },
       errors: [404, 503],
       async handler(req) {
         const { name, number } = req.params;
         const vm = await mailboxOr404(name, number);
-        return { pin: await vm.resetPin(name, number, API_ACTOR) };
+        return { pin: await vm.resetPin(name, number, actorOf(req)) };
       },
     },
     {
       method: "GET",
       url: "/api/v1/tenants/:name/features",
+      access: "tenant",
       summary: "The features enabled on request for this tenant",
       schema: { params: S.params.tenant, response: { 200: S.FeatureSwitches } },
       errors: [404],
@@ -822,6 +905,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/features",
+      access: "provider",
       summary: "Switch features on or off for this tenant (audited)",
       schema: { params: S.params.tenant, body: S.FeatureSwitchesPatch, response: { 200: S.FeatureSwitches } },
       errors: [404],
@@ -829,7 +913,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         const t = await store.tenants.update(
           req.params.name,
           { features: validateFeatureSwitches(req.body) },
-          API_ACTOR,
+          actorOf(req),
         );
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return t.features;
@@ -838,6 +922,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/feature-codes",
+      access: "tenant",
       summary: "The tenant's feature codes (defaults with its changes)",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.FeatureCode) } },
       errors: [404],
@@ -849,6 +934,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PUT",
       url: "/api/v1/tenants/:name/feature-codes/:action",
+      access: "tenant",
       summary: "Give an action another code; refused when it equals or prefixes another code",
       schema: {
         params: S.params.featureCode,
@@ -871,6 +957,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/feature-codes",
+      access: "tenant",
       summary: "Return to the default feature codes",
       schema: { params: S.params.tenant },
       errors: [404],
@@ -884,6 +971,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/policy",
+      access: "tenant",
       summary: "What the tenant may dial through the trunk (forwarded calls included)",
       schema: { params: S.params.tenant, response: { 200: S.DiallingPolicy } },
       errors: [404],
@@ -894,6 +982,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/tenants/:name/policy",
+      access: "provider",
       summary: "Allow or refuse costly destinations, limit simultaneous outside calls (audited)",
       schema: { params: S.params.tenant, body: S.DiallingPolicyPatch, response: { 200: S.DiallingPolicy } },
       errors: [404],
@@ -901,7 +990,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         const t = await store.tenants.update(
           req.params.name,
           { policy: validatePolicyPatch(req.body) },
-          API_ACTOR,
+          actorOf(req),
         );
         if (!t) throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         return t.policy;
@@ -910,6 +999,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/audit",
+      access: "tenant",
       summary: "Who changed forwarding, policy, features and mailboxes (PINs only as changed), newest first",
       schema: {
         params: S.params.tenant,
@@ -926,6 +1016,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/tenants/:name/numbers",
+      access: "provider",
       summary:
         "Give the tenant a public number (DID) and say where its calls go; the first is the main number",
       schema: { params: S.params.tenant, body: S.NewTenantNumber, response: { 201: S.TenantNumber } },
@@ -941,6 +1032,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/numbers",
+      access: "tenant",
       summary: "The tenant's public numbers, main number first",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.TenantNumber) } },
       errors: [404],
@@ -952,6 +1044,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/tenants/:name/numbers/:number",
+      access: "provider",
       summary: "Take a public number (E.164, URL-encoded: %2B41215550100) from the tenant",
       schema: { params: S.params.number },
       errors: [404],
@@ -967,6 +1060,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "POST",
       url: "/api/v1/trunks",
+      access: "provider",
       summary: "Create a SIP trunk to a carrier; the first one is the default",
       schema: { body: S.NewTrunk, response: { 201: S.Trunk } },
       errors: [409],
@@ -979,6 +1073,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/trunks",
+      access: "provider",
       summary: "List the trunks with their registration state",
       schema: { response: { 200: S.arrayOf(S.Trunk) } },
       async handler() {
@@ -988,6 +1083,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/trunks/:name",
+      access: "provider",
       summary: "Get a trunk (never its password) with its registration state",
       schema: { params: S.params.trunk, response: { 200: S.Trunk } },
       errors: [404],
@@ -999,6 +1095,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "PATCH",
       url: "/api/v1/trunks/:name",
+      access: "provider",
       summary: "Change a trunk; isDefault true moves the default here; username/password null removes them",
       schema: { params: S.params.trunk, body: S.TrunkPatch, response: { 200: S.Trunk } },
       errors: [404, 409],
@@ -1013,6 +1110,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "DELETE",
       url: "/api/v1/trunks/:name",
+      access: "provider",
       summary: "Delete a trunk; 409 while a tenant names it. The oldest remaining becomes the default",
       schema: { params: S.params.trunk },
       errors: [404, 409],
@@ -1027,6 +1125,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/registrations",
+      access: "tenant",
       summary: "Phones currently registered in this tenant",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Registration) } },
       errors: [404],
@@ -1038,6 +1137,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     {
       method: "GET",
       url: "/api/v1/tenants/:name/subscriptions",
+      access: "tenant",
       summary: "Event subscriptions of this tenant's phones: busy lamps, presence, message waiting",
       schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Subscription) } },
       errors: [404],
@@ -1049,64 +1149,46 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     ...companyRoutes({
       store,
       company: deps.company,
-      actor: API_ACTOR,
+      actorOf,
       tenantOr404,
       sendWav,
     }),
     {
       method: "GET",
       url: "/api/v1/calls",
-      summary: "Calls in progress",
+      access: "provider",
+      summary: "Calls in progress, all tenants",
       schema: { response: { 200: S.arrayOf(S.Call) } },
       async handler() {
         return pbx.calls();
       },
     },
+    {
+      method: "GET",
+      url: "/api/v1/tenants/:name/calls",
+      access: "tenant",
+      summary: "The tenant's calls in progress",
+      schema: { params: S.params.tenant, response: { 200: S.arrayOf(S.Call) } },
+      errors: [404],
+      async handler(req) {
+        const tenant = await tenantOr404(req.params.name);
+        return pbx.calls().filter((c) => c.tenant === tenant.name);
+      },
+    },
+    ...sessionRoutes({ store, sessions, loginGuard }),
+    ...userRoutes({ store, sessions, loginGuard }),
+    ...tokenRoutes({ store, tenantOr404 }),
+    ...liveRoutes({ pbx, store, clock }),
+    ...historyRoutes({ store, tenantOr404 }),
+    ...softphoneRoutes({ store, tenantOr404, sipWebSocket: deps.sipWebSocket !== undefined }),
+    ...metricsRoutes({ pbx, token: deps.metricsToken }),
   ];
 
   const openapi = buildOpenApi(routes, API_VERSION);
 
-  /** 429 with Retry-After (RFC 6585 §4) for a source blocked after wrong tokens. */
-  const tooManyTokens = (reply: FastifyReply, waitMs: number): ApiError => {
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    reply.header("retry-after", String(seconds));
-    return new ApiError(
-      429,
-      "too_many_requests",
-      `too many wrong admin tokens from this address: try again in ${seconds} s`,
-    );
-  };
-
-  app.addHook("onRequest", async (req, reply) => {
-    const path = req.url.split("?", 1)[0];
-    if (path === "/health" || path === OPENAPI_URL) return;
-    // SIP over WebSocket: the phone authenticates in SIP (addSipWebSocket refused other upgrades).
-    if (deps.sipWebSocket && path === SIP_WEBSOCKET_PATH) return;
-    // A blocked source hears 429 whatever it sends: a right token tells it nothing.
-    const wait = tokenGuard.blockedFor(req.ip);
-    if (wait > 0) throw tooManyTokens(reply, wait);
-    const header = req.headers.authorization;
-    const m = typeof header === "string" ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
-    if (!m || !deps.verifyToken(m[1])) {
-      // A request without any token is a client not configured yet, not a guess.
-      if (header !== undefined) {
-        const blockMs = tokenGuard.failed(req.ip);
-        if (blockMs > 0) {
-          req.log.warn(
-            { source: req.ip, failures: tokenGuard.limits.maxFailures, blockSeconds: blockMs / 1000 },
-            "API: too many wrong admin tokens, source blocked",
-          );
-          throw tooManyTokens(reply, blockMs);
-        }
-      }
-      reply.header("www-authenticate", 'Bearer realm="vpbx"');
-      throw new ApiError(
-        401,
-        "unauthorized",
-        "a valid admin token is required: Authorization: Bearer <token>",
-      );
-    }
-  });
+  // Who is asking, and whether the route is theirs: before any body is read.
+  addGuard(app, { store, clock, sessions, tokenGuard, verifyAdminToken: deps.verifyToken });
+  app.addHook("onClose", () => loginGuard.close());
   addBodyTimeout(app, {
     clock,
     timeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
@@ -1141,6 +1223,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: r.method,
       url: r.url,
       schema: r.schema,
+      config: { access: r.access },
       ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       handler: r.handler as (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
     });

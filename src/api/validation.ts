@@ -68,7 +68,7 @@ export const SIP_USER_PATTERN = "^(?:[A-Za-z0-9\\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]
 export const TRUNK_PASSWORD_PATTERN = "^[^\\u0000-\\u001f\\u007f]{1,128}$";
 export const PORT_MIN = 1;
 export const PORT_MAX = 65535;
-export const TRANSPORTS = ["udp", "tcp"] as const;
+export const TRANSPORTS = ["udp", "tcp", "tls"] as const;
 export const NUMBER_FORMATS = ["e164", "national"] as const;
 export const INBOUND_ADDRESSES_MAX = 32;
 export const NO_ANSWER_MIN = 5;

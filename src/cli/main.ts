@@ -7,6 +7,9 @@ import { runCli } from "./run.ts";
 // The server is loaded only by `vpbx start`, so that `vpbx tenant add` does
 // not pull in the SIP and media stacks.
 async function start(config: Config) {
+  // The web console is built first when console/dist is missing or older than its sources.
+  const { ensureConsoleBuilt } = await import("./console-build.ts");
+  await ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`));
   const { startVpbx } = await import("../main.ts");
   return startVpbx(config);
 }

@@ -262,6 +262,92 @@ test("number add and list: read in the tenant's country, to an existing extensio
   }
 });
 
+test("user add, list, remove: provider, admin, user; passwords from the option, a pipe, or made and shown once", async () => {
+  const { verifyPassword } = await import("../api/auth/passwords.ts");
+  const piped: (string | undefined)[] = ["Marmot-sails-to-Ithaca-42\n", undefined, undefined];
+  const t = io({}, { readStdin: async () => piped.shift() });
+  await runCli(["tenant", "add", "acme", "acme.test"], t.io);
+  await runCli(["ext", "add", "acme", "101", "--password", "correct-horse-battery"], t.io);
+  assert.equal(
+    await runCli(["user", "add", "Root", "--provider", "--password", "Quokka-juggles-7-plums!"], t.io),
+    EXIT_OK,
+  );
+  assert.match(t.text(), /user root created: provider/);
+  assert.equal(await runCli(["user", "add", "boss", "--tenant", "acme"], t.io), EXIT_OK, t.errors());
+  assert.match(t.text(), /user boss created: administrator of tenant acme/);
+  assert.doesNotMatch(t.text(), /Marmot/, "a piped password is not printed");
+  // Nothing piped: a strong password is made and printed this once.
+  assert.equal(
+    await runCli(["user", "add", "anna", "--tenant", "acme", "--extension", "101", "--language", "it"], t.io),
+    EXIT_OK,
+  );
+  const shown = /password \(shown this once\): (\S+)/.exec(t.text())?.[1] ?? "";
+  assert.ok(shown.length >= 20, shown);
+  assert.ok(!t.text().includes("Quokka"), "a given password is never printed");
+
+  assert.equal(await runCli(["user", "list"], t.io), EXIT_OK);
+  assert.match(t.text(), /^USERNAME\s+ROLE\s+TENANT\s+EXTENSION\s+LANG$/m);
+  assert.match(t.text(), /^anna\s+user\s+acme\s+101\s+it$/m);
+  assert.match(t.text(), /^boss\s+admin\s+acme\s+-\s+-$/m);
+  assert.match(t.text(), /^root\s+provider\s+-\s+-\s+-$/m);
+  assert.doesNotMatch(t.text(), /argon2/);
+
+  const store = await openStore({ dataDir: t.dataDir });
+  try {
+    assert.ok(await verifyPassword((await store.users.get("root"))?.passwordHash, "Quokka-juggles-7-plums!"));
+    assert.ok(
+      await verifyPassword((await store.users.get("boss"))?.passwordHash, "Marmot-sails-to-Ithaca-42"),
+    );
+    assert.ok(await verifyPassword((await store.users.get("anna"))?.passwordHash, shown));
+    const audit = await store.audit.list("acme");
+    assert.deepEqual(audit[0].actor.kind, "cli");
+    assert.equal(audit[0].action, "user.create");
+  } finally {
+    await store.close();
+  }
+
+  // Refused, with the reason: nothing is created.
+  const bad = io({}, { readStdin: async () => undefined });
+  bad.io.env = t.io.env;
+  for (const [argv, why] of [
+    [["user", "add", "x1", "--tenant", "acme", "--password", "password1234"], /too common/],
+    [
+      ["user", "add", "x2", "--tenant", "ghost", "--password", "Quokka-juggles-7-plums!"],
+      /tenant ghost does not exist/,
+    ],
+    [
+      [
+        "user",
+        "add",
+        "x3",
+        "--tenant",
+        "acme",
+        "--extension",
+        "199",
+        "--password",
+        "Quokka-juggles-7-plums!",
+      ],
+      /extension 199 does not exist/,
+    ],
+    [["user", "add", "x4", "--provider", "--tenant", "acme"], /--provider names no tenant/],
+    [["user", "add", "x5"], /--provider, or --tenant/],
+    [["user", "add", "bad name!", "--provider"], /username "bad name!"/],
+    [
+      ["user", "add", "BOSS", "--tenant", "acme", "--password", "Quokka-juggles-7-plums!"],
+      /user boss already exists/,
+    ],
+  ] as [string[], RegExp][]) {
+    assert.equal(await runCli(argv, bad.io), EXIT_FAILED, argv.join(" "));
+    assert.match(bad.errors(), why);
+  }
+  assert.equal(await runCli(["user", "remove", "BOSS"], t.io), EXIT_OK);
+  assert.match(t.text(), /user boss removed/);
+  assert.equal(await runCli(["user", "remove", "boss"], t.io), EXIT_FAILED);
+  assert.match(t.errors(), /user boss does not exist/);
+  assert.equal(await runCli(["user", "list", "--tenant", "acme"], t.io), EXIT_OK);
+  assert.doesNotMatch(t.text().split("user boss removed")[1], /^boss/m);
+});
+
 test("usage: unknown commands and options exit 2, --help exits 0", async () => {
   const t = io();
   assert.equal(await runCli([], t.io), EXIT_USAGE);
@@ -288,6 +374,9 @@ test("usage: unknown commands and options exit 2, --help exits 0", async () => {
     ["trunk", "remove"],
     ["number", "add"],
     ["number", "list"],
+    ["user", "add"],
+    ["user", "list"],
+    ["user", "remove"],
     ["status"],
   ]) {
     const h = io();

@@ -4,6 +4,8 @@
 // the CLI and the API refuse the same input with the same words.
 import { join, sep } from "node:path";
 import { parseArgs } from "node:util";
+import { generatePassword, hashPassword, passwordProblem } from "../api/auth/passwords.ts";
+import { normaliseUsername, usernameProblem } from "../api/auth/usernames.ts";
 import { extensionView } from "../api/server.ts";
 import {
   checkDestinationExists,
@@ -18,7 +20,14 @@ import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { makeCredentials } from "../store/credentials.ts";
 import { openStore } from "../store/sql/open-store.ts";
 import { loadSecretKey } from "../store/sql/secret-key.ts";
-import { type DestinationSpec, type Language, type Store, StoreConflict } from "../store/types.ts";
+import {
+  type Actor,
+  type DestinationSpec,
+  type Language,
+  type NewConsoleUser,
+  type Store,
+  StoreConflict,
+} from "../store/types.ts";
 import { type Clock, SystemClock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 
@@ -31,6 +40,11 @@ export interface CliIo {
   start?(config: Config): Promise<{ stop(): Promise<void>; httpPort: number; sipPort: number }>;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal?(): Promise<void>;
+  /**
+   * The standard input when it is piped (`echo secret | vpbx user add …`);
+   * undefined when it is a terminal. Defaults to the process's own stdin.
+   */
+  readStdin?(): Promise<string | undefined>;
   /** Defaults to buildPromptCache of src/prompts, loaded only when needed. */
   buildPrompts?(opts: {
     dataDir: string;
@@ -321,6 +335,103 @@ const COMMANDS: Record<string, Command> = {
       return EXIT_OK;
     },
   },
+  "user add": {
+    usage:
+      "vpbx user add <username> --provider | --tenant <tenant> [--extension <number>] [--password <secret>] [--language fr|de|it|en]",
+    summary:
+      "create a console user: the provider, an administrator of a tenant, or the user of one extension; without --password it is read from a pipe, or a strong one is made and printed once",
+    options: {
+      provider: { type: "boolean" },
+      tenant: { type: "string" },
+      extension: { type: "string" },
+      password: { type: "string" },
+      language: { type: "string" },
+    },
+    positionals: ["username"],
+    async run({ io, args, values, withStore }) {
+      const tenantName = typeof values.tenant === "string" ? values.tenant : undefined;
+      const extension = typeof values.extension === "string" ? values.extension : undefined;
+      const language = typeof values.language === "string" ? values.language : undefined;
+      const problems = [
+        usernameProblem(args[0]),
+        language === undefined ? undefined : checkLanguage(language),
+      ];
+      if (values.provider && (tenantName !== undefined || extension !== undefined)) {
+        problems.push("--provider names no tenant and no extension");
+      }
+      if (!values.provider && tenantName === undefined) {
+        problems.push(
+          "say who the user is: --provider, or --tenant <tenant> (with --extension <number> for one extension's user)",
+        );
+      }
+      const found = problems.filter((p): p is string => p !== undefined);
+      if (found.length > 0) throw new ValidationError(found);
+      const username = normaliseUsername(args[0]);
+      let password = typeof values.password === "string" ? values.password : undefined;
+      if (password === undefined) {
+        const piped = await (io.readStdin ?? readProcessStdin)();
+        // The first line of what was piped; nothing piped: one is made.
+        const line = piped?.split(/\r?\n/, 1)[0];
+        if (line) password = line;
+      }
+      const generated = password === undefined;
+      const secret = password ?? generatePassword();
+      const u = await withStore(async (s) => {
+        const tenant = tenantName === undefined ? undefined : await s.tenants.get(tenantName);
+        if (tenantName !== undefined && !tenant) throw new Failure(`tenant ${tenantName} does not exist`);
+        if (tenant && extension !== undefined && !(await s.extensions.get(tenant.name, extension))) {
+          throw new Failure(`extension ${extension} does not exist in tenant ${tenant.name}`);
+        }
+        const weak = passwordProblem(secret, [username, ...(tenant ? [tenant.name, tenant.domain] : [])]);
+        if (weak) throw new ValidationError([weak]);
+        const input: NewConsoleUser = {
+          username,
+          passwordHash: await hashPassword(secret),
+          role: values.provider ? "provider" : extension === undefined ? "admin" : "user",
+          ...(tenant ? { tenant: tenant.name } : {}),
+          ...(extension === undefined ? {} : { extension }),
+          ...(language === undefined ? {} : { language: language as Language }),
+        };
+        return s.users.create(input, cliActor(io));
+      });
+      io.out(`user ${u.username} created: ${roleText(u)}`);
+      if (generated) io.out(`password (shown this once): ${secret}`);
+      return EXIT_OK;
+    },
+  },
+  "user list": {
+    usage: "vpbx user list [--tenant <tenant>]",
+    summary: "list the console users (never their passwords)",
+    options: { tenant: { type: "string" } },
+    positionals: [],
+    async run({ io, values, withStore }) {
+      const tenant = typeof values.tenant === "string" ? values.tenant : undefined;
+      const users = await withStore((s) => s.users.list(tenant));
+      if (users.length === 0) io.out("no users");
+      const rows = users.map((u) => [
+        u.username,
+        u.role,
+        u.tenant ?? "-",
+        u.extension ?? "-",
+        u.language ?? "-",
+      ]);
+      table(io, ["USERNAME", "ROLE", "TENANT", "EXTENSION", "LANG"], rows);
+      return EXIT_OK;
+    },
+  },
+  "user remove": {
+    usage: "vpbx user remove <username>",
+    summary: "delete a console user; its sessions end",
+    positionals: ["username"],
+    async run({ io, args, withStore }) {
+      const username = normaliseUsername(args[0]);
+      if (!(await withStore((s) => s.users.delete(username, cliActor(io))))) {
+        throw new Failure(`user ${username} does not exist`);
+      }
+      io.out(`user ${username} removed`);
+      return EXIT_OK;
+    },
+  },
   "prompts build": {
     usage: "vpbx prompts build [--language fr,de,it,en]",
     summary: "synthesise every voice prompt not cached yet (the server also does it in the background)",
@@ -397,6 +508,25 @@ async function showCalls(io: CliIo, cfg: Config): Promise<void> {
   }
   io.out(`calls: ${calls.length} active`);
   for (const c of calls) io.out(`  ${c.tenant}  ${c.from} -> ${c.to}  ${c.state} since ${c.startedAt}`);
+}
+
+/** Who the audit log names for a change made with the CLI: the system user who ran it. */
+function cliActor(io: CliIo): Actor {
+  return { kind: "cli", id: io.env.USER || io.env.LOGNAME || "cli" };
+}
+
+function roleText(u: { role: string; tenant?: string; extension?: string }): string {
+  if (u.role === "provider") return "provider";
+  if (u.role === "admin") return `administrator of tenant ${u.tenant}`;
+  return `user of extension ${u.extension} of tenant ${u.tenant}`;
+}
+
+/** The whole standard input when it is piped; undefined when it is a terminal. */
+async function readProcessStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function destination(d: DestinationSpec): string {

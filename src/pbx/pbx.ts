@@ -18,6 +18,7 @@ import { Hangup } from "./apps/call-control.ts";
 import { type AppRegistry, dispatchFeatureCode } from "./apps/dispatcher.ts";
 import { leaveMessage } from "./apps/voicemail/index.ts";
 import { type CapRefusal, callCapRefusal } from "./call/call-caps.ts";
+import type { CallHistoryRecorder, CallStart } from "./call/call-history.ts";
 import { CallRegistry, type CallView } from "./call/call-registry.ts";
 import { CallSession, type SessionDelegate, type Transfer } from "./call/call-session.ts";
 import { dialogsOf, type ExtensionDialog, extensionsOf } from "./call/line-state.ts";
@@ -33,8 +34,11 @@ import {
   type Target,
 } from "./call/steps.ts";
 import type { Company } from "./company/company.ts";
+import type { LiveFeed, LiveSource } from "./live/live-feed.ts";
 import { MessageRelay } from "./messaging/message-relay.ts";
+import { isSourceSubject, type PbxCounters, type PbxMetrics } from "./pbx-metrics.ts";
 import type { Registrar } from "./registrar/index.ts";
+import { watchForwarding } from "./routing/forwarding-settings.ts";
 import { callerFromTrunk, findNumber } from "./routing/inbound.ts";
 import { type RouteRequest, Router, type Routing } from "./routing/router.ts";
 import type { PhoneAuthenticator } from "./security/index.ts";
@@ -79,6 +83,16 @@ export interface PbxDeps {
   mediaTimeoutMs: number;
   /** Where recordings are made before an app files them. */
   recordDir: string;
+  /**
+   * The console's change notices (src/pbx/live): the PBX publishes its calls
+   * and the forwarding changes made on its store, the API listens
+   * (PbxView.live); closed by shutdown().
+   */
+  live?: LiveFeed;
+  /** The call history: every call's record when it ends. Optional: none without it. */
+  history?: CallHistoryRecorder;
+  /** What /metrics reads (the media legs are metered with it). Optional: metrics() says less without it. */
+  counters?: PbxCounters;
 }
 
 /** The methods the PBX serves; the UA core's OPTIONS answer and 405s list the same. */
@@ -98,6 +112,13 @@ export const PBX_METHODS = [
 /** Seconds a phone over its company's call cap is told to wait (Retry-After). */
 const CAP_RETRY_AFTER_SECONDS = 30;
 
+/** Who calls (a phone or a trunk's caller) and what was dialled (a trunk call: its DID). */
+interface CallFrom {
+  extension?: Extension;
+  trunk?: Trunk;
+  dialled: string;
+}
+
 /** How a routing ended, for the transferor's NOTIFY. */
 interface Driven {
   answered: boolean;
@@ -113,8 +134,12 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
   /** The extensions each call concerned when desk phones were last told (BLF). */
   private readonly shown = new Map<string, { tenant: string; extensions: string[] }>();
   private accepting = true;
+  /** The media legs of every call, metered for /metrics when counters are given. */
+  private readonly media: MediaLegs;
+  private readonly unwatchForwarding: (() => void) | undefined;
 
   constructor(private readonly deps: PbxDeps) {
+    this.media = deps.counters ? deps.counters.meteredMediaLegs(deps.media) : deps.media;
     this.router = new Router({
       store: deps.store,
       devices: (tenant, extension) => this.devices(tenant, extension),
@@ -133,6 +158,13 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       devices: (tenant, extension) => this.devices(tenant, extension),
       log: deps.log,
     });
+    const live = deps.live;
+    // *72... and the API both write through forwarding-settings.ts, on this store.
+    this.unwatchForwarding = live
+      ? watchForwarding(deps.store, (tenant, extension) =>
+          live.publish({ type: "forwarding", tenant, extension }),
+        )
+      : undefined;
   }
 
   private async devices(tenant: string, extension: string) {
@@ -182,14 +214,53 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     });
   }
 
-  /** Stops taking calls and ends those in progress with BYE (SIGTERM). */
+  /** Stops taking calls and ends those in progress with BYE (SIGTERM); the consoles' live streams end. */
   async shutdown(): Promise<void> {
     this.accepting = false;
+    this.unwatchForwarding?.();
+    this.deps.live?.close();
     await Promise.all(this.calls.all().map((c) => c.terminate("shutdown")));
   }
 
   callViews(): CallView[] {
     return this.calls.views();
+  }
+
+  /** A snapshot for /metrics: registrations and calls by tenant, counters since the start. */
+  async metrics(): Promise<PbxMetrics> {
+    const { store, clock, counters } = this.deps;
+    const now = clock.now();
+    const [tenants, bindings, blocks] = await Promise.all([
+      store.tenants.list(),
+      store.bindings.listAll(),
+      store.authBlocks.active(now),
+    ]);
+    const registrations = new Map<string, number>(tenants.map((t) => [t.name, 0]));
+    for (const b of bindings) {
+      if (b.expiresAt > now) registrations.set(b.tenant, (registrations.get(b.tenant) ?? 0) + 1);
+    }
+    const inProgress = new Map<string, number>();
+    for (const c of this.calls.all()) inProgress.set(c.tenant.name, (inProgress.get(c.tenant.name) ?? 0) + 1);
+    const sources = blocks.filter((b) => isSourceSubject(b.subject)).length;
+    return {
+      registrations: [...registrations].map(([tenant, count]) => ({ tenant, count })),
+      callsInProgress: [...inProgress].map(([tenant, count]) => ({ tenant, count })),
+      callsEnded: counters?.callsEnded() ?? [],
+      sipErrorResponses: counters?.sipErrorResponses() ?? [],
+      rtp: counters?.rtp() ?? { received: 0, sent: 0, dropped: { foreign: 0, invalid: 0, srtp: 0 } },
+      authFailures: counters?.authFailures ?? 0,
+      authBlocks: { sources, accounts: blocks.length - sources },
+    };
+  }
+
+  /** The console's change notices, for the API's server-sent events (PbxView.live). */
+  live(): LiveSource | undefined {
+    return this.deps.live;
+  }
+
+  /** The console hears that the company's calls changed, and which extensions they concern. */
+  private callsChanged(tenant: string, extensions: Iterable<string>): void {
+    this.deps.live?.publish({ type: "calls", tenant, extensions: [...extensions] });
   }
 
   private async serveRequest(req: SipRequest, tx: ServerTransaction): Promise<void> {
@@ -304,12 +375,13 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
         "plain call refused: the company requires encryption",
       );
       inv.reject(403, { reason: "Encryption Required (SIP over TLS and SRTP)" });
+      this.deps.history?.refused(this.callStart(inv, tenant, { extension, dialled }), 403);
       return;
     }
     // Checked and counted with no await in between: two INVITEs cannot both take the last place.
     const over = callCapRefusal(this.calls, tenant, { extension, dialled });
-    if (over) return this.refuseOverCap(inv, over, tenant, log, "phone");
-    const session = this.open(inv, tenant, log, { extension });
+    if (over) return this.refuseOverCap(inv, over, tenant, log, { extension, dialled });
+    const session = this.open(inv, tenant, log, { extension, dialled });
     if (!(await session.prepare())) return;
     const routing = this.router.begin({
       tenant,
@@ -337,8 +409,8 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     const caller = callerFromTrunk(inv.request, tenant.country);
     log.info({ trunk: trunk.name, tenant: tenant.name, did: did.number, from: caller.number }, "trunk call");
     const over = callCapRefusal(this.calls, tenant);
-    if (over) return this.refuseOverCap(inv, over, tenant, log, "trunk");
-    const session = this.open(inv, tenant, log, { trunk });
+    if (over) return this.refuseOverCap(inv, over, tenant, log, { trunk, dialled: did.number });
+    const session = this.open(inv, tenant, log, { trunk, dialled: did.number });
     if (!(await session.prepare())) return;
     const routing = this.router.begin({ tenant, caller, log });
     await this.drive(session, routing, { kind: "destination", destination: did.destination });
@@ -356,8 +428,13 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     over: CapRefusal,
     tenant: Tenant,
     log: Logger,
-    from: "phone" | "trunk",
+    caller: CallFrom,
   ): void {
+    const from = caller.trunk ? "trunk" : "phone";
+    this.deps.history?.refused(
+      this.callStart(inv, tenant, caller),
+      over.scope === "company" && from === "phone" ? 503 : 486,
+    );
     if (over.scope === "company") {
       log.warn({ tenant: tenant.name, cap: over.cap, calls: over.calls, from }, "company at its call cap");
       if (from === "phone") {
@@ -372,22 +449,39 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     inv.reject(486);
   }
 
-  private open(
-    inv: IncomingInvite,
-    tenant: Tenant,
-    log: Logger,
-    from: { extension?: Extension; trunk?: Trunk },
-  ): CallSession {
+  /** What the call history knows of a call as it starts. */
+  private callStart(inv: IncomingInvite, tenant: Tenant, from: CallFrom): CallStart {
+    return {
+      tenant: tenant.name,
+      callId: getHeader(inv.request, "Call-ID") ?? "",
+      caller: from.extension
+        ? { number: from.extension.number, displayName: from.extension.displayName || undefined }
+        : callerFromTrunk(inv.request, tenant.country),
+      dialled: from.dialled,
+      callerExtension: from.extension?.number,
+      trunk: from.trunk?.name,
+    };
+  }
+
+  private open(inv: IncomingInvite, tenant: Tenant, log: Logger, from: CallFrom): CallSession {
     const caller = from.extension
       ? { number: from.extension.number, displayName: from.extension.displayName || undefined }
       : callerFromTrunk(inv.request, tenant.country);
     const session = new CallSession(
-      { tenant, inv, caller, callerExtension: from.extension, callerTrunk: from.trunk, log },
+      {
+        tenant,
+        inv,
+        caller,
+        callerExtension: from.extension,
+        callerTrunk: from.trunk,
+        log,
+        observer: this.deps.history?.observe(this.callStart(inv, tenant, from)),
+      },
       {
         ua: this.deps.ua,
         voicemail: this.deps.voicemail,
         company: this.deps.company,
-        media: this.deps.media,
+        media: this.media,
         pacer: this.deps.pacer,
         speech: this.deps.speech,
         store: this.deps.store,
@@ -399,6 +493,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       this,
     );
     this.calls.add(session);
+    this.callsChanged(tenant.name, extensionsOf(session));
     return session;
   }
 
@@ -458,6 +553,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
 
   ended(session: CallSession): void {
     this.calls.remove(session.id);
+    this.callsChanged(session.tenant.name, extensionsOf(session));
   }
 
   /** Desk phones' lamps follow the calls: every extension the call concerns, before and now. */
@@ -467,6 +563,8 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
     const now = session.isEnded ? [] : extensionsOf(session);
     if (now.length > 0) this.shown.set(session.id, { tenant: session.tenant.name, extensions: now });
     else this.shown.delete(session.id);
+    // Ringing, answered, transferred, picked up, ended: what the calls page shows.
+    this.callsChanged(session.tenant.name, new Set([...before, ...now]));
     if (!events) return;
     const sessions = this.calls.all();
     for (const extension of new Set([...before, ...now])) {

@@ -266,12 +266,13 @@ export interface Forwarding {
 }
 
 /**
- * Who changed a setting, for the audit log: the admin token, a phone (with
- * the address it called from), or the CLI on the server itself.
+ * Who changed a setting, for the audit log: the admin token or an API token
+ * ("api": "admin", "token:<id>"), a console user ("user": the username), a
+ * phone (with the address it called from), or the CLI on the server itself.
  */
 export interface Actor {
-  kind: "api" | "phone" | "cli" | "system";
-  /** "admin", "101", ... */
+  kind: "api" | "user" | "phone" | "cli" | "system";
+  /** "admin", "token:k3J9x0aPq2Lm", "alice@acme", "101", ... */
   id: string;
   /** "udp:203.0.113.5:5062" for a phone. */
   source?: string;
@@ -489,7 +490,11 @@ export interface Trunk {
   name: string;
   host: string;
   port: number;
-  transport: "udp" | "tcp";
+  /**
+   * tls: SIP over TLS (RFC 5630), the carrier's certificate verified against
+   * its host name, and SRTP offered on its calls (SDES keys, RFC 4568).
+   */
+  transport: "udp" | "tcp" | "tls";
   /** Digest toward the carrier (we answer its 401/407). */
   username?: string;
   /**
@@ -824,6 +829,204 @@ export interface AuthBlockRepository {
   purge(before: number): Promise<number>;
 }
 
+/** Who a console user is: the provider, a company's administrator, or one extension's user. */
+export type UserRole = "provider" | "admin" | "user";
+export const USER_ROLES: readonly UserRole[] = ["provider", "admin", "user"];
+
+/**
+ * A login of the web console. A provider names no tenant; an admin names
+ * its tenant; a user names its tenant and extension. Usernames are lower
+ * case and unique across tenants (a login names no tenant).
+ */
+export interface ConsoleUser {
+  username: string;
+  /** argon2id, PHC string ("$argon2id$v=19$m=19456,t=2,p=1$..."). */
+  passwordHash: string;
+  role: UserRole;
+  tenant?: string;
+  extension?: string;
+  /** The console's language for this user; undefined: the tenant's, then the browser's. */
+  language?: Language;
+  createdAt: string;
+}
+
+export type NewConsoleUser = Omit<ConsoleUser, "createdAt">;
+export interface ConsoleUserPatch {
+  passwordHash?: string;
+  /** null: back to the tenant's language. */
+  language?: Language | null;
+}
+
+/**
+ * Console users. Changes of a tenant's users are audited in their
+ * transaction ("user.create", "user.update", "user.delete"; never the hash);
+ * provider users belong to no tenant's log. Deleting a tenant or an
+ * extension deletes its users, their sessions and its API tokens.
+ */
+export interface UserRepository {
+  /**
+   * The username is lower-cased. StoreConflict when it is taken, the tenant
+   * does not exist, or a user's extension does not exist in the tenant.
+   */
+  create(user: NewConsoleUser, actor?: Actor): Promise<ConsoleUser>;
+  get(username: string): Promise<ConsoleUser | undefined>;
+  /** Every user, or those of one tenant; by username. */
+  list(tenant?: string): Promise<ConsoleUser[]>;
+  update(username: string, patch: ConsoleUserPatch, actor?: Actor): Promise<ConsoleUser | undefined>;
+  /** Deletes the user and its sessions. */
+  delete(username: string, actor?: Actor): Promise<boolean>;
+}
+
+/** A console login session: the cookie holds the token, the store its SHA-256 only. */
+export interface ConsoleSession {
+  /** Hex SHA-256 of the cookie's token. */
+  idHash: string;
+  username: string;
+  /** Asked in X-CSRF-Token of every change made with the cookie. */
+  csrfToken: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** The absolute end (ms), whatever the activity. */
+  expiresAt: number;
+  /** The last request (ms): the idle expiry counts from here. */
+  lastSeenAt: number;
+}
+
+export interface SessionRepository {
+  create(session: ConsoleSession): Promise<void>;
+  get(idHash: string): Promise<ConsoleSession | undefined>;
+  touch(idHash: string, at: number): Promise<void>;
+  delete(idHash: string): Promise<boolean>;
+  /** Ends every session of the user but `except` (an id hash); returns how many. */
+  deleteForUser(username: string, except?: string): Promise<number>;
+  /** Deletes sessions past their absolute end at `now` or idle since before `idleSince`; returns how many. */
+  purgeExpired(now: number, idleSince: number): Promise<number>;
+}
+
+/**
+ * An integration's bearer token, scoped like a console user: a tenant's
+ * administrator, or one extension's user. The secret is kept as its SHA-256.
+ */
+export interface ApiToken {
+  /** 12 characters, the public part of `vpbx_<id>_<secret>`. */
+  id: string;
+  /** Hex SHA-256 of the secret. */
+  secretHash: string;
+  role: "admin" | "user";
+  tenant: string;
+  extension?: string;
+  description: string;
+  /** Who created it: a username, or "admin" (the admin token). */
+  createdBy: string;
+  createdAt: string;
+  /** Milliseconds since the epoch; undefined: never used. */
+  lastUsedAt?: number;
+}
+
+export type NewApiToken = Omit<ApiToken, "createdAt" | "lastUsedAt">;
+
+/** API tokens; creation and deletion are audited in the tenant's log ("token.create", "token.delete"). */
+export interface ApiTokenRepository {
+  /** StoreConflict when the id is taken, the tenant does not exist, or a user token's extension does not. */
+  create(token: NewApiToken, actor?: Actor): Promise<ApiToken>;
+  get(id: string): Promise<ApiToken | undefined>;
+  /** The tenant's tokens, oldest first. */
+  list(tenant: string): Promise<ApiToken[]>;
+  delete(tenant: string, id: string, actor?: Actor): Promise<boolean>;
+  /** Notes a use (not audited). */
+  touch(id: string, at: number): Promise<void>;
+}
+
+/** How a call reached the company: between its phones, from a trunk, or out to a trunk. */
+export type CallDirection = "internal" | "inbound" | "outbound";
+export const CALL_DIRECTIONS: readonly CallDirection[] = ["internal", "inbound", "outbound"];
+
+/**
+ * How a call ended, as its history says: answered by whom it was meant for,
+ * forwarded (and answered there: `forwardedTo`), taken by voicemail,
+ * transferred, handled by an app (a feature code), or not connected: busy,
+ * no answer, unavailable (no phone registered, unreachable), cancelled by
+ * the caller, failed (refused: not allowed, no such number, an error).
+ */
+export type CallOutcome =
+  | "answered"
+  | "busy"
+  | "no-answer"
+  | "unavailable"
+  | "cancelled"
+  | "failed"
+  | "forwarded"
+  | "voicemail"
+  | "transferred"
+  | "app";
+export const CALL_OUTCOMES: readonly CallOutcome[] = [
+  "answered",
+  "busy",
+  "no-answer",
+  "unavailable",
+  "cancelled",
+  "failed",
+  "forwarded",
+  "voicemail",
+  "transferred",
+  "app",
+];
+
+/** One call of a tenant, written when it ended (src/pbx/call/call-history.ts). Times in ms since the epoch. */
+export interface CallRecord {
+  id: string;
+  tenant: string;
+  /** The caller's SIP Call-ID, to find the call in the logs. */
+  callId: string;
+  direction: CallDirection;
+  startedAt: number;
+  /** When the destination answered (a person, voicemail, an app); undefined: never. */
+  answeredAt?: number;
+  endedAt: number;
+  /** The caller's number: an extension, E.164, or "anonymous". */
+  caller: string;
+  callerName?: string;
+  /** What was dialled: an extension, a number as dialled, a feature code; for a trunk call the DID. */
+  dialled: string;
+  /** Who answered or was rung last: an extension, a number, "voicemail:101", "app:*72". */
+  destination?: string;
+  outcome: CallOutcome;
+  /** Where a forwarding sent the call (its last target). */
+  forwardedTo?: string;
+  /** The trunk the call came in on or went out through. */
+  trunk?: string;
+  /** The tenant's extensions that took part (calling, rung, answering, mailbox). */
+  extensions: string[];
+}
+
+/** Which calls to list; every field optional. */
+export interface CallHistoryFilter {
+  /** Started at or after (ms). */
+  from?: number;
+  /** Started before (ms). */
+  to?: number;
+  /** Calls that involved this extension (in `extensions`, or as caller, dialled or destination). */
+  extension?: string;
+  outcome?: CallOutcome;
+  direction?: CallDirection;
+  /** At most this many (1 to CALL_HISTORY_LIMIT_MAX; default CALL_HISTORY_LIMIT_DEFAULT). */
+  limit?: number;
+  /** The cursor: only calls after this one in the list's order (older, or as old with a smaller id). */
+  before?: { startedAt: number; id: string };
+}
+
+export const CALL_HISTORY_LIMIT_DEFAULT = 100;
+export const CALL_HISTORY_LIMIT_MAX = 1000;
+
+/** The call history: written once per call, listed newest first, purged by age. */
+export interface CallHistoryRepository {
+  add(record: CallRecord): Promise<void>;
+  /** The tenant's calls, newest first (started_at, then id, descending). */
+  list(tenant: string, filter?: CallHistoryFilter): Promise<CallRecord[]>;
+  /** Deletes calls that started before `before` (ms); returns how many. */
+  purge(before: number): Promise<number>;
+}
+
 /**
  * A change that the other nodes on the same store must hear of at once
  * (their lamps): a mailbox whose counts changed.
@@ -857,6 +1060,12 @@ export interface Store {
   companyAudio: CompanyAudioRepository;
   secrets: SecretRepository;
   authBlocks: AuthBlockRepository;
+  /** Every call's record, for the console and the API. */
+  callHistory: CallHistoryRepository;
+  /** Logins of the web console. */
+  users: UserRepository;
+  sessions: SessionRepository;
+  apiTokens: ApiTokenRepository;
   /** Changes between the nodes sharing this store; absent in fakes (one node). */
   changes?: ChangeFeed;
   close(): Promise<void>;

@@ -161,13 +161,30 @@ export function isSdesRtp(protocol: string): boolean {
   return p === "RTP/SAVP" || p === "RTP/SAVPF";
 }
 
-/** The plain profile of the same family: what an SRTP stream becomes on a plain leg. */
+/**
+ * DTLS-SRTP over UDP (RFC 5764 §8, RFC 5124 for the F): a browser's stream,
+ * whose keys come from a handshake (media/webrtc terminates it), and whose
+ * c=/m= address is a placeholder (RFC 8829 §5.2.1: c=IN IP4 0.0.0.0, port 9):
+ * where the browser is comes from ICE.
+ */
+export function isDtlsSrtp(protocol: string): boolean {
+  const p = protocol.toUpperCase();
+  return p === "UDP/TLS/RTP/SAVPF" || p === "UDP/TLS/RTP/SAVP";
+}
+
+/**
+ * The plain profile of the same family: what an SRTP stream becomes on a
+ * plain leg. A browser's stream becomes RTP/AVP: its feedback (the F) is
+ * the browser's and ours to decline, never relayed to a desk phone.
+ */
 export function plainProfile(protocol: string): string {
+  if (isDtlsSrtp(protocol)) return "RTP/AVP";
   return protocol.toUpperCase().endsWith("F") ? "RTP/AVPF" : "RTP/AVP";
 }
 
 /** The SDES profile of the same family: what a plain stream becomes on an encrypted leg. */
 export function sdesProfile(protocol: string): string {
+  if (isDtlsSrtp(protocol)) return "RTP/SAVP";
   return protocol.toUpperCase().endsWith("F") ? "RTP/SAVPF" : "RTP/SAVP";
 }
 
@@ -181,7 +198,8 @@ export function isNullAddress(address: string): boolean {
  * it cannot receive, so what remains is at most sending (RFC 3264 §8.4).
  */
 export function effectiveDirection(s: Stream): Direction {
-  if (!isNullAddress(s.address)) return s.direction;
+  // A browser's c=0.0.0.0 is JSEP's placeholder (RFC 8829 §5.2.1), not RFC 2543 hold.
+  if (!isNullAddress(s.address) || isDtlsSrtp(s.protocol)) return s.direction;
   if (s.direction === "sendrecv" || s.direction === "sendonly") return "sendonly";
   return "inactive";
 }
@@ -201,10 +219,15 @@ export function answerDirection(offered: Direction, local: Direction): Direction
 /**
  * A usable audio stream: not rejected (port 0), with an address, plain RTP,
  * or SRTP keyed by SDES when `srtp` says that this leg may carry keys (its
- * signalling is encrypted: RFC 4568 §8.3, keys sent in clear are no keys).
+ * signalling is encrypted: RFC 4568 §8.3, keys sent in clear are no keys),
+ * or a browser's DTLS-SRTP stream when `dtls` says so: only where the SDP is
+ * another leg's, read for its codecs and direction (the B2BUA's relay), since
+ * a leg that terminates DTLS-SRTP is media/webrtc's (WebRtcSdpSession).
  */
-export function isUsableAudio(s: Stream, srtp = false): boolean {
-  if (s.type !== "audio" || s.port === 0 || s.address === "") return false;
+export function isUsableAudio(s: Stream, srtp = false, dtls = false): boolean {
+  if (s.type !== "audio" || s.port === 0) return false;
+  if (dtls && isDtlsSrtp(s.protocol)) return true;
+  if (s.address === "") return false;
   return isPlainRtp(s.protocol) || (srtp && isSdesRtp(s.protocol));
 }
 
@@ -233,16 +256,20 @@ export function describeStream(s: Stream, codecs: readonly G711Codec[]): MediaDe
   return media;
 }
 
-/** The first usable audio stream offering one of `codecs`; SdpError saying why there is none. */
+/**
+ * The first usable audio stream offering one of `codecs` (see isUsableAudio
+ * for `srtp` and `dtls`); SdpError saying why there is none.
+ */
 export function pickAudio(
   parsed: ParsedSdp,
   codecs: readonly G711Codec[],
   srtp = false,
+  dtls = false,
 ): { stream: Stream; media: MediaDescription } {
   let sawAudio = false;
   let sawSrtp = false;
   for (const s of parsed.streams) {
-    if (!isUsableAudio(s, srtp)) {
+    if (!isUsableAudio(s, srtp, dtls)) {
       if (s.type === "audio" && s.port > 0 && isSdesRtp(s.protocol)) sawSrtp = true;
       continue;
     }

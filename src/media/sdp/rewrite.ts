@@ -63,12 +63,20 @@ export interface RewriteAnswerOptions extends RewriteOptions {
 export function filterOffer(offer: string, opts: FilterOptions): { sdp: string; media: MediaDescription } {
   const parsed = parseSdp(offer);
   const codecs = opts.codecs ?? DEFAULT_CODECS;
-  // The offering leg's own keys were checked by its side (its SdpSession);
-  // here only its codecs and direction travel.
-  const { stream, media } = pickAudio(parsed, codecs, true);
+  // The offering leg's own keys (SDES, or a browser's DTLS) were checked by
+  // its side (its SdpSession); here only its codecs and direction travel.
+  const { stream, media } = pickAudio(parsed, codecs, true, true);
   delete media.srtp;
   return {
-    sdp: rebuild(parsed, stream, codecs, opts, offerSection(stream.protocol, opts.crypto, opts.bestEffort)),
+    sdp: rebuild(
+      parsed.streams,
+      parsed,
+      stream,
+      stream,
+      codecs,
+      opts,
+      offerSection(stream.protocol, opts.crypto, opts.bestEffort),
+    ),
     media,
   };
 }
@@ -86,22 +94,32 @@ export function rewriteAnswer(
 ): { sdp: string; media: MediaDescription; srtp?: SdesAgreement } {
   const parsed = parseSdp(answer);
   const codecs = opts.codecs ?? DEFAULT_CODECS;
-  const { stream, media } = pickAudio(parsed, codecs, true);
+  // The answerer may be a browser (DTLS-SRTP, terminated on its own leg).
+  const { stream, media } = pickAudio(parsed, codecs, true, true);
   delete media.srtp;
-  const keys =
-    opts.offer === undefined
-      ? { section: { protocol: plainProfile(stream.protocol) } }
-      : answerStreamKeys(
-          pickAudio(parseSdp(opts.offer), DEFAULT_CODECS, opts.srtp).stream,
-          opts.keepCrypto,
-          opts.srtp ?? false,
-        );
-  const sdp = rebuild(parsed, stream, codecs, opts, keys.section);
+  if (opts.offer === undefined) {
+    const section = { protocol: plainProfile(stream.protocol) };
+    return { sdp: rebuild(parsed.streams, parsed, stream, stream, codecs, opts, section), media };
+  }
+  // RFC 3264 §6: the answer has the m= lines of the offer it answers, this
+  // leg's phone's, whatever the other leg's answer had (a browser answers
+  // our one-section offer with one section).
+  const offered = parseSdp(opts.offer);
+  const own = pickAudio(offered, DEFAULT_CODECS, opts.srtp).stream;
+  const keys = answerStreamKeys(own, opts.keepCrypto, opts.srtp ?? false);
+  const sdp = rebuild(offered.streams, parsed, own, stream, codecs, opts, keys.section);
   return keys.srtp ? { sdp, media, srtp: keys.srtp } : { sdp, media };
 }
 
+/**
+ * Our SDP: the m= lines of `layout` (the offer's, or the SDP's own), with
+ * `slot` carrying the audio of `stream` (its G.711 formats, numbers,
+ * telephone-event, direction and ptime) and every other line declined.
+ */
 function rebuild(
+  layout: readonly Stream[],
   parsed: ParsedSdp,
+  slot: Stream,
   stream: Stream,
   codecs: readonly G711Codec[],
   opts: RewriteOptions,
@@ -117,16 +135,16 @@ function rebuild(
     sessionId: opts.sessionId ?? parsed.origin.sessionId,
     sessionVersion: opts.sessionVersion ?? parsed.origin.sessionVersion,
     address: opts.address,
-    sections: parsed.streams.map((s) =>
-      s === stream
+    sections: layout.map((s) =>
+      s === slot
         ? {
             kind: "audio" as const,
             port: opts.port,
             ...secured,
             codecs: kept,
             telephoneEventPt: te?.pt,
-            direction: effectiveDirection(s),
-            ptime: s.ptime,
+            direction: effectiveDirection(stream),
+            ptime: stream.ptime,
           }
         : rejected(s),
     ),

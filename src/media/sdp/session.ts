@@ -226,9 +226,10 @@ export class SdpSession {
   /**
    * Builds with the next version; if everything but the o= line equals the
    * last SDP sent, the last one is sent again instead (same version).
-   * Nothing is committed if `build` throws.
+   * Nothing is committed if `build` throws. (Protected: a browser leg's
+   * session, media/webrtc's WebRtcSdpSession, versions its SDP the same way.)
    */
-  private stamp(build: (version: number) => string): string {
+  protected stamp(build: (version: number) => string): string {
     const text = build(this.nextVersion);
     const body = text.replace(/^o=.*$/m, "");
     if (this.lastText !== undefined && body === this.lastBody) return this.lastText;
@@ -242,15 +243,17 @@ export class SdpSession {
 
 /**
  * What an offer says of its sender's side (where it receives, its codec),
- * keys aside, for a leg that may (`srtp`) or may not carry SDES keys.
- * Throws the SdpError (488) an answer would meet.
+ * keys aside, for a leg that may (`srtp`) or may not carry SDES keys; with
+ * `dtls` a browser's offer is read too (its codecs: which it shares with
+ * another offer, for a pickup). Throws the SdpError (488) an answer would meet.
  */
 export function readOffer(
   offer: string,
   srtp: boolean,
   codecs: readonly G711Codec[] = DEFAULT_CODECS,
+  dtls = false,
 ): MediaDescription {
-  const { stream, media } = pickAudio(parseSdp(offer), codecs, srtp);
+  const { stream, media } = pickAudio(parseSdp(offer), codecs, srtp, dtls);
   answerStreamKeys(stream, undefined, srtp);
   delete media.srtp;
   return media;

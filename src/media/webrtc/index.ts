@@ -20,6 +20,7 @@ export { generateIceCredentials, type IceCredentials } from "./ice-lite.ts";
 export {
   answerWebRtcOffer,
   createWebRtcOffer,
+  type DeclinedSection,
   type DtlsSetup,
   isWebRtcProtocol,
   isWebRtcSdp,
@@ -32,6 +33,11 @@ export {
   type WebRtcOfferOptions,
   type WebRtcRemoteParameters,
 } from "./webrtc-sdp.ts";
+export {
+  type WebRtcLegTransport,
+  WebRtcSdpSession,
+  type WebRtcSdpSessionOptions,
+} from "./webrtc-sdp-session.ts";
 export {
   type WebRtcConnection,
   type WebRtcCounters,

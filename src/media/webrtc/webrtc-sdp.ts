@@ -15,6 +15,7 @@ import {
   answerDirection,
   DEFAULT_CODECS,
   g711Of,
+  isDtlsSrtp,
   isTelephoneEvent,
   type ParsedSdp,
   parseSdp,
@@ -86,11 +87,31 @@ export interface WebRtcAnswerOptions extends WebRtcLocalParameters {
 
 export interface WebRtcOfferOptions extends WebRtcLocalParameters {
   codecs?: readonly G711Codec[];
-  /** Dynamic payload type of telephone-event (default 101). */
-  telephoneEventPt?: number;
+  /**
+   * The codecs with their payload numbers, in order: those of another leg's
+   * offer that we relay (the relay passes RTP unchanged, so both sides must
+   * use one number). Default: `codecs` with their static numbers (RFC 3551).
+   */
+  formats?: readonly { codec: G711Codec; pt: number }[];
+  /** Dynamic payload type of telephone-event (default 101); null: no telephone-event. */
+  telephoneEventPt?: number | null;
   direction?: Direction;
   ptime?: number;
   /** The a=mid of our audio section (default "0"). */
+  mid?: string;
+  /**
+   * A re-offer's m= lines (RFC 3264 §8: as many as before, in the same
+   * order): "audio" where our section goes, a declined section (port 0,
+   * its mid kept, RFC 8843 §7.3.3) for each other. Default: ["audio"].
+   */
+  layout?: readonly (DeclinedSection | "audio")[];
+}
+
+/** An m= line declined with port 0, as a previous offer or answer had it. */
+export interface DeclinedSection {
+  type: string;
+  protocol: string;
+  formatList: string;
   mid?: string;
 }
 
@@ -100,8 +121,7 @@ const EVENT_RANGE = "0-15";
 
 /** DTLS-SRTP profiles over UDP (RFC 5764 §8, RFC 5124 for the F): what a browser offers. */
 export function isWebRtcProtocol(protocol: string): boolean {
-  const p = protocol.toUpperCase();
-  return p === "UDP/TLS/RTP/SAVPF" || p === "UDP/TLS/RTP/SAVP";
+  return isDtlsSrtp(protocol);
 }
 
 /** True when an SDP body asks for a DTLS-SRTP leg (a browser's), so that the PBX can pick the leg's kind. */
@@ -197,25 +217,42 @@ export function answerWebRtcOffer(
 
 /** Our offer to a browser (RFC 8829 §5.2): one audio section, a=setup:actpass, ICE-lite. */
 export function createWebRtcOffer(local: WebRtcOfferOptions): string {
-  const codecs = local.codecs ?? DEFAULT_CODECS;
-  if (codecs.length === 0) throw new RangeError("an offer needs at least one codec");
-  const te = local.telephoneEventPt ?? 101;
-  if (!Number.isInteger(te) || te < 96 || te > 127)
+  const formats =
+    local.formats ?? (local.codecs ?? DEFAULT_CODECS).map((codec) => ({ codec, pt: STATIC_PT[codec] }));
+  if (formats.length === 0) throw new RangeError("an offer needs at least one codec");
+  for (const f of formats) {
+    if (!Number.isInteger(f.pt) || f.pt < 0 || f.pt > 127)
+      throw new RangeError(`payload type ${f.pt} out of range`);
+  }
+  const te = local.telephoneEventPt === undefined ? 101 : local.telephoneEventPt;
+  if (te !== null && (!Number.isInteger(te) || te < 96 || te > 127))
     throw new RangeError(`telephone-event PT ${te} not dynamic`);
   const mid = local.mid ?? "0";
+  const layout = local.layout ?? ["audio"];
+  if (layout.filter((l) => l === "audio").length !== 1)
+    throw new RangeError("an offer's layout has exactly one audio section");
   const lines = sessionLines(local, [mid]);
-  lines.push(
-    ...audioSection(local, {
-      protocol: "UDP/TLS/RTP/SAVPF",
-      codecs: codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
-      telephoneEventPt: te,
-      direction: local.direction ?? "sendrecv",
-      ptime: local.ptime ?? 20,
-      mid,
-      // RFC 5763 §5: the offerer must say actpass; browsers answer active, which makes us the server.
-      setup: "actpass",
-    }),
-  );
+  for (const section of layout) {
+    if (section !== "audio") {
+      lines.push(
+        `m=${section.type} 0 ${section.protocol || "UDP/TLS/RTP/SAVPF"} ${section.formatList || "0"}`,
+      );
+      if (section.mid !== undefined) lines.push(`a=mid:${section.mid}`);
+      continue;
+    }
+    lines.push(
+      ...audioSection(local, {
+        protocol: "UDP/TLS/RTP/SAVPF",
+        codecs: [...formats],
+        telephoneEventPt: te ?? undefined,
+        direction: local.direction ?? "sendrecv",
+        ptime: local.ptime ?? 20,
+        mid,
+        // RFC 5763 §5: the offerer must say actpass; browsers answer active, which makes us the server.
+        setup: "actpass",
+      }),
+    );
+  }
   return lines.join("\r\n") + "\r\n";
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseDtmfInfo } from "../../media/dtmf/index.ts";
 import { MediaClosedError, MediaEndpoint, type MediaPacer } from "../../media/endpoint/index.ts";
 import { RtpRelay } from "../../media/rtp/index.ts";
+import type { MediaLeg } from "../../media/rtp/media-leg.ts";
 import {
   type G711Codec,
   isHold,
@@ -17,6 +18,13 @@ import {
   SdpError,
   SdpSession,
 } from "../../media/sdp/index.ts";
+import {
+  isWebRtcSdp,
+  readWebRtcOffer,
+  type WebRtcFailure,
+  WebRtcSdpSession,
+  type WebRtcTransport,
+} from "../../media/webrtc/index.ts";
 import type { Dialog, IncomingInvite, UserAgent } from "../../sip/dialog/index.ts";
 import {
   createResponse,
@@ -38,6 +46,7 @@ import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Company } from "../company/company.ts";
 import type { Voicemail } from "../voicemail/voicemail.ts";
+import type { CallObserver } from "./call-observer.ts";
 import type { ActiveCall, CallView } from "./call-registry.ts";
 import { ForkSet } from "./forks.ts";
 import { Leg } from "./leg.ts";
@@ -129,6 +138,8 @@ export interface SessionInit {
   /** The caller's trunk, when the call came from the public network. */
   callerTrunk?: Trunk;
   log: Logger;
+  /** Told what the call does (the call history); never waited for. */
+  observer?: CallObserver;
 }
 
 export class CallSession implements ActiveCall, LineView {
@@ -161,6 +172,7 @@ export class CallSession implements ActiveCall, LineView {
   private readonly pendingCaller: Pick<Leg, "party" | "extension" | "trunk">;
   /** Extensions whose devices this call rings now (BLF keys blink, pickup may take it). */
   ringingExtensions: string[] = [];
+  private readonly observer: CallObserver | undefined;
 
   constructor(
     init: SessionInit,
@@ -171,6 +183,7 @@ export class CallSession implements ActiveCall, LineView {
     this.inv = init.inv;
     this.log = init.log;
     this.callerExtension = init.callerExtension;
+    this.observer = init.observer;
     this.startedAt = deps.clock.now();
     // The phone's own address, also behind a proxy: what a PIN lockout and
     // the audit log name (not the proxy's, which every phone shares).
@@ -240,8 +253,11 @@ export class CallSession implements ActiveCall, LineView {
     // SDES keys are taken only over an encrypted hop (RFC 4568 §8.3): the
     // caller's leg may be SRTP when its INVITE came over TLS or WSS.
     const srtp = isEncrypted(inv.remote.transport) ? "accept" : "off";
+    // A browser's offer (UDP/TLS/RTP/SAVPF, ICE, a fingerprint: RFC 8829)
+    // gets a browser leg, which terminates its ICE, DTLS and SRTP.
+    const browser = isWebRtcSdp(this.offer);
     try {
-      media = readOffer(this.offer, srtp !== "off");
+      media = browser ? readWebRtcOffer(this.offer).media : readOffer(this.offer, srtp !== "off");
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       this.log.info({ err: err.message }, "offer not acceptable");
@@ -249,7 +265,7 @@ export class CallSession implements ActiveCall, LineView {
       await this.finish("offer not acceptable");
       return false;
     }
-    const rtp = await this.allocate();
+    const rtp = browser ? await this.allocateBrowser() : await this.allocate();
     if (!rtp) {
       inv.reject(503, { reason: "No Media Ports" });
       await this.finish("no RTP ports");
@@ -263,7 +279,9 @@ export class CallSession implements ActiveCall, LineView {
     const { party, extension, trunk } = this.pendingCaller;
     this.caller = new Leg(
       rtp,
-      new SdpSession(this.deps.media.address, rtp.localPort, { srtp }),
+      browser
+        ? this.browserSdp(rtp as WebRtcTransport)
+        : new SdpSession(this.deps.media.address, rtp.localPort, { srtp }),
       party,
       extension,
       trunk,
@@ -275,6 +293,13 @@ export class CallSession implements ActiveCall, LineView {
 
   /** Runs one step of the router's and says how it ended. */
   async run(step: Step): Promise<Outcome> {
+    this.observer?.step(this, step);
+    const outcome = await this.runStep(step);
+    this.observer?.outcome(this, step, outcome);
+    return outcome;
+  }
+
+  private async runStep(step: Step): Promise<Outcome> {
     if (this.isEnded || !this.caller) return { kind: "caller-gone" };
     // The step's precondition (jambonz's tasks): the session answers, never the step itself.
     if (needsAnswer(step) && !(await this.answer())) return { kind: "caller-gone" };
@@ -299,37 +324,36 @@ export class CallSession implements ActiveCall, LineView {
 
   private async ring(step: RingStep): Promise<Outcome> {
     const caller = this.caller!;
-    const rtp = await this.allocate(caller.rtp);
-    if (!rtp) return { kind: "rejected", status: 503, reason: "No Media Ports" };
+    const sides = await this.calleeSides(step);
+    if (!sides) return { kind: "rejected", status: 503, reason: "No Media Ports" };
     if (this.isEnded) {
-      this.deps.media.release(rtp);
+      for (const side of sides) this.deps.media.release(side.rtp);
       return { kind: "caller-gone" };
     }
     this.calleeParty = step.callee;
     const answered = this.stateValue === "answered";
-    const sdp = new SdpSession(this.deps.media.address, rtp.localPort, {
-      telephoneEventPt: caller.media?.telephoneEventPt,
-      // One offer goes to every target. Keys only when every one of them is
-      // a phone reached over an encrypted hop: RTP/SAVP for a company that
-      // requires encryption, else best effort (RTP/AVP with keys: a phone
-      // over TLS without SRTP answers plain, one with SRTP encrypts).
-      srtp: step.targets.every((t) => t.kind === "device" && isEncrypted(t.binding.source.transport))
-        ? this.tenant.requireEncryption
-          ? "offer"
-          : "best-effort"
-        : "off",
-    });
-    let offer: string;
-    try {
-      // Before the answer the callee gets the caller's own offer (codecs agreed end to end);
-      // once answered, the caller already talks one codec and keeps it: no re-INVITE needed.
-      offer = answered ? sdp.offer({ codecs: [caller.media!.codec] }) : sdp.filterOffer(this.offer).sdp;
-    } catch (err) {
-      this.deps.media.release(rtp);
-      if (!(err instanceof SdpError)) throw err;
+    const offers = new Map<CalleeSide, string>();
+    for (const side of sides) {
+      try {
+        // Before the answer the callee gets the caller's own offer (codecs agreed end to end);
+        // once answered, the caller already talks one codec and keeps it: no re-INVITE needed.
+        offers.set(
+          side,
+          answered ? side.sdp.offer({ codecs: [caller.media!.codec] }) : side.sdp.filterOffer(this.offer).sdp,
+        );
+      } catch (err) {
+        if (!(err instanceof SdpError)) {
+          for (const s of sides) this.deps.media.release(s.rtp);
+          throw err;
+        }
+        this.log.info({ err: err.message, browser: side.browser }, "no offer for these targets");
+      }
+    }
+    for (const side of sides) if (!offers.has(side)) this.deps.media.release(side.rtp);
+    if (sides.length > 0 && offers.size === 0) {
       return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
     }
-    const pendingLeg = { rtp, sdp };
+    const ringing = sides.filter((s) => offers.has(s));
     this.ringingTrunk = step.targets.some((t) => t.kind === "trunk");
     this.ringingExtensions = step.targets.flatMap((t) => (t.kind === "device" ? [t.extension] : []));
     this.delegate.changed(this);
@@ -339,21 +363,32 @@ export class CallSession implements ActiveCall, LineView {
     this.forks = forks;
     let leg: Leg | undefined;
     const requests = await Promise.all(
-      step.targets.map(async (target) => ({
-        target,
-        invite: await targetInvite(target, step, {
-          tenant: this.tenant,
-          offer,
-          remoteOf: (t) => this.delegate.remoteOf(t),
-        }),
-      })),
+      ringing.flatMap((side) =>
+        side.targets.map(async (target) => ({
+          target,
+          side,
+          invite: await targetInvite(target, step, {
+            tenant: this.tenant,
+            offer: offers.get(side)!,
+            remoteOf: (t) => this.delegate.remoteOf(t),
+          }),
+        })),
+      ),
     );
+    // Which side a provisional answer belongs to: its fork's, by Call-ID (one per fork).
+    const sideOf = (res: SipResponse): CalleeSide | undefined =>
+      requests[forks.callIds.indexOf(getHeader(res, "Call-ID") ?? "")]?.side;
     const outcome = await forks.ring(requests, step.timeoutMs, {
-      onProvisional: (res) => this.onProvisional(res, pendingLeg),
+      onProvisional: (res) => {
+        // Unmatched (no Call-ID we sent): the first side, as when there was only one.
+        const side = sideOf(res) ?? ringing[0];
+        if (side) this.onProvisional(res, side);
+      },
       onAnswer: (res, dialog, target) => {
+        const side = requests.find((r) => r.target === target)!.side;
         leg = new Leg(
-          rtp,
-          sdp,
+          side.rtp,
+          side.sdp,
           step.callee,
           target.kind === "device" ? target.extension : undefined,
           target.kind === "trunk" ? target.trunk : undefined,
@@ -366,15 +401,59 @@ export class CallSession implements ActiveCall, LineView {
     this.ringingTrunk = false;
     this.ringingExtensions = [];
     this.delegate.changed(this);
-    if (outcome.kind !== "answered" || !leg || this.callee !== leg) {
-      if (this.callee !== leg || !leg) this.deps.media.release(rtp);
-      if (this.relay && !this.callee) this.stopRelay();
+    const won = leg !== undefined && this.callee === leg ? leg.rtp : undefined;
+    if (this.relay && !this.callee) this.stopRelay();
+    for (const side of ringing) if (side.rtp !== won) this.deps.media.release(side.rtp);
+    if (outcome.kind !== "answered" || !won) {
       if (this.isEnded) return { kind: "caller-gone" };
       // Answered with an SDP we cannot use: the fork was hung up again.
       if (outcome.kind === "answered")
         return { kind: "rejected", status: 488, reason: "Not Acceptable Here" };
     }
     return outcome;
+  }
+
+  /**
+   * The callee's media of a ring step: one leg for the phones and trunks
+   * (one offer goes to all of them), and one per browser (each has its own
+   * ICE and DTLS: a browser is a phone registered over WebSocket, RFC 7118).
+   * Undefined (nothing held) when ports ran out.
+   */
+  private async calleeSides(step: RingStep): Promise<CalleeSide[] | undefined> {
+    const caller = this.caller!;
+    const phones = step.targets.filter((t) => !isBrowserTarget(t));
+    const browsers = step.targets.filter(isBrowserTarget);
+    const sides: CalleeSide[] = [];
+    const giveUp = () => {
+      for (const side of sides) this.deps.media.release(side.rtp);
+      return undefined;
+    };
+    // With no target at all the step still has its side, and the forks say "unreachable".
+    if (phones.length > 0 || step.targets.length === 0) {
+      const rtp = await this.allocate(caller.rtp);
+      if (!rtp) return giveUp();
+      const sdp = new SdpSession(this.deps.media.address, rtp.localPort, {
+        telephoneEventPt: caller.media?.telephoneEventPt,
+        // One offer goes to every phone. Keys only when every one of them is
+        // reached over an encrypted hop: RTP/SAVP for a company that
+        // requires encryption, else best effort (RTP/AVP with keys: a phone
+        // over TLS without SRTP answers plain, one with SRTP encrypts).
+        srtp:
+          phones.length > 0 &&
+          phones.every((t) => t.kind === "device" && isEncrypted(t.binding.source.transport))
+            ? this.tenant.requireEncryption
+              ? "offer"
+              : "best-effort"
+            : "off",
+      });
+      sides.push({ rtp, sdp, targets: phones, browser: false });
+    }
+    for (const target of browsers) {
+      const rtp = await this.allocateBrowser();
+      if (!rtp) return giveUp();
+      sides.push({ rtp, sdp: this.browserSdp(rtp), targets: [target], browser: true });
+    }
+    return sides;
   }
 
   private async app(step: AppStep): Promise<Outcome> {
@@ -810,6 +889,7 @@ export class CallSession implements ActiveCall, LineView {
     this.closeEndpoint("transfer failed");
     this.callee = transferor;
     this.startRelay(transferee.rtp, transferor.rtp);
+    this.observer?.transferUndone(this);
     this.log.info({ transferor: transferor.party.number }, "transfer failed: the parties are joined again");
     this.delegate.changed(this);
     return true;
@@ -824,6 +904,7 @@ export class CallSession implements ActiveCall, LineView {
     this.caller = transferee;
     this.callee = undefined;
     this.leaving.add(transferor);
+    this.observer?.transferred(this);
     this.delegate.changed(this);
   }
 
@@ -861,6 +942,7 @@ export class CallSession implements ActiveCall, LineView {
     this.callee = leg;
     this.calleeParty = leg.party;
     this.startRelay(caller.rtp, leg.rtp);
+    this.observer?.transferred(this);
     this.log.info({ joined: leg.party.number }, "calls joined");
     this.delegate.changed(this);
     await Promise.all([this.resumeIfHeld(caller), this.resumeIfHeld(leg)]);
@@ -872,6 +954,7 @@ export class CallSession implements ActiveCall, LineView {
    * UA core keeps the dialog); this session ends when nobody is left.
    */
   release(leg: Leg): void {
+    this.observer?.transferred(this);
     this.stopRelay();
     if (this.callee === leg) this.callee = undefined;
     if (this.caller === leg) {
@@ -912,6 +995,7 @@ export class CallSession implements ActiveCall, LineView {
     this.caller = undefined;
     this.inv = undefined;
     this.forks?.cancel(true);
+    this.observer?.pickedUp(this, picker);
     this.log.info({ by: picker.number }, "picked up");
     await this.finish("picked up");
     return leg;
@@ -1044,6 +1128,42 @@ export class CallSession implements ActiveCall, LineView {
     }
   }
 
+  /**
+   * A browser's leg (ICE-lite, DTLS-SRTP): when its DTLS fails or the
+   * browser's consent lapses (RFC 7675) while it is a party of the call,
+   * the call ends with BYE, logged with the Call-IDs.
+   */
+  private async allocateBrowser(): Promise<WebRtcTransport | undefined> {
+    let transport: WebRtcTransport;
+    try {
+      transport = await this.deps.media.allocateWebRtc(this.log);
+    } catch (err) {
+      this.log.error({ err }, "no port for a browser leg");
+      return undefined;
+    }
+    transport.onFailed = (failure) => this.browserFailed(transport, failure);
+    return transport;
+  }
+
+  /** Our SDP toward a browser leg (its offers and answers: webrtc-sdp.ts). */
+  private browserSdp(transport: WebRtcTransport): WebRtcSdpSession {
+    return new WebRtcSdpSession(transport, this.deps.media.address, {
+      telephoneEventPt: this.caller?.media?.telephoneEventPt,
+    });
+  }
+
+  private browserFailed(rtp: MediaLeg, failure: WebRtcFailure): void {
+    const leg = [this.caller, this.callee].find((l) => l?.rtp === rtp);
+    const fields = { reason: failure.reason, err: failure.message, legCallId: leg?.callId || undefined };
+    if (!leg || this.isEnded) {
+      // A fork that lost, or a call already over: nothing to end.
+      this.log.info(fields, "browser leg failed");
+      return;
+    }
+    this.log.warn({ ...fields, party: leg.party.number }, "browser media failed: hanging up");
+    this.background(this.terminate(`browser media failed (${failure.reason})`), "terminate");
+  }
+
   // --- ending --------------------------------------------------------------
 
   /**
@@ -1093,6 +1213,7 @@ export class CallSession implements ActiveCall, LineView {
     }
     for (const leg of [...this.leaving]) this.dropLeaving(leg, "call ended");
     this.log.info({ reason, durationMs: this.deps.clock.now() - this.startedAt }, "call ended");
+    this.observer?.ended(this);
     this.delegate.changed(this);
     if (this.leaving.size === 0) this.delegate.ended(this);
   }
@@ -1132,12 +1253,30 @@ export class CallSession implements ActiveCall, LineView {
   }
 }
 
+/** The callee's media of a ring step for some of its targets: a leg, our SDP toward them. */
+interface CalleeSide {
+  rtp: MediaLeg;
+  sdp: SdpSession;
+  targets: Target[];
+  /** A browser's leg (DTLS-SRTP, its own ICE): one target only. */
+  browser: boolean;
+}
+
+/**
+ * A phone registered over WebSocket (RFC 7118) is a browser's (JsSIP,
+ * SIP.js): it gets our WebRTC offer (ICE-lite, DTLS-SRTP).
+ */
+function isBrowserTarget(t: Target): boolean {
+  return t.kind === "device" && (t.binding.source.transport === "WS" || t.binding.source.transport === "WSS");
+}
+
 /** The first codec of the picker's offer that the ringing caller offered too (the relay cannot transcode). */
 function commonCodec(pickerOffer: string, ringingOffer: string): G711Codec | undefined {
-  for (const codec of [readOffer(pickerOffer, true).codec, ...(["PCMU", "PCMA"] as const)]) {
+  // Either may be a browser's offer (DTLS-SRTP): only its codecs count here.
+  for (const codec of [readOffer(pickerOffer, true, undefined, true).codec, ...(["PCMU", "PCMA"] as const)]) {
     try {
-      readOffer(ringingOffer, true, [codec]);
-      readOffer(pickerOffer, true, [codec]);
+      readOffer(ringingOffer, true, [codec], true);
+      readOffer(pickerOffer, true, [codec], true);
       return codec;
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;

@@ -369,6 +369,77 @@ describe("CompanyService", () => {
     assert.equal((await service.toggleCallFlow(acme, phone)).state, "vacation");
   });
 
+  describe("live notices (the console)", () => {
+    /** A service with a live feed that records every notice, the time it was published. */
+    async function live(): Promise<string[]> {
+      const heard: string[] = [];
+      service.close();
+      service = new CompanyService({
+        store,
+        clock,
+        log: silentLogger(),
+        audio: audioStub(audioCalls),
+        lamps,
+        live: {
+          publish: (n) =>
+            heard.push(
+              `${DateTime.fromMillis(clock.now(), { zone: ZONE }).toFormat("HH:mm")} ${n.type} ${n.tenant}`,
+            ),
+        },
+      });
+      await service.start();
+      heard.length = 0;
+      return heard;
+    }
+
+    it("*20, its cancel, *11 and an API change each say schedule, for that tenant only", async () => {
+      await store.companyFlow.setSchedule("acme", SHOP, { kind: "api", id: "admin" });
+      const heard = await live();
+      await service.advanceSchedule(acme, phone);
+      await service.advanceSchedule(acme, phone);
+      await service.toggleCallFlow(acme, phone);
+      await service.refresh("acme");
+      assert.deepEqual(heard, [
+        "11:45 schedule acme",
+        "11:45 schedule acme",
+        "11:45 schedule acme",
+        "11:45 schedule acme",
+      ]);
+      const bistro = (await store.tenants.get("bistro"))!;
+      assert.deepEqual(await service.advanceSchedule(bistro, phone), { kind: "no-transition" });
+      assert.equal(heard.length, 4, "nothing changed, nothing said");
+    });
+
+    it("the schedule's own transitions are notices at their instant, and an override's end too", async () => {
+      await store.companyFlow.setSchedule("acme", SHOP, { kind: "api", id: "admin" });
+      const heard = await live();
+      await clock.advanceTo(at(MON, "18:30"));
+      assert.deepEqual(heard, ["12:00 schedule acme", "13:30 schedule acme", "18:00 schedule acme"]);
+      heard.length = 0;
+      await clock.advanceTo(at("2026-01-13", "07:00"));
+      await service.advanceSchedule(acme, phone);
+      await clock.advanceTo(at("2026-01-13", "12:30"));
+      // 07:00 *20 (open until 12:00); 08:00 the range begins (open, still); 12:00 lunch, and the override's end.
+      assert.deepEqual(heard, ["07:00 schedule acme", "08:00 schedule acme", "12:00 schedule acme"]);
+      assert.equal(await store.companyFlow.override("acme"), undefined);
+    });
+
+    it("a deleted tenant's boundary timer goes; close() leaves no timer", async () => {
+      await store.companyFlow.setSchedule("acme", SHOP, { kind: "api", id: "admin" });
+      const heard = await live();
+      assert.equal(clock.timerCount, 1, "acme's next transition");
+      await store.tenants.delete("acme");
+      await service.refresh("acme");
+      assert.deepEqual(heard, ["11:45 schedule acme"]);
+      assert.equal(clock.timerCount, 0);
+      await store.companyFlow.setSchedule("bistro", SHOP, { kind: "api", id: "admin" });
+      await service.refresh("bistro");
+      assert.equal(clock.timerCount, 1);
+      service.close();
+      assert.equal(clock.timerCount, 0);
+    });
+  });
+
   it("hands audio to the audio store", async () => {
     const admin: Actor = { kind: "api", id: "admin" };
     const upload = { bytes: Buffer.from("RIFF"), contentType: "audio/wav" };

@@ -7,6 +7,11 @@
 // the ones that ended while the PBX was down. One timer per tenant; every
 // change of a tenant's state runs after the previous one (a per-tenant
 // queue), so two phones dialling `*20` at once do not both "advance".
+//
+// With a live feed (the console's server-sent events), every change of the
+// mode, the override or the call flow is a `schedule` notice, and so is each
+// of the schedule's own transitions (its ranges' boundaries): one more timer
+// per tenant, at the next transition, re-armed at each sync.
 import {
   type Actor,
   type AnnouncementKind,
@@ -24,6 +29,7 @@ import {
 } from "../../store/types.ts";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
+import type { LivePublisher } from "../live/live-feed.ts";
 import type {
   AudioUpload,
   CallFlowView,
@@ -32,7 +38,7 @@ import type {
   ScheduleAdvance,
   ScheduleState,
 } from "./company.ts";
-import { overrideIsLive, planOverride, scheduleStateAt } from "./schedule.ts";
+import { nextTransitions, overrideIsLive, planOverride, scheduleStateAt } from "./schedule.ts";
 
 /** Where the lamps of `*11` and `*20` are published (the event hub). */
 export interface FeatureLamps {
@@ -45,6 +51,8 @@ export interface CompanyServiceDeps {
   log: Logger;
   audio: CompanyAudioStore;
   lamps?: FeatureLamps;
+  /** The console's change notices (`schedule`); without it no boundary timers are kept. */
+  live?: LivePublisher;
 }
 
 /** Who ends an override when its time is up (the audit log shows it). */
@@ -67,6 +75,8 @@ function viewOf(flow: CallFlow): CallFlowView {
 
 export class CompanyService implements Company {
   private readonly timers = new Map<string, { override: ScheduleOverride; timer: Timer }>();
+  /** Per tenant, the schedule's next transition (live feed only): the mode changes by itself then. */
+  private readonly boundaries = new Map<string, { at: number; timer: Timer }>();
   /** The code each lamp was last published under: a renamed code turns its old lamp off. */
   private readonly lampCodes = new Map<string, Map<LampAction, string>>();
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -89,6 +99,8 @@ export class CompanyService implements Company {
     this.closed = true;
     for (const { timer } of this.timers.values()) timer.cancel();
     this.timers.clear();
+    for (const { timer } of this.boundaries.values()) timer.cancel();
+    this.boundaries.clear();
   }
 
   // ------------------------------------------------------------ schedule
@@ -110,6 +122,7 @@ export class CompanyService implements Company {
         await companyFlow.setOverride(tenant.name, null, actor);
         this.disarm(tenant.name);
         await this.publish(tenant.name, "schedule.next", false);
+        this.changed(tenant.name);
         this.deps.log.info({ tenant: tenant.name, mode: stored.mode }, "schedule override cancelled");
         return { kind: "cancelled", state: scheduleStateAt(schedule, tenant.timezone, undefined, now) };
       }
@@ -125,6 +138,7 @@ export class CompanyService implements Company {
       await companyFlow.setOverride(tenant.name, override, actor);
       this.arm(override);
       await this.publish(tenant.name, "schedule.next", true);
+      this.changed(tenant.name);
       this.deps.log.info(
         { tenant: tenant.name, mode: plan.mode, until: plan.until },
         "schedule override set",
@@ -154,6 +168,7 @@ export class CompanyService implements Company {
       await this.deps.store.companyFlow.setCallFlow(tenant.name, toggled, actor);
       const view = viewOf(toggled);
       await this.publish(tenant.name, "callflow.toggle", !view.normal);
+      this.changed(tenant.name);
       this.deps.log.info({ tenant: tenant.name, state: view.state }, "call flow toggled");
       return view;
     });
@@ -177,9 +192,11 @@ export class CompanyService implements Company {
     if (!tenant) {
       // Deleted: nothing to end, and its lamps go dark.
       this.disarm(name);
+      this.disarmBoundary(name);
       for (const code of this.lampCodes.get(name)?.values() ?? [])
         this.deps.lamps?.publishFeature(name, code, false);
       this.lampCodes.delete(name);
+      this.changed(name);
       return;
     }
     let override = await store.companyFlow.override(name);
@@ -194,6 +211,9 @@ export class CompanyService implements Company {
     const flow = viewOf(await this.flow(name));
     await this.publish(name, "schedule.next", override !== undefined);
     await this.publish(name, "callflow.toggle", !flow.normal);
+    // An API change, an override's end or a boundary: the console reads the state again.
+    if (this.deps.live) this.armBoundary(tenant, await this.schedule(name));
+    this.changed(name);
   }
 
   // ------------------------------------------------------------ timers
@@ -219,6 +239,54 @@ export class CompanyService implements Company {
   private disarm(tenant: string): void {
     this.timers.get(tenant)?.timer.cancel();
     this.timers.delete(tenant);
+  }
+
+  /**
+   * A timer at the schedule's next transition (in wall time, through DST:
+   * schedule.ts), so that the console hears that the mode changed by itself.
+   * When it fires, refresh() sends the notice and arms the one after.
+   */
+  private armBoundary(tenant: Tenant, schedule: Schedule): void {
+    let next: number | undefined;
+    try {
+      next = nextTransitions(schedule, tenant.timezone, this.deps.clock.now(), 1)[0]?.at;
+    } catch (err) {
+      this.deps.log.error(
+        { err, tenant: tenant.name },
+        "schedule transitions unreadable: no boundary notice",
+      );
+    }
+    if (next === undefined || this.closed) {
+      this.disarmBoundary(tenant.name);
+      return;
+    }
+    this.waitForBoundary(tenant.name, next);
+  }
+
+  private waitForBoundary(name: string, at: number): void {
+    if (this.boundaries.get(name)?.at === at) return;
+    this.disarmBoundary(name);
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, at - this.deps.clock.now()));
+    const timer = this.deps.clock.setTimer(wait, () => {
+      if (this.boundaries.get(name)?.timer !== timer) return;
+      this.boundaries.delete(name);
+      // More than a Node timer can wait: one more step.
+      if (this.deps.clock.now() < at) return this.waitForBoundary(name, at);
+      this.refresh(name).catch((err: unknown) =>
+        this.deps.log.error({ err, tenant: name }, "schedule transition: refresh failed"),
+      );
+    });
+    this.boundaries.set(name, { at, timer });
+  }
+
+  private disarmBoundary(tenant: string): void {
+    this.boundaries.get(tenant)?.timer.cancel();
+    this.boundaries.delete(tenant);
+  }
+
+  /** The console's notice that the mode, the override or the call flow may have changed. */
+  private changed(tenant: string): void {
+    this.deps.live?.publish({ type: "schedule", tenant });
   }
 
   // ------------------------------------------------------------ helpers

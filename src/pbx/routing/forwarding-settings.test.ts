@@ -13,7 +13,7 @@ import {
   type Store,
   type Tenant,
 } from "../../store/types.ts";
-import { clearForwarding, setForwarding } from "./forwarding-settings.ts";
+import { clearForwarding, setForwarding, watchForwarding } from "./forwarding-settings.ts";
 
 const admin: Actor = { kind: "api", id: "admin" };
 let dir: string;
@@ -197,4 +197,20 @@ test("every write carries the actor to the store (it audits the change)", async 
   await setForwarding(spied, tenant, "101", "busy", null, admin);
   await clearForwarding(spied, tenant, "101", "all", admin);
   assert.deepEqual(seen, ["set busy phone:101", "clear busy api:admin", "clear all api:admin"]);
+});
+
+test("watchers of the store hear every rule set or cleared (the console), not refusals; unwatch stops it", async () => {
+  const heard: string[] = [];
+  const unwatch = watchForwarding(store, (t, e) => heard.push(`${t}:${e}`));
+  const other: string[] = [];
+  watchForwarding({ ...store }, (t, e) => other.push(`${t}:${e}`));
+  await set("101", "busy", "102");
+  await set("101", "busy", "101");
+  await set("102", "busy", null);
+  await clearForwarding(store, tenant, "103", "all", admin);
+  assert.deepEqual(heard, ["acme:101", "acme:102", "acme:103"]);
+  assert.deepEqual(other, [], "another store is another PBX");
+  unwatch();
+  await set("101", "busy", "103");
+  assert.equal(heard.length, 3);
 });

@@ -1,6 +1,8 @@
 // The one place where a forwarding rule is checked and written, whether a
 // phone dials *72 or the REST API is called: the same number reads the same
 // way, the same policy applies, and every change is audited with who made it.
+// Being the one place, it is also where a change is announced (the console's
+// live feed): whoever watches the store hears of every rule set or cleared.
 import type { Actor, ForwardingKind, Store, Tenant } from "../../store/types.ts";
 import { readInCompany } from "./company-number.ts";
 import { policyRefusal } from "./dialling-policy.ts";
@@ -24,6 +26,32 @@ export type ForwardingResult =
  */
 const MAX_LOOP_WALK = 50;
 
+/** Told after a forwarding rule of `extension` was set or cleared; must not throw (the write is done). */
+export type ForwardingWatcher = (tenant: string, extension: string) => void;
+
+/**
+ * Watchers by store: the functions here take the store they write to (the
+ * app's CallControl.store, the API's), so the store is what names "this PBX".
+ */
+const watchers = new WeakMap<Store, Set<ForwardingWatcher>>();
+
+/** `watcher` hears every forwarding change made through this module on `store`; returns the unwatch. */
+export function watchForwarding(store: Store, watcher: ForwardingWatcher): () => void {
+  let set = watchers.get(store);
+  if (!set) {
+    set = new Set();
+    watchers.set(store, set);
+  }
+  set.add(watcher);
+  return () => {
+    watchers.get(store)?.delete(watcher);
+  };
+}
+
+function changed(store: Store, tenant: string, extension: string): void {
+  for (const watcher of watchers.get(store) ?? []) watcher(tenant, extension);
+}
+
 /**
  * Sets (or, with `typed` null, clears) the `kind` forwarding of `extension`
  * to what the user typed: an extension of the tenant or a public number.
@@ -40,6 +68,7 @@ export async function setForwarding(
 ): Promise<ForwardingResult> {
   if (typed === null) {
     await store.forwarding.clear(tenant.name, extension, kind, actor);
+    changed(store, tenant.name, extension);
     return { ok: true, target: null };
   }
   let destination: Destination;
@@ -62,6 +91,7 @@ export async function setForwarding(
   }
   const target = storedTarget(destination);
   await store.forwarding.set({ tenant: tenant.name, extension, kind, target }, actor);
+  changed(store, tenant.name, extension);
   return { ok: true, target, destination };
 }
 
@@ -74,6 +104,7 @@ export async function clearForwarding(
   actor: Actor,
 ): Promise<void> {
   await store.forwarding.clear(tenant.name, extension, kind === "all" ? undefined : kind, actor);
+  changed(store, tenant.name, extension);
 }
 
 /**

@@ -57,7 +57,19 @@ export function preferredAddress(addresses: readonly string[]): string | undefin
 }
 
 export function trunkTransport(trunk: Trunk): TransportName {
-  return trunk.transport === "tcp" ? "TCP" : "UDP";
+  return trunk.transport === "tls" ? "TLS" : trunk.transport === "tcp" ? "TCP" : "UDP";
+}
+
+/**
+ * Where requests to `trunk` go once its host is resolved. Over TLS the
+ * carrier's certificate must name its host (RFC 5922 §7.2: the domain we
+ * meant to reach, not the address it resolved to), so a DNS answer pointed
+ * elsewhere cannot take the calls.
+ */
+export function trunkRemote(trunk: Trunk, address: string): RemoteAddress {
+  const remote: RemoteAddress = { transport: trunkTransport(trunk), address, port: trunk.port };
+  if (trunk.transport === "tls") remote.tlsVerifyName = stripBrackets(trunk.host);
+  return remote;
 }
 
 /** Where requests to `trunk` go, resolving its host now. Throws a clear error when it does not resolve. */
@@ -75,5 +87,5 @@ export async function resolveTrunkRemote(
   }
   const address = preferredAddress(addresses);
   if (!address) throw new Error(`trunk ${trunk.name}: host ${trunk.host} resolves to no address`);
-  return { transport: trunkTransport(trunk), address, port: trunk.port };
+  return trunkRemote(trunk, address);
 }

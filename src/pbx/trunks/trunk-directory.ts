@@ -15,7 +15,7 @@ import {
   preferredAddress,
   resolveHost,
   systemLookup,
-  trunkTransport,
+  trunkRemote,
 } from "./host-lookup.ts";
 
 export interface TrunkDirectoryDeps {
@@ -100,7 +100,7 @@ export class TrunkDirectory {
   async remoteOf(trunk: Trunk): Promise<RemoteAddress> {
     const address = preferredAddress(await this.addressesOf(trunk.host, trunk.name));
     if (!address) throw new Error(`trunk ${trunk.name}: host ${trunk.host} does not resolve`);
-    return { transport: trunkTransport(trunk), address, port: trunk.port };
+    return trunkRemote(trunk, address);
   }
 
   /** Resolves every trunk host again now (after a configuration change, or for tests). */

@@ -20,6 +20,7 @@ import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Trunk } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { silentLogger } from "../../util/log.ts";
+import type { LivePublisher } from "../live/live-feed.ts";
 import { TrunkRegistrations } from "./trunk-registration.ts";
 
 const REALM = "carrier.test";
@@ -396,7 +397,9 @@ describe("TrunkRegistrations timing (scripted UA, FakeClock)", () => {
     createdAt: "2026-01-05T08:00:00.000Z",
   };
 
-  function setup(opts: { lookup?: (t: Trunk) => Promise<RemoteAddress>; contactHost?: string } = {}) {
+  function setup(
+    opts: { lookup?: (t: Trunk) => Promise<RemoteAddress>; contactHost?: string; live?: LivePublisher } = {},
+  ) {
     const clock = new FakeClock();
     const ua = new ScriptedUa();
     const trunks = [{ ...trunk }];
@@ -408,6 +411,7 @@ describe("TrunkRegistrations timing (scripted UA, FakeClock)", () => {
       contactHost: opts.contactHost ?? "2001:db8::5",
       contactPort: 5070,
       remoteOf: opts.lookup ?? (async () => ({ transport: "TCP", address: "192.0.2.80", port: 5080 })),
+      live: opts.live,
     });
     return { clock, ua, trunks, regs };
   }
@@ -462,6 +466,30 @@ describe("TrunkRegistrations timing (scripted UA, FakeClock)", () => {
     resolvable = true;
     await clock.advance(30_000);
     await until(() => regs.state("t1")?.state === "registered", "registered");
+    await regs.stop();
+  });
+
+  it("the console hears of a new state or error (a trunks notice), not of each refresh", async () => {
+    const notices: string[] = [];
+    const { clock, ua, trunks, regs } = setup({ live: { publish: (n) => notices.push(n.type) } });
+    await regs.start();
+    await until(() => regs.state("t1")?.state === "registered", "registered");
+    assert.deepEqual(notices, ["trunks", "trunks"], "registering, registered");
+    // Refreshed at half the 600 s granted: the same state, nothing said.
+    const sent = ua.sent.length;
+    await clock.advance(300_000);
+    await until(() => ua.sent.length > sent, "refreshed");
+    await settle(5);
+    assert.equal(notices.length, 2);
+    ua.answer = (req) => createResponse(req, 403);
+    await clock.advance(300_000);
+    await until(() => regs.state("t1")?.state === "failed", "failed");
+    assert.equal(notices.length, 3);
+    // The trunk no longer registers: disabled, after its binding is removed.
+    trunks[0]!.register = false;
+    await regs.reconcile();
+    assert.equal(regs.state("t1")?.state, "disabled");
+    assert.ok(notices.length >= 4);
     await regs.stop();
   });
 

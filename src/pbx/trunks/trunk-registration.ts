@@ -34,7 +34,8 @@ import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Trunk, TrunkRepository } from "../../store/types.ts";
 import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { resolveTrunkRemote, stripBrackets } from "./host-lookup.ts";
+import type { LivePublisher } from "../live/live-feed.ts";
+import { resolveTrunkRemote, stripBrackets, trunkTransport } from "./host-lookup.ts";
 
 export type TrunkRegistrationState = "disabled" | "registering" | "registered" | "failed";
 
@@ -56,6 +57,8 @@ export interface TrunkRegistrationDeps {
   /** Host and port of our Contact (an IPv6 address without brackets is accepted). */
   contactHost: string;
   contactPort: number;
+  /** Our port for another transport (the TLS listener's for a trunk over TLS); default contactPort. */
+  contactPortFor?: (transport: RemoteAddress["transport"]) => number | undefined;
   /** Where a trunk's REGISTER goes. Default: its host resolved now (node:dns), its port and transport. */
   remoteOf?: (trunk: Trunk) => Promise<RemoteAddress>;
   /** Seconds asked in Expires. Default 600. */
@@ -68,6 +71,8 @@ export interface TrunkRegistrationDeps {
   reconcileMs?: number;
   /** Upper bound of one de-registration, and of stop(). Default 5 s. */
   removeTimeoutMs?: number;
+  /** The console's change notices: `trunks` when a trunk's state changes (not at each refresh). */
+  live?: LivePublisher;
 }
 
 /** The fields that, when changed, make a registration start afresh. */
@@ -222,7 +227,11 @@ export class TrunkRegistrations {
       this.registrations.delete(name);
       removals.push(this.retire(reg));
     }
-    for (const name of this.disabled) if (!seen.has(name)) this.disabled.delete(name);
+    for (const name of this.disabled) {
+      if (seen.has(name)) continue;
+      this.disabled.delete(name);
+      this.changed();
+    }
     await Promise.all(removals);
   }
 
@@ -230,8 +239,10 @@ export class TrunkRegistrations {
   private begin(trunk: Trunk): void {
     if (!this.running) return;
     if (!trunk.register) {
+      const was = this.state(trunk.name)?.state;
       this.registrations.delete(trunk.name);
       this.disabled.add(trunk.name);
+      if (was !== "disabled") this.changed();
       return;
     }
     this.disabled.delete(trunk.name);
@@ -251,9 +262,10 @@ export class TrunkRegistrations {
     if (trunk.username && trunk.password !== undefined)
       reg.digest = new DigestClient({ username: trunk.username, password: trunk.password });
     this.registrations.set(trunk.name, reg);
+    this.changed();
     if (!trunk.username) {
       // Nothing to put in To/From: a configuration error, not worth retrying until the trunk changes.
-      reg.status = { state: "failed", lastError: "trunk has no username to register with" };
+      this.setStatus(reg, { state: "failed", lastError: "trunk has no username to register with" });
       log.error("trunk is set to register but has no username");
       return;
     }
@@ -268,7 +280,7 @@ export class TrunkRegistrations {
     if (reg.inflight || reg.retired) return;
     reg.timer?.cancel();
     reg.timer = undefined;
-    if (reg.status.state !== "registered") reg.status = { ...reg.status, state: "registering" };
+    if (reg.status.state !== "registered") this.setStatus(reg, { ...reg.status, state: "registering" });
     reg.inflight = this.exchange(reg)
       .catch((err) => {
         reg.log.error({ err }, "trunk registration failed unexpectedly");
@@ -339,11 +351,11 @@ export class TrunkRegistrations {
     }
     const now = this.deps.clock.now();
     reg.failures = 0;
-    reg.status = {
+    this.setStatus(reg, {
       state: "registered",
       expiresAt: new Date(now + granted * 1000).toISOString(),
       lastStatus: res.status,
-    };
+    });
     const refreshMs = Math.max(MIN_REFRESH_MS, (granted * 1000) / 2);
     reg.log.info({ expires: granted, cseq: getCSeq(req).seq }, "trunk registered");
     reg.timer = this.deps.clock.setTimer(refreshMs, () => {
@@ -356,8 +368,9 @@ export class TrunkRegistrations {
     if (reg.retired) return;
     reg.failures++;
     const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(reg.failures - 1, 30));
-    reg.status = { state: "failed", lastError: error };
-    if (status !== undefined) reg.status.lastStatus = status;
+    const failed: TrunkRegistrationStatus = { state: "failed", lastError: error };
+    if (status !== undefined) failed.lastStatus = status;
+    this.setStatus(reg, failed);
     reg.log.warn({ error, status, retryInMs: delay, failures: reg.failures }, "trunk registration failed");
     reg.timer?.cancel();
     reg.timer = this.deps.clock.setTimer(delay, () => {
@@ -386,7 +399,10 @@ export class TrunkRegistrations {
       const withExpiry = contacts.filter((c) => c.params.expires !== undefined && c.params.expires !== null);
       const ours =
         withExpiry.find(
-          (c) => c.uri.user === reg.trunk.username && (c.uri.port ?? 5060) === this.deps.contactPort,
+          (c) =>
+            c.uri.user === reg.trunk.username &&
+            (c.uri.port ?? 5060) ===
+              (this.deps.contactPortFor?.(trunkTransport(reg.trunk)) ?? this.deps.contactPort),
         ) ?? (withExpiry.length === 1 ? withExpiry[0] : undefined);
       const value = ours?.params.expires;
       if (typeof value === "string" && /^[0-9]{1,10}$/.test(value)) return Number(value);
@@ -413,7 +429,7 @@ export class TrunkRegistrations {
 
   private async remove(reg: Registration): Promise<void> {
     reg.retired = true;
-    reg.status = { state: "disabled" };
+    this.setStatus(reg, { state: "disabled" });
     reg.timer?.cancel();
     reg.timer = undefined;
     // A REGISTER in flight may still create a binding: wait for its answer (bounded) before removing.
@@ -446,7 +462,7 @@ export class TrunkRegistrations {
       scheme: "sip",
       user: username,
       host: this.contactHost,
-      port: this.deps.contactPort,
+      port: this.deps.contactPortFor?.(remote.transport) ?? this.deps.contactPort,
       params: remote.transport === "UDP" ? {} : { transport: remote.transport.toLowerCase() },
       headers: {},
     };
@@ -462,6 +478,17 @@ export class TrunkRegistrations {
         { name: "User-Agent", value: "vpbx" },
       ],
     });
+  }
+
+  /** A registration's new status; the console hears of a new state or a new error, not of a refresh. */
+  private setStatus(reg: Registration, status: TrunkRegistrationStatus): void {
+    const before = reg.status;
+    reg.status = status;
+    if (before.state !== status.state || before.lastError !== status.lastError) this.changed();
+  }
+
+  private changed(): void {
+    this.deps.live?.publish({ type: "trunks" });
   }
 
   /** Waits for `p` at most `ms` of the clock; on timeout calls `onTimeout` and resolves. */

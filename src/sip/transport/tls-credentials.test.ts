@@ -155,6 +155,36 @@ describe("TlsCredentials", () => {
     assert.equal(changed, 1);
   });
 
+  it("switches to another pair (an ACME certificate), which is then the one polled and reloaded", async () => {
+    write(a);
+    write(b, "b-cert.pem", "b-key.pem");
+    const creds = load();
+    let changed = 0;
+    creds.onChange = () => changed++;
+    creds.start();
+    // A pair that does not load changes nothing.
+    const broken = { certFile: join(dir, "b-cert.pem"), keyFile: join(dir, "key.pem") };
+    assert.equal(creds.switchTo(broken, "ACME certificate issued"), false);
+    assert.equal(changed, 0);
+    assert.match(await presented(creds.context), /CN=a\.test/);
+    const other = { certFile: join(dir, "b-cert.pem"), keyFile: join(dir, "b-key.pem") };
+    assert.equal(creds.switchTo(other, "ACME certificate issued"), true);
+    assert.equal(changed, 1);
+    assert.match(await presented(creds.context), /CN=b\.test/);
+    assert.ok(
+      lines.some((l) => l.msg === "TLS certificate reloaded" && l.reason === "ACME certificate issued"),
+    );
+    // The old files changing no longer matters; the new ones do.
+    write(a, "cert.pem", "key.pem");
+    await clock.advance(TLS_POLL_MS);
+    assert.equal(changed, 1, "the first pair is not watched any more");
+    write(a, "b-cert.pem", "b-key.pem");
+    await clock.advance(TLS_POLL_MS);
+    assert.equal(changed, 2);
+    assert.match(await presented(creds.context), /CN=a\.test/);
+    creds.stop();
+  });
+
   it("warns when the certificate has expired", async () => {
     const old = await createSelfSignedCertificate({
       addresses: ["127.0.0.1"],

@@ -1,9 +1,11 @@
 // The certificate of the SIP over TLS listener (RFC 3261 §26.2, RFC 5630):
 // a PEM pair read from files into a SecureContext, read again when the files
 // change (a renewal by certbot or a Kubernetes secret swaps them under us)
-// or when asked (SIGHUP). Connections already open keep the context they
-// were accepted with; a pair that does not load (half written, key and
-// certificate that do not match) leaves the one in use in place.
+// or when asked (SIGHUP), or when another pair is handed over (an ACME
+// certificate replacing the self-signed one it started with). Connections
+// already open keep the context they were accepted with; a pair that does
+// not load (half written, key and certificate that do not match) leaves the
+// one in use in place.
 
 import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -67,6 +69,8 @@ export class TlsCredentials {
   private timer: Timer | undefined;
   private stopped = false;
   private readonly pollMs: number;
+  /** The files read now: opts' at first, another pair after switchTo. */
+  private files: { certFile: string; keyFile: string };
 
   private constructor(
     private readonly opts: TlsCredentialsOptions,
@@ -77,6 +81,7 @@ export class TlsCredentials {
     this.currentPem = loaded.pem;
     this.seen = seen;
     this.pollMs = opts.pollMs ?? TLS_POLL_MS;
+    this.files = { certFile: opts.certFile, keyFile: opts.keyFile };
   }
 
   /**
@@ -109,7 +114,7 @@ export class TlsCredentials {
     const tick = () => {
       this.timer = undefined;
       if (this.stopped) return;
-      const now = signature([this.opts.certFile, this.opts.keyFile]);
+      const now = signature([this.files.certFile, this.files.keyFile]);
       if (now !== this.seen) {
         // Remembered even when the pair does not load: a half-written pair
         // is followed by another write, which is another change.
@@ -132,12 +137,30 @@ export class TlsCredentials {
    * Returns whether it was taken. A failure is logged and keeps the old one.
    */
   reload(reason: string): boolean {
+    return this.take(this.files, reason);
+  }
+
+  /**
+   * Reads another pair (a certificate just issued by an ACME CA) and, when
+   * it loads, uses it from now on: onChange gets it, and these are the
+   * files polled and reloaded on SIGHUP. A pair that does not load is
+   * logged and changes nothing. Returns whether it was taken.
+   */
+  switchTo(files: { certFile: string; keyFile: string }, reason: string): boolean {
+    const seen = signature([files.certFile, files.keyFile]);
+    if (!this.take(files, reason)) return false;
+    this.files = { ...files };
+    this.seen = seen;
+    return true;
+  }
+
+  private take(files: { certFile: string; keyFile: string }, reason: string): boolean {
     let loaded: ReturnType<typeof TlsCredentials.read>;
     try {
-      loaded = TlsCredentials.read(this.opts, reason);
+      loaded = TlsCredentials.read({ ...this.opts, ...files }, reason);
     } catch (err) {
       this.opts.log.warn(
-        { err, certFile: this.opts.certFile, keyFile: this.opts.keyFile, reason },
+        { err, certFile: files.certFile, keyFile: files.keyFile, reason },
         "TLS certificate not reloaded: the one in use stays",
       );
       return false;

@@ -39,9 +39,11 @@ import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import { SecretBox, SecretKeyMismatch } from "./secret-box.ts";
 import { readOrCreateKeyFile, SECRET_KEY_FILE } from "./secret-key.ts";
+import { SqlApiTokens } from "./sql-api-tokens.ts";
 import { SqlAudit } from "./sql-audit.ts";
 import { SqlAuthBlocks } from "./sql-auth-blocks.ts";
 import { SqlBindings } from "./sql-bindings.ts";
+import { SqlCallHistory } from "./sql-call-history.ts";
 import { NO_CHANGES, PostgresChanges } from "./sql-changes.ts";
 import { SqlCompanyAudio } from "./sql-company-audio.ts";
 import { SqlCompanyFlow } from "./sql-company-flow.ts";
@@ -52,9 +54,11 @@ import { SqlForwarding } from "./sql-forwarding.ts";
 import { SqlNumbers } from "./sql-numbers.ts";
 import { SqlRingGroups } from "./sql-ring-groups.ts";
 import { SqlSecrets, sealPlainSecrets } from "./sql-secrets.ts";
+import { SqlSessions } from "./sql-sessions.ts";
 import { SqlSubscriptions } from "./sql-subscriptions.ts";
 import { SqlTenants } from "./sql-tenants.ts";
 import { SqlTrunks, sealPlainTrunks } from "./sql-trunks.ts";
+import { SqlUsers } from "./sql-users.ts";
 import { SqlVoicemail } from "./sql-voicemail.ts";
 
 export interface OpenStoreOptions {
@@ -137,6 +141,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
     companyAudio: new SqlCompanyAudio(ctx),
     secrets: new SqlSecrets(ctx),
     authBlocks: new SqlAuthBlocks(ctx),
+    callHistory: new SqlCallHistory(ctx),
+    users: new SqlUsers(ctx),
+    sessions: new SqlSessions(ctx),
+    apiTokens: new SqlApiTokens(ctx),
     changes: changes ?? NO_CHANGES,
     close() {
       closing ??= (async () => {

@@ -29,6 +29,7 @@ import type { ExtensionsTable, RingGroupsTable } from "./schema.ts";
 import { isSealed, type SecretBox } from "./secret-box.ts";
 import { appendAudit } from "./sql-audit.ts";
 import { bit, constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
+import { removeConsoleAccess } from "./sql-users.ts";
 import { readDestinationSpec, readJson } from "./stored-json.ts";
 
 type ExtensionRow = Selectable<ExtensionsTable>;
@@ -191,6 +192,7 @@ export class SqlExtensions implements ExtensionRepository {
         .execute();
       await leaveCompanyCodes(trx, tenant, number);
       await leaveRingGroups(trx, at, tenant, number);
+      await removeConsoleAccess(trx, tenant, number);
       return true;
     });
   }

@@ -24,7 +24,9 @@ import {
 import { DEFAULT_TENANT_COUNTRY, DEFAULT_TENANT_LANGUAGE, DEFAULT_TENANT_TIMEZONE } from "./defaults.ts";
 import type { TenantsTable } from "./schema.ts";
 import { appendAudit } from "./sql-audit.ts";
+import { removeCallHistory } from "./sql-call-history.ts";
 import { constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
+import { removeConsoleAccess } from "./sql-users.ts";
 import { readJson, sameJson } from "./stored-json.ts";
 
 type TenantRow = Selectable<TenantsTable>;
@@ -367,8 +369,17 @@ export class SqlTenants implements TenantRepository {
     // forwarding, mailboxes and their messages; and the numbers, the ring
     // groups, the schedule, override and call flow, the company audio rows
     // and the audit log. (The audio files are the voicemail and company
-    // services' to remove.)
-    const result = await this.ctx.db.deleteFrom("tenants").where("name", "=", name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    // services' to remove.) Its console users, their sessions and its API
+    // tokens have no foreign key (a provider names no tenant): removed here.
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("tenants").where("name", "=", name).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await removeConsoleAccess(trx, name);
+      // No foreign key (records are written on the soft connection, apart
+      // from the settings): a company created again under this name must not
+      // see the calls of the one deleted.
+      await removeCallHistory(trx, name);
+      return true;
+    });
   }
 }
