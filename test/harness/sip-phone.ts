@@ -165,7 +165,7 @@ function tagOf(value: string | undefined): string | undefined {
 /** A promise with a timeout whose error names what was awaited and shows the recent messages. */
 /** One certificate for every TLS harness phone of the process (an RSA key takes a while to make). */
 let harnessCertificate: Promise<PemPair> | undefined;
-function harnessTlsCertificate(): Promise<PemPair> {
+export function harnessTlsCertificate(): Promise<PemPair> {
   harnessCertificate ??= createSelfSignedCertificate({
     addresses: ["127.0.0.1", "127.0.0.2", "::1"],
     hostnames: ["phone.test"],

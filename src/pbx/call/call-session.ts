@@ -435,12 +435,12 @@ export class CallSession implements ActiveCall, LineView {
       const sdp = new SdpSession(this.deps.media.address, rtp.localPort, {
         telephoneEventPt: caller.media?.telephoneEventPt,
         // One offer goes to every phone. Keys only when every one of them is
-        // reached over an encrypted hop: RTP/SAVP for a company that
-        // requires encryption, else best effort (RTP/AVP with keys: a phone
-        // over TLS without SRTP answers plain, one with SRTP encrypts).
+        // reached over an encrypted hop (a phone over TLS, a trunk over TLS):
+        // RTP/SAVP for a company that requires encryption, else best effort
+        // (RTP/AVP with keys: a peer over TLS without SRTP answers plain,
+        // one with SRTP encrypts).
         srtp:
-          phones.length > 0 &&
-          phones.every((t) => t.kind === "device" && isEncrypted(t.binding.source.transport))
+          phones.length > 0 && phones.every(isEncryptedHop)
             ? this.tenant.requireEncryption
               ? "offer"
               : "best-effort"
@@ -1266,6 +1266,11 @@ interface CalleeSide {
  * A phone registered over WebSocket (RFC 7118) is a browser's (JsSIP,
  * SIP.js): it gets our WebRTC offer (ICE-lite, DTLS-SRTP).
  */
+/** SDES keys may go to this target (RFC 4568 §8.3: only over a hop that TLS protects). */
+function isEncryptedHop(t: Target): boolean {
+  return t.kind === "device" ? isEncrypted(t.binding.source.transport) : t.trunk.transport === "tls";
+}
+
 function isBrowserTarget(t: Target): boolean {
   return t.kind === "device" && (t.binding.source.transport === "WS" || t.binding.source.transport === "WSS");
 }
