@@ -22,7 +22,8 @@ import { after, afterEach, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ensureConsoleBuilt } from "../../src/cli/console-build.ts";
 import { concat, silence, speechLike } from "../harness/audio.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import type { SipPhone } from "../harness/sip-phone.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { chromiumSkip, launchChromium } from "../support/chromium.ts";
 import { Phones } from "../support/phones.ts";
 import { untilQuietAfterSound } from "../support/prompt-end.ts";
@@ -81,22 +82,7 @@ describe("the web console in Chromium", { skip, timeout: 600_000 }, () => {
         `user ${username}`,
       );
     }
-    carrier = await SipPhone.create({
-      user: "+41449998877",
-      password: "unused-by-trunks",
-      domain: "carrier.test",
-      server: pbx.sip,
-      localAddress: "127.0.0.2",
-    });
-    ok(
-      await pbx.api("POST", "/api/v1/trunks", {
-        name: "carrier",
-        host: "127.0.0.2",
-        port: carrier.localPort,
-        transport: "udp",
-      }),
-      "trunk",
-    );
+    carrier = await addCarrier(pbx);
     ok(
       await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
         number: DID,

@@ -8,13 +8,12 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
 import { sine } from "../harness/audio.ts";
 import type { SipPhone } from "../harness/sip-phone.ts";
-import { SipPhone as Phone } from "../harness/sip-phone.ts";
+import { addCarrier, CARRIER_CALLER } from "../support/carrier.ts";
 import { Phones } from "../support/phones.ts";
 import { ADMIN_TOKEN, startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
 const METRICS_TOKEN = "metrics-token-for-the-history-test";
 const DID = "+41215550100";
-const CARRIER_CALLER = "+41449998877";
 
 interface CallJson {
   id: string;
@@ -54,22 +53,7 @@ before(async () => {
     }),
     "104's mailbox",
   );
-  carrier = await Phone.create({
-    user: CARRIER_CALLER,
-    password: "unused-by-trunks",
-    domain: "carrier.test",
-    server: pbx.sip,
-    localAddress: "127.0.0.2",
-  });
-  ok(
-    await pbx.api("POST", "/api/v1/trunks", {
-      name: "carrier",
-      host: "127.0.0.2",
-      port: carrier.localPort,
-      transport: "udp",
-    }),
-    "trunk",
-  );
+  carrier = await addCarrier(pbx);
   ok(
     await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
       number: DID,

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { getHeader } from "../../src/sip/message/index.ts";
-import { SipPhone } from "../harness/sip-phone.ts";
+import type { SipPhone } from "../harness/sip-phone.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
@@ -27,22 +28,7 @@ before(async () => {
     await pbx.addExtension("acme", n, `secret-${n}-pw`, `Ext ${n}`);
   await pbx.addTenant("globex", "globex.test");
   for (const n of ["101", "102"]) await pbx.addExtension("globex", n, `secret-g${n}-pw`);
-  carrier = await SipPhone.create({
-    user: "+41449998877",
-    password: "unused-by-trunks",
-    domain: "carrier.test",
-    server: pbx.sip,
-    localAddress: "127.0.0.2",
-  });
-  ok(
-    await pbx.api("POST", "/api/v1/trunks", {
-      name: "carrier",
-      host: "127.0.0.2",
-      port: carrier.localPort,
-      transport: "udp",
-    }),
-    "trunk",
-  );
+  carrier = await addCarrier(pbx);
   ok(
     await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
       number: ACME_MAIN,

@@ -10,8 +10,9 @@ import { after, afterEach, before, test } from "node:test";
 import { DateTime } from "luxon";
 import { FakeClock } from "../../src/util/clock.ts";
 import { concat, correlate, frameEnergies, silence, sine } from "../harness/audio.ts";
-import { type Call, SipPhone } from "../harness/sip-phone.ts";
+import type { Call, SipPhone } from "../harness/sip-phone.ts";
 import { Subscriber } from "../harness/subscriber.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { ClockDriver } from "../support/clock-driver.ts";
 import { Phones } from "../support/phones.ts";
 import { untilQuietAfterSound } from "../support/prompt-end.ts";
@@ -76,22 +77,7 @@ before(async () => {
     }),
     "schedule",
   );
-  carrier = await SipPhone.create({
-    user: "+41449998877",
-    password: "unused-by-trunks",
-    domain: "carrier.test",
-    server: pbx.sip,
-    localAddress: "127.0.0.2",
-  });
-  ok(
-    await pbx.api("POST", "/api/v1/trunks", {
-      name: "carrier",
-      host: "127.0.0.2",
-      port: carrier.localPort,
-      transport: "udp",
-    }),
-    "trunk",
-  );
+  carrier = await addCarrier(pbx);
   ok(
     await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
       number: MAIN,

@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { getHeader, getHeaders } from "../../src/sip/message/index.ts";
 import { correlate, sine, speechFrames } from "../harness/audio.ts";
 import { type Call, type IncomingCall, SipPhone } from "../harness/sip-phone.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { Phones } from "../support/phones.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
 
@@ -24,22 +25,7 @@ before(async () => {
   await pbx.addTenant("acme", "acme.test");
   for (const n of ["101", "102", "103", "104"])
     await pbx.addExtension("acme", n, `secret-${n}-pw`, `Ext ${n}`);
-  // The carrier: its own loopback address, so that the PBX tells it from the phones.
-  carrier = await SipPhone.create({
-    // Calls from the carrier come from this subscriber of the public network.
-    user: "+41449998877",
-    password: "unused-by-trunks",
-    domain: "carrier.test",
-    server: pbx.sip,
-    localAddress: "127.0.0.2",
-  });
-  const trunk = await pbx.api("POST", "/api/v1/trunks", {
-    name: "carrier",
-    host: "127.0.0.2",
-    port: carrier.localPort,
-    transport: "udp",
-  });
-  assert.equal(trunk.status, 201, JSON.stringify(trunk.body));
+  carrier = await addCarrier(pbx);
   const did = await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
     number: MAIN,
     destination: { type: "extension", number: "101" },

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { harnessTlsCertificate, SipPhone } from "../harness/sip-phone.ts";
+import { harnessTlsCertificate, type SipPhone } from "../harness/sip-phone.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { Phones } from "../support/phones.ts";
 import { audioBothWays } from "../support/talk.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
@@ -25,23 +26,12 @@ async function pbxWithTlsTrunk(
   await pbx.addExtension("acme", "101", "secret-101-pw", "Ext 101");
   const tlsPort = pbx.vpbx.sipTlsPort;
   assert.ok(tlsPort, "the PBX listens for TLS");
-  // The carrier: on its own loopback address, SIP over TLS, SRTP when offered.
-  const carrier = await SipPhone.create({
-    user: "+41449998877",
-    password: "unused-by-trunks",
-    domain: "carrier.test",
+  // The carrier: SIP over TLS, SRTP when offered.
+  const carrier = await addCarrier(pbx, {
+    transport: "tls",
     server: { host: "127.0.0.1", port: tlsPort },
-    localAddress: "127.0.0.2",
-    transport: "TLS",
     srtp: true,
   });
-  const trunk = await pbx.api("POST", "/api/v1/trunks", {
-    name: "carrier",
-    host: "127.0.0.2",
-    port: carrier.localPort,
-    transport: "tls",
-  });
-  assert.equal(trunk.status, 201, JSON.stringify(trunk.body));
   return { pbx, carrier };
 }
 

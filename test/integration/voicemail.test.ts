@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
 import { SMTPServer } from "smtp-server";
 import { concat, correlate, silence, speechLike } from "../harness/audio.ts";
-import { type Call, SipPhone } from "../harness/sip-phone.ts";
+import type { Call, SipPhone } from "../harness/sip-phone.ts";
 import { Subscriber } from "../harness/subscriber.ts";
+import { addCarrier } from "../support/carrier.ts";
 import { Phones } from "../support/phones.ts";
 import { untilQuietAfterSound } from "../support/prompt-end.ts";
 import { startTestPbx, type TestPbx } from "../support/test-pbx.ts";
@@ -54,24 +55,7 @@ before(async () => {
     voicemail: { enabled: true, pin: PIN },
   });
   assert.equal(mailbox.status, 200, JSON.stringify(mailbox.body));
-  carrier = await SipPhone.create({
-    user: "+41449998877",
-    password: "unused-by-trunks",
-    domain: "carrier.test",
-    server: pbx.sip,
-    localAddress: "127.0.0.2",
-  });
-  assert.equal(
-    (
-      await pbx.api("POST", "/api/v1/trunks", {
-        name: "carrier",
-        host: "127.0.0.2",
-        port: carrier.localPort,
-        transport: "udp",
-      })
-    ).status,
-    201,
-  );
+  carrier = await addCarrier(pbx);
   assert.equal(
     (
       await pbx.api("POST", "/api/v1/tenants/acme/numbers", {
