@@ -108,7 +108,7 @@ export interface TrunkRegistration {
   lastStatus?: number;
 }
 
-export const TRANSPORTS = ["udp", "tcp"] as const;
+export const TRANSPORTS = ["udp", "tcp", "tls"] as const;
 export const NUMBER_FORMATS = ["e164", "national"] as const;
 
 export interface Trunk {

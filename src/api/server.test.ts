@@ -842,7 +842,7 @@ describe("trunks", () => {
       [{ ...base, port: 0 }, /port/],
       [{ ...base, port: 65536 }, /port/],
       [{ ...base, port: "5060" }, /port/],
-      [{ ...base, transport: "tls" }, /transport/],
+      [{ ...base, transport: "sctp" }, /transport/],
       [{ ...base, numberFormat: "local" }, /numberFormat/],
       [{ ...base, inboundAddresses: ["carrier.example"] }, /inboundAddresses/],
       [{ ...base, inboundAddresses: "203.0.113.7" }, /inboundAddresses/],

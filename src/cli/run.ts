@@ -220,7 +220,7 @@ const COMMANDS: Record<string, Command> = {
   },
   "trunk add": {
     usage:
-      "vpbx trunk add <name> <host> [--port 5060] [--transport udp|tcp] [--username <user> --password <secret>] [--register] [--national] [--inbound ADDR,ADDR]",
+      "vpbx trunk add <name> <host> [--port 5060] [--transport udp|tcp|tls] [--username <user> --password <secret>] [--register] [--national] [--inbound ADDR,ADDR]",
     summary:
       "create a SIP trunk to a carrier (the first one is the default); --register keeps a registration alive, --national writes numbers as 0215550100",
     options: {
