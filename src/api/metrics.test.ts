@@ -24,7 +24,7 @@ const snapshot: PbxMetrics = {
     { status: 401, count: 7 },
     { status: 486, count: 2 },
   ],
-  rtp: { received: 1500, sent: 1490, dropped: { foreign: 3, invalid: 1, srtp: 0 } },
+  rtp: { received: 1500, sent: 1490, lost: 5, dropped: { foreign: 3, invalid: 1, srtp: 0 } },
   authFailures: 4,
   authBlocks: { sources: 1, accounts: 2 },
 };
@@ -81,6 +81,7 @@ describe("GET /metrics", () => {
       'vpbx_sip_error_responses_total{status="486"} 2',
       "vpbx_rtp_packets_received_total 1500",
       "vpbx_rtp_packets_sent_total 1490",
+      "vpbx_rtp_packets_lost_total 5",
       'vpbx_rtp_packets_dropped_total{reason="foreign"} 3',
       'vpbx_rtp_packets_dropped_total{reason="invalid"} 1',
       'vpbx_rtp_packets_dropped_total{reason="srtp"} 0',

@@ -99,6 +99,15 @@ export class PbxMetricsRegistry {
       },
     });
     new Counter({
+      name: "vpbx_rtp_packets_lost_total",
+      help: "RTP packets that never reached a call leg since the start, from their sequence numbers (RFC 3550 §6.4.1)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read()?.rtp.lost ?? 0);
+      },
+    });
+    new Counter({
       name: "vpbx_rtp_packets_dropped_total",
       help: "RTP packets received and dropped since the start: from a source other than the latched one (foreign), not RTP (invalid), failing SRTP authentication or replayed (srtp)",
       labelNames: ["reason"],

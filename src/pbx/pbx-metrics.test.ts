@@ -112,11 +112,12 @@ test("RTP: the live legs' counters now, and the released ones' kept", async () =
   const b = await media.allocate(a);
   const ca = a.counters as ReturnType<typeof zeroLegCounters>;
   const cb = b.counters as ReturnType<typeof zeroLegCounters>;
-  Object.assign(ca, { packetsIn: 100, packetsOut: 90, foreignDropped: 2 });
+  Object.assign(ca, { packetsIn: 100, packetsOut: 90, foreignDropped: 2, packetsLost: 3 });
   Object.assign(cb, { packetsIn: 50, packetsOut: 60, invalidDropped: 1, srtpDropped: 4 });
   assert.deepEqual(counters.rtp(), {
     received: 150,
     sent: 150,
+    lost: 3,
     dropped: { foreign: 2, invalid: 1, srtp: 4 },
   });
   media.release(a);
@@ -126,6 +127,7 @@ test("RTP: the live legs' counters now, and the released ones' kept", async () =
   assert.deepEqual(counters.rtp(), {
     received: 170,
     sent: 150,
+    lost: 3,
     dropped: { foreign: 2, invalid: 1, srtp: 4 },
   });
   media.release(a);
@@ -133,6 +135,7 @@ test("RTP: the live legs' counters now, and the released ones' kept", async () =
   assert.deepEqual(counters.rtp(), {
     received: 170,
     sent: 150,
+    lost: 3,
     dropped: { foreign: 2, invalid: 1, srtp: 4 },
   });
 });

@@ -15,6 +15,8 @@ import { AuthGuard, type AuthGuardOptions } from "./security/index.ts";
 export interface RtpTotals {
   received: number;
   sent: number;
+  /** Never arrived, from the legs' sequence numbers (RFC 3550 §6.4.1). */
+  lost: number;
   /** Received and thrown away: from a source other than the latched one, not RTP, or failing SRTP. */
   dropped: { foreign: number; invalid: number; srtp: number };
 }
@@ -175,13 +177,14 @@ export function isSourceSubject(subject: string): boolean {
 }
 
 function zeroRtp(): RtpTotals {
-  return { received: 0, sent: 0, dropped: { foreign: 0, invalid: 0, srtp: 0 } };
+  return { received: 0, sent: 0, lost: 0, dropped: { foreign: 0, invalid: 0, srtp: 0 } };
 }
 
 function addCounters(totals: RtpTotals, leg: MediaLeg): void {
   const c = leg.counters;
   totals.received += c.packetsIn;
   totals.sent += c.packetsOut;
+  totals.lost += c.packetsLost;
   totals.dropped.foreign += c.foreignDropped;
   totals.dropped.invalid += c.invalidDropped;
   totals.dropped.srtp += c.srtpDropped;
@@ -190,6 +193,7 @@ function addCounters(totals: RtpTotals, leg: MediaLeg): void {
 function addLeg(totals: RtpTotals, more: RtpTotals): void {
   totals.received += more.received;
   totals.sent += more.sent;
+  totals.lost += more.lost;
   totals.dropped.foreign += more.dropped.foreign;
   totals.dropped.invalid += more.dropped.invalid;
   totals.dropped.srtp += more.dropped.srtp;

@@ -247,7 +247,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       callsInProgress: [...inProgress].map(([tenant, count]) => ({ tenant, count })),
       callsEnded: counters?.callsEnded() ?? [],
       sipErrorResponses: counters?.sipErrorResponses() ?? [],
-      rtp: counters?.rtp() ?? { received: 0, sent: 0, dropped: { foreign: 0, invalid: 0, srtp: 0 } },
+      rtp: counters?.rtp() ?? { received: 0, sent: 0, lost: 0, dropped: { foreign: 0, invalid: 0, srtp: 0 } },
       authFailures: counters?.authFailures ?? 0,
       authBlocks: { sources, accounts: blocks.length - sources },
     };

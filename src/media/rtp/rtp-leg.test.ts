@@ -122,3 +122,19 @@ test("junk does not latch, RTCP goes to onRtcp, a throwing consumer does not bre
   phone.close();
   junk.close();
 });
+
+test("packets that never came are counted from the sequence numbers (RFC 3550 §6.4.1)", async () => {
+  const clock = new FakeClock();
+  const pair = await loopbackPair();
+  const leg = new RtpLeg(pair, { clock });
+  const phone = await probe();
+  leg.setRemote("127.0.0.1", phone.port);
+  let got = 0;
+  leg.onPacket = () => got++;
+  for (const seq of [100, 101, 104, 105, 107]) await phone.send(rtp(seq), pair.rtpPort);
+  await waitFor(() => got === 5);
+  assert.equal(leg.counters.packetsLost, 3);
+  leg.close();
+  closePair(pair);
+  phone.close();
+});

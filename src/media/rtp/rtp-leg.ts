@@ -26,6 +26,7 @@ import type { SdesAgreement } from "../srtp/index.ts";
 import type { MediaLeg } from "./media-leg.ts";
 import { looksLikeRtcp, looksLikeRtp } from "./packet.ts";
 import type { RtpSocketPair } from "./port-pool.ts";
+import { SequenceLoss } from "./sequence-loss.ts";
 import { SrtpTransform } from "./srtp-transform.ts";
 
 export type PacketHandler = (buf: Buffer, len: number) => void;
@@ -66,6 +67,8 @@ export interface RtpLegCounters {
   socketErrors: number;
   /** SRTP/SRTCP packets dropped: failed authentication, replayed, or malformed (RFC 3711 §3.3). */
   srtpDropped: number;
+  /** RTP packets that never arrived, from the sequence numbers (sequence-loss.ts, RFC 3550 §6.4.1). */
+  packetsLost: number;
 }
 
 /** Every counter of a new leg. */
@@ -83,6 +86,7 @@ export function zeroLegCounters(): RtpLegCounters {
     connects: 0,
     socketErrors: 0,
     srtpDropped: 0,
+    packetsLost: 0,
   };
 }
 
@@ -165,6 +169,7 @@ export class RtpLeg implements MediaLeg {
   /** Clock time of the last accepted RTCP packet; 0 before the first. */
   lastRtcpAt = 0;
   readonly counters: RtpLegCounters = zeroLegCounters();
+  private readonly loss = new SequenceLoss();
 
   private readonly clock: Clock;
   private readonly log?: Logger;
@@ -394,6 +399,8 @@ export class RtpLeg implements MediaLeg {
     } else if (l.conn !== CONNECTED) this.reconcile(l);
     this.counters.packetsIn++;
     this.counters.bytesIn += len;
+    this.loss.packet(msg.readUInt32BE(8), msg.readUInt16BE(2));
+    this.counters.packetsLost = this.loss.lost;
     this.lastReceivedAt = now;
     const handler = this.onPacket;
     if (handler) {

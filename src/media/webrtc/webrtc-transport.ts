@@ -19,6 +19,7 @@ import type { Clock, Timer } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import type { MediaLeg } from "../rtp/media-leg.ts";
 import { type PacketHandler, type RtpLegCounters, zeroLegCounters } from "../rtp/rtp-leg.ts";
+import { SequenceLoss } from "../rtp/sequence-loss.ts";
 import { type SrtpCounters, SrtpTransform } from "../rtp/srtp-transform.ts";
 import type { SrtpProfile } from "../srtp/index.ts";
 import type { DatagramPort, RemoteAddress } from "./datagram-port.ts";
@@ -118,6 +119,7 @@ export class WebRtcTransport implements MediaLeg {
   readonly localPort: number;
   lastReceivedAt = 0;
   readonly counters: WebRtcCounters;
+  private readonly loss = new SequenceLoss();
 
   private readonly opts: WebRtcTransportOptions;
   private readonly clock: Clock;
@@ -370,6 +372,8 @@ export class WebRtcTransport implements MediaLeg {
     }
     this.counters.packetsIn++;
     this.counters.bytesIn += n;
+    this.loss.packet(msg.readUInt32BE(8), msg.readUInt16BE(2));
+    this.counters.packetsLost = this.loss.lost;
     this.lastReceivedAt = this.clock.now();
     this.onPacket?.(msg, n);
   }

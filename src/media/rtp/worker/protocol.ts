@@ -65,6 +65,7 @@ export const LEG_COUNTERS: ReadonlyArray<keyof RtpLegCounters> = [
   "connects",
   "socketErrors",
   "srtpDropped",
+  "packetsLost",
 ];
 /** [leg id, ms since its last RTP packet (-1: none yet), ...LEG_COUNTERS] */
 export const LEG_STRIDE = 2 + LEG_COUNTERS.length;
