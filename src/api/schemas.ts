@@ -615,21 +615,40 @@ export const ForwardingPut = object({
   noAnswerSeconds,
 });
 
+const auditActor = object(
+  {
+    kind: { type: "string", enum: ["api", "user", "phone", "cli", "system"] },
+    id: { type: "string" },
+    source: { type: "string" },
+  },
+  ["kind", "id"],
+);
+const auditValues = {
+  old: { description: "the value before (any JSON)" },
+  new: { description: "the value after (any JSON)" },
+};
 export const AuditEvent = object(
   {
     at: timestamp,
-    actor: object(
-      {
-        kind: { type: "string", enum: ["api", "user", "phone", "cli", "system"] },
-        id: { type: "string" },
-        source: { type: "string" },
-      },
-      ["kind", "id"],
-    ),
+    actor: auditActor,
     action: { type: "string", description: '"forwarding.set", "forwarding.clear", "policy.update", ...' },
     subject: { type: "string", description: '"101/unconditional", "policy", ...' },
-    old: { description: "the value before (any JSON)" },
-    new: { description: "the value after (any JSON)" },
+    ...auditValues,
+  },
+  ["at", "actor", "action", "subject", "old", "new"],
+);
+/** An event of the provider's own log (GET /api/v1/audit): changes that belong to no company. */
+export const ProviderAuditEvent = object(
+  {
+    at: timestamp,
+    actor: auditActor,
+    action: {
+      type: "string",
+      description:
+        '"trunk.create", "trunk.update", "trunk.delete", "tenant.create", "tenant.delete", "user.create", "user.update", "user.delete"',
+    },
+    subject: { type: "string", description: "the trunk's, company's or provider user's name" },
+    ...auditValues,
   },
   ["at", "actor", "action", "subject", "old", "new"],
 );

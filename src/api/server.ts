@@ -30,7 +30,6 @@ import { InvalidGreeting, type VoicemailAdmin } from "../pbx/voicemail/voicemail
 import { makeCredentials } from "../store/credentials.ts";
 import {
   type Actor,
-  type AuditEvent,
   type Extension,
   type ExtensionPatch,
   FORWARDING_KINDS,
@@ -38,6 +37,7 @@ import {
   type ForwardingKind,
   type GreetingKind,
   type MailboxSettings,
+  type ProviderAuditEvent,
   type Store,
   StoreConflict,
   type Tenant,
@@ -276,7 +276,7 @@ function forwardingView(rules: Forwarding[], e: Extension) {
   return view;
 }
 
-function auditView(e: AuditEvent) {
+function auditView(e: ProviderAuditEvent) {
   return { at: e.at, actor: e.actor, action: e.action, subject: e.subject, old: e.old, new: e.new };
 }
 
@@ -459,7 +459,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       schema: { body: S.NewTenant, response: { 201: S.Tenant } },
       errors: [409],
       async handler(req, reply) {
-        const t = await store.tenants.create(validateNewTenant(req.body));
+        const t = await store.tenants.create(validateNewTenant(req.body), actorOf(req));
         return reply.code(201).send(tenantView(t));
       },
     },
@@ -550,11 +550,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       method: "DELETE",
       url: "/api/v1/tenants/:name",
       access: "provider",
-      summary: "Delete a tenant and everything that belongs to it",
+      summary:
+        "Delete a tenant and everything that belongs to it (its audit log too; the provider's log keeps tenant.delete)",
       schema: { params: S.params.tenant },
       errors: [404],
       async handler(req, reply) {
-        if (!(await store.tenants.delete(req.params.name))) {
+        if (!(await store.tenants.delete(req.params.name, actorOf(req)))) {
           throw new ApiError(404, "not_found", `tenant ${req.params.name} does not exist`);
         }
         await forgetAudio(req, req.params.name);
@@ -1014,6 +1015,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       },
     },
     {
+      method: "GET",
+      url: "/api/v1/audit",
+      access: "provider",
+      summary:
+        "The provider's own log: who created, changed and deleted trunks (never a password), created and deleted companies, and made, changed and deleted provider users; newest first",
+      schema: { querystring: S.AuditQuery, response: { 200: S.arrayOf(S.ProviderAuditEvent) } },
+      async handler(req) {
+        const limit = validateAuditLimit(req.query.limit);
+        return (await store.audit.listProvider({ limit })).map(auditView);
+      },
+    },
+    {
       method: "POST",
       url: "/api/v1/tenants/:name/numbers",
       access: "provider",
@@ -1065,7 +1078,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       schema: { body: S.NewTrunk, response: { 201: S.Trunk } },
       errors: [409],
       async handler(req, reply) {
-        const t = await store.trunks.create(validateNewTrunk(req.body));
+        const t = await store.trunks.create(validateNewTrunk(req.body), actorOf(req));
         pbx.trunksChanged?.();
         return reply.code(201).send(trunkView(t, pbx.trunkRegistration?.(t.name)));
       },
@@ -1101,7 +1114,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       errors: [404, 409],
       async handler(req) {
         const current = await trunkOr404(req.params.name);
-        const t = await store.trunks.update(current.name, validateTrunkPatch(req.body, current));
+        const t = await store.trunks.update(
+          current.name,
+          validateTrunkPatch(req.body, current),
+          actorOf(req),
+        );
         pbx.trunksChanged?.();
         if (!t) throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
         return trunkView(t, pbx.trunkRegistration?.(t.name));
@@ -1115,7 +1132,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       schema: { params: S.params.trunk },
       errors: [404, 409],
       async handler(req, reply) {
-        if (!(await store.trunks.delete(req.params.name))) {
+        if (!(await store.trunks.delete(req.params.name, actorOf(req)))) {
           throw new ApiError(404, "not_found", `trunk ${req.params.name} does not exist`);
         }
         pbx.trunksChanged?.();

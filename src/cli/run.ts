@@ -111,7 +111,7 @@ const COMMANDS: Record<string, Command> = {
         domain: args[1],
         ...defined({ language: values.language, timezone: values.timezone, country: values.country }),
       });
-      const t = await withStore((s) => s.tenants.create(input));
+      const t = await withStore((s) => s.tenants.create(input, cliActor(io)));
       io.out(
         `tenant ${t.name} created: domain ${t.domain}, language ${t.language}, ${t.timezone}, ${t.country}`,
       );
@@ -142,7 +142,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "delete a tenant with all its extensions and settings",
     positionals: ["name"],
     async run({ io, args, withStore }) {
-      if (!(await withStore((s) => s.tenants.delete(args[0]))))
+      if (!(await withStore((s) => s.tenants.delete(args[0], cliActor(io)))))
         throw new Failure(`tenant ${args[0]} does not exist`);
       io.out(`tenant ${args[0]} removed`);
       return EXIT_OK;
@@ -254,7 +254,7 @@ const COMMANDS: Record<string, Command> = {
               : undefined,
         }),
       });
-      const t = await withStore((s) => s.trunks.create(input));
+      const t = await withStore((s) => s.trunks.create(input, cliActor(io)));
       const auth = t.username ? `, digest as ${t.username}` : "";
       const registers = t.register ? ", registers" : "";
       const isDefault = t.isDefault ? ", the default trunk" : "";
@@ -293,7 +293,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "delete a trunk (refused while a tenant uses it); the oldest remaining becomes the default",
     positionals: ["name"],
     async run({ io, args, withStore }) {
-      if (!(await withStore((s) => s.trunks.delete(args[0]))))
+      if (!(await withStore((s) => s.trunks.delete(args[0], cliActor(io)))))
         throw new Failure(`trunk ${args[0]} does not exist`);
       io.out(`trunk ${args[0]} removed`);
       return EXIT_OK;

@@ -292,6 +292,13 @@ export interface AuditEvent {
   new: unknown;
 }
 
+/**
+ * An event of the provider's own log: a change that belongs to no company
+ * (trunks, companies created and deleted, provider users), kept apart from
+ * the companies' logs so that deleting a company does not delete it.
+ */
+export type ProviderAuditEvent = Omit<AuditEvent, "tenant">;
+
 /** The four announcements of a company (`*30` to `*33`). */
 export const ANNOUNCEMENT_KINDS = ["welcome", "waiting", "closed", "vacation"] as const;
 export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
@@ -583,8 +590,11 @@ export class StoreConflict extends Error {
 }
 
 export interface TenantRepository {
-  /** Throws StoreConflict when the name or the domain is taken. */
-  create(tenant: NewTenant): Promise<Tenant>;
+  /**
+   * Throws StoreConflict when the name or the domain is taken. Audited in
+   * the provider's log with `actor` ("tenant.create").
+   */
+  create(tenant: NewTenant, actor?: Actor): Promise<Tenant>;
   get(name: string): Promise<Tenant | undefined>;
   getByDomain(domain: string): Promise<Tenant | undefined>;
   list(): Promise<Tenant[]>;
@@ -594,8 +604,11 @@ export interface TenantRepository {
    * A change of policy or features is audited with `actor`.
    */
   update(name: string, patch: TenantPatch, actor?: Actor): Promise<Tenant | undefined>;
-  /** Removes the tenant and everything that belongs to it. */
-  delete(name: string): Promise<boolean>;
+  /**
+   * Removes the tenant and everything that belongs to it (its own audit log
+   * too); the provider's log keeps "tenant.delete" with `actor`.
+   */
+  delete(name: string, actor?: Actor): Promise<boolean>;
 }
 
 export interface ExtensionRepository {
@@ -641,15 +654,20 @@ export interface ForwardingRepository {
   list(tenant: string, extension: string): Promise<Forwarding[]>;
 }
 
+/**
+ * Trunk changes are audited in the provider's log with `actor`, in their
+ * transaction ("trunk.create", "trunk.update", "trunk.delete"): never the
+ * password, only whether there is one and whether it changed.
+ */
 export interface TrunkRepository {
   /** StoreConflict when the name exists. The first trunk becomes the default. */
-  create(trunk: NewTrunk): Promise<Trunk>;
+  create(trunk: NewTrunk, actor?: Actor): Promise<Trunk>;
   get(name: string): Promise<Trunk | undefined>;
   list(): Promise<Trunk[]>;
   /** Setting isDefault moves the default here. */
-  update(name: string, patch: TrunkPatch): Promise<Trunk | undefined>;
+  update(name: string, patch: TrunkPatch, actor?: Actor): Promise<Trunk | undefined>;
   /** StoreConflict while a tenant names it. */
-  delete(name: string): Promise<boolean>;
+  delete(name: string, actor?: Actor): Promise<boolean>;
 }
 
 export interface NumberRepository {
@@ -668,6 +686,8 @@ export interface AuditRepository {
   append(event: Omit<AuditEvent, "id" | "at">): Promise<void>;
   /** Newest first. */
   list(tenant: string, opts?: { limit?: number }): Promise<AuditEvent[]>;
+  /** The provider's own log (trunks, companies, provider users), newest first. */
+  listProvider(opts?: { limit?: number }): Promise<ProviderAuditEvent[]>;
 }
 
 export interface FeatureCodeRepository {
@@ -858,10 +878,10 @@ export interface ConsoleUserPatch {
 }
 
 /**
- * Console users. Changes of a tenant's users are audited in their
- * transaction ("user.create", "user.update", "user.delete"; never the hash);
- * provider users belong to no tenant's log. Deleting a tenant or an
- * extension deletes its users, their sessions and its API tokens.
+ * Console users. Changes of users are audited in their transaction
+ * ("user.create", "user.update", "user.delete"; never the hash): a tenant's
+ * users in its log, provider users in the provider's log. Deleting a tenant
+ * or an extension deletes its users, their sessions and its API tokens.
  */
 export interface UserRepository {
   /**

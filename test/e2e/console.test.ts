@@ -3,7 +3,8 @@
 // Debian's Chromium driven by playwright-core, headless. Users log in through
 // the page as a person would; harness phones and a harness carrier place
 // real calls. What must hold:
-// - the provider switches a feature on in the page (checked through the API);
+// - the provider switches a feature on in the page (checked through the API)
+//   and finds it in the company's log, beside its own (trunks, companies);
 // - a company administrator sets forwarding in the page, and a phone's *72
 //   shows up in the open page without a reload (server-sent events);
 // - the schedule edited in the page (a range drawn with the mouse) decides
@@ -189,6 +190,16 @@ describe("the web console in Chromium", { skip, timeout: 600_000 }, () => {
       `the change is audited with the user: ${JSON.stringify(audit.body)}`,
     );
     await shot(page, "provider-tenant");
+    // The audit page opens on the provider's own log (the trunk and the
+    // companies made in `before`), and shows a company's when picked.
+    await page.getByRole("link", { name: "Journal" }).first().click();
+    await page.getByRole("heading", { name: "Changements du fournisseur" }).waitFor();
+    await page.getByRole("cell", { name: "trunk.create", exact: true }).waitFor();
+    assert.equal(await page.getByRole("cell", { name: "tenant.create", exact: true }).count(), 2);
+    assert.equal(await page.getByText("unused-by-trunks").count(), 0, "never a trunk's password");
+    await page.getByLabel("Journal", { exact: true }).selectOption("acme");
+    await page.getByRole("heading", { name: "Changements de acme" }).waitFor();
+    await page.getByRole("cell", { name: "features.update", exact: true }).first().waitFor();
     await close(s);
   });
 
@@ -496,7 +507,7 @@ describe("the web console in Chromium", { skip, timeout: 600_000 }, () => {
         ["provider-tenant", "/provider/tenants/acme"],
         ["provider-trunks", "/provider/trunks"],
         ["provider-live", "/provider/live?tenant=acme"],
-        ["provider-audit", "/provider/audit?tenant=acme"],
+        ["provider-audit", "/provider/audit"],
         ["provider-metrics", "/provider/metrics"],
         ["provider-users", "/provider/users"],
       ],

@@ -194,9 +194,13 @@ export const de: Messages = {
   "audit.title": "Protokoll",
   "audit.intro":
     "Wer was geändert hat: Umleitungen, Funktionen, erlaubte Ziele, Comboxen, Zeitpläne, Benutzer und Tokens.",
+  "audit.providerIntro":
+    "Wer hat was geändert: die Änderungen des Anbieters (Trunks, erstellte und gelöschte Firmen, Benutzer des Anbieters) oder die einer Firma.",
+  "audit.log": "Protokoll",
+  "audit.provider": "Anbieter",
+  "audit.providerEvents": "Änderungen des Anbieters",
   "audit.limit": "Angezeigte Ereignisse",
   "audit.events": "Änderungen von {tenant}",
-  "audit.pickTenant": "Wählen Sie eine Firma, um ihr Protokoll zu sehen.",
   "audit.at": "Wann",
   "audit.actor": "Wer",
   "audit.action": "Was",

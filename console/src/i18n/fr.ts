@@ -196,9 +196,13 @@ export const fr: Messages = {
   "audit.title": "Journal",
   "audit.intro":
     "Qui a changé quoi : déviations, fonctions, destinations, boîtes vocales, horaires, utilisateurs et jetons.",
+  "audit.providerIntro":
+    "Qui a changé quoi : les changements du fournisseur (trunks, sociétés créées et supprimées, utilisateurs du fournisseur), ou ceux d'une société.",
+  "audit.log": "Journal",
+  "audit.provider": "Fournisseur",
+  "audit.providerEvents": "Changements du fournisseur",
   "audit.limit": "Événements affichés",
   "audit.events": "Changements de {tenant}",
-  "audit.pickTenant": "Choisissez une société pour voir son journal.",
   "audit.at": "Quand",
   "audit.actor": "Qui",
   "audit.action": "Quoi",

@@ -192,9 +192,13 @@ export const it: Messages = {
   "audit.title": "Registro",
   "audit.intro":
     "Chi ha cambiato cosa: deviazioni, funzioni, destinazioni, segreterie, orari, utenti e token.",
+  "audit.providerIntro":
+    "Chi ha cambiato cosa: le modifiche del fornitore (trunk, aziende create ed eliminate, utenti del fornitore) o quelle di un'azienda.",
+  "audit.log": "Registro",
+  "audit.provider": "Fornitore",
+  "audit.providerEvents": "Modifiche del fornitore",
   "audit.limit": "Eventi mostrati",
   "audit.events": "Modifiche di {tenant}",
-  "audit.pickTenant": "Scelga un'azienda per vederne il registro.",
   "audit.at": "Quando",
   "audit.actor": "Chi",
   "audit.action": "Cosa",

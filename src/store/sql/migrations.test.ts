@@ -30,6 +30,7 @@ const TABLES = [
   "mailboxes",
   "numbers",
   "pin_failures",
+  "provider_audit",
   "ring_groups",
   "schedule_overrides",
   "schema_migrations",
@@ -452,6 +453,48 @@ for (const engine of TEST_ENGINES) {
           .execute();
         const updated = await raw.db.selectFrom("bindings").select("path").executeTakeFirstOrThrow();
         assert.equal(updated.path, '["<sip:192.0.2.1:5060;lr>"]');
+      } finally {
+        await raw.close();
+      }
+    });
+  });
+}
+
+for (const engine of TEST_ENGINES) {
+  describe(`sql migration 6 (provider audit) on ${engine.name}`, () => {
+    test("a database of version 5 keeps its companies' logs and gains an empty provider log that no company owns", async () => {
+      const raw = await rawDatabase(engine.name);
+      try {
+        assert.equal(await migrateToLatest(raw.db, engine.name, undefined, SQL_MIGRATIONS.slice(0, 5)), 0);
+        await insertTenant(raw.db, "acme");
+        const event = {
+          at: "2026-01-05T08:00:00.000Z",
+          actor: '{"kind":"api","id":"admin"}',
+          action: "features.update",
+          subject: "features",
+          old: "{}",
+          new: '{"voicemail":true}',
+        };
+        await raw.db
+          .insertInto("audit")
+          .values({ tenant: "acme", ...event })
+          .execute();
+        assert.equal(await migrateToLatest(raw.db, engine.name), 5);
+        assert.equal((await raw.db.selectFrom("audit").selectAll().execute()).length, 1);
+        assert.deepEqual(await raw.db.selectFrom("provider_audit").selectAll().execute(), []);
+        for (const subject of ["acme", "bistro"]) {
+          await raw.db
+            .insertInto("provider_audit")
+            .values({ ...event, action: "tenant.create", subject })
+            .execute();
+        }
+        const ids = (await raw.db.selectFrom("provider_audit").select("id").orderBy("id").execute()).map(
+          (r) => Number(r.id),
+        );
+        assert.ok(ids[0] < ids[1], "ids in the order of writing");
+        await raw.db.deleteFrom("tenants").where("name", "=", "acme").execute();
+        assert.equal((await raw.db.selectFrom("audit").selectAll().execute()).length, 0, "cascade");
+        assert.equal((await raw.db.selectFrom("provider_audit").selectAll().execute()).length, 2, "kept");
       } finally {
         await raw.close();
       }

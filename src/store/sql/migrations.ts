@@ -56,6 +56,11 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
     description: "console: users, their sessions, API tokens; the call history",
     up: consoleAndHistory,
   },
+  {
+    version: 6,
+    description: "provider audit: changes of trunks, companies and provider users",
+    up: providerAudit,
+  },
 ];
 
 /**
@@ -627,4 +632,27 @@ async function consoleAndHistory(db: MigrationDb, engine: Engine): Promise<void>
     .columns(["tenant", "started_at"])
     .execute();
   await db.schema.createIndex("call_history_started").on("call_history").column("started_at").execute();
+}
+
+/**
+ * Version 6: the provider's own audit log, for changes that belong to no
+ * company (trunks, companies created and deleted, provider users). Apart
+ * from `audit`, whose rows go with their company (ON DELETE CASCADE): a
+ * deleted company's "tenant.delete" must outlive it. Encoded as `audit`:
+ * ISO time, actor and old/new as JSON text.
+ */
+async function providerAudit(db: MigrationDb, engine: Engine): Promise<void> {
+  const pg = engine === "postgres";
+  const t = db.schema.createTable("provider_audit");
+  // As the baseline's `audit`: SQLite's rowid alias (rows are never deleted,
+  // so it only grows), PostgreSQL's identity column; "newest first" is by id.
+  await (pg ? t : t.modifyEnd(sql`strict`))
+    .addColumn("id", "integer", (c) => (pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
+    .addColumn("at", "text", (c) => c.notNull())
+    .addColumn("actor", "text", (c) => c.notNull())
+    .addColumn("action", "text", (c) => c.notNull())
+    .addColumn("subject", "text", (c) => c.notNull())
+    .addColumn("old", "text", (c) => c.notNull())
+    .addColumn("new", "text", (c) => c.notNull())
+    .execute();
 }

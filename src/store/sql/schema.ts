@@ -113,6 +113,20 @@ export interface AuditTable {
   new: string;
 }
 
+/** The provider's own log: changes that belong to no company (trunks, companies, provider users). */
+export interface ProviderAuditTable {
+  id: Generated<number>;
+  at: string;
+  /** JSON Actor. */
+  actor: string;
+  action: string;
+  subject: string;
+  /** JSON. */
+  old: string;
+  /** JSON. */
+  new: string;
+}
+
 export interface SubscriptionsTable {
   id: string;
   tenant: string;
@@ -327,4 +341,5 @@ export interface Database {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   call_history: CallHistoryTable;
+  provider_audit: ProviderAuditTable;
 }

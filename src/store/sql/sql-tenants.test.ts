@@ -187,23 +187,25 @@ for (const engine of TEST_ENGINES) {
       assert.deepEqual(again?.policy, { ...DEFAULT_DIALLING_POLICY, sharedCost: true, maxExternalCalls: 10 });
       await tenants.update("acme", { policy: { sharedCost: true } }, api); // no change: no event
       await tenants.update("acme", { features: { voicemail: true } }, { kind: "cli", id: "root" });
-      await tenants.update("acme", { language: "de" }, api); // neither policy nor features: no event
+      await tenants.update("acme", { language: "de" }, api); // a setting of its own: its own event
       await tenants.update("acme", { features: { schedules: true } }); // no actor: the store's own
       const events = await audit.list("acme");
       assert.deepEqual(
         events.map((e) => [e.action, e.subject, e.actor.kind]),
         [
           ["features.update", "features", "system"],
+          ["tenant.update", "language", "api"],
           ["features.update", "features", "cli"],
           ["policy.update", "policy", "api"],
           ["policy.update", "policy", "api"],
         ],
       );
-      assert.deepEqual(events[3].old, DEFAULT_DIALLING_POLICY);
-      assert.deepEqual(events[3].new, u?.policy);
-      assert.deepEqual(events[2].old, u?.policy);
-      assert.deepEqual(events[1].old, DEFAULT_FEATURES);
-      assert.deepEqual(events[1].new, { ...DEFAULT_FEATURES, voicemail: true });
+      assert.deepEqual([events[1].old, events[1].new], ["fr", "de"]);
+      assert.deepEqual(events[4].old, DEFAULT_DIALLING_POLICY);
+      assert.deepEqual(events[4].new, u?.policy);
+      assert.deepEqual(events[3].old, u?.policy);
+      assert.deepEqual(events[2].old, DEFAULT_FEATURES);
+      assert.deepEqual(events[2].new, { ...DEFAULT_FEATURES, voicemail: true });
       await assert.rejects(tenants.update("acme", { policy: { maxExternalCalls: -1 } }, api), RangeError);
       await assert.rejects(tenants.update("acme", { policy: { maxExternalCalls: 1.5 } }, api), RangeError);
       assert.equal((await tenants.get("acme"))?.policy.maxExternalCalls, 10);

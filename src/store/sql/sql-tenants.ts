@@ -4,6 +4,10 @@
 // compares hosts without case): SQLite says so with COLLATE NOCASE,
 // PostgreSQL with a unique index on lower(domain); here every lookup compares
 // lower(domain) with a lowercased value, so both engines read the same.
+//
+// A company's creation and deletion belong to no company's log (its own goes
+// with it): they are the provider's ("tenant.create", "tenant.delete"),
+// written in the transaction of the change.
 import { type Selectable, sql } from "kysely";
 import {
   type Actor,
@@ -23,13 +27,26 @@ import {
 } from "../types.ts";
 import { DEFAULT_TENANT_COUNTRY, DEFAULT_TENANT_LANGUAGE, DEFAULT_TENANT_TIMEZONE } from "./defaults.ts";
 import type { TenantsTable } from "./schema.ts";
-import { appendAudit } from "./sql-audit.ts";
+import { appendAudit, appendProviderAudit } from "./sql-audit.ts";
 import { removeCallHistory } from "./sql-call-history.ts";
 import { constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
 import { removeConsoleAccess } from "./sql-users.ts";
 import { readJson, sameJson } from "./stored-json.ts";
 
 type TenantRow = Selectable<TenantsTable>;
+
+/** The company's own settings whose change is an audit event "tenant.update", one per field. */
+const AUDITED_SETTINGS = [
+  "domain",
+  "language",
+  "timezone",
+  "country",
+  "trunk",
+  "operator",
+  "waitingSeconds",
+  "maxCalls",
+  "requireEncryption",
+] as const satisfies ReadonlyArray<keyof Tenant>;
 
 // A hand-edited or damaged JSON column reads as the defaults (readJson): the
 // safe reading (costly destinations off), and the next write repairs it.
@@ -148,6 +165,19 @@ function auditedCodes(c: CompanyCodeAccess) {
   return { extensions: c.extensions ?? null, hasPin: c.pinHash !== undefined };
 }
 
+/** What the provider's log keeps of a company created or deleted: its main settings. */
+function auditedTenant(t: Tenant) {
+  return {
+    domain: t.domain,
+    language: t.language,
+    timezone: t.timezone,
+    country: t.country,
+    trunk: t.trunk ?? null,
+    maxCalls: t.maxCalls,
+    requireEncryption: t.requireEncryption,
+  };
+}
+
 async function extensionExists(db: Db, tenant: string, number: string): Promise<boolean> {
   const row = await db
     .selectFrom("extensions")
@@ -161,7 +191,7 @@ async function extensionExists(db: Db, tenant: string, number: string): Promise<
 export class SqlTenants implements TenantRepository {
   constructor(private readonly ctx: SqlContext) {}
 
-  async create(t: NewTenant): Promise<Tenant> {
+  async create(t: NewTenant, actor: Actor = UNNAMED_ACTOR): Promise<Tenant> {
     const tenant: Tenant = {
       name: t.name,
       domain: t.domain,
@@ -178,11 +208,21 @@ export class SqlTenants implements TenantRepository {
     };
     if (t.trunk !== undefined) tenant.trunk = t.trunk;
     try {
-      await this.ctx.db
-        .insertInto("tenants")
-        .values({ ...tenantRow(tenant), created_at: tenant.createdAt })
-        .execute();
+      await this.ctx.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("tenants")
+          .values({ ...tenantRow(tenant), created_at: tenant.createdAt })
+          .execute();
+        await appendProviderAudit(trx, tenant.createdAt, {
+          actor,
+          action: "tenant.create",
+          subject: tenant.name,
+          old: null,
+          new: auditedTenant(tenant),
+        });
+      });
     } catch (err) {
+      // Read after the rollback (on PostgreSQL the failed statement aborted the transaction).
       const kind = constraint(err);
       if (kind === "unique") throw await this.conflict(tenant.name, tenant.domain);
       if (kind === "foreign") throw new StoreConflict(`trunk ${tenant.trunk} does not exist`);
@@ -220,8 +260,8 @@ export class SqlTenants implements TenantRepository {
   }
 
   /**
-   * A change of features, policy, waiting time or company code access is
-   * written with its audit event in the same transaction. Throws RangeError
+   * A change of features, policy, company code access or any of the
+   * AUDITED_SETTINGS is written with its audit event in the same transaction. Throws RangeError
    * for a maxExternalCalls that is not a whole number >= 0, a waitingSeconds
    * that is not a whole number >= 1, or a malformed companyCodes (the API
    * validates them first); StoreConflict when companyCodes lists a number
@@ -318,34 +358,15 @@ export class SqlTenants implements TenantRepository {
           new: next.policy,
         });
       }
-      if (current.waitingSeconds !== next.waitingSeconds) {
+      for (const field of AUDITED_SETTINGS) {
+        if (current[field] === next[field]) continue;
         await appendAudit(trx, at, {
           tenant: name,
           actor,
           action: "tenant.update",
-          subject: "waitingSeconds",
-          old: current.waitingSeconds,
-          new: next.waitingSeconds,
-        });
-      }
-      if (current.maxCalls !== next.maxCalls) {
-        await appendAudit(trx, at, {
-          tenant: name,
-          actor,
-          action: "tenant.update",
-          subject: "maxCalls",
-          old: current.maxCalls,
-          new: next.maxCalls,
-        });
-      }
-      if (current.requireEncryption !== next.requireEncryption) {
-        await appendAudit(trx, at, {
-          tenant: name,
-          actor,
-          action: "tenant.update",
-          subject: "requireEncryption",
-          old: current.requireEncryption,
-          new: next.requireEncryption,
+          subject: field,
+          old: current[field] ?? null,
+          new: next[field] ?? null,
         });
       }
       if (!sameJson(current.companyCodes, next.companyCodes)) {
@@ -364,16 +385,27 @@ export class SqlTenants implements TenantRepository {
     });
   }
 
-  async delete(name: string): Promise<boolean> {
+  async delete(name: string, actor: Actor = UNNAMED_ACTOR): Promise<boolean> {
     // ON DELETE CASCADE takes the extensions, and through them bindings,
     // forwarding, mailboxes and their messages; and the numbers, the ring
     // groups, the schedule, override and call flow, the company audio rows
     // and the audit log. (The audio files are the voicemail and company
     // services' to remove.) Its console users, their sessions and its API
     // tokens have no foreign key (a provider names no tenant): removed here.
+    // The provider's log keeps the deletion, and what the company was.
+    const at = this.ctx.iso();
     return this.ctx.db.transaction().execute(async (trx) => {
+      const row = await this.byName(trx, name);
+      if (!row) return false;
       const result = await trx.deleteFrom("tenants").where("name", "=", name).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
+      await appendProviderAudit(trx, at, {
+        actor,
+        action: "tenant.delete",
+        subject: name,
+        old: auditedTenant(toTenant(row)),
+        new: null,
+      });
       await removeConsoleAccess(trx, name);
       // No foreign key (records are written on the soft connection, apart
       // from the settings): a company created again under this name must not

@@ -7,12 +7,24 @@
 //
 // A trunk's password is the provider's account at the carrier: it is stored
 // sealed (secret-box.ts), for its trunk, and opened when a trunk is read.
+//
+// Trunks belong to no company: their changes go to the provider's audit log,
+// in the transaction of the change, without the password (`hasPassword`, and
+// `passwordChanged` when an update replaced it).
 import type { Selectable } from "kysely";
-import { type NewTrunk, StoreConflict, type Trunk, type TrunkPatch, type TrunkRepository } from "../types.ts";
+import {
+  type Actor,
+  type NewTrunk,
+  StoreConflict,
+  type Trunk,
+  type TrunkPatch,
+  type TrunkRepository,
+} from "../types.ts";
 import type { TrunksTable } from "./schema.ts";
 import { isSealed, type SecretBox } from "./secret-box.ts";
-import { bit, constraint, type Db, type SqlContext } from "./sql-context.ts";
-import { readJson } from "./stored-json.ts";
+import { appendProviderAudit } from "./sql-audit.ts";
+import { bit, constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
+import { readJson, sameJson } from "./stored-json.ts";
 
 /** RFC 3261 §19.1.1: the default port of a sip: URI over UDP and TCP. */
 export const DEFAULT_TRUNK_PORT = 5060;
@@ -56,6 +68,21 @@ function trunkRow(t: Trunk, box: SecretBox) {
   };
 }
 
+/** What the audit log keeps of a trunk: never the password, only whether there is one. */
+export function auditedTrunk(t: Trunk) {
+  return {
+    host: t.host,
+    port: t.port,
+    transport: t.transport,
+    username: t.username ?? null,
+    hasPassword: t.password !== undefined && t.password !== "",
+    register: t.register,
+    numberFormat: t.numberFormat,
+    inboundAddresses: t.inboundAddresses,
+    isDefault: t.isDefault,
+  };
+}
+
 function one(db: Db, name: string) {
   return db.selectFrom("trunks").selectAll().where("name", "=", name).executeTakeFirst();
 }
@@ -67,7 +94,7 @@ function undefault(db: Db) {
 export class SqlTrunks implements TrunkRepository {
   constructor(private readonly ctx: SqlContext) {}
 
-  async create(n: NewTrunk): Promise<Trunk> {
+  async create(n: NewTrunk, actor: Actor = UNNAMED_ACTOR): Promise<Trunk> {
     const t: Trunk = {
       name: n.name,
       host: n.host,
@@ -91,6 +118,13 @@ export class SqlTrunks implements TrunkRepository {
         if (Number(count) === 0) t.isDefault = true;
         else if (t.isDefault) await undefault(trx);
         await trx.insertInto("trunks").values(trunkRow(t, this.ctx.secrets)).execute();
+        await appendProviderAudit(trx, t.createdAt, {
+          actor,
+          action: "trunk.create",
+          subject: t.name,
+          old: null,
+          new: auditedTrunk(t),
+        });
       });
     } catch (err) {
       if (constraint(err) === "unique") throw new StoreConflict(`trunk ${t.name} already exists`);
@@ -114,7 +148,8 @@ export class SqlTrunks implements TrunkRepository {
    * default trunk is a StoreConflict (name another default instead).
    * `username`/`password` null removes them.
    */
-  async update(name: string, patch: TrunkPatch): Promise<Trunk | undefined> {
+  async update(name: string, patch: TrunkPatch, actor: Actor = UNNAMED_ACTOR): Promise<Trunk | undefined> {
+    const at = this.ctx.iso();
     return this.ctx.db.transaction().execute(async (trx) => {
       const row = await one(trx, name);
       if (!row) return undefined;
@@ -143,12 +178,26 @@ export class SqlTrunks implements TrunkRepository {
       }
       const { name: _same, created_at: _kept, ...columns } = trunkRow(next, this.ctx.secrets);
       await trx.updateTable("trunks").set(columns).where("name", "=", name).execute();
+      // A new password shows only as changed; a patch that changes nothing leaves no event.
+      const passwordChanged = current.password !== next.password;
+      const old = auditedTrunk(current);
+      const now = auditedTrunk(next);
+      if (passwordChanged || !sameJson(old, now)) {
+        await appendProviderAudit(trx, at, {
+          actor,
+          action: "trunk.update",
+          subject: name,
+          old,
+          new: passwordChanged ? { ...now, passwordChanged: true } : now,
+        });
+      }
       return next;
     });
   }
 
   /** StoreConflict while a tenant names it (tenants.trunk has no ON DELETE action). */
-  async delete(name: string): Promise<boolean> {
+  async delete(name: string, actor: Actor = UNNAMED_ACTOR): Promise<boolean> {
+    const at = this.ctx.iso();
     return this.ctx.db.transaction().execute(async (trx) => {
       const row = await one(trx, name);
       if (!row) return false;
@@ -168,6 +217,17 @@ export class SqlTrunks implements TrunkRepository {
           .where("id", "=", (eb) => eb.selectFrom("trunks").select((s) => s.fn.min("id").as("first")))
           .execute();
       }
+      await appendProviderAudit(trx, at, {
+        actor,
+        action: "trunk.delete",
+        subject: name,
+        // Read without opening the password: the event only says whether there was one.
+        old: {
+          ...auditedTrunk(toTrunk({ ...row, password: null }, this.ctx.secrets)),
+          hasPassword: row.password !== null,
+        },
+        new: null,
+      });
       return true;
     });
   }

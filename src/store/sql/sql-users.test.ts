@@ -118,7 +118,7 @@ for (const engine of TEST_ENGINES) {
       assert.ok(!JSON.stringify(events).includes("argon2"), "never a hash in the audit log");
     });
 
-    test("delete takes the user's sessions; audited; provider users in no tenant's log", async () => {
+    test("delete takes the user's sessions; audited; provider users in the provider's log only", async () => {
       const sessions = new SqlSessions(t.ctx);
       await users.create({ username: "boss", passwordHash: HASH, role: "admin", tenant: "acme" });
       await users.create({ username: "root", passwordHash: HASH, role: "provider" });
@@ -147,6 +147,10 @@ for (const engine of TEST_ENGINES) {
         ["user.delete boss alice", "user.create boss store"],
       );
       assert.deepEqual(await audit.list("bistro"), []);
+      assert.deepEqual(
+        (await audit.listProvider()).map((e) => `${e.action} ${e.subject} ${e.actor.id}`),
+        ["user.delete root store", "user.create root store"],
+      );
     });
 
     test("a change whose audit event fails is not made", async () => {

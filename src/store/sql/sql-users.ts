@@ -3,10 +3,11 @@
 // kept here: an admin's tenant and a user's extension must exist when the
 // user is made, and removeConsoleAccess (called by SqlTenants.delete and
 // SqlExtensions.delete in their transactions) takes a deleted company's or
-// phone's users, their sessions and its API tokens with it. A tenant's
-// users are audited in the transaction of the change ("user.create",
-// "user.update", "user.delete"): never the hash, a new password only as
-// changed. Provider users belong to no tenant and so to no tenant's log.
+// phone's users, their sessions and its API tokens with it. Users are
+// audited in the transaction of the change ("user.create", "user.update",
+// "user.delete"): never the hash, a new password only as changed. A
+// tenant's users in its log; provider users, who belong to no tenant, in
+// the provider's log.
 import type { Selectable } from "kysely";
 import {
   type Actor,
@@ -21,7 +22,7 @@ import {
   type UserRole,
 } from "../types.ts";
 import type { UsersTable } from "./schema.ts";
-import { appendAudit } from "./sql-audit.ts";
+import { appendAudit, appendProviderAudit } from "./sql-audit.ts";
 import { constraint, type Db, type SqlContext, UNNAMED_ACTOR } from "./sql-context.ts";
 
 function toUser(r: Selectable<UsersTable>): ConsoleUser {
@@ -48,6 +49,19 @@ function audited(u: ConsoleUser) {
     extension: u.extension ?? null,
     language: u.language ?? null,
   };
+}
+
+/** Appends a user's event to its tenant's log, or to the provider's for a user of no tenant. */
+function auditUser(
+  trx: Db,
+  at: string,
+  user: ConsoleUser,
+  event: { actor: Actor; action: string; old: unknown; new: unknown },
+): Promise<void> {
+  const e = { ...event, subject: user.username };
+  return user.tenant === undefined
+    ? appendProviderAudit(trx, at, e)
+    : appendAudit(trx, at, { ...e, tenant: user.tenant });
 }
 
 /** RangeError for what the API validates first: a provider names no tenant, an admin a tenant, a user both. */
@@ -108,16 +122,12 @@ export class SqlUsers implements UserRepository {
         if (constraint(err) === "unique") throw new StoreConflict(`user ${user.username} already exists`);
         throw err;
       }
-      if (user.tenant !== undefined) {
-        await appendAudit(trx, user.createdAt, {
-          tenant: user.tenant,
-          actor,
-          action: "user.create",
-          subject: user.username,
-          old: null,
-          new: audited(user),
-        });
-      }
+      await auditUser(trx, user.createdAt, user, {
+        actor,
+        action: "user.create",
+        old: null,
+        new: audited(user),
+      });
       return user;
     });
   }
@@ -157,26 +167,17 @@ export class SqlUsers implements UserRepository {
       if (Object.keys(set).length === 0) return before;
       await trx.updateTable("users").set(set).where("username", "=", name).execute();
       const after = toUser({ ...row, ...set });
-      if (after.tenant !== undefined) {
-        const old: Record<string, unknown> = {};
-        const now: Record<string, unknown> = {};
-        if (patch.passwordHash !== undefined) {
-          old.password = "(set)";
-          now.password = "(changed)";
-        }
-        if (patch.language !== undefined) {
-          old.language = before.language ?? null;
-          now.language = after.language ?? null;
-        }
-        await appendAudit(trx, at, {
-          tenant: after.tenant,
-          actor,
-          action: "user.update",
-          subject: name,
-          old,
-          new: now,
-        });
+      const old: Record<string, unknown> = {};
+      const now: Record<string, unknown> = {};
+      if (patch.passwordHash !== undefined) {
+        old.password = "(set)";
+        now.password = "(changed)";
       }
+      if (patch.language !== undefined) {
+        old.language = before.language ?? null;
+        now.language = after.language ?? null;
+      }
+      await auditUser(trx, at, after, { actor, action: "user.update", old, new: now });
       return after;
     });
   }
@@ -190,16 +191,7 @@ export class SqlUsers implements UserRepository {
       await trx.deleteFrom("sessions").where("username", "=", name).execute();
       await trx.deleteFrom("users").where("username", "=", name).execute();
       const user = toUser(row);
-      if (user.tenant !== undefined) {
-        await appendAudit(trx, at, {
-          tenant: user.tenant,
-          actor,
-          action: "user.delete",
-          subject: name,
-          old: audited(user),
-          new: null,
-        });
-      }
+      await auditUser(trx, at, user, { actor, action: "user.delete", old: audited(user), new: null });
       return true;
     });
   }
