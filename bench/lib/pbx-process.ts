@@ -72,6 +72,9 @@ export class PbxProcess {
 
   private async spawn(): Promise<void> {
     const execArgv = ["--import", "tsx"];
+    // Node or V8 options of the PBX under test, to compare settings (e.g. "--max-semi-space-size=32").
+    const extra = process.env.VPBX_BENCH_PBX_NODE_ARGS?.trim();
+    if (extra) execArgv.push(...extra.split(/\s+/));
     if (this.opts.cpuProfDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.opts.cpuProfDir}`);
     const child = spawn(process.execPath, [...execArgv, resolve("src/cli/main.ts"), "start"], {
       env: {
