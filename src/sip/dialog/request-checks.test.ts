@@ -214,6 +214,14 @@ describe("RequestChecks", () => {
       );
     });
 
+    it("does not remember REGISTER and OPTIONS, which no proxy forks", () => {
+      for (const method of ["REGISTER", "OPTIONS"]) {
+        assert.equal(check(request({ method, branch: "z9hG4bK-r1" })), undefined);
+        assert.equal(check(request({ method, branch: "z9hG4bK-r2" })), undefined, method);
+      }
+      assert.equal(checks.remembered, 0);
+    });
+
     it("forgets requests after two transaction lifetimes, and stops its timer when idle", () => {
       check(request({ branch: "z9hG4bK-a" }));
       assert.equal(checks.remembered, 1);

@@ -165,6 +165,12 @@ export class RequestChecks {
    * forking proxy; only the first is served.
    */
   private merged(req: SipRequest): SipResponse | undefined {
+    // A registrar is reached by one path: proxies do not fork REGISTER
+    // (§10.3 has the registrar answer it, §16.6 forks only to targets of a
+    // location service), and a copy would change nothing (§10.3 is
+    // idempotent). Remembering each one cost a REGISTER flood two strings
+    // and a map slot per request for a minute; OPTIONS is answered alike.
+    if (req.method === "REGISTER" || req.method === "OPTIONS") return undefined;
     const tx = serverKey(req);
     if (tx === undefined) return undefined;
     const cseq = getCSeq(req);
