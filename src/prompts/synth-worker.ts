@@ -34,6 +34,13 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+// espeak-ng's file system (Emscripten) throws an ErrnoError for every file
+// it probes and does not find, dozens per text, and each one captured a
+// stack trace (source-mapped, under tsx): most of a prompt's time went
+// there. Nothing here reads those stacks; our own errors reach the main
+// thread as messages.
+Error.stackTraceLimit = 0;
+
 let compiled: Promise<object> | undefined;
 
 function wasmModule(): Promise<object> {
