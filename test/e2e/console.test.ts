@@ -8,7 +8,7 @@
 // - a company administrator sets forwarding in the page, and a phone's *72
 //   shows up in the open page without a reload (server-sent events);
 // - the schedule edited in the page (a range drawn with the mouse) decides
-//   where a call from the trunk lands;
+//   where a call from the trunk lands (SIPp as the carrier);
 // - a voicemail message left by a phone plays in the browser;
 // - an administrator cannot read another company's data (page and fetch: 403);
 // - every page renders without script errors or CSP violations, its form
@@ -24,7 +24,9 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ensureConsoleBuilt } from "../../src/cli/console-build.ts";
 import { concat, silence, speechLike } from "../harness/audio.ts";
 import type { SipPhone } from "../harness/sip-phone.ts";
-import { addCarrier } from "../support/carrier.ts";
+import { runSipp } from "../harness/sipp.ts";
+import { requireTool } from "../harness/tools.ts";
+import { addCarrier, CARRIER_CALLER } from "../support/carrier.ts";
 import { chromiumSkip, launchChromium } from "../support/chromium.ts";
 import { Phones } from "../support/phones.ts";
 import { untilQuietAfterSound } from "../support/prompt-end.ts";
@@ -322,11 +324,21 @@ describe("the web console in Chromium", { skip, timeout: 600_000 }, () => {
       rungClosed = true;
       c.reject(486);
     };
-    const call = await carrier.call(`${DID}@127.0.0.1`);
-    await open.waitForCall(15_000);
-    // The inbound flow may answer the caller itself (its ringback as media): then it hangs up instead.
-    if (call.state === "answered") await call.bye();
-    else await call.cancel();
+    open.autoAnswer({ afterMs: 200 });
+    // The call comes from the public network: SIPp as the carrier, from the trunk's address.
+    if (!requireTool("sipp")) return;
+    const sipp = await runSipp({
+      scenario: "carrier-uac-call.xml",
+      server: `127.0.0.1:${pbx.sip.port}`,
+      localAddress: "127.0.0.2",
+      target: DID,
+      vars: { caller: CARRIER_CALLER },
+      pauseMs: 1000,
+      timeoutMs: 20_000,
+    });
+    assert.equal(sipp.code, 0, `${sipp.command}\nexit ${sipp.code}\n${sipp.messages.slice(-3000)}`);
+    const answered = await open.waitForCall(15_000);
+    assert.equal((await answered.waitFor("ended")).reason, "bye", "SIPp hung up the call 102 took");
     assert.equal(rungClosed, false, "the closed mode's extension did not ring");
     await close(s);
   });
