@@ -1041,6 +1041,12 @@ export const CALL_HISTORY_LIMIT_MAX = 1000;
 /** The call history: written once per call, listed newest first, purged by age. */
 export interface CallHistoryRepository {
   add(record: CallRecord): Promise<void>;
+  /**
+   * Writes all of `records` or none (one statement, or one transaction for a
+   * long list): the history's writer sends what queued up meanwhile, one
+   * commit for many calls.
+   */
+  addMany(records: readonly CallRecord[]): Promise<void>;
   /** The tenant's calls, newest first (started_at, then id, descending). */
   list(tenant: string, filter?: CallHistoryFilter): Promise<CallRecord[]>;
   /** Deletes calls that started before `before` (ms); returns how many. */

@@ -16,6 +16,7 @@ function setup(days: number, fail = false) {
     store: {
       callHistory: {
         add: async () => {},
+        addMany: async () => {},
         list: async () => [],
         purge: async (before) => {
           cuts.push(before);

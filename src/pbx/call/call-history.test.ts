@@ -4,7 +4,7 @@ import { pino } from "pino";
 import type { Binding, CallRecord, Trunk } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import { CallHistoryRecorder, type CallStart } from "./call-history.ts";
+import { CallHistoryRecorder, type CallStart, HISTORY_BATCH } from "./call-history.ts";
 import type { ObservedCall } from "./call-observer.ts";
 import type { Diversion, Party, RingStep, Step, Target } from "./steps.ts";
 
@@ -16,11 +16,19 @@ function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {
   return { log, lines };
 }
 
-/** A recorder whose store keeps what it is given (or fails, or never answers). */
-function setup(opts: { keep?: boolean; maxQueue?: number; add?: (r: CallRecord) => Promise<void> } = {}) {
+/** A recorder whose store keeps what it is given (or fails, or never answers), and the batches it was given. */
+function setup(
+  opts: {
+    keep?: boolean;
+    maxQueue?: number;
+    add?: (r: CallRecord) => Promise<void>;
+    addMany?: (rs: readonly CallRecord[]) => Promise<void>;
+  } = {},
+) {
   const clock = new FakeClock(T0);
   const { log, lines } = capture();
   const written: CallRecord[] = [];
+  const batches: string[][] = [];
   const told: CallRecord[] = [];
   const recorder = new CallHistoryRecorder({
     store: {
@@ -30,6 +38,11 @@ function setup(opts: { keep?: boolean; maxQueue?: number; add?: (r: CallRecord) 
           (async (r) => {
             written.push(r);
           }),
+        addMany: async (rs) => {
+          batches.push(rs.map((r) => r.callId));
+          if (opts.addMany) return opts.addMany(rs);
+          written.push(...rs);
+        },
         list: async () => [],
         purge: async () => 0,
       },
@@ -40,8 +53,11 @@ function setup(opts: { keep?: boolean; maxQueue?: number; add?: (r: CallRecord) 
     maxQueue: opts.maxQueue,
     onRecord: (r) => told.push(r),
   });
-  return { clock, recorder, written, told, lines };
+  return { clock, recorder, written, batches, told, lines };
 }
+
+/** One turn of the event loop: the writer has taken what was queued. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The part of a session the observer reads. */
 class FakeCall implements ObservedCall {
@@ -362,16 +378,17 @@ describe("call history recorder", () => {
     let fail = true;
     const stored: CallRecord[] = [];
     const t = setup({
-      add: async (r) => {
+      addMany: async (rs) => {
         if (fail) {
           fail = false;
           throw new Error("disk full");
         }
-        stored.push(r);
+        stored.push(...rs);
       },
     });
     const call = new FakeCall(T0);
     t.recorder.observe({ ...phoneCall, callId: "first@phone" }).ended(call);
+    await nextTurn(); // the writer took it: the next call goes in another batch
     t.recorder.observe({ ...phoneCall, callId: "second@phone" }).ended(call);
     await t.recorder.flush();
     assert.deepEqual(
@@ -384,9 +401,11 @@ describe("call history recorder", () => {
 
   test("a store that stops answering: the queue is bounded, beyond it records are dropped with one warning", async () => {
     const never = new Promise<void>(() => {});
-    const t = setup({ maxQueue: 2, add: () => never });
+    const t = setup({ maxQueue: 2, addMany: () => never });
     const call = new FakeCall(T0);
-    for (let i = 0; i < 6; i++) t.recorder.observe({ ...phoneCall, callId: `c${i}` }).ended(call);
+    t.recorder.observe({ ...phoneCall, callId: "c0" }).ended(call);
+    await nextTurn();
+    for (let i = 1; i < 6; i++) t.recorder.observe({ ...phoneCall, callId: `c${i}` }).ended(call);
     // One is being written, two wait, three are dropped.
     assert.equal(t.recorder.pending, 2);
     assert.equal(t.recorder.dropped, 3);
@@ -401,6 +420,90 @@ describe("call history recorder", () => {
     assert.equal(
       t.lines.filter((l) => l.msg === "call history: the store does not keep up, records dropped").length,
       2,
+    );
+  });
+
+  test("calls that end at once go to the store in one batch, at most HISTORY_BATCH records each", async () => {
+    const t = setup();
+    const call = new FakeCall(T0);
+    for (let i = 0; i < 5; i++) t.recorder.observe({ ...phoneCall, callId: `a${i}` }).ended(call);
+    assert.equal(t.recorder.pending, 5, "nothing is written before the turn ends");
+    await t.recorder.flush();
+    assert.deepEqual(t.batches, [["a0", "a1", "a2", "a3", "a4"]]);
+
+    const many = 2 * HISTORY_BATCH + 50;
+    for (let i = 0; i < many; i++) t.recorder.observe({ ...phoneCall, callId: `b${i}` }).ended(call);
+    await t.recorder.flush();
+    assert.deepEqual(
+      t.batches.slice(1).map((b) => b.length),
+      [HISTORY_BATCH, HISTORY_BATCH, 50],
+    );
+    assert.deepEqual(
+      t.written.map((r) => r.callId),
+      [...["a0", "a1", "a2", "a3", "a4"], ...Array.from({ length: many }, (_, i) => `b${i}`)],
+      "oldest first",
+    );
+    assert.equal(t.recorder.pending, 0);
+  });
+
+  test("a failing batch is logged with its Call-IDs and written one by one; the writer goes on", async () => {
+    let failBatch = true;
+    const t = setup({
+      addMany: async (rs) => {
+        if (failBatch) {
+          failBatch = false;
+          throw new Error("a text value contains a NUL character");
+        }
+        t.written.push(...rs);
+      },
+      add: async (r) => {
+        if (r.callId === "bad@phone") throw new Error("a text value contains a NUL character");
+        t.written.push(r);
+      },
+    });
+    const call = new FakeCall(T0);
+    for (const callId of ["a@phone", "bad@phone", "c@phone"]) {
+      t.recorder.observe({ ...phoneCall, callId }).ended(call);
+    }
+    await t.recorder.flush();
+    const batchLine = t.lines.find(
+      (l) => l.msg === "call history batch could not be written: writing its records one by one",
+    );
+    assert.deepEqual(batchLine?.callIds, ["a@phone", "bad@phone", "c@phone"]);
+    const recordLines = t.lines.filter((l) => l.msg === "call history record could not be written");
+    assert.deepEqual(
+      recordLines.map((l) => l.callId),
+      ["bad@phone"],
+    );
+    assert.deepEqual(
+      t.written.map((r) => r.callId),
+      ["a@phone", "c@phone"],
+      "the batch's other records are kept",
+    );
+
+    t.recorder.observe({ ...phoneCall, callId: "d@phone" }).ended(call);
+    t.recorder.observe({ ...phoneCall, callId: "e@phone" }).ended(call);
+    await t.recorder.flush();
+    assert.deepEqual(t.batches.at(-1), ["d@phone", "e@phone"], "the next calls in one batch again");
+    assert.deepEqual(
+      t.written.map((r) => r.callId),
+      ["a@phone", "c@phone", "d@phone", "e@phone"],
+    );
+  });
+
+  test("a record queued as the writer finishes starts a new writer", async () => {
+    const t = setup();
+    const call = new FakeCall(T0);
+    t.recorder.observe({ ...phoneCall, callId: "x1" }).ended(call);
+    const first = t.recorder.flush();
+    // Queued from a promise callback, in the same turn as the writer's end.
+    void first.then(() => t.recorder.observe({ ...phoneCall, callId: "x2" }).ended(call));
+    await first;
+    await nextTurn();
+    await t.recorder.flush();
+    assert.deepEqual(
+      t.written.map((r) => r.callId),
+      ["x1", "x2"],
     );
   });
 

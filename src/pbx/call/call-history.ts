@@ -16,6 +16,13 @@
 // writer drains into the store; a store failure is logged with the call's
 // Call-ID, and a full queue (a store that stopped answering) drops new
 // records with a warning rather than holding memory without bound.
+//
+// The writer sends what has queued up in one batch (addMany): one commit for
+// many calls instead of one per call. It waits one turn of the event loop
+// (setImmediate: no time passes, the calls ending in the messages already
+// received join the batch) before taking the queue, since a SQLite write
+// completes within the turn that started it, and the next call can only end
+// in a later one.
 import { randomUUID } from "node:crypto";
 import type { CallDirection, CallOutcome, CallRecord, Store } from "../../store/types.ts";
 import type { Clock } from "../../util/clock.ts";
@@ -25,6 +32,8 @@ import type { Outcome, Party, Step } from "./steps.ts";
 
 /** Records waiting for the store at most, by default. */
 export const DEFAULT_HISTORY_QUEUE = 10_000;
+/** Records written in one batch at most. */
+export const HISTORY_BATCH = 200;
 /** A queue that keeps dropping warns at most this often. */
 const DROP_WARNING_EVERY_MS = 60_000;
 /** Longest text kept of what a call's parties sent (a Request-URI, a display name). */
@@ -129,24 +138,63 @@ export class CallHistoryRecorder {
       return;
     }
     this.queue.push(record);
-    this.writing ??= this.drain().finally(() => {
-      this.writing = undefined;
-    });
+    this.writing ??= this.drain();
   }
 
-  /** One writer, oldest first: the store sees one insert at a time, whatever the call rate. */
+  /**
+   * One writer, oldest first: the store sees one batch at a time, whatever
+   * the call rate. A batch that fails is written again record by record,
+   * so that one record the store refuses (PostgreSQL refuses a NUL that a
+   * display name may carry) does not take the others with it; each record
+   * that still fails is logged with its Call-ID.
+   */
   private async drain(): Promise<void> {
-    for (let record = this.queue.shift(); record; record = this.queue.shift()) {
+    try {
+      await nextTurn();
+      await this.writeQueued();
+    } finally {
+      // In the same step as the last look at the queue: a record queued after it starts a new writer.
+      this.writing = undefined;
+    }
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, HISTORY_BATCH);
       try {
-        await this.deps.store.callHistory.add(record);
+        await this.deps.store.callHistory.addMany(batch);
+        continue;
       } catch (err) {
-        this.deps.log.error(
-          { err, callId: record.callId, tenant: record.tenant },
-          "call history record could not be written",
+        if (batch.length === 1) {
+          this.failed(batch[0]!, err);
+          continue;
+        }
+        this.deps.log.warn(
+          { err, callIds: batch.map((r) => r.callId), records: batch.length },
+          "call history batch could not be written: writing its records one by one",
         );
+      }
+      for (const record of batch) {
+        try {
+          await this.deps.store.callHistory.add(record);
+        } catch (err) {
+          this.failed(record, err);
+        }
       }
     }
   }
+
+  private failed(record: CallRecord, err: unknown): void {
+    this.deps.log.error(
+      { err, callId: record.callId, tenant: record.tenant },
+      "call history record could not be written",
+    );
+  }
+}
+
+/** After the I/O of this turn of the event loop (no time passes: not a timer). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The status of a refusal, as the history says it. */

@@ -1,9 +1,10 @@
 // Connections of the SQL store, shared by openStore and the tests' contexts
 // (testing.ts), so that both talk to the engines the same way.
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteStatement } from "kysely";
 import pg from "pg";
 import type { Logger } from "../../util/log.ts";
+import type { ReadCache } from "./read-cache.ts";
 import type { Database } from "./schema.ts";
 
 /** Connections of the PostgreSQL pool. */
@@ -38,15 +39,20 @@ const SQLITE_STATEMENT_CACHE = 500;
  * compiling the same SQL again on each REGISTER and call cost a quarter of
  * the call rate, so compiled statements are kept by their text (the store's
  * queries are a few hundred shapes; their values are parameters).
+ *
+ * With a `cache`, every statement is shown to it once: its writes then
+ * invalidate what the cache holds of the tables they change (read-cache.ts).
  */
-export function sqliteKysely(file: BetterSqlite3.Database): Kysely<Database> {
-  const statements = new Map<string, BetterSqlite3.Statement>();
+export function sqliteKysely(file: BetterSqlite3.Database, cache?: ReadCache): Kysely<Database> {
+  const statements = new Map<string, SqliteStatement>();
+  const watched = cache?.watch(file);
   const database = {
     close: () => file.close(),
-    prepare(sql: string): BetterSqlite3.Statement {
+    prepare(sql: string): SqliteStatement {
       let statement = statements.get(sql);
       if (!statement) {
-        statement = file.prepare(sql);
+        const prepared = file.prepare(sql);
+        statement = watched ? watched(sql, prepared) : prepared;
         if (statements.size >= SQLITE_STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
         statements.set(sql, statement);
       }

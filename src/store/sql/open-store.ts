@@ -14,6 +14,10 @@
 //   event loop. Event subscriptions (RFC 6665) are soft state of the same kind.
 // PostgreSQL: one pool serves both; the server's own durability settings apply.
 //
+// Hot reads. On SQLite a read cache (read-cache.ts) watches both connections
+// and answers the reads that every call repeats from memory until a write
+// changes their table; PostgreSQL has none (other nodes write without telling).
+//
 // Secrets at rest. The data directory is created 0700 and the SQLite file
 // 0600 before SQLite opens it (SQLite gives its -wal and -shm files the mode
 // of the database file), whatever the umask. Credentials are sealed under a
@@ -36,6 +40,7 @@ import type { Logger } from "../../util/log.ts";
 import type { Store } from "../types.ts";
 import { connectPostgres, connectSqlite, redactDatabaseUrl, sqliteKysely } from "./connect.ts";
 import { migrateToLatest } from "./migrations.ts";
+import { ReadCache } from "./read-cache.ts";
 import type { Database } from "./schema.ts";
 import { SecretBox, SecretKeyMismatch } from "./secret-box.ts";
 import { readOrCreateKeyFile, SECRET_KEY_FILE } from "./secret-key.ts";
@@ -97,7 +102,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
   );
   const opened =
     opts.databaseUrl === undefined
-      ? await openSqlite(opts.dataDir, opts.log)
+      ? await openSqlite(opts.dataDir, opts.log, clock)
       : await openPostgres(opts.databaseUrl, opts.log);
   const ctx: SqlContext = {
     engine: opened.engine,
@@ -106,6 +111,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
     iso: () => new Date(clock.now()).toISOString(),
     now: () => clock.now(),
     secrets: box,
+    ...(opened.cache === undefined ? {} : { cache: opened.cache }),
   };
   try {
     await checkSecretKey(ctx);
@@ -156,15 +162,23 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlStore> {
   };
 }
 
-interface Opened {
+/** The connections of a store, before the repositories. */
+export interface Opened {
   engine: Engine;
   location: string;
   db: Kysely<Database>;
   soft: Kysely<Database>;
+  /** SQLite: the read cache that watches both connections; PostgreSQL: none. */
+  cache?: ReadCache;
   close(): Promise<void>;
 }
 
-async function openSqlite(dataDir: string, log: Logger | undefined): Promise<Opened> {
+/** The two connections to `<dataDir>/vpbx.sqlite`, migrated, with the read cache on the store's clock. */
+export async function openSqlite(
+  dataDir: string,
+  log: Logger | undefined,
+  clock: Clock = new SystemClock(),
+): Promise<Opened> {
   ensurePrivateDir(dataDir);
   const path = join(dataDir, SQLITE_FILE);
   // 0600 before SQLite opens it: SQLite creates the -wal and -shm files with
@@ -180,14 +194,15 @@ async function openSqlite(dataDir: string, log: Logger | undefined): Promise<Ope
       }
     }
   }
+  const cache = new ReadCache(() => clock.now());
   const settingsFile = connectSqlite(path, "FULL");
-  const db = sqliteKysely(settingsFile);
+  const db = sqliteKysely(settingsFile, cache);
   let soft: Kysely<Database>;
   let softFile: ReturnType<typeof connectSqlite>;
   try {
     await migrateToLatest(db, "sqlite", settingsFile);
     softFile = connectSqlite(path, "NORMAL");
-    soft = sqliteKysely(softFile);
+    soft = sqliteKysely(softFile, cache);
   } catch (err) {
     await db.destroy(); // closes the file
     throw err;
@@ -197,6 +212,7 @@ async function openSqlite(dataDir: string, log: Logger | undefined): Promise<Ope
     location: path,
     db,
     soft,
+    cache,
     async close() {
       // Kysely's destroy closes the better-sqlite3 connection under it, but
       // only once a query has run on it: a connection never used (the soft
@@ -209,7 +225,8 @@ async function openSqlite(dataDir: string, log: Logger | undefined): Promise<Ope
   };
 }
 
-async function openPostgres(url: string, log: Logger | undefined): Promise<Opened> {
+/** A pool on `url`, migrated; no read cache (other nodes write without telling this one). */
+export async function openPostgres(url: string, log: Logger | undefined): Promise<Opened> {
   const db = await connectPostgres(url, { log });
   try {
     await migrateToLatest(db, "postgres");

@@ -30,6 +30,13 @@ const SEALED = new RegExp(
   `^${VERSION}:(${B64}{16}):(${B64}{22}==):((?:${B64}{4})*(?:${B64}{2}==|${B64}{3}=)?)$`,
 );
 
+/**
+ * Opened values remembered at most (oldest dropped): an extension's two HA1
+ * values are opened on each read of it, several times per call, and AES-GCM
+ * with its tag check cost more than the query.
+ */
+export const OPENED_MEMO_ENTRIES = 20_000;
+
 /** The message an operator sees when the key at hand is not the one the database was written with. */
 export const WRONG_KEY_MESSAGE =
   "the secret key does not open stored credentials: set VPBX_SECRET_KEY to the key this database was written with";
@@ -87,13 +94,24 @@ export function generateSecretKey(): { key: Buffer; text: string } {
 export class SecretBox {
   readonly #key: Buffer;
   /**
+   * Plain values by context and sealed text: open() is a pure function of
+   * (key, sealed text, context), so a value that opened once opens the same
+   * again. Only successes are kept: an altered value, or one under another
+   * key or context, is another text or context, not found here, and opening
+   * it fails as before. (The plain values are in memory anyway whenever an
+   * extension or trunk is read.)
+   */
+  readonly #opened = new Map<string, string>();
+  readonly #memoEntries: number;
+  /**
    * A short digest of the key, safe to log: nodes of one PostgreSQL store
    * must show the same one. Domain-separated so that it says nothing of any
    * other use of the key.
    */
   readonly fingerprint: string;
 
-  constructor(key: Buffer) {
+  constructor(key: Buffer, opts: { memoEntries?: number } = {}) {
+    this.#memoEntries = opts.memoEntries ?? OPENED_MEMO_ENTRIES;
     if (key.length !== SECRET_KEY_BYTES) {
       throw new RangeError(`a secret key has ${SECRET_KEY_BYTES} bytes, not ${key.length}`);
     }
@@ -120,6 +138,22 @@ export class SecretBox {
    * context, or altered bytes (GCM's tag covers all three).
    */
   open(stored: string, context = ""): string {
+    // The context's length first: no other (context, stored) pair spells the same key.
+    const memo = `${context.length}:${context}${stored}`;
+    const known = this.#opened.get(memo);
+    if (known !== undefined) return known;
+    const plain = this.#open(stored, context);
+    if (this.#opened.size >= this.#memoEntries) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(memo, plain);
+    return plain;
+  }
+
+  /** Values remembered as opened (at most OPENED_MEMO_ENTRIES). */
+  get memoSize(): number {
+    return this.#opened.size;
+  }
+
+  #open(stored: string, context: string): string {
     const m = SEALED.exec(stored);
     if (!m) throw new UnsealedSecret(context || "a stored value");
     const decipher = createDecipheriv("aes-256-gcm", this.#key, Buffer.from(m[1], "base64"), {

@@ -59,6 +59,41 @@ for (const engine of TEST_ENGINES) {
       assert.deepEqual(await history.list("bistro"), [], "another tenant sees nothing");
     });
 
+    test("addMany writes a batch, every field as add does; none at all when one row is refused", async () => {
+      const batch = [
+        call({ answeredAt: T0 + 1, callerName: "Zoë", destination: "102", trunk: "carrier" }),
+        call({ outcome: "busy", extensions: [] }),
+        call({ tenant: "bistro" }),
+      ];
+      await history.addMany([]);
+      await history.addMany(batch);
+      assert.deepEqual(await history.list("acme"), [batch[1], batch[0]]);
+      assert.deepEqual(await history.list("bistro"), [batch[2]]);
+      // A batch with an id already stored: the whole statement is refused.
+      const fresh = call();
+      await assert.rejects(history.addMany([fresh, { ...batch[0]!, callId: "again" }]));
+      assert.equal((await history.list("acme")).length, 2, "nothing of the refused batch");
+      await history.add(fresh);
+      assert.equal((await history.list("acme")).length, 3);
+    });
+
+    test("addMany of more rows than one INSERT takes: all of them, in one transaction", async () => {
+      const many = Array.from({ length: 1203 }, () => call({ tenant: "big" }));
+      await history.addMany(many);
+      let count = 0;
+      let before: CallRecord | undefined;
+      for (;;) {
+        const page = await history.list("big", { limit: 500, ...(before ? { before } : {}) });
+        count += page.length;
+        if (page.length < 500) break;
+        before = page[page.length - 1];
+      }
+      assert.equal(count, 1203);
+      const clash = [...Array.from({ length: 700 }, () => call({ tenant: "clash" })), many[0]!];
+      await assert.rejects(history.addMany(clash));
+      assert.deepEqual(await history.list("clash"), [], "the first 500 rolled back with the rest");
+    });
+
     test("filters: time range, outcome, direction, extension (list, caller, dialled, destination)", async () => {
       const a = call({ caller: "101", dialled: "102", extensions: ["101", "102"] });
       const b = call({

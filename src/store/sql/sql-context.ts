@@ -5,6 +5,7 @@
 // credentials stored in it.
 import type { Kysely, Transaction } from "kysely";
 import type { Actor } from "../types.ts";
+import type { ReadCache } from "./read-cache.ts";
 import type { Database } from "./schema.ts";
 import type { SecretBox } from "./secret-box.ts";
 
@@ -30,6 +31,13 @@ export interface SqlContext {
    * sealed value opens only where it was written.
    */
   readonly secrets: SecretBox;
+  /**
+   * SQLite only: the hot top-level reads (an extension, a tenant, the trunks,
+   * forwarding rules) are answered from memory until a write, ours or
+   * another process's, changes their table (read-cache.ts). PostgreSQL: none,
+   * other nodes write without telling. Never used inside a transaction.
+   */
+  readonly cache?: ReadCache;
 }
 
 /** A change made without a named actor (a script on the store itself, a cascade). */

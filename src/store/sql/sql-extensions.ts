@@ -25,6 +25,7 @@ import {
   DEFAULT_RING_GROUP_STRATEGY,
   DEFAULT_RING_TIMEOUT_SECONDS,
 } from "./defaults.ts";
+import { cachedRead, cacheKey } from "./read-cache.ts";
 import type { ExtensionsTable, RingGroupsTable } from "./schema.ts";
 import { isSealed, type SecretBox } from "./secret-box.ts";
 import { appendAudit } from "./sql-audit.ts";
@@ -122,8 +123,11 @@ export class SqlExtensions implements ExtensionRepository {
       .executeTakeFirst();
   }
 
+  /** Every INVITE and REGISTER reads it, several times: through the read cache. */
   async get(tenant: string, number: string): Promise<Extension | undefined> {
-    const row = await this.one(this.ctx.db, tenant, number);
+    const row = await cachedRead(this.ctx, cacheKey("extensions.get", tenant, number), ["extensions"], () =>
+      this.one(this.ctx.db, tenant, number),
+    );
     return row && toExtension(row, this.ctx.secrets);
   }
 

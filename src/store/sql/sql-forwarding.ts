@@ -5,6 +5,7 @@
 // recorded without the change.
 import type { Actor, Forwarding, ForwardingKind, ForwardingRepository } from "../types.ts";
 import { StoreConflict } from "../types.ts";
+import { cachedRead, cacheKey } from "./read-cache.ts";
 import { appendAudit } from "./sql-audit.ts";
 import { constraint, type Db, type SqlContext } from "./sql-context.ts";
 
@@ -80,24 +81,37 @@ export class SqlForwarding implements ForwardingRepository {
     });
   }
 
-  /** Ordered by kind. */
-  list(tenant: string, extension: string): Promise<Forwarding[]> {
-    return rulesOf(this.ctx.db, tenant, extension);
+  /** Ordered by kind. Every call to an extension reads them: through the read cache. */
+  async list(tenant: string, extension: string): Promise<Forwarding[]> {
+    const rows = await cachedRead(
+      this.ctx,
+      cacheKey("forwarding.list", tenant, extension),
+      ["forwarding"],
+      () => ruleRows(this.ctx.db, tenant, extension),
+    );
+    return rows.map(toForwarding);
   }
 }
 
-async function rulesOf(db: Db, tenant: string, extension: string): Promise<Forwarding[]> {
-  const rows = await db
+function ruleRows(db: Db, tenant: string, extension: string) {
+  return db
     .selectFrom("forwarding")
     .select(["tenant", "extension", "kind", "target"])
     .where("tenant", "=", tenant)
     .where("extension", "=", extension)
     .orderBy("kind")
     .execute();
-  return rows.map((r) => ({
+}
+
+async function rulesOf(db: Db, tenant: string, extension: string): Promise<Forwarding[]> {
+  return (await ruleRows(db, tenant, extension)).map(toForwarding);
+}
+
+function toForwarding(r: { tenant: string; extension: string; kind: string; target: string }): Forwarding {
+  return {
     tenant: r.tenant,
     extension: r.extension,
     kind: r.kind as ForwardingKind,
     target: r.target,
-  }));
+  };
 }

@@ -2,8 +2,12 @@
 //
 // The domain is unique case-insensitively (a SIP domain is, RFC 3261 §19.1.4
 // compares hosts without case): SQLite says so with COLLATE NOCASE,
-// PostgreSQL with a unique index on lower(domain); here every lookup compares
-// lower(domain) with a lowercased value, so both engines read the same.
+// PostgreSQL with a unique index on lower(domain). A lookup compares with a
+// lowercased value, each engine in the form its index serves: SQLite
+// `domain = ?` (the column's NOCASE applies, and its unique index; lower()
+// would scan the table: NOCASE and SQLite's lower() both fold ASCII only, so
+// the answer is the same), PostgreSQL `lower(domain) = ?` (its expression
+// index).
 //
 // A company's creation and deletion belong to no company's log (its own goes
 // with it): they are the provider's ("tenant.create", "tenant.delete"),
@@ -26,6 +30,7 @@ import {
   type TenantRepository,
 } from "../types.ts";
 import { DEFAULT_TENANT_COUNTRY, DEFAULT_TENANT_LANGUAGE, DEFAULT_TENANT_TIMEZONE } from "./defaults.ts";
+import { cachedRead, cacheKey } from "./read-cache.ts";
 import type { TenantsTable } from "./schema.ts";
 import { appendAudit, appendProviderAudit } from "./sql-audit.ts";
 import { removeCallHistory } from "./sql-call-history.ts";
@@ -240,17 +245,21 @@ export class SqlTenants implements TenantRepository {
     return db.selectFrom("tenants").selectAll().where("name", "=", name).executeTakeFirst();
   }
 
+  /** Read by every call: through the read cache. */
   async get(name: string): Promise<Tenant | undefined> {
-    const row = await this.byName(this.ctx.db, name);
+    const row = await cachedRead(this.ctx, cacheKey("tenants.get", name), ["tenants"], () =>
+      this.byName(this.ctx.db, name),
+    );
     return row && toTenant(row);
   }
 
+  /** Read by every request to find its company: through the read cache. */
   async getByDomain(domain: string): Promise<Tenant | undefined> {
-    const row = await this.ctx.db
-      .selectFrom("tenants")
-      .selectAll()
-      .where(sql<string>`lower(domain)`, "=", domain.toLowerCase())
-      .executeTakeFirst();
+    const lower = domain.toLowerCase();
+    const row = await cachedRead(this.ctx, cacheKey("tenants.getByDomain", lower), ["tenants"], () => {
+      const column = this.ctx.engine === "sqlite" ? sql.ref("domain") : sql<string>`lower(domain)`;
+      return this.ctx.db.selectFrom("tenants").selectAll().where(column, "=", lower).executeTakeFirst();
+    });
     return row && toTenant(row);
   }
 

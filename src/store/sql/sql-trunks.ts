@@ -20,6 +20,7 @@ import {
   type TrunkPatch,
   type TrunkRepository,
 } from "../types.ts";
+import { cachedRead, cacheKey } from "./read-cache.ts";
 import type { TrunksTable } from "./schema.ts";
 import { isSealed, type SecretBox } from "./secret-box.ts";
 import { appendProviderAudit } from "./sql-audit.ts";
@@ -138,8 +139,11 @@ export class SqlTrunks implements TrunkRepository {
     return row && toTrunk(row, this.ctx.secrets);
   }
 
+  /** Every INVITE asks whether it comes from a trunk: through the read cache. */
   async list(): Promise<Trunk[]> {
-    const rows = await this.ctx.db.selectFrom("trunks").selectAll().orderBy("id").execute();
+    const rows = await cachedRead(this.ctx, cacheKey("trunks.list"), ["trunks"], () =>
+      this.ctx.db.selectFrom("trunks").selectAll().orderBy("id").execute(),
+    );
     return rows.map((r) => toTrunk(r, this.ctx.secrets));
   }
 
