@@ -131,8 +131,6 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
   private readonly dialogs = new Map<Dialog, CallSession>();
   private readonly router: Router;
   private readonly messages: MessageRelay;
-  /** The extensions each call concerned when desk phones were last told (BLF). */
-  private readonly shown = new Map<string, { tenant: string; extensions: string[] }>();
   private accepting = true;
   /** The media legs of every call, metered for /metrics when counters are given. */
   private readonly media: MediaLegs;
@@ -146,8 +144,7 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
       trunkFor: (tenant) => deps.trunks.forTenant(tenant),
       callsOf: (tenant, extension) => this.calls.callsOf(tenant, extension),
       mailboxOpen: async (tenant, extension) => (await deps.voicemail.open(tenant, extension)) !== undefined,
-      outsideCallsOf: (tenant) =>
-        this.calls.all().filter((c) => c.tenant.name === tenant && c.usesTrunk()).length,
+      outsideCallsOf: (tenant) => this.calls.ofTenant(tenant).filter((c) => c.usesTrunk()).length,
       company: deps.company,
       now: () => deps.clock.now(),
       log: deps.log,
@@ -559,19 +556,17 @@ export class Pbx implements SessionDelegate, UserAgentDelegate {
   /** Desk phones' lamps follow the calls: every extension the call concerns, before and now. */
   changed(session: CallSession): void {
     const events = this.deps.events;
-    const before = this.shown.get(session.id)?.extensions ?? [];
     const now = session.isEnded ? [] : extensionsOf(session);
-    if (now.length > 0) this.shown.set(session.id, { tenant: session.tenant.name, extensions: now });
-    else this.shown.delete(session.id);
+    const before = this.calls.involve(session.id, now);
+    const lines = new Set([...before, ...now]);
     // Ringing, answered, transferred, picked up, ended: what the calls page shows.
-    this.callsChanged(session.tenant.name, new Set([...before, ...now]));
+    this.callsChanged(session.tenant.name, lines);
     if (!events) return;
-    const sessions = this.calls.all();
-    for (const extension of new Set([...before, ...now])) {
+    for (const extension of lines) {
       events.publishDialogs(
         session.tenant.name,
         extension,
-        dialogsOf(sessions, session.tenant.name, extension),
+        dialogsOf(this.calls.involving(session.tenant.name, extension), session.tenant.name, extension),
       );
     }
   }
