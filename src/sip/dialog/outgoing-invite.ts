@@ -33,6 +33,9 @@ export interface UacCore {
   report(what: string, err: unknown): void;
 }
 
+/** What an OutgoingInvite reports once its outcome is known: nothing more. */
+const SETTLED: InviteEvents = Object.freeze({});
+
 export class OutgoingInvite {
   /** The dialog of the first 2xx. */
   dialog: Dialog | undefined;
@@ -50,7 +53,7 @@ export class OutgoingInvite {
     private readonly core: UacCore,
     request: SipRequest,
     readonly remote: RemoteAddress,
-    private readonly events: InviteEvents,
+    private events: InviteEvents,
     /** Answers 401/407 challenges; absent: they are failures like any other. */
     private readonly auth?: DigestRetry,
   ) {
@@ -94,7 +97,9 @@ export class OutgoingInvite {
       } else if (!this.dialog && !this.failure) {
         if (this.retryWithCredentials(res)) return;
         this.failure = res;
-        this.events.onFailure?.(res);
+        const events = this.events;
+        this.settle();
+        events.onFailure?.(res);
       }
     } catch (err) {
       this.core.report("INVITE event handler threw", err);
@@ -140,10 +145,22 @@ export class OutgoingInvite {
     if (winner) {
       this.dialog = dialog;
       this.core.register(dialog);
-      this.events.onAnswer?.(res, dialog);
+      const events = this.events;
+      this.settle();
+      events.onAnswer?.(res, dialog);
     } else {
       // §13.2.2.4: a second fork answered too; acknowledge it, then end it.
       this.core.sendBye(dialog);
     }
+  }
+
+  /**
+   * The outcome is reported once: from then on a 2xx retransmission only
+   * needs its ACK repeated (acks), and a late fork only a BYE. The TU's
+   * handlers go, so that the call they close over can be collected while the
+   * transaction still absorbs retransmissions (RFC 6026 §7.2 Timer M, 32 s).
+   */
+  private settle(): void {
+    this.events = SETTLED;
   }
 }

@@ -73,6 +73,8 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
     remote: RemoteAddress,
     key: string,
     onTerminated: (key: string) => void,
+    /** Told once, when the first final response goes out: the TU has answered. */
+    private readonly onAnswered?: () => void,
   ) {
     super(ctx, request, remote, key, onTerminated);
     this.trying = ctx.clock.setTimer(TRYING_DELAY_MS, () => {
@@ -106,6 +108,11 @@ export class InviteServerTransaction extends ServerBase implements ServerTransac
     this.lastResponse = res;
     this.transmit(res);
     if (res.status < 200) return;
+    // §9.2: after a final response a CANCEL no longer affects the INVITE.
+    // Dropping the TU's handler also lets the call it belongs to be
+    // collected while the transaction absorbs retransmissions (Timer L, I).
+    this.onCancel = undefined;
+    this.onAnswered?.();
     if (res.status < 300) {
       this.state = "accepted";
       // RFC 6026 §8.7 Timer L.

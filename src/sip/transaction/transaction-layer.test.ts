@@ -611,4 +611,32 @@ describe("TransactionLayer under a flood", () => {
     transport.receive(request("REGISTER", { branch: "z9hG4bK-f4" }));
     assert.equal(taken.length, 4);
   });
+
+  it("answered INVITEs (kept for retransmissions) do not count as backlog, up to four times the bound", () => {
+    const clock = new FakeClock();
+    const transport = new FakeTransport(clock);
+    const layer = new TransactionLayer({ transport, clock, log: silentLogger(), maxServerTransactions: 2 });
+    const taken: ServerTransaction[] = [];
+    layer.onRequest = (_req, tx) => taken.push(tx);
+    // Calls answered at once: each INVITE transaction stays (Timer L) but waits for nobody.
+    for (let i = 1; i <= 6; i++) {
+      transport.receive(request("INVITE", { branch: `z9hG4bK-i${i}` }));
+      const tx = taken.at(-1)!;
+      tx.respond(createResponse(tx.request, 200, undefined, { toTag: `t${i}` }));
+    }
+    assert.equal(taken.length, 6, "far past the bound of 2, every call taken");
+    assert.equal(transport.responses().filter((r) => r.status === 503).length, 0);
+    // All kinds together stop at four times the bound: memory stays bounded.
+    transport.receive(request("INVITE", { branch: "z9hG4bK-i7" }));
+    transport.receive(request("INVITE", { branch: "z9hG4bK-i8" }));
+    assert.equal(taken.length, 8);
+    transport.receive(request("INVITE", { branch: "z9hG4bK-i9" }));
+    assert.equal(taken.length, 8, "8 held (4 × 2): the ninth is shed");
+    assert.equal(transport.responses().filter((r) => r.status === 503).length, 1);
+    // Timer L ends the accepted ones: room again.
+    for (const tx of taken.slice(6)) tx.respond(createResponse(tx.request, 200, undefined, { toTag: "t" }));
+    clock.tick(64 * 500 + 1);
+    transport.receive(request("INVITE", { branch: "z9hG4bK-i10" }));
+    assert.equal(taken.length, 9);
+  });
 });

@@ -54,6 +54,8 @@ export interface TransactionLayerOptions {
 }
 
 export const DEFAULT_MAX_SERVER_TRANSACTIONS = 10_000;
+/** Server transactions of every state, answered INVITEs included, at most: this many times the bound. */
+const ANSWERED_FACTOR = 4;
 /** Seconds a shed request's sender is asked to wait. */
 const SHED_RETRY_AFTER_SECONDS = 5;
 
@@ -74,6 +76,8 @@ export class TransactionLayer {
   readonly transport: SipTransport;
   private readonly ctx: TransactionContext;
   private readonly servers = new Map<string, ServerTx>();
+  /** INVITE server transactions that sent their final response (they no longer count as backlog). */
+  private readonly answered = new Set<ServerTx>();
   private readonly clients = new Map<string, ClientTx>();
   /** Non-INVITE server transactions in their Completed state over UDP: key → response bytes. */
   private readonly completed: CompletedResponses;
@@ -254,7 +258,11 @@ export class TransactionLayer {
     }
     if (this.completed.retransmit(key)) return;
     if (this.overBound(req, remote)) return;
-    const onTerminated = (k: string) => this.servers.delete(k);
+    const onTerminated = (k: string) => {
+      const tx = this.servers.get(k);
+      if (tx) this.answered.delete(tx);
+      this.servers.delete(k);
+    };
     if (method === "CANCEL") {
       // §9.2: the CANCEL has a transaction of its own, answered here.
       const tx = new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated, this.onCompleted);
@@ -277,7 +285,7 @@ export class TransactionLayer {
     }
     const tx =
       method === "INVITE"
-        ? new InviteServerTransaction(this.ctx, req, remote, key, onTerminated)
+        ? new InviteServerTransaction(this.ctx, req, remote, key, onTerminated, () => this.answered.add(tx))
         : new NonInviteServerTransaction(this.ctx, req, remote, key, onTerminated, this.onCompleted);
     this.servers.set(key, tx);
     try {
@@ -295,7 +303,13 @@ export class TransactionLayer {
   private overBound(req: SipRequest, remote: RemoteAddress): boolean {
     const inDialog = req.method === "CANCEL" || hasToTag(req);
     const bound = inDialog ? 2 * this.maxServers : this.maxServers;
-    if (this.servers.size < bound) return false;
+    // INVITEs already answered only absorb retransmissions (Timer L keeps an
+    // accepted one 32 s): they are not waiting for us, and at a few hundred
+    // calls a second they alone would fill the bound.
+    // Those still count toward a wider bound: memory stays bounded whatever
+    // the rate.
+    if (this.servers.size - this.answered.size < bound && this.servers.size < ANSWERED_FACTOR * bound)
+      return false;
     this.shed++;
     const now = this.ctx.clock.now();
     if (now - this.shedWarnedAt >= 1000) {
