@@ -126,6 +126,9 @@ export function isWebRtcProtocol(protocol: string): boolean {
 
 /** True when an SDP body asks for a DTLS-SRTP leg (a browser's), so that the PBX can pick the leg's kind. */
 export function isWebRtcSdp(sdp: string): boolean {
+  // Every call's offer comes through here: a desk phone's SDP, which never
+  // names the DTLS profile, is not parsed for nothing.
+  if (!/UDP\/TLS\/RTP\/SAVP/i.test(sdp)) return false;
   try {
     return parseSdp(sdp).streams.some(
       (s) => s.type === "audio" && s.port > 0 && isWebRtcProtocol(s.protocol),

@@ -277,7 +277,9 @@ export class Registrar {
       this.notify(tenant, extension);
     }
     const registered = plan.changes.flatMap((c) => (c.kind === "upsert" ? [c.binding] : []));
-    return { response: this.ok(req, await this.lookup(tenant, extension), plan.path), registered };
+    // The AOR's updates are serialised here, so what is stored now is what
+    // was read plus the changes written: no need to read it again.
+    return { response: this.ok(req, applied(plan.current, plan.changes), plan.path), registered };
   }
 
   private async plan(
@@ -476,6 +478,16 @@ export class Registrar {
       this.log.error({ err, tenant, extension }, "registrar listener failed");
     }
   }
+}
+
+/** The bindings after `changes`, in the store's order (by contact). */
+function applied(current: Binding[], changes: Change[]): Binding[] {
+  const byContact = new Map(current.map((b) => [b.contact, b]));
+  for (const c of changes) {
+    if (c.kind === "upsert") byContact.set(c.binding.contact, c.binding);
+    else byContact.delete(c.contact);
+  }
+  return [...byContact.values()].sort((a, b) => (a.contact < b.contact ? -1 : a.contact > b.contact ? 1 : 0));
 }
 
 /** "Supported: path" (RFC 3327 §5.3): the phone, or a proxy for it, understands a Path in the 200. */
