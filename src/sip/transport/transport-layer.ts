@@ -6,6 +6,7 @@
 // socket over the TCP one. A WebSocket is a connection too (the same caps,
 // timeouts and reuse), whose messages come whole: one SIP message each.
 import * as dgram from "node:dgram";
+import * as dns from "node:dns";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Clock } from "../../util/clock.ts";
@@ -178,7 +179,7 @@ export class TransportLayer implements SipTransport {
     const family = net.isIPv6(opts.bind) ? "udp6" : "udp4";
     let lastError: unknown;
     for (let attempt = 0; attempt < (opts.port === 0 ? PORT_ATTEMPTS : 1); attempt++) {
-      const udp = dgram.createSocket({ type: family, ipv6Only: false });
+      const udp = dgram.createSocket({ type: family, ipv6Only: false, lookup: literalLookup });
       try {
         await new Promise<void>((resolve, reject) => {
           udp.once("error", reject);
@@ -857,4 +858,20 @@ function firstListComma(value: string): number {
     else if (c === 44) return i;
   }
   return -1;
+}
+
+/**
+ * The UDP socket's lookup: datagrams go to addresses (a source, a Via's
+ * received=, a binding), answered at once, where dns.lookup defers every
+ * send to the next tick even for an address; a name still goes to DNS.
+ */
+function literalLookup(
+  hostname: string,
+  options: dns.LookupOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else
+    dns.lookup(hostname, { family: typeof options === "number" ? options : (options.family ?? 0) }, callback);
 }
