@@ -137,7 +137,8 @@ export class MediaThread implements LegLink {
   /** Closes the leg and gives its ports back to the worker's pool. Idempotent. */
   release(leg: RemoteRtpLeg): void {
     if (leg.link !== this || !this.legs.delete(leg.id)) return;
-    leg.close();
+    // The worker's release closes the leg's sockets too: one message, not two.
+    leg.detach();
     this.post({ t: "release", leg: leg.id });
   }
 

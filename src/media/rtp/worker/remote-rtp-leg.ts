@@ -107,11 +107,19 @@ export class RemoteRtpLeg implements MediaLeg {
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.detach()) this.link.post({ t: "close", leg: this.id });
+  }
+
+  /**
+   * Closes this side only, for a release: the worker closes the sockets as it
+   * releases the leg, so one message does both. False if already closed.
+   */
+  detach(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     this.rtpHandler = null;
     this.rtcpHandler = null;
-    this.link.post({ t: "close", leg: this.id });
+    return true;
   }
 
   relayInPlace(other: MediaLeg): InPlaceRelay | undefined {
