@@ -46,6 +46,16 @@ interface Entry {
 
 export class CompletedResponses {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * The entries in the order they were added, oldest at `head`: what expires
+   * or is evicted first. Not the Map's own order: a Map keeps deleted slots
+   * until it rehashes, and reaching its first live entry after thousands of
+   * deletions at its front (every add under a flood) walked them all.
+   * Entries deleted or replaced meanwhile are skipped (the Map says which
+   * is live).
+   */
+  private order: Array<{ key: string; entry: Entry }> = [];
+  private head = 0;
   private totalBytes = 0;
   private timer: Timer | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -82,13 +92,19 @@ export class CompletedResponses {
     const expiresAt = this.clock.now() + lifetimeMs;
     // The address may be a slice of the request's Via (received=): copied, so that it keeps nothing else.
     const kept: RemoteAddress = { ...destination, address: detach(destination.address) };
-    this.entries.set(detach(key), { data: text, destination: kept, expiresAt, bytes });
+    const entry: Entry = { data: text, destination: kept, expiresAt, bytes };
+    const own = detach(key);
+    this.entries.set(own, entry);
+    this.order.push({ key: own, entry });
     this.totalBytes += bytes;
     while (this.entries.size > this.limits.maxCount || this.totalBytes > this.limits.maxBytes) {
-      const oldest = this.entries.keys().next().value as string;
-      this.delete(oldest);
+      const oldest = this.oldest();
+      if (!oldest) break;
+      this.delete(oldest.key);
       this.evicted++;
     }
+    // Every entry lives as long: the timer set for an older one comes first.
+    if (this.timer && this.timerAt <= expiresAt) return;
     this.arm();
   }
 
@@ -106,6 +122,8 @@ export class CompletedResponses {
 
   clear(): void {
     this.entries.clear();
+    this.order = [];
+    this.head = 0;
     this.totalBytes = 0;
     this.timer?.cancel();
     this.timer = undefined;
@@ -121,7 +139,7 @@ export class CompletedResponses {
 
   /** Timer J of every entry: one timer, set for the oldest. */
   private arm(): void {
-    const oldest = this.entries.values().next().value as Entry | undefined;
+    const oldest = this.oldest()?.entry;
     if (!oldest) {
       this.timer?.cancel();
       this.timer = undefined;
@@ -140,11 +158,30 @@ export class CompletedResponses {
 
   private expire(): void {
     const now = this.clock.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt > now) break;
-      this.entries.delete(key);
-      this.totalBytes -= entry.bytes;
-    }
+    for (let o = this.oldest(); o && o.entry.expiresAt <= now; o = this.oldest()) this.delete(o.key);
     this.arm();
+  }
+
+  /** The oldest live entry; the dead ones before it are dropped from `order`. */
+  private oldest(): { key: string; entry: Entry } | undefined {
+    while (this.head < this.order.length) {
+      const o = this.order[this.head]!;
+      if (this.entries.get(o.key) === o.entry) {
+        this.compact();
+        return o;
+      }
+      this.head++;
+    }
+    this.order = [];
+    this.head = 0;
+    return undefined;
+  }
+
+  /** Gives back the front of `order` once most of it is behind `head`. */
+  private compact(): void {
+    if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
   }
 }

@@ -218,6 +218,7 @@ export async function openSqlite(
       // only once a query has run on it: a connection never used (the soft
       // one of a CLI command) stays open, and with it the WAL, which then is
       // not checkpointed into the file. So each file is closed here too.
+      cache.close();
       await soft.destroy();
       await db.destroy();
       for (const file of [softFile, settingsFile]) if (file.open) file.close();

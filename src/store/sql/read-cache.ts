@@ -12,17 +12,18 @@
 //   A commit bumps again every table written in its transaction: a read on
 //   the other connection between the write and the commit saw the data of
 //   before, under the version of after.
-// - A commit by any other connection to the file (the `vpbx` CLI in another
-//   process, a second store on the same file) changes PRAGMA data_version
-//   (https://sqlite.org/pragma.html#pragma_data_version) of each of ours;
-//   every cached read checks the first connection's (each sees the same
-//   foreign commits) and a write the others': a change bumps every table. Our two
-//   connections are other connections to each other, so after each of our
-//   own write statements the data_version of the others is taken as seen.
-//   A foreign commit that lands in that moment is still caught: the writing
-//   connection's own data_version shows it (its statement or its next read
-//   begins after it), and before a write every other connection is checked,
-//   so that no connection takes as seen a change nobody has noticed yet.
+// - Another store on the same file in this process (a test's second store)
+//   is told of each of our writes at once (stores by file, below): exact.
+// - A commit by another process (the `vpbx` CLI) changes PRAGMA
+//   data_version (https://sqlite.org/pragma.html#pragma_data_version) of our
+//   settings connection, where the cached reads run. It is looked at every
+//   FOREIGN_CHECK_MS of real time (other processes keep their own time), not
+//   at every read: after a write of the other connection the pragma re-reads
+//   the WAL index, and asking it around every REGISTER cost a tenth of the
+//   signalling thread under a flood. A change bumps every table (our own
+//   soft connection's commits move it too: at worst the cache starts afresh
+//   four times a second). So another process's change is seen within a
+//   quarter second.
 // - An entry keeps the versions of its tables from when its query started:
 //   a write that races the read leaves the entry stale at once, never a stale
 //   entry that looks fresh. An entry also ages out (MAX_AGE_MS on the store's
@@ -38,6 +39,12 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { SqliteStatement } from "kysely";
 import type { Database } from "./schema.ts";
+
+/** How often (real time, ms) the settings connection is asked whether another process committed. */
+export const FOREIGN_CHECK_MS = 250;
+
+/** The caches of the stores open in this process, by database file: a write of one reaches the others. */
+const byFile = new Map<string, Set<ReadCache>>();
 
 /** Entries kept at most; beyond, the oldest go. */
 export const READ_CACHE_MAX_ENTRIES = 20_000;
@@ -67,6 +74,8 @@ interface Watched {
   readonly file: BetterSqlite3.Database;
   readonly probe: BetterSqlite3.Statement;
   seen: number | undefined;
+  /** The database file (the key of byFile). */
+  readonly path: string;
   /** Tables written since the transaction began; "all" after a statement of unknown effect. */
   written: Set<string> | "all";
 }
@@ -87,6 +96,7 @@ export class ReadCache {
   private readonly maxAgeMs: number;
   private hitCount = 0;
   private missCount = 0;
+  private poller: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly now: () => number,
@@ -121,10 +131,21 @@ export class ReadCache {
       file,
       probe: file.prepare("PRAGMA data_version").pluck(),
       seen: undefined,
+      path: file.name,
       written: new Set(),
     };
     conn.seen = this.probe(conn);
     this.watched.push(conn);
+    let stores = byFile.get(conn.path);
+    if (!stores) {
+      stores = new Set();
+      byFile.set(conn.path, stores);
+    }
+    stores.add(this);
+    if (!this.poller) {
+      this.poller = setInterval(() => this.checkForeign(), FOREIGN_CHECK_MS);
+      this.poller.unref();
+    }
     return (sql, statement) => {
       const effect = effectOf(sql, statement.readonly);
       if (effect === undefined) return statement; // a read, or BEGIN/SAVEPOINT
@@ -143,11 +164,6 @@ export class ReadCache {
    * `key` names the query and its parameters (cacheKey).
    */
   async read<T>(key: string, tables: readonly CachedTable[], load: () => Promise<T>): Promise<T> {
-    // A foreign commit moves every connection's data_version: the first
-    // watched (the settings connection, where the cached reads run) is
-    // enough to notice it, at half the cost of asking both on every read.
-    const first = this.watched[0];
-    if (first) this.checkOne(first);
     const entry = this.entries.get(key);
     if (entry !== undefined && this.fresh(entry)) {
       this.hitCount++;
@@ -192,12 +208,14 @@ export class ReadCache {
     return conn.file.open ? (conn.probe.get() as number) : undefined;
   }
 
-  /** Every connection but `except`: a data_version that moved means a commit we did not count. */
-  private checkForeign(except: Watched | undefined): void {
-    for (const conn of this.watched) if (conn !== except) this.checkOne(conn);
-  }
-
-  private checkOne(conn: Watched): void {
+  /**
+   * Whether another process committed since the last look: the settings
+   * connection's data_version (every connection sees the same foreign
+   * commits; our settings writes do not move it). Run every FOREIGN_CHECK_MS.
+   */
+  checkForeign(): void {
+    const conn = this.watched[0];
+    if (!conn) return;
     const now = this.probe(conn);
     if (now !== conn.seen) {
       conn.seen = now;
@@ -205,9 +223,30 @@ export class ReadCache {
     }
   }
 
+  /** Stops looking for other processes' commits and leaves the stores of its file. */
+  close(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+    for (const conn of this.watched) {
+      const stores = byFile.get(conn.path);
+      stores?.delete(this);
+      if (stores?.size === 0) byFile.delete(conn.path);
+    }
+  }
+
+  /** What another store of the same file wrote: `table`, or everything. */
+  private heard(table: string | undefined): void {
+    if (table === undefined) this.bumpAll();
+    else this.bump(table);
+  }
+
+  /** Tells the other stores of this file (in this process) what was written. */
+  private tell(conn: Watched, table: string | undefined): void {
+    for (const other of byFile.get(conn.path) ?? []) if (other !== this) other.heard(table);
+  }
+
   /** Runs a write statement of `conn`, counting what it changes. */
   private writing<R>(conn: Watched, effect: Effect, run: () => R): R {
-    this.checkForeign(conn);
     let done = false;
     try {
       const result = run();
@@ -221,18 +260,25 @@ export class ReadCache {
       if (!done || effect.kind === "all") {
         if (open) conn.written = "all";
         this.bumpAll();
+        this.tell(conn, undefined);
       } else if (effect.kind === "table") {
         if (open && conn.written !== "all") conn.written.add(effect.table);
         this.bump(effect.table);
+        this.tell(conn, effect.table);
       }
       if (effect.kind === "end") {
-        if (conn.written === "all") this.bumpAll();
-        else for (const table of conn.written) this.bump(table);
+        if (conn.written === "all") {
+          this.bumpAll();
+          this.tell(conn, undefined);
+        } else {
+          for (const table of conn.written) {
+            this.bump(table);
+            this.tell(conn, table);
+          }
+        }
         // ROLLBACK TO and RELEASE (of a savepoint inside BEGIN), or a failed COMMIT, leave it open.
         if (!open) conn.written = new Set();
       }
-      // Our own commit moved the other connections' data_version: seen.
-      for (const other of this.watched) if (other !== conn) other.seen = this.probe(other);
     }
   }
 }
