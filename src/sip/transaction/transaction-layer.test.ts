@@ -478,18 +478,33 @@ describe("TransactionLayer", () => {
       assert.equal(transport.responses().filter((r) => r.status === 407).length, 11);
     });
 
+    it("a challenge is not kept: a retransmission of its request is challenged again by the TU", () => {
+      transport.receive(request("REGISTER"));
+      const { req, tx } = requests[0];
+      tx.respond(
+        createResponse(req, 401, undefined, {
+          toTag: "t1",
+          headers: [{ name: "WWW-Authenticate", value: 'Digest realm="example.com", nonce="abc"' }],
+        }),
+      );
+      assert.equal(layer.completedStats.count, 0);
+      assert.equal(layer.size.server, 0);
+      transport.receive(request("REGISTER"));
+      assert.equal(requests.length, 2, "the TU sees it again");
+    });
+
     it("keeps a completed non-INVITE transaction as response bytes: a retransmission gets the same bytes", () => {
       transport.receive(request("REGISTER"));
       const { req, tx } = requests[0];
-      const res = createResponse(req, 401, undefined, {
+      const res = createResponse(req, 200, undefined, {
         toTag: "t1",
-        headers: [{ name: "WWW-Authenticate", value: 'Digest realm="example.com", nonce="abc"' }],
+        headers: [{ name: "Contact", value: "<sip:alice@192.0.2.1>;expires=3600" }],
       });
       tx.respond(res);
       assert.deepEqual(layer.completedStats.count, 1);
       assert.equal(layer.size.server, 1);
       // The TU's late second answer changes nothing.
-      tx.respond(createResponse(req, 200, undefined, { toTag: "t1" }));
+      tx.respond(createResponse(req, 500, undefined, { toTag: "t1" }));
       transport.receive(request("REGISTER"));
       transport.receive(request("REGISTER"));
       assert.equal(requests.length, 1, "retransmissions are absorbed");

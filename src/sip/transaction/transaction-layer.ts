@@ -101,6 +101,11 @@ export class TransactionLayer {
     this.onCompleted = (tx, res) => {
       if (this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
       if (this.closed) return;
+      // A challenge is not kept: a retransmission of its request is
+      // challenged again (any nonce of ours is as good as the first, RFC 3261
+      // §22.4), which costs what resending a kept one does, and a flood of
+      // requests without credentials holds nothing for Timer J.
+      if (res.status === 401 || res.status === 407) return;
       let data: Buffer;
       try {
         data = serializeMessage(res);
