@@ -19,6 +19,16 @@ import { SqlTrunks } from "./sql-trunks.ts";
 import { TEST_PG_URL, TEST_SECRET_KEY } from "./testing.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
+
+/** What the `vpbx` CLI does beside a running server: its own connection to the file, one commit. */
+function renameFromAnotherProcess(dir: string): void {
+  const cli = new Database(join(dir, SQLITE_FILE));
+  try {
+    cli.prepare("update extensions set display_name = 'From the CLI' where number = '101'").run();
+  } finally {
+    cli.close();
+  }
+}
 const ADMIN: Actor = { kind: "system", id: "test" };
 
 describe("effectOf: what a statement changes", () => {
@@ -205,12 +215,7 @@ describe("read cache on SQLite", () => {
 
   test("a commit by another process (the vpbx CLI) is seen at the next look for one", async () => {
     assert.equal((await extensions.get("acme", "101"))?.displayName, "Phone 101");
-    const cli = new Database(join(dir, SQLITE_FILE));
-    try {
-      cli.prepare("update extensions set display_name = 'From the CLI' where number = '101'").run();
-    } finally {
-      cli.close();
-    }
+    renameFromAnotherProcess(dir);
     // Looked for every FOREIGN_CHECK_MS of real time; the test looks now.
     cache.checkForeign();
     assert.equal((await extensions.get("acme", "101"))?.displayName, "From the CLI");
@@ -218,12 +223,7 @@ describe("read cache on SQLite", () => {
 
   test("a foreign commit followed by writes of both our connections is still seen at the next look", async () => {
     assert.equal((await extensions.get("acme", "101"))?.displayName, "Phone 101");
-    const cli = new Database(join(dir, SQLITE_FILE));
-    try {
-      cli.prepare("update extensions set display_name = 'From the CLI' where number = '101'").run();
-    } finally {
-      cli.close();
-    }
+    renameFromAnotherProcess(dir);
     // Writes of both our connections in between do not hide it.
     await new SqlBindings(ctx).upsert({
       tenant: "acme",
