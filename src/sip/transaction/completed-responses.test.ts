@@ -4,7 +4,8 @@ import { FakeClock } from "../../util/clock.ts";
 import type { RemoteAddress } from "../transport/types.ts";
 import { CompletedResponses } from "./completed-responses.ts";
 
-const PEER: RemoteAddress = { transport: "UDP", address: "192.0.2.1", port: 5060 };
+/** A peer that is only an address value: nothing is bound or sent to. */
+const PEER: RemoteAddress = { transport: "UDP", address: "192.0.2.1", port: 5062 };
 
 function kept(limits = { maxCount: 3, maxBytes: 1_000_000 }) {
   const clock = new FakeClock();

@@ -20,6 +20,19 @@ import { TEST_PG_URL, TEST_SECRET_KEY } from "./testing.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 
+/** A phone's binding, written on the soft connection (a REGISTER); its source is data, nothing binds it. */
+function registerPhone(ctx: SqlContext, clock: FakeClock, extension: string, address: string): Promise<void> {
+  return new SqlBindings(ctx).upsert({
+    tenant: "acme",
+    extension,
+    contact: `sip:${extension}@${address}`,
+    callId: `reg@${address}`,
+    cseq: 1,
+    expiresAt: clock.now() + 3600_000,
+    source: { transport: "UDP", address, port: 5062 },
+  });
+}
+
 /** What the `vpbx` CLI does beside a running server: its own connection to the file, one commit. */
 function renameFromAnotherProcess(dir: string): void {
   const cli = new Database(join(dir, SQLITE_FILE));
@@ -192,15 +205,7 @@ describe("read cache on SQLite", () => {
     await extensions.get("acme", "101");
     await tenants.getByDomain("acme.test");
     const misses = cache.misses;
-    await new SqlBindings(ctx).upsert({
-      tenant: "acme",
-      extension: "101",
-      contact: "sip:101@192.0.2.10",
-      callId: "reg@192.0.2.10",
-      cseq: 1,
-      expiresAt: clock.now() + 3600_000,
-      source: { transport: "UDP", address: "192.0.2.10", port: 5060 },
-    });
+    await registerPhone(ctx, clock, "101", "192.0.2.10");
     await extensions.get("acme", "101");
     await tenants.getByDomain("acme.test");
     assert.equal(cache.misses, misses, "answered from memory");
@@ -225,15 +230,7 @@ describe("read cache on SQLite", () => {
     assert.equal((await extensions.get("acme", "101"))?.displayName, "Phone 101");
     renameFromAnotherProcess(dir);
     // Writes of both our connections in between do not hide it.
-    await new SqlBindings(ctx).upsert({
-      tenant: "acme",
-      extension: "102",
-      contact: "sip:102@192.0.2.12",
-      callId: "reg@192.0.2.12",
-      cseq: 1,
-      expiresAt: clock.now() + 3600_000,
-      source: { transport: "UDP", address: "192.0.2.12", port: 5060 },
-    });
+    await registerPhone(ctx, clock, "102", "192.0.2.12");
     await new SqlTrunks(ctx).create({ name: "carrier", host: "sip.example.net" }, ADMIN);
     cache.checkForeign();
     assert.equal((await extensions.get("acme", "101"))?.displayName, "From the CLI");
