@@ -226,6 +226,28 @@ describe("read cache on SQLite", () => {
     assert.equal((await extensions.get("acme", "101"))?.displayName, "From the CLI");
   });
 
+  test("the soft connection's commits (a REGISTER flood) do not empty the cache at the next look", async () => {
+    // The set-up wrote on both connections: that window's look assumes another process.
+    cache.checkForeign();
+    await extensions.get("acme", "101");
+    await registerPhone(ctx, clock, "101", "192.0.2.10");
+    await registerPhone(ctx, clock, "102", "192.0.2.12");
+    const misses = cache.misses;
+    cache.checkForeign();
+    cache.checkForeign();
+    await extensions.get("acme", "101");
+    assert.equal(cache.misses, misses, "answered from memory after both looks");
+  });
+
+  test("a foreign commit among the soft connection's commits is seen at the next look", async () => {
+    assert.equal((await extensions.get("acme", "101"))?.displayName, "Phone 101");
+    await registerPhone(ctx, clock, "101", "192.0.2.10");
+    renameFromAnotherProcess(dir);
+    await registerPhone(ctx, clock, "102", "192.0.2.12");
+    cache.checkForeign();
+    assert.equal((await extensions.get("acme", "101"))?.displayName, "From the CLI");
+  });
+
   test("a foreign commit followed by writes of both our connections is still seen at the next look", async () => {
     assert.equal((await extensions.get("acme", "101"))?.displayName, "Phone 101");
     renameFromAnotherProcess(dir);

@@ -15,15 +15,21 @@
 // - Another store on the same file in this process (a test's second store)
 //   is told of each of our writes at once (stores by file, below): exact.
 // - A commit by another process (the `vpbx` CLI) changes PRAGMA
-//   data_version (https://sqlite.org/pragma.html#pragma_data_version) of our
-//   settings connection, where the cached reads run. It is looked at every
-//   FOREIGN_CHECK_MS of real time (other processes keep their own time), not
-//   at every read: after a write of the other connection the pragma re-reads
-//   the WAL index, and asking it around every REGISTER cost a tenth of the
-//   signalling thread under a flood. A change bumps every table (our own
-//   soft connection's commits move it too: at worst the cache starts afresh
-//   four times a second). So another process's change is seen within a
-//   quarter second.
+//   data_version (https://sqlite.org/pragma.html#pragma_data_version) of
+//   each of our connections. It is looked at every FOREIGN_CHECK_MS of real
+//   time (other processes keep their own time), not at every read: after a
+//   write of the other connection the pragma re-reads the WAL index, and
+//   asking it around every REGISTER cost a tenth of the signalling thread
+//   under a flood. A connection's data_version also moves with the commits
+//   of our other connection, so it speaks of other processes only when that
+//   one wrote nothing since the last look: under a REGISTER flood the soft
+//   connection commits all the time and the settings connection never, so
+//   the soft connection's data_version is the one that tells. When both
+//   wrote, any change bumps every table. (Reading only the settings
+//   connection's, the soft commits of a flood emptied the cache four times a
+//   second: 5,000 extensions read again, and their rows promoted to the old
+//   heap as garbage.) So another process's change is seen within a quarter
+//   second.
 // - An entry keeps the versions of its tables from when its query started:
 //   a write that races the read leaves the entry stale at once, never a stale
 //   entry that looks fresh. An entry also ages out (MAX_AGE_MS on the store's
@@ -78,6 +84,8 @@ interface Watched {
   readonly path: string;
   /** Tables written since the transaction began; "all" after a statement of unknown effect. */
   written: Set<string> | "all";
+  /** Whether it ran a write (or a COMMIT) since the last look at data_version. */
+  wrote: boolean;
 }
 
 export interface ReadCacheOptions {
@@ -133,6 +141,7 @@ export class ReadCache {
       seen: undefined,
       path: file.name,
       written: new Set(),
+      wrote: false,
     };
     conn.seen = this.probe(conn);
     this.watched.push(conn);
@@ -209,18 +218,27 @@ export class ReadCache {
   }
 
   /**
-   * Whether another process committed since the last look: the settings
-   * connection's data_version (every connection sees the same foreign
-   * commits; our settings writes do not move it). Run every FOREIGN_CHECK_MS.
+   * Whether another process committed since the last look, from the
+   * data_version of each connection (which moves with every commit but its
+   * own): told exactly by a connection whose sibling wrote nothing since,
+   * assumed when there is none. Run every FOREIGN_CHECK_MS.
    */
   checkForeign(): void {
-    const conn = this.watched[0];
-    if (!conn) return;
-    const now = this.probe(conn);
-    if (now !== conn.seen) {
+    let told = false;
+    let foreign = false;
+    let changed = false;
+    for (const conn of this.watched) {
+      const now = this.probe(conn);
+      const moved = now !== conn.seen;
       conn.seen = now;
-      this.bumpAll();
+      changed ||= moved;
+      if (this.watched.every((other) => other === conn || !other.wrote)) {
+        told = true;
+        foreign ||= moved;
+      }
     }
+    for (const conn of this.watched) conn.wrote = false;
+    if (told ? foreign : changed) this.bumpAll();
   }
 
   /** Stops looking for other processes' commits and leaves the stores of its file. */
@@ -247,6 +265,7 @@ export class ReadCache {
 
   /** Runs a write statement of `conn`, counting what it changes. */
   private writing<R>(conn: Watched, effect: Effect, run: () => R): R {
+    conn.wrote = true;
     let done = false;
     try {
       const result = run();
