@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
+import { ensureServerBuilt } from "./build-server.mjs";
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -37,6 +38,15 @@ const files = [...walk("src", []), ...walk("test", []), ...walk("console/src", [
   .sort();
 if (files.length === 0) {
   console.error("no test files found");
+  process.exit(1);
+}
+
+// The tests that start `vpbx` as an operator does (bin/vpbx.js) run the
+// compiled server: compiled once here, not by several of them at once.
+try {
+  ensureServerBuilt();
+} catch (err) {
+  console.error(err.message);
   process.exit(1);
 }
 

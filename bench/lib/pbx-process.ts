@@ -71,12 +71,13 @@ export class PbxProcess {
   }
 
   private async spawn(): Promise<void> {
-    const execArgv = ["--import", "tsx"];
+    // bin/vpbx.js, as `npm start`: the compiled server (built first when stale).
+    const execArgv: string[] = [];
     // Node or V8 options of the PBX under test, to compare settings (e.g. "--max-semi-space-size=32").
     const extra = process.env.VPBX_BENCH_PBX_NODE_ARGS?.trim();
     if (extra) execArgv.push(...extra.split(/\s+/));
     if (this.opts.cpuProfDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.opts.cpuProfDir}`);
-    const child = spawn(process.execPath, [...execArgv, resolve("src/cli/main.ts"), "start"], {
+    const child = spawn(process.execPath, [...execArgv, resolve("bin/vpbx.js"), "start"], {
       env: {
         ...process.env,
         VPBX_DATA_DIR: this.dataDir,
@@ -222,7 +223,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * The main thread's .cpuprofile in a folder (the one with the most samples in src/:
+ * The main thread's .cpuprofile in a folder (the one with the most samples in our code, dist/server/:
  * the loader and speech workers write their own), summarised as the top
  * self-time functions, idle excluded.
  */
@@ -236,7 +237,7 @@ export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pc
   const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Profile);
   // The main thread is the one that spent its time in our own code.
   const ours = (pr: Profile) => {
-    const own = new Set(pr.nodes.filter((n) => n.callFrame.url.includes("/src/")).map((n) => n.id));
+    const own = new Set(pr.nodes.filter((n) => n.callFrame.url.includes("/dist/server/")).map((n) => n.id));
     return pr.samples.filter((id) => own.has(id)).length;
   };
   const profile = profiles.sort((a, b) => ours(b) - ours(a))[0];

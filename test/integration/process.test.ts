@@ -1,8 +1,9 @@
 // `vpbx start` as an operator runs it: a child process configured by VPBX_*
 // variables, stopped by SIGTERM or SIGINT, refusing a bad configuration or a
 // taken port with one line, and shared with the CLI over one data directory.
-// Both entry points are exercised: bin/vpbx.js (the installed command) and
-// `node --import tsx src/cli/main.ts` (what `npm start` runs).
+// Both entry points are exercised: bin/vpbx.js (the installed command and
+// `npm start`: the compiled server, dist/server) and `node --import tsx
+// src/cli/main.ts` (the sources as they are, a developer's start).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
@@ -384,7 +385,7 @@ describe("a running server, its data directory and the CLI", () => {
     assertJsonLogs(server.stdout);
   });
 
-  test("a restart (npm start's entry) keeps tenant, extensions and registrations, prints no new token", async () => {
+  test("a restart (from the sources, through tsx) keeps tenant, extensions and registrations, prints no new token", async () => {
     server = await startServer("tsx", s.env);
     assert.doesNotMatch(server.stdout, /admin API token/);
     assert.equal((await api(s, undefined, "/health")).status, 200);
