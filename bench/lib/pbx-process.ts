@@ -71,8 +71,9 @@ export class PbxProcess {
   }
 
   private async spawn(): Promise<void> {
-    // bin/vpbx.js, as `npm start`: the compiled server (built first when stale).
-    const execArgv: string[] = [];
+    // bin/vpbx.js, as `npm start`: the compiled server (built first when
+    // stale), with the node options of its first line.
+    const execArgv = commandNodeOptions();
     // Node or V8 options of the PBX under test, to compare settings (e.g. "--max-semi-space-size=32").
     const extra = process.env.VPBX_BENCH_PBX_NODE_ARGS?.trim();
     if (extra) execArgv.push(...extra.split(/\s+/));
@@ -216,6 +217,14 @@ export const PASSWORD_PREFIX = "bench-pw-";
 /** Every bench extension's password derives from its number, so SIPp and the TS phones know it. */
 export function passwordOf(number: string): string {
   return `${PASSWORD_PREFIX}${number}`;
+}
+
+/** The node options the vpbx command runs with: those of bin/vpbx.js's first line. */
+export function commandNodeOptions(): string[] {
+  const first = readFileSync(resolve("bin/vpbx.js"), "utf8").split("\n", 1)[0] ?? "";
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  if (!m) throw new Error(`bin/vpbx.js does not begin with "#!/usr/bin/env -S node": ${first}`);
+  return m[1]!.split(/\s+/).filter(Boolean);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,9 +19,10 @@ import { SipPhone } from "../harness/sip-phone.ts";
 import { untilQuietAfterSound } from "../support/prompt-end.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** bin/vpbx.js runs as an executable, through its first line (#!/usr/bin/env -S node <options>), as `npm start` runs it. */
 const ENTRY = {
-  bin: ["bin/vpbx.js"],
-  tsx: ["--import", "tsx", "src/cli/main.ts"],
+  bin: [join(ROOT, "bin", "vpbx.js")],
+  tsx: [process.execPath, "--import", "tsx", "src/cli/main.ts"],
 } as const;
 type Entry = keyof typeof ENTRY;
 
@@ -48,7 +49,8 @@ class Vpbx {
   private readonly listeners = new Set<() => void>();
 
   constructor(entry: Entry, args: string[], env: Record<string, string>) {
-    this.proc = spawn(process.execPath, [...ENTRY[entry], ...args], {
+    const [command, ...before] = ENTRY[entry];
+    this.proc = spawn(command, [...before, ...args], {
       cwd: ROOT,
       env: { ...baseEnv(), ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -295,6 +297,9 @@ describe("a running server, its data directory and the CLI", () => {
   test("the first start prints a generated admin token once; logs are JSON lines; /health answers 200", async () => {
     s = await setup();
     server = await startServer("bin", s.env);
+    // The command's memory policy (bin/vpbx.js's first line) is that of the running server.
+    const cmdline = (await readFile(`/proc/${server.proc.pid}/cmdline`, "utf8")).split("\0");
+    assert.ok(cmdline.includes("--max-old-space-size=1024"), cmdline.join(" "));
     const printed = server.stdout.match(new RegExp(TOKEN_LINE, "gm")) ?? [];
     assert.equal(printed.length, 1, server.output());
     token = (TOKEN_LINE.exec(server.stdout) as RegExpExecArray)[1];
