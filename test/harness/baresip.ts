@@ -126,6 +126,12 @@ export interface Baresip {
   resume(): Promise<void>;
   /** With `sipTrace`: the SIP messages baresip printed so far, oldest first. */
   sipMessages(): BaresipSipMessage[];
+  /**
+   * With `sipTrace`: the first message printed that `match` accepts, waiting
+   * for it. baresip prints its trace on another stream than its events, so a
+   * message may show after the event it caused (the 200 after CALL_ESTABLISHED).
+   */
+  waitForSipMessage(match: (m: BaresipSipMessage) => boolean, timeoutMs?: number): Promise<BaresipSipMessage>;
   /** With contact.so: the address book and each contact's presence (`contacts` command). */
   contacts(): Promise<BaresipContact[]>;
   /** Waits until contact `uri` shows `presence` ("Online", "Offline", "Busy", "Unknown"). */
@@ -373,6 +379,16 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
     hold: () => ok("hold"),
     resume: () => ok("resume"),
     sipMessages: () => parseBaresipTrace(out, sipPort),
+    waitForSipMessage: async (match, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = parseBaresipTrace(out, sipPort).find(match);
+        if (found) return found;
+        if (Date.now() > deadline)
+          throw new Error(`baresip: no such SIP message printed within ${timeoutMs} ms\n${describe()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     contacts: async () => parseContacts((await command("contacts")).data),
     waitForPresence: async (uri, presence, timeoutMs = 5000) => {
       // baresip 1.0 raises no event when a contact's presence changes: poll the list.

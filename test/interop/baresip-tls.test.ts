@@ -65,11 +65,11 @@ async function phone102(): Promise<SipPhone> {
 }
 
 /** The Contact URI of the PBX's 2xx to an INVITE in baresip's trace. */
-function contactOfAnswer(bs: Baresip): string | undefined {
-  const answer = bs
-    .sipMessages()
-    .find((m) => m.firstLine.startsWith("SIP/2.0 200") && /\r\nCSeq: \d+ INVITE/i.test(m.text));
-  return /\r\nContact: *<([^>]+)>/i.exec(answer?.text ?? "")?.[1];
+async function contactOfAnswer(bs: Baresip): Promise<string | undefined> {
+  const answer = await bs.waitForSipMessage(
+    (m) => m.firstLine.startsWith("SIP/2.0 200") && /\r\nCSeq: \d+ INVITE/i.test(m.text),
+  );
+  return /\r\nContact: *<([^>]+)>/i.exec(answer.text)?.[1];
 }
 
 test("baresip registers over TLS and calls a phone; audio both ways; its BYE ends the call", async (t) => {
@@ -100,7 +100,7 @@ test("baresip registers over TLS and calls a phone; audio both ways; its BYE end
   // baresip sends its ACK and BYE to the Contact of our 2xx: over TLS, that
   // must be the TLS port (RFC 3261 §26.2), or they land on the TCP listener.
   assert.equal(
-    contactOfAnswer(bs),
+    await contactOfAnswer(bs),
     `sip:127.0.0.1:${tlsPort};transport=tls`,
     "the PBX's Contact toward a TLS phone names its TLS port",
   );
@@ -123,8 +123,7 @@ test("baresip registered over TLS is called on its connection and answers", asyn
   const call = await bob.call("101");
   await call.waitFor("answered", 8000);
   await bs.waitForCallEstablished(8000);
-  const invite = bs.sipMessages().find((m) => m.firstLine.startsWith("INVITE sip:101"));
-  assert.ok(invite, "baresip got the INVITE");
+  const invite = await bs.waitForSipMessage((m) => m.firstLine.startsWith("INVITE sip:101"));
   assert.match(invite.text, /\r\nVia: SIP\/2\.0\/TLS /);
   call.startSendingTone(1000);
   await call.rtp.waitForPackets(60, 8000);
@@ -159,11 +158,11 @@ test("baresip with SRTP over TLS (mediaenc=srtp-mand) calls a plain phone; audio
   await call.waitForAck();
   const invite = bs.sipMessages().find((m) => m.firstLine.startsWith("INVITE sip:102"));
   assert.match(invite?.text ?? "", /RTP\/SAVP/, "baresip offered SRTP");
-  const answer = bs
-    .sipMessages()
-    .find((m) => m.firstLine.startsWith("SIP/2.0 200") && /\r\nCSeq: \d+ INVITE/i.test(m.text));
-  assert.match(answer?.text ?? "", /m=audio \d+ RTP\/SAVP /, "the PBX answered SRTP");
-  assert.match(answer?.text ?? "", /a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/);
+  const answer = await bs.waitForSipMessage(
+    (m) => m.firstLine.startsWith("SIP/2.0 200") && /\r\nCSeq: \d+ INVITE/i.test(m.text),
+  );
+  assert.match(answer.text, /m=audio \d+ RTP\/SAVP /, "the PBX answered SRTP");
+  assert.match(answer.text, /a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/);
   assert.doesNotMatch(call.request.body.toString("utf8"), /a=crypto/, "the plain phone's leg has no key");
   call.startSendingTone(1000);
   await call.rtp.waitForPackets(60, 8000);
