@@ -39,6 +39,7 @@ test("every variable is read", () => {
     VPBX_HTTP_TLS: "on",
     VPBX_RTP_PORTS: "30000-30100",
     VPBX_MEDIA_THREADS: "3",
+    VPBX_MEDIA_NICE: "-5",
     VPBX_ADMIN_TOKEN: "a-long-enough-admin-token",
     VPBX_LOG_LEVEL: "debug",
     VPBX_MEDIA_TIMEOUT: "30",
@@ -57,6 +58,7 @@ test("every variable is read", () => {
     httpTls: true,
     rtpPorts: { min: 30000, max: 30100 },
     mediaThreads: 3,
+    mediaNice: -5,
     adminToken: "a-long-enough-admin-token",
     logLevel: "debug",
     mediaTimeoutSeconds: 30,
@@ -111,6 +113,23 @@ test("RTP range edges", () => {
   assert.deepEqual(loadConfig({ VPBX_RTP_PORTS: "1024-65535" }).rtpPorts, { min: 1024, max: 65535 });
   for (const bad of ["1022-2000", "2000-2000", "3000-2000", "10000-70000", "10000", "a-b"]) {
     assert.throws(() => loadConfig({ VPBX_RTP_PORTS: bad }), ConfigError, bad);
+  }
+});
+
+test("media threads' nice value: -10 unless set, from -20 to 19, 0 not asked", () => {
+  assert.equal(loadConfig({}).mediaNice, -10);
+  assert.equal(loadConfig({ VPBX_MEDIA_NICE: "0" }).mediaNice, 0);
+  assert.equal(loadConfig({ VPBX_MEDIA_NICE: "-20" }).mediaNice, -20);
+  assert.equal(loadConfig({ VPBX_MEDIA_NICE: "19" }).mediaNice, 19);
+  for (const bad of ["-21", "20", "high", "-5.5", "--1"]) {
+    assert.throws(
+      () => loadConfig({ VPBX_MEDIA_NICE: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0].startsWith(`VPBX_MEDIA_NICE=${JSON.stringify(bad)} is not a nice value`),
+      bad,
+    );
   }
 });
 

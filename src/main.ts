@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Server as TlsServer } from "node:tls";
 import { ADMIN_TOKEN_FILE, resolveAdminToken } from "./api/admin-token.ts";
 import { buildApi } from "./api/index.ts";
-import { type Config, DEFAULT_CALL_HISTORY_DAYS } from "./config.ts";
+import { type Config, DEFAULT_CALL_HISTORY_DAYS, DEFAULT_MEDIA_NICE } from "./config.ts";
 import { MediaPacer } from "./media/endpoint/index.ts";
 import { RtpengineClient } from "./media/rtpengine/ng-client.ts";
 import { RtpengineMediaLegs, rtpengineAddress } from "./media/rtpengine/rtpengine-media-legs.ts";
@@ -330,6 +330,7 @@ export async function startVpbx(config: Config, opts: StartOptions = {}): Promis
     // on its slice of the port range (VPBX_MEDIA_THREADS; 0: on this thread).
     const ownMedia = await createMediaLegs({
       threads: config.mediaThreads ?? availableParallelism(),
+      nice: config.mediaNice ?? DEFAULT_MEDIA_NICE,
       rtpPorts: config.rtpPorts,
       bind: config.bind,
       publicAddress: config.publicAddress,

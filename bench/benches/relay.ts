@@ -10,6 +10,18 @@
 //
 // relayThrough also runs the calls of the SRTP relay figure (relay-srtp.ts):
 // the same calls with SIP over TLS and SDES SRTP on both legs.
+//
+// Warm-ups. Every figure of jitter is of a warm system, each system alike:
+// the calibration (the generator streaming leg to leg, no relay) measures
+// after the generator's own first seconds, and the stream through a relay
+// after its first WARMUP_MS. In those first seconds every leg of the 500
+// calls latches onto its source and connects its socket at the same
+// instant, and a just-started process compiles its packet path: trials
+// through vpbx's media worker alone showed 30-45 ms of jitter p99 in the
+// first 3 s, then 3-4 ms for as long as the stream lasted. A real PBX
+// sees those first packets spread over the calls' arrivals, and compiles
+// once in its life. The first seconds are still reported ("first_seconds"),
+// and the loss is counted over the whole stream, warm-up included.
 
 import type { SdesCrypto } from "../../src/media/srtp/index.ts";
 import { emitComparison } from "../lib/compare.ts";
@@ -32,6 +44,10 @@ import { type BenchContext, numbers, RANGES } from "./context.ts";
 export const TARGET_CALLS = 500;
 const MAX_LOSS_PCT = 0.1;
 const MAX_ADDED_JITTER_MS = 5;
+/** The first seconds of a stream through a relay, measured apart (see the top of this file). */
+const WARMUP_MS = 5000;
+/** The generator's own first seconds, before its calibration is measured. */
+const GENERATOR_WARMUP_MS = 2000;
 
 /** What one system did with the calls: the figures the comparison lines take. */
 export interface RelayFigures {
@@ -230,12 +246,11 @@ export async function relayThrough(
     // the generator itself adds to jitter on this machine right now.
     const direct = new Map(legs.map((l) => [l, { caller: l.calleePort, callee: l.callerPort }]));
     const baselineCpu = meterCpu(target, gen.pids);
-    const baseline = await gen.stream(
-      legs,
-      direct,
-      quick ? 2000 : 5000,
-      srtp ? new Map(legs.map((l) => [l, directKeys()])) : undefined,
-    );
+    const generatorWarmupMs = quick ? 1000 : GENERATOR_WARMUP_MS;
+    const baseline = await gen.stream(legs, direct, generatorWarmupMs + (quick ? 2000 : 5000), {
+      keys: srtp ? new Map(legs.map((l) => [l, directKeys()])) : undefined,
+      warmupMs: generatorWarmupMs,
+    });
     const generatorOnlyCpu = baselineCpu.stop();
 
     await sleep(1000);
@@ -295,16 +310,21 @@ export async function relayThrough(
       });
     }
 
+    const warmupMs = quick ? 1000 : WARMUP_MS;
     report.note(
-      `${label}: ${up.length} calls up, streaming ${srtp ? "SRTP" : "RTP"} for ${streamMs / 1000} s`,
+      `${label}: ${up.length} calls up, streaming ${srtp ? "SRTP" : "RTP"} for ${warmupMs / 1000} + ${streamMs / 1000} s`,
     );
     // Who had the cores while streaming: the system under test, the generator, the bench, or others.
     const cpu = meterCpu(target, [...gen.pids, process.pid]);
-    const r = await gen.stream(legs, peers, streamMs, srtp ? keys : undefined);
+    const r = await gen.stream(legs, peers, warmupMs + streamMs, { keys: srtp ? keys : undefined, warmupMs });
     const cpuUse = cpu.stop();
     const rssStreaming = pbx?.rssBytes();
     const added = Math.max(0, r.jitter.quantile(0.99) - baseline.jitter.quantile(0.99));
-    const ok = up.length >= TARGET_CALLS && r.lossPct < MAX_LOSS_PCT && added < MAX_ADDED_JITTER_MS;
+    // Every packet counts for the loss, those of the warm-up too.
+    const sent = r.sent + r.warmup.sent;
+    const received = r.received + r.warmup.received;
+    const lossPct = sent ? (100 * Math.max(0, sent - received)) / sent : 0;
+    const ok = up.length >= TARGET_CALLS && lossPct < MAX_LOSS_PCT && added < MAX_ADDED_JITTER_MS;
     report.emit({
       bench: opts.line ?? "relay",
       system: target.name,
@@ -312,11 +332,18 @@ export async function relayThrough(
       calls: up.length,
       setup_failures: failures,
       seconds: streamMs / 1000,
-      packets_sent: r.sent,
-      packets_received: r.received,
-      loss_pct: round(r.lossPct, 3),
+      packets_sent: sent,
+      packets_received: received,
+      loss_pct: round(lossPct, 3),
       ...jitterFields("", r),
       ...jitterFields("generator_only_", baseline),
+      first_seconds: {
+        seconds: warmupMs / 1000,
+        loss_pct: round(r.warmup.lossPct, 3),
+        jitter_p99_ms: round(r.warmup.jitter.quantile(0.99)),
+        jitter_max_ms: round(r.warmup.jitter.max),
+        transit_p99_ms: round(r.warmup.transit.quantile(0.99)),
+      },
       added_jitter_p99_ms: round(added),
       generator_send_late_p99_ms: round(r.sendLate.quantile(0.99)),
       generator_workers: workers,
@@ -335,12 +362,12 @@ export async function relayThrough(
     });
     return {
       calls: up.length,
-      lossPct: round(r.lossPct, 3),
+      lossPct: round(lossPct, 3),
       addedJitterP99Ms: round(added),
       jitterP99Ms: round(r.jitter.quantile(0.99)),
       targetCpuPct: cpuUse.target_cpu_pct,
       srtpFailures: r.srtpFailures,
-      relayedBelowLoss: r.lossPct < MAX_LOSS_PCT ? up.length : 0,
+      relayedBelowLoss: lossPct < MAX_LOSS_PCT ? up.length : 0,
       generatorSendLateP99Ms: round(r.sendLate.quantile(0.99)),
       othersCpuPct: cpuUse.others_cpu_pct,
     };

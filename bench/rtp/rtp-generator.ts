@@ -4,7 +4,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Histogram } from "../lib/histogram.ts";
-import type { LegKeys, WorkerCommand, WorkerEvent, WorkerStats } from "./rtp-worker.ts";
+import type { LegKeys, PhaseStats, WorkerCommand, WorkerEvent } from "./rtp-worker.ts";
 
 export type { LegKeys, WireKey } from "./rtp-worker.ts";
 
@@ -20,13 +20,19 @@ export interface CallLegs {
   index: number;
 }
 
-export interface StreamResult {
+/** The packets sent in one phase of a stream, merged over the worker processes. */
+export interface PhaseResult {
   sent: number;
   received: number;
   lossPct: number;
   jitter: Histogram;
   transit: Histogram;
   sendLate: Histogram;
+}
+
+export interface StreamResult extends PhaseResult {
+  /** The packets sent during the warm-up, apart from the rest (empty without one). */
+  warmup: PhaseResult;
   rfc3550JitterMs: number;
   sendErrors: number;
   /** Packets from elsewhere than the legs' peers, left out of every figure. */
@@ -68,16 +74,18 @@ export class RtpGenerator {
   }
 
   /**
-   * Streams for `durationMs`. `peerOf(leg)` gives where each leg sends: the
+   * Streams for `durationMs`. `peers` gives where each leg sends: the
    * PBX's port for that leg, or for the calibration run the other leg itself.
-   * `keys` makes a call's legs SRTP (each leg's send and receive key).
+   * `keys` makes a call's legs SRTP (each leg's send and receive key). The
+   * packets sent in the first `warmupMs` of the stream are measured apart.
    */
   async stream(
     legs: CallLegs[],
     peers: Map<CallLegs, { caller: number; callee: number }>,
     durationMs: number,
-    keys?: Map<CallLegs, { caller: LegKeys; callee: LegKeys }>,
+    opts: { keys?: Map<CallLegs, { caller: LegKeys; callee: LegKeys }>; warmupMs?: number } = {},
   ): Promise<StreamResult> {
+    const { keys, warmupMs = 0 } = opts;
     const perWorker = this.workers.map((_, w) => new Array<number>(this.legsPerWorker[w]).fill(9));
     const keysPerWorker = this.workers.map((_, w) =>
       new Array<LegKeys | null>(this.legsPerWorker[w]).fill(null),
@@ -97,19 +105,21 @@ export class RtpGenerator {
       this.workers.map((child, w) =>
         this.ask(
           child,
-          { cmd: "start", peers: perWorker[w], durationMs, ...(keys ? { keys: keysPerWorker[w] } : {}) },
+          {
+            cmd: "start",
+            peers: perWorker[w],
+            durationMs,
+            warmupMs,
+            ...(keys ? { keys: keysPerWorker[w] } : {}),
+          },
           "done",
           durationMs + 30_000,
         ),
       ),
     );
     const merged: StreamResult = {
-      sent: 0,
-      received: 0,
-      lossPct: 0,
-      jitter: new Histogram(),
-      transit: new Histogram(),
-      sendLate: new Histogram(),
+      ...emptyPhase(),
+      warmup: emptyPhase(),
       rfc3550JitterMs: 0,
       sendErrors: 0,
       stray: 0,
@@ -118,19 +128,15 @@ export class RtpGenerator {
     let jSum = 0;
     for (const ev of results) {
       if (ev.ev !== "done") continue;
-      const s: WorkerStats = ev.stats;
-      merged.sent += s.sent;
-      merged.received += s.received;
-      merged.jitter.merge(s.jitter);
-      merged.transit.merge(s.transit);
-      merged.sendLate.merge(s.sendLate);
+      const s = ev.stats;
+      mergePhase(merged, s);
+      mergePhase(merged.warmup, s.warmup);
       merged.sendErrors += s.sendErrors;
       merged.stray += s.stray;
       merged.srtpFailures += s.srtpFailures;
       jSum += s.rfc3550JitterMs;
     }
     merged.rfc3550JitterMs = results.length ? jSum / results.length : 0;
-    merged.lossPct = merged.sent ? (100 * Math.max(0, merged.sent - merged.received)) / merged.sent : 0;
     return merged;
   }
 
@@ -163,4 +169,25 @@ export class RtpGenerator {
       child.send(cmd);
     });
   }
+}
+
+function emptyPhase(): PhaseResult {
+  return {
+    sent: 0,
+    received: 0,
+    lossPct: 0,
+    jitter: new Histogram(),
+    transit: new Histogram(),
+    sendLate: new Histogram(),
+  };
+}
+
+/** Adds one worker's figures of a phase into `into`, and works out its loss again. */
+function mergePhase(into: PhaseResult, s: PhaseStats): void {
+  into.sent += s.sent;
+  into.received += s.received;
+  into.jitter.merge(s.jitter);
+  into.transit.merge(s.transit);
+  into.sendLate.merge(s.sendLate);
+  into.lossPct = into.sent ? (100 * Math.max(0, into.sent - into.received)) / into.sent : 0;
 }

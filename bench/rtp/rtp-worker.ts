@@ -28,11 +28,16 @@ export interface LegKeys {
 
 export type WorkerCommand =
   | { cmd: "bind"; legs: number }
-  /** `keys[i]`: leg i's SRTP keys, or null (or no `keys`) for plain RTP. */
-  | { cmd: "start"; peers: number[]; durationMs: number; keys?: Array<LegKeys | null> }
+  /**
+   * `keys[i]`: leg i's SRTP keys, or null (or no `keys`) for plain RTP.
+   * Packets sent in the first `warmupMs` of the `durationMs` are measured
+   * apart (WorkerStats.warmup).
+   */
+  | { cmd: "start"; peers: number[]; durationMs: number; warmupMs?: number; keys?: Array<LegKeys | null> }
   | { cmd: "exit" };
 
-export interface WorkerStats {
+/** What was measured of the packets sent in one phase of a stream (the warm-up, or the rest). */
+export interface PhaseStats {
   sent: number;
   received: number;
   /** |D(i-1,i)| of consecutive packets per leg, ms. */
@@ -41,7 +46,12 @@ export interface WorkerStats {
   transit: ReturnType<Histogram["toJSON"]>;
   /** Lateness of each send versus its ideal 20 ms schedule, ms. */
   sendLate: ReturnType<Histogram["toJSON"]>;
-  /** Mean over legs of the RFC 3550 §6.4.1 interarrival jitter estimate, ms. */
+}
+
+export interface WorkerStats extends PhaseStats {
+  /** The packets sent in the first `warmupMs` (none when no warm-up was asked). */
+  warmup: PhaseStats;
+  /** Mean over legs of the RFC 3550 §6.4.1 interarrival jitter estimate, ms, at the end of the stream. */
   rfc3550JitterMs: number;
   sendErrors: number;
   /** Packets from anywhere but the leg's peer port (another program's RTP on a shared machine), not counted. */
@@ -64,7 +74,7 @@ const send = (m: WorkerEvent) => process.send?.(m);
 
 process.on("message", (m: WorkerCommand) => {
   if (m.cmd === "bind") void bind(m.legs).then((ports) => send({ ev: "bound", ports }));
-  else if (m.cmd === "start") stream(m.peers, m.durationMs, m.keys);
+  else if (m.cmd === "start") stream(m.peers, m.durationMs, m.warmupMs ?? 0, m.keys);
   else if (m.cmd === "exit") {
     for (const s of sockets) s.close();
     process.exit(0);
@@ -96,11 +106,29 @@ function session(k: WireKey): SrtpSession {
   });
 }
 
-function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null>): void {
+/** The histograms and counters of one phase, filled as packets go and come. */
+class Phase {
+  sent = 0;
+  received = 0;
+  readonly jitter = new Histogram();
+  readonly transit = new Histogram();
+  readonly sendLate = new Histogram();
+
+  toJSON(): PhaseStats {
+    return {
+      sent: this.sent,
+      received: this.received,
+      jitter: this.jitter.toJSON(),
+      transit: this.transit.toJSON(),
+      sendLate: this.sendLate.toJSON(),
+    };
+  }
+}
+
+function stream(peers: number[], durationMs: number, warmupMs: number, keys?: Array<LegKeys | null>): void {
   const legs = sockets.length;
-  const jitter = new Histogram();
-  const transit = new Histogram();
-  const sendLate = new Histogram();
+  const warmup = new Phase();
+  const measured = new Phase();
   const lastTransit = new Float64Array(legs).fill(Number.NaN);
   const rfcJ = new Float64Array(legs);
   const seq = new Uint16Array(legs);
@@ -114,14 +142,15 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
     b.writeUInt32BE(0x10000 + i, 8); // SSRC: the leg
     return b;
   });
-  let sent = 0;
-  let received = 0;
   let sendErrors = 0;
   let stray = 0;
   let srtpFailures = 0;
   const onError = (err: Error | null) => {
     if (err) sendErrors++;
   };
+  const t0 = performance.now() + 50;
+  // A packet belongs to the phase in which it was sent (its send time travels in it).
+  const measureFrom = t0 + warmupMs;
 
   for (let i = 0; i < legs; i++) {
     sockets[i].removeAllListeners("message");
@@ -139,13 +168,15 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
         return;
       }
       const now = performance.now();
-      received++;
-      const t = now - msg.readDoubleBE(12);
-      transit.record(t);
+      const sentAt = msg.readDoubleBE(12);
+      const phase = sentAt < measureFrom ? warmup : measured;
+      phase.received++;
+      const t = now - sentAt;
+      phase.transit.record(t);
       const prev = lastTransit[i];
       if (!Number.isNaN(prev)) {
         const d = t - prev;
-        jitter.record(d);
+        phase.jitter.record(d);
         // RFC 3550 §6.4.1: J += (|D| - J) / 16
         rfcJ[i] += (Math.abs(d) - rfcJ[i]) / 16;
       }
@@ -153,7 +184,6 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
     });
   }
 
-  const t0 = performance.now() + 50;
   const totalTicks = Math.floor(durationMs / (PERIOD_MS / SLOTS));
   let tick = 0;
   const slotMs = PERIOD_MS / SLOTS;
@@ -170,7 +200,8 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
         b.writeUInt32BE((s * 160) >>> 0, 4);
         const at = performance.now();
         b.writeDoubleBE(at, 12);
-        sendLate.record(at - ideal);
+        const phase = at < measureFrom ? warmup : measured;
+        phase.sendLate.record(at - ideal);
         const sender = senders[i];
         if (!sender) sockets[i].send(b, 0, PACKET_BYTES, peers[i], "127.0.0.1", onError);
         else {
@@ -183,7 +214,7 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
           else sockets[i].send(out, 0, length, peers[i], "127.0.0.1", onError);
         }
         seq[i] = (s + 1) & 0xffff;
-        sent++;
+        phase.sent++;
       }
       tick++;
     }
@@ -197,11 +228,8 @@ function stream(peers: number[], durationMs: number, keys?: Array<LegKeys | null
       send({
         ev: "done",
         stats: {
-          sent,
-          received,
-          jitter: jitter.toJSON(),
-          transit: transit.toJSON(),
-          sendLate: sendLate.toJSON(),
+          ...measured.toJSON(),
+          warmup: warmup.toJSON(),
           rfc3550JitterMs: legs ? sumJ / legs : 0,
           sendErrors,
           stray,

@@ -51,6 +51,8 @@ export interface MediaLegs {
 export interface MediaLegsOptions {
   /** Media worker threads; 0: the sockets on this thread. */
   threads: number;
+  /** The media worker threads' nice value (0, the default: the process's); none for media on this thread. */
+  nice?: number;
   rtpPorts: { min: number; max: number };
   bind: string;
   /** Our address as written in SDP. */
@@ -132,6 +134,7 @@ export async function createMediaLegs(
     threads: opts.threads,
     rtpPorts: opts.rtpPorts,
     bind: opts.bind,
+    nice: opts.nice,
     clock,
     log,
   });

@@ -5,6 +5,7 @@
 import type { Worker } from "node:worker_threads";
 import type { Clock } from "../../../util/clock.ts";
 import type { Logger } from "../../../util/log.ts";
+import type { ThreadPriorityResult } from "../../../util/thread-priority.ts";
 import { startTypeScriptWorker } from "../../../util/typescript-worker.ts";
 import type { InPlaceRelay } from "../media-leg.ts";
 import { RtpPortPoolExhaustedError } from "../port-pool.ts";
@@ -32,6 +33,8 @@ export interface MediaThreadOptions {
   log: Logger;
   /** How often the worker reports counters; default 500 ms (the media timeout is at least 1 s). */
   reportEveryMs?: number;
+  /** The worker thread's nice value (default 0: the process's, left as it is). */
+  nice?: number;
   /** Called once when the thread dies unasked (not on stop()). */
   onDeath?: (thread: MediaThread, err: Error, legs: number) => void;
 }
@@ -68,6 +71,8 @@ export class MediaThread implements LegLink {
   readonly log: Logger;
   readonly index: number;
   readonly ports: { min: number; max: number };
+  /** What became of the nice value asked for the thread (undefined: none asked). */
+  priority: ThreadPriorityResult | undefined;
   private readonly legs = new Map<number, RemoteRtpLeg>();
   private readonly relays = new Map<number, ThreadRelay>();
   private readonly pending = new Map<number, PendingAlloc>();
@@ -110,6 +115,7 @@ export class MediaThread implements LegLink {
         bind: opts.bind,
         logLevel: opts.log.level,
         reportEveryMs: opts.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS,
+        nice: opts.nice ?? 0,
       } satisfies ToWorker);
     });
     return thread;
@@ -199,6 +205,9 @@ export class MediaThread implements LegLink {
       }
       case "log":
         this.relog(msg.line);
+        return;
+      case "priority":
+        this.priority = msg.result;
         return;
       case "ready":
         this.state = "ready";

@@ -20,6 +20,12 @@ export interface MediaWorkerPoolOptions {
   log: Logger;
   /** How often each worker reports counters (default 500 ms). */
   reportEveryMs?: number;
+  /**
+   * The threads' nice value (util/thread-priority.ts): below the signalling
+   * thread's, a thread woken by a packet takes the core at once. Default 0:
+   * the process's, left as it is.
+   */
+  nice?: number;
 }
 
 /** After a failed restart, the next try waits this long, doubling up to RESTART_MAX_MS. */
@@ -83,7 +89,18 @@ export class MediaWorkerPool {
       await pool.stop();
       throw err;
     }
-    opts.log.info({ threads: slices.length, slices }, "media threads started");
+    const nice = opts.nice ?? 0;
+    const refused = pool.running.map((t) => t.priority).find((p) => p?.applied === false);
+    if (refused && !refused.applied) {
+      opts.log.warn(
+        { nice, reason: refused.reason },
+        `media threads run at the process's priority: nice ${nice} was refused (${refused.reason}), so a busy CPU adds jitter to relayed audio; allow it with CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE; docker: --cap-add SYS_NICE) or an RLIMIT_NICE (systemd: LimitNICE=${nice}), or set VPBX_MEDIA_NICE=0 not to ask`,
+      );
+    }
+    opts.log.info(
+      { threads: slices.length, slices, nice: refused || nice === 0 ? undefined : nice },
+      "media threads started",
+    );
     return pool;
   }
 
@@ -143,6 +160,7 @@ export class MediaWorkerPool {
       clock: this.opts.clock,
       log: this.opts.log,
       reportEveryMs: this.opts.reportEveryMs,
+      nice: this.opts.nice,
       onDeath: (t, err, legs) => this.onDeath(t, err, legs),
     });
     if (this.stopping) {

@@ -7,6 +7,7 @@
 // control message first flushes the batch in progress: both travel on the
 // same port, so a packet queued before a setRemote() is sent before it.
 
+import type { ThreadPriorityResult } from "../../../util/thread-priority.ts";
 import type { SdesAgreement } from "../../srtp/index.ts";
 import type { RtpRelayStats } from "../relay.ts";
 import type { RtpLegCounters } from "../rtp-leg.ts";
@@ -24,6 +25,8 @@ export interface InitMessage {
   logLevel: string;
   /** How often the worker reports its legs' and relays' counters. */
   reportEveryMs: number;
+  /** The worker thread's nice value (util/thread-priority.ts); 0: the process's, left as it is. */
+  nice: number;
 }
 
 export type ToWorker =
@@ -41,6 +44,8 @@ export type ToWorker =
   | { t: "packets"; buf: ArrayBuffer; length: number };
 
 export type FromWorker =
+  /** What became of the nice value asked in init (none sent when it asked 0); comes before "ready". */
+  | { t: "priority"; result: ThreadPriorityResult }
   | { t: "ready" }
   | { t: "init-failed"; error: string }
   | { t: "allocated"; leg: number; address: string; rtpPort: number; rtcpPort: number }

@@ -41,6 +41,7 @@ async function setup(pairs = 4) {
     bind: "127.0.0.1",
     logLevel: "silent",
     reportEveryMs: 20,
+    nice: 0,
   });
   assert.deepEqual(out.shift(), { t: "ready" });
   const phones: Probe[] = [];
@@ -209,7 +210,15 @@ test("a full slice says so; release frees the pair and drops the relays of the l
 test("a message the worker cannot handle is logged, never thrown", async (t) => {
   const s = await setup();
   t.after(s.cleanup);
-  s.core.handle({ t: "init", min: 3000, max: 2000, bind: "127.0.0.1", logLevel: "error", reportEveryMs: 20 });
+  s.core.handle({
+    t: "init",
+    min: 3000,
+    max: 2000,
+    bind: "127.0.0.1",
+    logLevel: "error",
+    reportEveryMs: 20,
+    nice: 0,
+  });
   // The second init fails on its range and says so; the first pool goes on.
   assert.equal(s.out.at(-1)?.t, "init-failed");
   s.core.handle({ t: "packets", buf: new ArrayBuffer(5), length: 5 }); // truncated batch
