@@ -3,11 +3,16 @@
 # Built from the repository root: docker build -f deploy/vpbx.Dockerfile .
 FROM node:20-bookworm-slim
 WORKDIR /opt/vpbx
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY tsconfig.json ./
+# Everything `npm ci` builds from comes first: its "prepare" script compiles
+# the web console (console/ → console/dist) and the server (src/ →
+# dist/server), and the image then runs the compiled server as `npm start`
+# does.
+COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
+COPY scripts ./scripts
+COPY console ./console
 COPY src ./src
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # The data directory is the node's own; the audio directory is shared by
 # every node (a volume here, NFS across hosts).
 ENV VPBX_DATA_DIR=/var/lib/vpbx \
@@ -18,4 +23,5 @@ USER node
 EXPOSE 5060/udp 5060/tcp 8080/tcp
 # SIGTERM ends the calls with BYE and closes the store (README.md).
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "src/cli/main.ts", "start"]
+# bin/vpbx.js: the compiled server with the heap limit of its first line.
+CMD ["./bin/vpbx.js", "start"]

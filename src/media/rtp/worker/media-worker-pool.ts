@@ -90,15 +90,16 @@ export class MediaWorkerPool {
       throw err;
     }
     const nice = opts.nice ?? 0;
-    const refused = pool.running.map((t) => t.priority).find((p) => p?.applied === false);
-    if (refused && !refused.applied) {
+    let refused: string | undefined;
+    for (const t of pool.running) if (t.priority?.applied === false) refused = t.priority.reason;
+    if (refused !== undefined) {
       opts.log.warn(
-        { nice, reason: refused.reason },
-        `media threads run at the process's priority: nice ${nice} was refused (${refused.reason}), so a busy CPU adds jitter to relayed audio; allow it with CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE; docker: --cap-add SYS_NICE) or an RLIMIT_NICE (systemd: LimitNICE=${nice}), or set VPBX_MEDIA_NICE=0 not to ask`,
+        { nice, reason: refused },
+        `media threads run at the process's priority: nice ${nice} was refused (${refused}), so a busy CPU adds jitter to relayed audio; allow it with CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=${nice}; docker: --ulimit nice=${20 - nice}), or set VPBX_MEDIA_NICE=0 not to ask`,
       );
     }
     opts.log.info(
-      { threads: slices.length, slices, nice: refused || nice === 0 ? undefined : nice },
+      { threads: slices.length, slices, nice: refused !== undefined || nice === 0 ? undefined : nice },
       "media threads started",
     );
     return pool;
