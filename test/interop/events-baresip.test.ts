@@ -114,6 +114,13 @@ test("baresip's presence module sees a colleague online, busy in a call, offline
 
   assert.equal((await desk.unregister()).status, 200);
   await watcher.waitForPresence(bob, "Offline");
+  // baresip prints its SIP trace on another stream than the contact list: wait for the last NOTIFY there.
+  await until(
+    () => exchange(watcher, "NOTIFY", event("presence")).filter((e) => e === "< NOTIFY").length >= 5,
+    "five NOTIFYs in the trace",
+    5000,
+    watcher,
+  );
 
   // What went over the wire: a challenged SUBSCRIBE, PIDF NOTIFYs, a challenged PUBLISH.
   const subscribe = watcher
@@ -166,6 +173,8 @@ test("baresip's mwi module subscribes to its own message summary after registeri
     8000,
     bs,
   );
+  // The SIP trace is printed on another stream than menu.so's lines.
+  await until(() => exchange(bs, "NOTIFY").length >= 2, "the NOTIFY and its 200 in the trace", 5000, bs);
   assert.deepEqual(
     exchange(bs, "SUBSCRIBE").slice(0, 4),
     ["> SUBSCRIBE", "< 401", "> SUBSCRIBE", "< 200"],
@@ -229,6 +238,9 @@ test("two baresips chat through the PBX with SIP MESSAGE", async (t) => {
   assert.equal(got.from, "sip:101@acme.test");
   await bob.message("Yes, see you");
   assert.equal((await alice.waitForMessage("Yes, see you")).from, "sip:102@acme.test");
+  // The SIP traces are printed on another stream than the console's lines.
+  await until(() => exchange(alice, "MESSAGE").includes("< 200"), "the 200 to alice's MESSAGE", 5000, alice);
+  await until(() => exchange(bob, "MESSAGE").includes("< MESSAGE"), "the MESSAGE bob received", 5000, bob);
 
   assert.deepEqual(
     exchange(alice, "MESSAGE").slice(0, 4),

@@ -92,7 +92,9 @@ export class MediaWorkerPool {
     const nice = opts.nice ?? 0;
     let refused: string | undefined;
     for (const t of pool.running) if (t.priority?.applied === false) refused = t.priority.reason;
-    if (refused !== undefined) {
+    if (refused !== undefined && process.platform !== "linux") {
+      opts.log.debug({ nice, reason: refused }, "media threads run at the process's priority");
+    } else if (refused !== undefined) {
       opts.log.warn(
         { nice, reason: refused },
         `media threads run at the process's priority: nice ${nice} was refused (${refused}), so a busy CPU adds jitter to relayed audio; allow it with CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=${nice}; docker: --ulimit nice=${20 - nice}), or set VPBX_MEDIA_NICE=0 not to ask`,
