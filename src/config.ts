@@ -173,9 +173,10 @@ export class ConfigError extends Error {
 }
 
 /**
- * The media threads' nice value unless VPBX_MEDIA_NICE says otherwise: with
- * 500 relayed calls on a busy core, the added jitter p99 went from 5-7 ms at
- * the process's priority to 2 ms at -10 (`npm run bench -- --only relay`).
+ * The media threads' nice value unless VPBX_MEDIA_NICE says otherwise. With
+ * 500 relayed calls on one core (`npm run bench -- --only relay`), the
+ * added jitter p99 was 4.4-6.6 ms in three runs at the process's priority,
+ * and 0-7.3 ms at -10, under 5 ms in 12 runs of 17 (median 3.4 ms).
  */
 export const DEFAULT_MEDIA_NICE = -10;
 

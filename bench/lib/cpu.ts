@@ -19,35 +19,40 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** Busy CPU seconds of the whole machine (all cores; everything but idle and iowait). */
-export function machineBusySeconds(): number {
+/**
+ * CPU seconds of the whole machine (all cores): busy (everything but idle
+ * and iowait) and, of that, stolen (a virtual machine's host ran something
+ * else on our cores: proc(5), the 8th value of the "cpu" line).
+ */
+export function machineSeconds(): { busy: number; steal: number } {
   try {
     const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
     const v = line.trim().split(/\s+/).slice(1).map(Number);
     const total = v.reduce((a, b) => a + b, 0);
-    return (total - v[3] - (v[4] ?? 0)) / USER_HZ;
+    return { busy: (total - v[3] - (v[4] ?? 0)) / USER_HZ, steal: (v[7] ?? 0) / USER_HZ };
   } catch {
-    return Number.NaN;
+    return { busy: Number.NaN, steal: Number.NaN };
   }
 }
 
 /** Measures CPU use of named groups of processes between start() and stop(). */
 export class CpuMeter {
   private t0 = 0;
-  private machine0 = 0;
+  private machine0 = { busy: 0, steal: 0 };
   private readonly before = new Map<string, number>();
 
   constructor(private readonly groups: Record<string, number[]>) {}
 
   start(): void {
     this.t0 = performance.now();
-    this.machine0 = machineBusySeconds();
+    this.machine0 = machineSeconds();
     for (const [name, pids] of Object.entries(this.groups)) this.before.set(name, this.sum(pids));
   }
 
   /**
-   * `<group>_cpu_pct` per group, `machine_busy_pct`, and `others_cpu_pct` (the
-   * rest of the machine). The machine figure comes from /proc/stat, sampled
+   * `<group>_cpu_pct` per group, `machine_busy_pct`, `others_cpu_pct` (the
+   * rest of the machine) and `steal_pct` (the part of the rest that a virtual
+   * machine's host took: jitter that no process here caused). The machine figure comes from /proc/stat, sampled
    * differently from the per-process one (loopback delivery in softirq is
    * charged to both, or to neither), so `others` is a rough indication only.
    */
@@ -61,9 +66,11 @@ export class CpuMeter {
       ours += used;
       out[`${name}_cpu_pct`] = pct(used);
     }
-    const machine = machineBusySeconds() - this.machine0;
+    const now = machineSeconds();
+    const machine = now.busy - this.machine0.busy;
     out.machine_busy_pct = pct(machine);
     out.others_cpu_pct = pct(Math.max(0, machine - ours));
+    out.steal_pct = pct(Math.max(0, now.steal - this.machine0.steal));
     return out;
   }
 
