@@ -162,17 +162,43 @@ test("baresip's presence module sees a colleague online, busy in a call, offline
   assert.equal(sippHeader(sentPidf!, "Content-Type"), "application/pidf+xml");
 });
 
+/**
+ * A registered baresip with mwi.so, once its MWI NOTIFY has come. baresip
+ * 1.0's mwi module has a start-up race of its own: its first timer walks the
+ * list of subscriptions while subscribing each one again, which appends to
+ * that list, so when the REGISTER's 200 came before that timer fired, it
+ * subscribes in an endless loop (a new SUBSCRIBE every few microseconds,
+ * and its event loop never reads an answer). Seen once in CI, and in one
+ * local run of three. A baresip caught in it is started again (the PBX is
+ * not at fault: it never gets to answer the first SUBSCRIBE before the next).
+ */
+async function baresipWithMwi(user: string, t: { diagnostic(message: string): void }): Promise<Baresip> {
+  for (let attempt = 1; ; attempt++) {
+    const bs = await baresip(user, { modules: ["mwi.so"] });
+    const subscribing = () => bs.output().split("mwi: subscribing to messages").length - 1;
+    try {
+      // menu.so prints each MWI NOTIFY's body under this line (the MWI_NOTIFY
+      // ctrl_tcp event may come before the harness has connected).
+      await until(
+        () => bs.output().includes(`----- MWI for sip:${user}@acme.test -----`) || subscribing() > 5,
+        "the MWI NOTIFY",
+        8000,
+        bs,
+      );
+    } catch (err) {
+      await bs.stop();
+      throw err;
+    }
+    if (subscribing() <= 5) return bs;
+    t.diagnostic(`attempt ${attempt}: baresip's mwi module looped on its SUBSCRIBE; starting it again`);
+    await bs.stop();
+    if (attempt === 3) throw new Error("baresip's mwi module looped on its SUBSCRIBE three times in a row");
+  }
+}
+
 test("baresip's mwi module subscribes to its own message summary after registering; the PBX says nothing waits", async (t) => {
   if (!requireTool("baresip")) return t.skip("baresip not installed");
-  const bs = await baresip("101", { modules: ["mwi.so"] });
-  // menu.so prints each MWI NOTIFY's body under this line (the MWI_NOTIFY
-  // ctrl_tcp event may come before the harness has connected).
-  await until(
-    () => bs.output().includes("----- MWI for sip:101@acme.test -----"),
-    "the MWI NOTIFY",
-    8000,
-    bs,
-  );
+  const bs = await baresipWithMwi("101", t);
   // The SIP trace is printed on another stream than menu.so's lines.
   await until(() => exchange(bs, "NOTIFY").length >= 2, "the NOTIFY and its 200 in the trace", 5000, bs);
   assert.deepEqual(
