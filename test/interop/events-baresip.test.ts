@@ -167,10 +167,10 @@ test("baresip's presence module sees a colleague online, busy in a call, offline
  * 1.0's mwi module has a start-up race of its own: its first timer walks the
  * list of subscriptions while subscribing each one again, which appends to
  * that list, so when the REGISTER's 200 came before that timer fired, it
- * subscribes in an endless loop (a new SUBSCRIBE every few microseconds,
- * and its event loop never reads an answer). Seen once in CI, and in one
- * local run of three. A baresip caught in it is started again (the PBX is
- * not at fault: it never gets to answer the first SUBSCRIBE before the next).
+ * subscribes in an endless loop (thousands of SUBSCRIBEs in a few seconds,
+ * and its event loop never reads an answer). Seen once in CI. A baresip
+ * caught in it is started again (the PBX is not at fault: baresip never
+ * reads its answers).
  */
 async function baresipWithMwi(user: string, t: { diagnostic(message: string): void }): Promise<Baresip> {
   for (let attempt = 1; ; attempt++) {
