@@ -345,6 +345,7 @@ export async function relayThrough(
         transit_p99_ms: round(r.warmup.transit.quantile(0.99)),
       },
       added_jitter_p99_ms: round(added),
+      jitter_by_second: bySecond(r, baseline.jitter.quantile(0.99)),
       generator_send_late_p99_ms: round(r.sendLate.quantile(0.99)),
       generator_workers: workers,
       stray_packets: r.stray + baseline.stray,
@@ -376,6 +377,27 @@ export async function relayThrough(
     gen.stop();
     ua.close();
   }
+}
+
+/**
+ * The p99 of each second of the measured stream, summed up: a whole-stream
+ * p99 over the target may come from every second, or from a few seconds in
+ * which the machine ran slower (bench/peers/README.md). `over_target`: the
+ * seconds whose own added p99 reached MAX_ADDED_JITTER_MS.
+ */
+function bySecond(r: StreamResult, baselineP99: number): Record<string, number> {
+  const p99s = r.jitterBySecond
+    .filter((h) => h.count > 0)
+    .map((h) => h.quantile(0.99))
+    .sort((a, b) => a - b);
+  const at = (q: number) => (p99s.length ? p99s[Math.min(p99s.length - 1, Math.floor(q * p99s.length))] : 0);
+  return {
+    seconds: p99s.length,
+    median_p99_ms: round(at(0.5)),
+    p90_p99_ms: round(at(0.9)),
+    max_p99_ms: round(p99s.at(-1) ?? 0),
+    over_target: p99s.filter((p) => p - baselineP99 >= MAX_ADDED_JITTER_MS).length,
+  };
 }
 
 function jitterFields(prefix: string, r: StreamResult): Record<string, number> {

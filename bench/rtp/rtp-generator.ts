@@ -28,6 +28,8 @@ export interface PhaseResult {
   jitter: Histogram;
   transit: Histogram;
   sendLate: Histogram;
+  /** The jitter of the packets sent in each second of the phase. */
+  jitterBySecond: Histogram[];
 }
 
 export interface StreamResult extends PhaseResult {
@@ -179,6 +181,7 @@ function emptyPhase(): PhaseResult {
     jitter: new Histogram(),
     transit: new Histogram(),
     sendLate: new Histogram(),
+    jitterBySecond: [],
   };
 }
 
@@ -189,5 +192,10 @@ function mergePhase(into: PhaseResult, s: PhaseStats): void {
   into.jitter.merge(s.jitter);
   into.transit.merge(s.transit);
   into.sendLate.merge(s.sendLate);
+  // Workers start their streams together: their seconds line up.
+  s.jitterBySecond.forEach((h, i) => {
+    into.jitterBySecond[i] ??= new Histogram();
+    into.jitterBySecond[i].merge(h);
+  });
   into.lossPct = into.sent ? (100 * Math.max(0, into.sent - into.received)) / into.sent : 0;
 }

@@ -46,6 +46,11 @@ export interface PhaseStats {
   transit: ReturnType<Histogram["toJSON"]>;
   /** Lateness of each send versus its ideal 20 ms schedule, ms. */
   sendLate: ReturnType<Histogram["toJSON"]>;
+  /**
+   * `jitter` again, split by the second of the phase in which each packet was
+   * sent: whether a p99 comes from the whole stream or from a few seconds.
+   */
+  jitterBySecond: Array<ReturnType<Histogram["toJSON"]>>;
 }
 
 export interface WorkerStats extends PhaseStats {
@@ -113,6 +118,21 @@ class Phase {
   readonly jitter = new Histogram();
   readonly transit = new Histogram();
   readonly sendLate = new Histogram();
+  private readonly bySecond: Histogram[] = [];
+
+  constructor(private readonly from: number) {}
+
+  /** |D| of a packet sent at `sentAt` (performance.now() of this process). */
+  recordJitter(d: number, sentAt: number): void {
+    this.jitter.record(d);
+    const second = Math.max(0, Math.floor((sentAt - this.from) / 1000));
+    let h = this.bySecond[second];
+    if (!h) {
+      h = new Histogram();
+      this.bySecond[second] = h;
+    }
+    h.record(d);
+  }
 
   toJSON(): PhaseStats {
     return {
@@ -121,14 +141,18 @@ class Phase {
       jitter: this.jitter.toJSON(),
       transit: this.transit.toJSON(),
       sendLate: this.sendLate.toJSON(),
+      jitterBySecond: Array.from(this.bySecond, (h) => (h ?? new Histogram()).toJSON()),
     };
   }
 }
 
 function stream(peers: number[], durationMs: number, warmupMs: number, keys?: Array<LegKeys | null>): void {
   const legs = sockets.length;
-  const warmup = new Phase();
-  const measured = new Phase();
+  const t0 = performance.now() + 50;
+  // A packet belongs to the phase in which it was sent (its send time travels in it).
+  const measureFrom = t0 + warmupMs;
+  const warmup = new Phase(t0);
+  const measured = new Phase(measureFrom);
   const lastTransit = new Float64Array(legs).fill(Number.NaN);
   const rfcJ = new Float64Array(legs);
   const seq = new Uint16Array(legs);
@@ -148,10 +172,6 @@ function stream(peers: number[], durationMs: number, warmupMs: number, keys?: Ar
   const onError = (err: Error | null) => {
     if (err) sendErrors++;
   };
-  const t0 = performance.now() + 50;
-  // A packet belongs to the phase in which it was sent (its send time travels in it).
-  const measureFrom = t0 + warmupMs;
-
   for (let i = 0; i < legs; i++) {
     sockets[i].removeAllListeners("message");
     sockets[i].on("message", (msg: Buffer, rinfo: RemoteInfo) => {
@@ -176,7 +196,7 @@ function stream(peers: number[], durationMs: number, warmupMs: number, keys?: Ar
       const prev = lastTransit[i];
       if (!Number.isNaN(prev)) {
         const d = t - prev;
-        phase.jitter.record(d);
+        phase.recordJitter(d, sentAt);
         // RFC 3550 §6.4.1: J += (|D| - J) / 16
         rfcJ[i] += (Math.abs(d) - rfcJ[i]) / 16;
       }
