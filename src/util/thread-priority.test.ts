@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { getPriority } from "node:os";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { setThreadNice, threadNiceValues } from "./thread-priority.ts";
+import { threadNiceValues } from "./thread-priority.ts";
 
 /** Runs setThreadNice(nice) on a new worker thread; its result, its thread id, and its nice value as it ends. */
 function onWorker(nice: number): Promise<{ result: unknown; tid: number; after: number }> {
