@@ -11,8 +11,11 @@ import type { InPlaceRelay } from "../media-leg.ts";
 import { RtpPortPoolExhaustedError } from "../port-pool.ts";
 import type { RtpRelayStats } from "../relay.ts";
 import {
+  type Batch,
+  eachMessage,
   type FromWorker,
   LEG_STRIDE,
+  Outbox,
   PacketBatchWriter,
   type PacketKind,
   RELAY_COUNTERS,
@@ -77,6 +80,7 @@ export class MediaThread implements LegLink {
   private readonly relays = new Map<number, ThreadRelay>();
   private readonly pending = new Map<number, PendingAlloc>();
   private readonly out: PacketBatchWriter;
+  private readonly outbox: Outbox<ToWorker>;
   private nextId = 1;
   private state: "starting" | "ready" | "dead" | "stopped" = "starting";
   private lastError: Error | undefined;
@@ -89,10 +93,17 @@ export class MediaThread implements LegLink {
     this.index = opts.index;
     this.ports = opts.ports;
     this.log = opts.log;
-    this.out = new PacketBatchWriter((buf, length) => {
-      if (this.state === "ready") this.worker.postMessage({ t: "packets", buf, length }, [buf]);
+    this.outbox = new Outbox((msg, transfer) => {
+      if (this.state === "ready") this.worker.postMessage(msg, transfer);
     });
-    worker.on("message", (msg: FromWorker) => this.onMessage(msg));
+    this.out = new PacketBatchWriter((buf, length) => {
+      this.outbox.push({ t: "packets", buf, length }, [buf]);
+      // Already one batch per turn: it leaves at once, with what was said before it.
+      this.outbox.flush();
+    });
+    worker.on("message", (msg: FromWorker | Batch<FromWorker>) =>
+      eachMessage<FromWorker>(msg, (m) => this.onMessage(m)),
+    );
     worker.on("messageerror", (err) =>
       this.log.error({ err, mediaThread: this.index }, "media worker message lost"),
     );
@@ -154,7 +165,7 @@ export class MediaThread implements LegLink {
     if (this.state !== "ready") return;
     // Packets queued before this message leave before it (one port, in order).
     this.out.flush();
-    this.worker.postMessage(msg);
+    this.outbox.push(msg);
   }
 
   queuePacket(leg: number, kind: PacketKind, buf: Buffer, offset: number, length: number): void {

@@ -5,16 +5,23 @@
 // (media-worker-pool.ts).
 import { parentPort } from "node:worker_threads";
 import { setThreadNice } from "../../../util/thread-priority.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import { type Batch, eachMessage, type FromWorker, Outbox, type ToWorker } from "./protocol.ts";
 import { MediaWorkerCore } from "./worker-core.ts";
 
 const port = parentPort;
 if (!port) throw new Error("media-worker.ts runs as a worker thread only");
-const core = new MediaWorkerCore((msg, transfer) => port.postMessage(msg, transfer));
-port.on("message", (msg: ToWorker) => {
-  // The priority is this thread's own (on Linux), set from the thread itself.
-  if (msg.t === "init" && msg.nice !== 0) {
-    port.postMessage({ t: "priority", result: setThreadNice(msg.nice) } satisfies FromWorker);
-  }
-  core.handle(msg);
+const outbox = new Outbox<FromWorker>((msg, transfer) => port.postMessage(msg, transfer));
+const core = new MediaWorkerCore((msg, transfer) => {
+  outbox.push(msg, transfer);
+  // A packet batch is already one per turn: it leaves at once, with what was said before it.
+  if (msg.t === "packets") outbox.flush();
 });
+port.on("message", (batch: ToWorker | Batch<ToWorker>) =>
+  eachMessage<ToWorker>(batch, (msg) => {
+    // The priority is this thread's own (on Linux), set from the thread itself.
+    if (msg.t === "init" && msg.nice !== 0) {
+      outbox.push({ t: "priority", result: setThreadNice(msg.nice) });
+    }
+    core.handle(msg);
+  }),
+);
