@@ -172,7 +172,8 @@ export interface Batch<M> {
  * wake-up of the other thread: answering one SIP message asks the media
  * worker for several things at once (a remote, a relay, the end of a
  * forwarding; a relay's end and two releases), and a tenth of the signalling
- * thread's busy time went to postMessage at 400 calls/s, one message each.
+ * thread's busy time went to postMessage in the calls bench (100 to 400
+ * calls/s), one message each.
  * The batch leaves when the step's microtasks are done: before any packet,
  * timer or message can arrive, so a relay stopped or a forwarding turned on
  * is in force at the worker for everything that follows, as if posted alone.
