@@ -174,7 +174,12 @@ describe("the console's softphone calls baresip through the PBX", { skip, timeou
     const first = await eventually(
       inbound,
       (r) =>
-        r !== null && r.connectionState === "connected" && r.packetsReceived > 100 && r.audioLevel > 0.02,
+        r !== null &&
+        r.connectionState === "connected" &&
+        r.packetsReceived > 100 &&
+        r.audioLevel > 0.02 &&
+        // Chromium names the peer's certificate in its stats a little after DTLS connects.
+        r.transport?.remoteCertificateId !== undefined,
       "the page receives baresip's audio",
     );
     assert.equal(first?.transport?.dtlsState, "connected");

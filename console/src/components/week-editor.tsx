@@ -5,7 +5,7 @@
 // to 15 minutes. With the keyboard: each block is a button (arrows move it,
 // Shift+arrows change its end, Delete removes it, Enter opens it in the
 // form beside the grid, which also adds a range precisely).
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n/index.ts";
 import {
   type Block,
@@ -62,8 +62,10 @@ export function WeekEditor(props: {
   const modeOf = (name: string) => modes.find((m) => m.name === name) ?? { name, label: name, colour: 7 };
   const dayName = (d: number) => t(`day.${WEEKDAYS[d]}`);
 
-  // After a keyboard change the block may have a new index: its button keeps the focus.
-  useEffect(() => {
+  // After a keyboard change the block may have a new index: its button keeps
+  // the focus, in the same commit that moves it (a layout effect: an effect
+  // runs after the paint, and the focus would sit on the page until then).
+  useLayoutEffect(() => {
     const b = focusAfter.current;
     if (!b) return;
     focusAfter.current = undefined;
