@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { after, test } from "node:test";
 import { correlate, speechFrames } from "./audio.ts";
 import { type Baresip, startBaresip } from "./baresip.ts";
@@ -61,4 +63,23 @@ test("baresip registers with digest auth to a harness registrar, calls a harness
     "what baresip sent is what the harness got",
   );
   await bs.stop();
+});
+
+test("a control port someone else listens on is refused, not connected to in baresip's stead", async (t) => {
+  if (!requireTool("baresip")) return t.skip("baresip not installed");
+  const squatter = createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((resolve) => squatter.close(() => resolve())));
+  const port = (squatter.address() as AddressInfo).port;
+  await assert.rejects(
+    startBaresip({
+      user: "101",
+      password: "s3cret",
+      domain: "acme.test",
+      server: "127.0.0.1:9",
+      regint: 0,
+      ctrlPort: port,
+    }),
+    new RegExp(`ctrl_tcp: failed to listen on TCP 127\\.0\\.0\\.1:${port}`),
+  );
 });

@@ -152,7 +152,14 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
-function freeTcpPort(): Promise<number> {
+async function freeTcpPort(avoid: number[] = []): Promise<number> {
+  for (;;) {
+    const port = await anyFreeTcpPort();
+    if (!avoid.includes(port)) return port;
+  }
+}
+
+function anyFreeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
@@ -185,9 +192,13 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   if (!bin) throw new Error("baresip is not installed (check requireTool('baresip') first and skip)");
   const dir = mkdtempSync(join(tmpdir(), "vpbx-baresip-"));
   const sipPort = opts.sipPort ?? (await freeUdpPort());
-  const ctrlPort = opts.ctrlPort ?? (await freeTcpPort());
+  // baresip listens on TCP at the SIP port and on the next one for TLS:
+  // ctrl_tcp or cons there would fail, and connecting to "them" would reach
+  // the SIP listener instead (silently: a console that never prints).
+  const sipTcp = [sipPort, sipPort + 1];
+  const ctrlPort = opts.ctrlPort ?? (await freeTcpPort(sipTcp));
   const rtpBase = await freeUdpPort("127.0.0.1", true);
-  const consPort = opts.console ? await freeTcpPort() : undefined;
+  const consPort = opts.console ? await freeTcpPort([...sipTcp, ctrlPort]) : undefined;
   const source = opts.audioSource ?? join(dir, "source.wav");
   if (!opts.audioSource) writeFileSync(source, encodeWav(speechLike(4000)));
   // stdio.so is left out: it needs a terminal on fd 0 and fails under a test runner.
@@ -253,6 +264,7 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   let cons: Socket | undefined;
   let consoleText = "";
   try {
+    await untilReady(() => out, exited);
     ctrl = await connectCtrl(ctrlPort, () => out, exited);
     if (consPort !== undefined) {
       cons = await connectCtrl(consPort, () => out, exited);
@@ -304,8 +316,9 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   ctrl.on("error", () => {});
 
   let token = 0;
+  // Every SIP message on one line first: the output's tail alone may hold only the last two.
   const describe = () =>
-    `events: ${events.map((e) => e.type).join(", ") || "none"}\nbaresip output:\n${out.slice(-3000)}`;
+    `events: ${events.map((e) => e.type).join(", ") || "none"}\nSIP:\n${sipFlow(parseBaresipTrace(out, sipPort))}\nbaresip output:\n${out.slice(-3000)}`;
   const command = (cmd: string, params = "", timeoutMs = 5000) =>
     new Promise<{ ok: boolean; data: string }>((resolve, reject) => {
       const t = String(++token);
@@ -448,6 +461,16 @@ async function startBaresipOnce(opts: BaresipOptions): Promise<Baresip> {
   };
 }
 
+/** "> MESSAGE sip:102@acme.test SIP/2.0 (CSeq 2 MESSAGE)", one line per message. */
+function sipFlow(messages: BaresipSipMessage[]): string {
+  return messages
+    .map((m) => {
+      const cseq = /^CSeq:\s*(.*)$/im.exec(m.text)?.[1] ?? "";
+      return `${m.direction === "sent" ? ">" : "<"} ${m.firstLine} (CSeq ${cseq.trim()})`;
+    })
+    .join("\n");
+}
+
 /** Strips the colour escape sequences baresip puts in its listings. */
 function plain(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
@@ -489,6 +512,27 @@ function readDump(dir: string, which: "dec" | "enc"): { rate: number; samples: I
 }
 
 /** Connects to ctrl_tcp, retrying while baresip starts (it listens within ~100 ms). */
+/**
+ * Waits for "baresip is ready.", printed once every module is loaded. A
+ * module that could not listen (ctrl_tcp, cons) does not stop baresip, but
+ * its port is then someone else's: that is a clash, tried again on fresh
+ * ports like a SIP port that was taken.
+ */
+async function untilReady(output: () => string, exited: Promise<void>): Promise<void> {
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  const deadline = Date.now() + 10_000;
+  while (!output().includes("baresip is ready.")) {
+    if (dead || Date.now() > deadline)
+      throw new Error(`baresip did not start${dead ? " (it exited)" : ""}\n${output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const failed = /\S+: failed to listen on TCP [^\n]*/.exec(output());
+  if (failed) throw new Error(`baresip ${plain(failed[0])}`);
+}
+
 async function connectCtrl(port: number, output: () => string, exited: Promise<void>): Promise<Socket> {
   let dead = false;
   void exited.then(() => {
@@ -501,7 +545,12 @@ async function connectCtrl(port: number, output: () => string, exited: Promise<v
         const s = createConnection({ host: "127.0.0.1", port });
         s.once("connect", () => {
           s.off("error", reject);
-          resolve(s);
+          // A connect to a port nobody listens on can pick that very port
+          // as its own and reach itself (TCP simultaneous open).
+          if (s.localPort === s.remotePort) {
+            s.destroy();
+            reject(new Error("connected to itself"));
+          } else resolve(s);
         });
         s.once("error", reject);
       });
