@@ -2,7 +2,8 @@
 // stdout (and in bench/results/latest.jsonl), after a line describing the
 // machine. Flags: --only register,register_flood,calls,relay,relay_srtp,playback,prompts (a subset),
 // --quick (a few seconds each, a smoke run), --profile (a V8 CPU profile of
-// the PBX; its top functions are printed as a "profile" line), --peers (the
+// the PBX; its top functions over the measured steps of the calls and relay
+// benches, or over the whole run, are printed as a "profile" line), --peers (the
 // calls and relay figures of Kamailio and of Kamailio with rtpengine beside
 // vpbx's, and a "vpbx/peer" line per comparison; alone it runs those two
 // benches only, with --only the benches named).
@@ -112,7 +113,14 @@ async function main(): Promise<number> {
     if (p) {
       const tail = p.output.trim();
       await p.stop();
-      if (profile) report.emit({ bench: "profile", process: "pbx", top: topFunctions(profileDir, 15) });
+      if (profile)
+        report.emit({
+          bench: "profile",
+          process: "pbx",
+          // The steps the benches measured when they said which (meterCpu), else the whole run.
+          span: p.measured.length > 0 ? "measured steps" : "whole run",
+          top: topFunctions(profileDir, 15, p.measured),
+        });
       if (tail) report.note(`PBX output (tail):\n${tail.slice(-1500)}`);
     }
     report.write(join(import.meta.dirname, "results", "latest.jsonl"));

@@ -43,6 +43,12 @@ export class PbxProcess {
   private child: ChildProcess | null = null;
   private stderr = "";
   private exited: Promise<number | null> = Promise.resolve(null);
+  /**
+   * The spans of measured load (a bench's steps, not its set-up), in µs of
+   * CLOCK_MONOTONIC: the clock V8 stamps a CPU profile's samples with, so
+   * the profile can be read for these spans only (topFunctions).
+   */
+  readonly measured: Array<[number, number]> = [];
 
   private constructor(
     readonly dataDir: string,
@@ -64,6 +70,14 @@ export class PbxProcess {
     const pbx = new PbxProcess(dataDir, ports[0], ports[1], ports[2], opts);
     await pbx.spawn();
     return pbx;
+  }
+
+  /** Marks the start of measured load; the returned function marks its end. */
+  measuring(): () => void {
+    const from = monotonicUs();
+    return () => {
+      this.measured.push([from, monotonicUs()]);
+    };
   }
 
   get pid(): number {
@@ -231,17 +245,31 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** CLOCK_MONOTONIC in µs, as V8 stamps a CPU profile (startTime, timeDeltas). */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 /**
  * The main thread's .cpuprofile in a folder (the one with the most samples in our code, dist/server/:
  * the loader and speech workers write their own), summarised as the top
- * self-time functions, idle excluded.
+ * self-time functions, idle excluded. With `windows` (PbxProcess.measured),
+ * only the samples taken in them count: the set-up before a bench's steps
+ * (provisioning thousands of users checks each password's strength) is not
+ * what the bench measures.
  */
-export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pct_of_busy: number }> {
+export function topFunctions(
+  dir: string,
+  top = 12,
+  windows: ReadonlyArray<readonly [number, number]> = [],
+): Array<{ fn: string; self_pct_of_busy: number }> {
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   if (files.length === 0) return [];
   type Profile = {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
     samples: number[];
+    startTime: number;
+    timeDeltas: number[];
   };
   const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Profile);
   // The main thread is the one that spent its time in our own code.
@@ -253,7 +281,10 @@ export function topFunctions(dir: string, top = 12): Array<{ fn: string; self_pc
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let busy = 0;
-  for (const id of profile.samples) {
+  let at = profile.startTime;
+  for (const [i, id] of profile.samples.entries()) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (windows.length > 0 && !windows.some(([from, to]) => at >= from && at <= to)) continue;
     const node = byId.get(id);
     if (!node || node.callFrame.functionName === "(idle)") continue;
     busy++;

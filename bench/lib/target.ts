@@ -18,6 +18,8 @@ export interface Target {
   createUsers(numbers: string[]): Promise<void>;
   /** The processes doing its work right now, by role (for CPU accounting and pinning). */
   processes(): Record<string, number[]>;
+  /** Marks the start of measured load (for the CPU profile of --profile); the returned function its end. */
+  measuring?(): () => void;
 }
 
 /** A target the bench started for itself, stopped by the bench that started it. */
@@ -40,6 +42,7 @@ export function vpbxTarget(pbx: PbxProcess): Target {
     createUsers: (numbers) => pbx.createExtensions(numbers),
     // Read at each call: the register flood bench restarts the PBX (a new pid).
     processes: () => ({ pbx: [pbx.pid] }),
+    measuring: () => pbx.measuring(),
   };
 }
 
@@ -55,10 +58,12 @@ export function targetPids(target: Target): number[] {
 export function meterCpu(target: Target, generator: number[]): { stop(): Record<string, number> } {
   const roles = target.processes();
   const meter = new CpuMeter({ ...roles, generator });
+  const measured = target.measuring?.();
   meter.start();
   return {
     stop() {
       const out = meter.stop();
+      measured?.();
       const total = Object.keys(roles).reduce((sum, role) => sum + (out[`${role}_cpu_pct`] ?? 0), 0);
       return { target_cpu_pct: Math.round(total * 10) / 10, ...out };
     },
