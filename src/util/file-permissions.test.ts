@@ -4,7 +4,6 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { pino } from "pino";
 import { openStore, SQLITE_FILE } from "../store/sql/open-store.ts";
 import {
   checkDataPermissions,
@@ -13,23 +12,9 @@ import {
   modeString,
   writePrivateFile,
 } from "./file-permissions.ts";
-import type { Logger } from "./log.ts";
+import { capturingLogger } from "./log.ts";
 
 const mode = (path: string) => modeString(statSync(path).mode);
-
-/** A log that the test can read. */
-function captureLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const log = pino(
-    { level: "debug" },
-    {
-      write(line: string) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    },
-  );
-  return { log, lines };
-}
 
 /** Runs `fn` under a umask that would leave everything open to everyone. */
 async function underOpenUmask<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -63,7 +48,7 @@ describe("permissions of the data directory", { skip: process.platform === "win3
         await store.close();
       }
     });
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     assert.deepEqual(await checkDataPermissions(dataDir, log), { tightened: [], loose: [] });
     assert.equal(lines.length, 0, "nothing to say of a fresh directory");
   });
@@ -73,7 +58,7 @@ describe("permissions of the data directory", { skip: process.platform === "win3
     const secretKey = randomBytes(32);
     await (await openStore({ dataDir, secretKey })).close();
     chmodSync(join(dataDir, SQLITE_FILE), 0o644);
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     await (await openStore({ dataDir, secretKey, log })).close();
     assert.equal(mode(join(dataDir, SQLITE_FILE)), "0600");
     const warning = lines.find((l) => l.path === join(dataDir, SQLITE_FILE));
@@ -119,7 +104,7 @@ describe("permissions of the data directory", { skip: process.platform === "win3
     }
     symlinkSync(files.outside, join(dataDir, "prompts"));
 
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     const report = await checkDataPermissions(dataDir, log);
 
     for (const f of [files.db, files.key, files.token, files.message]) assert.equal(mode(f), "0600", f);
@@ -155,13 +140,13 @@ describe("permissions of the data directory", { skip: process.platform === "win3
     assert.ok(said.some((m) => m.includes(files.db) && m.includes("0644") && m.includes("0600")));
 
     // Checked again: all quiet but the operator's two.
-    const again = captureLog();
+    const again = capturingLogger();
     assert.deepEqual((await checkDataPermissions(dataDir, again.log)).tightened, []);
     assert.equal(again.lines.length, 2);
   });
 
   test("a data directory that does not exist yet is fine", async () => {
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     assert.deepEqual(await checkDataPermissions(join(dir, "none"), log), { tightened: [], loose: [] });
     assert.equal(lines.length, 0);
   });

@@ -12,3 +12,10 @@ export function createLogger(level = process.env.VPBX_LOG_LEVEL ?? "info"): Logg
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+/** A logger whose lines a test reads back, parsed. */
+export function capturingLogger(level = "debug"): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}

@@ -11,14 +11,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
-import { pino } from "pino";
 import { concat, silence, sine, speechLike } from "../../../test/harness/audio.ts";
 import { readWav, writeWav } from "../../media/codec/wav.ts";
 import { activeRms } from "../../prompts/levels.ts";
 import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import { type Actor, type CompanyAudioKind, type Language, StoreConflict } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
-import type { Logger } from "../../util/log.ts";
+import { capturingLogger } from "../../util/log.ts";
 import { type ConversionJob, convertAudio } from "./audio-conversion.ts";
 import { AudioRejected } from "./company.ts";
 import { COMPANY_AUDIO_LIMITS, CompanyAudioFiles } from "./company-audio.ts";
@@ -45,19 +44,6 @@ function stereoWav(mono: Int16Array, rate: number): Buffer {
     wav.writeInt16LE(mono[i], 46 + i * 4);
   }
   return wav;
-}
-
-function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug" },
-    {
-      write(s: string) {
-        lines.push(JSON.parse(s));
-      },
-    },
-  );
-  return { log, lines };
 }
 
 /** The dominant frequency by zero crossings over the middle of the signal. */

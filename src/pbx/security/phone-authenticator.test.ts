@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pino } from "pino";
 import { NonceManager } from "../../sip/auth/nonce-manager.ts";
 import { getHeaders, type SipRequest, type SipResponse } from "../../sip/message/index.ts";
 import type { RemoteAddress } from "../../sip/transport/types.ts";
 import type { Store } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
-import type { Logger } from "../../util/log.ts";
+import { capturingLogger } from "../../util/log.ts";
 import {
   authorize,
   PHONE,
@@ -17,12 +16,6 @@ import {
 import { AuthGuard, type AuthGuardOptions } from "./auth-guard.ts";
 import { AuthRateLimiter } from "./auth-rate-limiter.ts";
 import { type AuthKind, formatSource, PhoneAuthenticator } from "./phone-authenticator.ts";
-
-function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
-  return { log, lines };
-}
 
 interface SetupOptions {
   maxFailures?: number;
@@ -37,7 +30,7 @@ async function setup(opts: SetupOptions = {}) {
   const clock = opts.clock ?? new FakeClock();
   const store = opts.store ?? (await seededStore());
   const nonces = new NonceManager({ clock, lifetimeMs: 300_000, secret: opts.secret });
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger("info");
   const guard = new AuthGuard({
     clock,
     log,
@@ -497,7 +490,7 @@ test("IPv6 sources count and are blocked by their /64", async () => {
 test("the deprecated limiter option still sets the short per-source limit", async () => {
   const clock = new FakeClock();
   const store = await seededStore();
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger("info");
   const limiter = new AuthRateLimiter({ clock, maxFailures: 2 });
   const nonces = new NonceManager({ clock });
   const auth = new PhoneAuthenticator({ store, nonces, clock, log, limiter });

@@ -5,13 +5,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, test } from "node:test";
-import { pino } from "pino";
 import { SMTPServer } from "smtp-server";
 import { makeCredentials } from "../../store/credentials.ts";
 import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import type { VoicemailMessage } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
-import type { Logger } from "../../util/log.ts";
+import { capturingLogger, type Logger, silentLogger } from "../../util/log.ts";
 import {
   composeVoicemailMail,
   formatDuration,
@@ -146,20 +145,6 @@ function mimeParts(raw: string): MimePart[] {
   return parts;
 }
 
-/** A log that the test can read. */
-function captureLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const log = pino(
-    { level: "debug" },
-    {
-      write(line: string) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    },
-  );
-  return { log, lines };
-}
-
 /** A fake WAV: a header and some bytes that survive only a binary-clean transfer. */
 function wavBytes(seed: number): Buffer {
   const data = Buffer.alloc(8000);
@@ -257,7 +242,7 @@ async function world(mailbox: { deleteAfterEmail?: boolean } = {}): Promise<Worl
   };
 }
 
-function sender(w: World, smtpUrl: string | undefined, log: Logger = pino({ level: "silent" })): MailSender {
+function sender(w: World, smtpUrl: string | undefined, log: Logger = silentLogger()): MailSender {
   const s = new MailSender({
     store: w.store,
     clock: w.clock,
@@ -391,7 +376,7 @@ describe("MailSender", () => {
     const w = await world();
     const t0 = w.clock.now();
     const first = await w.deposit();
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     const s = sender(w, `smtp://127.0.0.1:${port}`, log);
     s.start();
     await s.idle();
@@ -504,7 +489,7 @@ describe("MailSender", () => {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     const s = new MailSender({
       store: { ...w.store, voicemail: racing },
       clock: w.clock,
@@ -528,7 +513,7 @@ describe("MailSender", () => {
   test("without VPBX_SMTP_URL nothing is sent, the mail stays queued and one warning says what to set", async () => {
     const w = await world({ deleteAfterEmail: true });
     const { message } = await w.deposit();
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     const s = sender(w, undefined, log);
     s.start();
     await s.idle();
@@ -605,7 +590,7 @@ describe("MailSender", () => {
     opened.push(smtp);
     const w = await world();
     await w.deposit();
-    const { log, lines } = captureLog();
+    const { log, lines } = capturingLogger();
     const s = sender(w, `smtp://127.0.0.1:${smtp.port}`, log);
     s.start();
     await received;

@@ -11,14 +11,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
-import { pino } from "pino";
 import { concat, silence, speechLike } from "../../../test/harness/audio.ts";
 import { readWav, writeWav } from "../../media/codec/wav.ts";
 import { makeCredentials } from "../../store/credentials.ts";
 import { openStore, type SqlStore } from "../../store/sql/open-store.ts";
 import type { Actor, Store, Tenant } from "../../store/types.ts";
 import { FakeClock } from "../../util/clock.ts";
-import type { Logger } from "../../util/log.ts";
+import { capturingLogger } from "../../util/log.ts";
 import type { MailboxCounts, RemoteCaller } from "./voicemail.ts";
 import { InvalidGreeting } from "./voicemail-admin.ts";
 import { LOCKOUT_MS, VoicemailService } from "./voicemail-service.ts";
@@ -44,19 +43,6 @@ interface Published {
   tenant: string;
   mailbox: string;
   counts: MailboxCounts;
-}
-
-function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug" },
-    {
-      write(s: string) {
-        lines.push(JSON.parse(s));
-      },
-    },
-  );
-  return { log, lines };
 }
 
 describe("voicemail service", () => {

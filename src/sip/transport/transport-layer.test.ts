@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
+import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { FakeClock } from "../../util/clock.ts";
-import { silentLogger } from "../../util/log.ts";
+import { capturingLogger, silentLogger } from "../../util/log.ts";
 import { createResponse, getTopVia, parseMessage } from "../message/index.ts";
 import type { SipParseError, SipRequest } from "../message/types.ts";
 import { responseDestination } from "./response-destination.ts";
-import { TransportLayer } from "./transport-layer.ts";
+import { SIP_UDP_RECV_BUFFER, TransportLayer } from "./transport-layer.ts";
 import type { ReceivedMessage, RemoteAddress } from "./types.ts";
 
 function options(sentBy: string, extraVia = ";rport"): string {
@@ -298,5 +299,46 @@ describe("TransportLayer", () => {
       port: 5099,
       connectionId: 99,
     });
+  });
+});
+
+describe("TransportLayer's UDP receive buffer", () => {
+  const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+
+  it("holds a burst of 1,500 requests that arrive while the thread is busy, or says how to let it", async (t) => {
+    const { log, lines } = capturingLogger("info");
+    const layer = await TransportLayer.listen({
+      bind: "127.0.0.1",
+      port: 0,
+      publicAddress: "127.0.0.1",
+      log,
+      clock: new FakeClock(),
+    });
+    const u = dgram.createSocket("udp4");
+    t.after(async () => {
+      u.close();
+      await layer.close();
+    });
+    const advice = lines.filter((l) => String(l.msg).includes("sysctl -w net.core.rmem_max="));
+    if (rmemMax < SIP_UDP_RECV_BUFFER) {
+      // The kernel caps what the socket may have: the operator is told what to change.
+      assert.equal(advice.length, 1, JSON.stringify(lines));
+      return;
+    }
+    let received = 0;
+    layer.onMessage = () => {
+      received++;
+    };
+    await new Promise<void>((resolve) => u.bind(0, "127.0.0.1", () => resolve()));
+    // About 600 bytes, a REGISTER's size: Linux's default buffer (208 KB) holds some 160 of them.
+    const request = Buffer.from(
+      options("127.0.0.1:5099").replace("Content-Length", `Subject: ${"x".repeat(330)}\r\nContent-Length`),
+    );
+    // Sent in one go: the layer reads nothing until this turn of the event loop ends.
+    for (let i = 0; i < 1500; i++) u.send(request, layer.port, "127.0.0.1");
+    await until(() => received === 1500, 5000).catch(() => {
+      throw new Error(`${received} of 1500 requests arrived`);
+    });
+    assert.deepEqual(advice, []);
   });
 });
