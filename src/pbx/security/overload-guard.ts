@@ -11,8 +11,12 @@
 // saturated thread can keep a short delay (each callback is quick) while the
 // datagrams it has not read yet pile up in the kernel's socket buffer, where
 // no delay shows them: a thread busy all the time is the sign of that queue.
-// Overloaded after two hot windows in a row (one stall, a collection or a
-// burst of provisioning, is not overload); taken calls again once both
+// Overloaded after two slow windows in a row (one stall, a collection or a
+// burst of provisioning, is not overload), or four busy ones: the SIP
+// socket's buffer keeps what arrives during a pause (transport-layer.ts),
+// and the thread then works that off at full speed for a few hundred ms (at
+// 500 calls/s, two windows at 97 % between calm ones), while a thread that
+// cannot keep up stays busy; taken calls again once both
 // measures are well below their limits (hysteresis, so that the PBX does not
 // flap between the two on every window).
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -38,8 +42,10 @@ export interface LoadProbe {
 const MAX_UTILIZATION = 0.95;
 /** Taken calls again under this, with the delay under half its limit. */
 const CALM_UTILIZATION = 0.85;
-/** Hot windows in a row before new calls are refused. */
-const HOT_WINDOWS = 2;
+/** Windows in a row with a delay over the limit before new calls are refused. */
+const SLOW_WINDOWS = 2;
+/** Windows in a row busier than MAX_UTILIZATION before new calls are refused. */
+const BUSY_WINDOWS = 4;
 
 /** VPBX_OVERLOAD_DELAY_MS's default: far above a healthy loop's few ms, far below a phone's Timer B. */
 export const DEFAULT_OVERLOAD_DELAY_MS = 200;
@@ -60,7 +66,8 @@ export interface OverloadGuardOptions {
 
 export class OverloadGuard {
   private overloaded = false;
-  private hotWindows = 0;
+  private slowWindows = 0;
+  private busyWindows = 0;
   private last: LoadSample = { delayMs: 0, utilization: 0 };
   private refusedSince = 0;
   private timer: Timer | null = null;
@@ -115,13 +122,13 @@ export class OverloadGuard {
   private update(load: LoadSample): void {
     this.last = load;
     const max = this.opts.maxDelayMs;
-    const hot = load.delayMs > max || load.utilization > MAX_UTILIZATION;
-    this.hotWindows = hot ? this.hotWindows + 1 : 0;
+    this.slowWindows = load.delayMs > max ? this.slowWindows + 1 : 0;
+    this.busyWindows = load.utilization > MAX_UTILIZATION ? this.busyWindows + 1 : 0;
     const shown = {
       delayMs: Math.round(load.delayMs),
       utilization: Math.round(load.utilization * 100) / 100,
     };
-    if (!this.overloaded && this.hotWindows >= HOT_WINDOWS) {
+    if (!this.overloaded && (this.slowWindows >= SLOW_WINDOWS || this.busyWindows >= BUSY_WINDOWS)) {
       this.overloaded = true;
       this.refusedSince = 0;
       this.opts.log.warn(
