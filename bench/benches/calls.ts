@@ -21,6 +21,7 @@ import { round } from "../lib/histogram.ts";
 import { LoadUa } from "../lib/load-ua.ts";
 import { sleep } from "../lib/pbx-process.ts";
 import { peerMissing, startKamailioProxy } from "../lib/peers.ts";
+import { udpDrops } from "../lib/proc.ts";
 import { meterCpu, type PeerTarget, type Target, vpbxTarget } from "../lib/target.ts";
 import { type BenchContext, numbers, RANGES } from "./context.ts";
 
@@ -93,11 +94,14 @@ export async function benchCalls(ctx: BenchContext): Promise<void> {
       for (const run of runs) {
         if (run.done) continue;
         const cpu = meterCpu(run.target, [process.pid]);
+        const dropsBefore = udpDrops(run.target.sipPort);
         const r = await runCalls(run.ua, callers, callees, rate, seconds, holdMs);
         const pass = r.failed === 0 && r.starved === 0 && r.completed === rate * seconds;
-        run.steps.push({ rate, ...r, pass, cpu: cpu.stop() });
+        // Datagrams the system's SIP socket dropped (its buffer full): each costs a resend 500 ms later.
+        const drops = udpDrops(run.target.sipPort) - dropsBefore;
+        run.steps.push({ rate, ...r, sip_socket_drops: drops, pass, cpu: cpu.stop() });
         report.note(
-          `calls ${run.target.name} ${rate}/s: ${r.completed} ok, ${r.failed} failed ${JSON.stringify(r.failed_by_status)}, setup p99 ${r.setup_p99_ms} ms`,
+          `calls ${run.target.name} ${rate}/s: ${r.completed} ok, ${r.failed} failed ${JSON.stringify(r.failed_by_status)}, setup p99 ${r.setup_p99_ms} ms, SIP socket drops ${drops}`,
         );
         if (pass) run.best = Math.max(run.best, rate);
         // Alone, the first failure ends the ramp; beside a peer the ramp goes on to show the degradation.

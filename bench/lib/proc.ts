@@ -1,8 +1,8 @@
 // What /proc (Linux) says about the processes of a system under test: a
-// process's descendants (Kamailio forks its workers at start) and their
-// resident memory.
+// process's descendants (Kamailio forks its workers at start), their
+// resident memory, and the datagrams their sockets dropped.
 import type { ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /** The parent pid of `pid`, or undefined when it is gone. */
 function parentOf(pid: number): number | undefined {
@@ -48,6 +48,27 @@ export function rssOf(pid: number): number | undefined {
   }
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Datagrams the kernel dropped so far at the UDP sockets bound to `port` (on
+ * any address): the `drops` column of /proc/net/udp and udp6, which counts a
+ * receive buffer found full. On SIP each one is a request or response
+ * resent by its sender 500 ms later (or a call lost).
+ */
+export function udpDrops(port: number): number {
+  let total = 0;
+  for (const file of ["/proc/net/udp", "/proc/net/udp6"]) {
+    // udp6 is missing on a kernel without IPv6.
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1];
+      if (!local || Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16) !== port) continue;
+      total += Number(cols.at(-1)) || 0;
+    }
+  }
+  return total;
 }
 
 /** Children to kill if the bench exits before stopping them (the hard time limit calls process.exit). */
