@@ -109,8 +109,9 @@ const PORT_ATTEMPTS = 8;
  * datagrams arrive a second; a pause of the signalling thread of 25 ms (a
  * garbage collection) overflowed it: 641 datagrams dropped in one bench
  * run, each a request the phone sent again 500 ms later (RFC 3261
- * §17.1.1.2, T1), which made the call setup's p99 500 ms. 4 MB holds about
- * half a second of such a load. The kernel caps it at net.core.rmem_max.
+ * §17.1.1.2, T1), which made the call setup's p99 500 ms. 4 MB (8 MB to
+ * the kernel) holds about a second of such a load. The kernel caps it at
+ * net.core.rmem_max.
  */
 export const SIP_UDP_RECV_BUFFER = 4 * 1024 * 1024;
 
