@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { after, test } from "node:test";
 import { correlate, speechFrames } from "./audio.ts";
 import { type Baresip, startBaresip } from "./baresip.ts";

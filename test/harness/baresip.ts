@@ -511,7 +511,15 @@ function readDump(dir: string, which: "dec" | "enc"): { rate: number; samples: I
   return { rate: w.rate, samples: w.samples };
 }
 
-/** Connects to ctrl_tcp, retrying while baresip starts (it listens within ~100 ms). */
+/** Whether baresip has exited, as a flag a polling loop can read. */
+function exitFlag(exited: Promise<void>): () => boolean {
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  return () => dead;
+}
+
 /**
  * Waits for "baresip is ready.", printed once every module is loaded. A
  * module that could not listen (ctrl_tcp, cons) does not stop baresip, but
@@ -519,27 +527,22 @@ function readDump(dir: string, which: "dec" | "enc"): { rate: number; samples: I
  * ports like a SIP port that was taken.
  */
 async function untilReady(output: () => string, exited: Promise<void>): Promise<void> {
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
-  });
+  const dead = exitFlag(exited);
   const deadline = Date.now() + 10_000;
   while (!output().includes("baresip is ready.")) {
-    if (dead || Date.now() > deadline)
-      throw new Error(`baresip did not start${dead ? " (it exited)" : ""}\n${output().slice(-3000)}`);
+    if (dead() || Date.now() > deadline)
+      throw new Error(`baresip did not start${dead() ? " (it exited)" : ""}\n${output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const failed = /\S+: failed to listen on TCP [^\n]*/.exec(output());
   if (failed) throw new Error(`baresip ${plain(failed[0])}`);
 }
 
+/** Connects to ctrl_tcp or cons once baresip is ready, trying again a few times (a connection refused). */
 async function connectCtrl(port: number, output: () => string, exited: Promise<void>): Promise<Socket> {
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
-  });
+  const dead = exitFlag(exited);
   for (let i = 0; i < 100; i++) {
-    if (dead) break;
+    if (dead()) break;
     try {
       return await new Promise<Socket>((resolve, reject) => {
         const s = createConnection({ host: "127.0.0.1", port });
